@@ -1,0 +1,19 @@
+//! Domain core of hanoinet: identifiers, the Convention catalogue, cooperation-request rules and
+//! the injectable clock.
+//!
+//! Layout: [`ids`] holds the newtypes parsed once at the edges (`NodeId`, `StateCode`,
+//! `RequestId`, `EnvelopeId`); [`catalogue`] is the single table of article and paragraph
+//! references; [`request`] validates request bodies and holds the lifecycle types; [`clock`] is the
+//! time source every deadline is computed from.
+//!
+//! **Architecture Invariant:** this crate does no I/O: no network, no files, no database, no
+//! reading of the system clock outside [`clock::SystemClock`].
+
+pub mod catalogue;
+pub mod clock;
+pub mod ids;
+pub mod request;
+pub mod time;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use ids::{EnvelopeId, IdError, NodeId, RequestId, StateCode};

@@ -1,0 +1,255 @@
+//! A node's keys: an Ed25519 signing key and an X25519 key for HPKE, and their public halves as
+//! they appear in the registry.
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use hpke::{Deserializable, Kem as _, Serializable};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::b64;
+
+/// The HPKE KEM: DHKEM(X25519, HKDF-SHA256).
+pub type Kem = hpke::kem::X25519HkdfSha256;
+pub type EncryptionPublicKey = <Kem as hpke::Kem>::PublicKey;
+pub type EncryptionPrivateKey = <Kem as hpke::Kem>::PrivateKey;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("not a valid Ed25519 public key")]
+    Signing,
+    #[error("not a valid X25519 public key")]
+    Encryption,
+    #[error("key file is malformed: {0}")]
+    KeyFile(String),
+}
+
+/// A node's private keys.
+#[derive(Clone)]
+pub struct NodeKeys {
+    signing: SigningKey,
+    encryption: EncryptionPrivateKey,
+    public: PublicKeys,
+}
+
+impl std::fmt::Debug for NodeKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeKeys").field("public", &self.public).finish_non_exhaustive()
+    }
+}
+
+/// The secret key file's JSON form. Written with mode 0600; never logged.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyFile {
+    pub format: String,
+    /// Ed25519 secret key (32-byte seed), base64.
+    pub signing_secret: String,
+    /// X25519 secret key (32 bytes), base64.
+    pub encryption_secret: String,
+}
+
+pub const KEY_FILE_FORMAT: &str = "hanoinet-node-keys/1";
+
+impl NodeKeys {
+    /// Fresh keys from the operating system's random number generator.
+    pub fn generate() -> Self {
+        let mut rng = rand::rng();
+        let signing = SigningKey::generate(&mut rng);
+        let (encryption, _) = Kem::gen_keypair_with_rng(&mut rng);
+        Self::assemble(signing, encryption)
+    }
+
+    /// Keys from their secret bytes (used by key files and test vectors).
+    pub fn from_secrets(signing_secret: &[u8; 32], encryption_secret: &[u8; 32]) -> Result<Self, KeyError> {
+        let signing = SigningKey::from_bytes(signing_secret);
+        let encryption = EncryptionPrivateKey::from_bytes(encryption_secret)
+            .map_err(|_| KeyError::KeyFile("bad X25519 secret".into()))?;
+        Ok(Self::assemble(signing, encryption))
+    }
+
+    fn assemble(signing: SigningKey, encryption: EncryptionPrivateKey) -> Self {
+        let public = PublicKeys {
+            signing: signing.verifying_key(),
+            encryption: Kem::sk_to_pk(&encryption),
+        };
+        Self { signing, encryption, public }
+    }
+
+    pub fn public(&self) -> &PublicKeys {
+        &self.public
+    }
+
+    pub(crate) fn encryption_key(&self) -> &EncryptionPrivateKey {
+        &self.encryption
+    }
+
+    /// Signs `message` (already domain-separated by the caller's canonical encoding).
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        use ed25519_dalek::Signer;
+        self.signing.sign(message).to_bytes()
+    }
+
+    /// The key file's JSON text. The returned string holds secrets and zeroizes on drop.
+    pub fn to_key_file_json(&self) -> Zeroizing<String> {
+        let enc = Zeroizing::new(self.encryption.to_bytes().to_vec());
+        let sig = Zeroizing::new(self.signing.to_bytes());
+        let file = KeyFile {
+            format: KEY_FILE_FORMAT.into(),
+            signing_secret: b64::encode(sig.as_slice()),
+            encryption_secret: b64::encode(&enc),
+        };
+        Zeroizing::new(serde_json::to_string_pretty(&file).unwrap_or_default())
+    }
+
+    pub fn from_key_file_json(text: &str) -> Result<Self, KeyError> {
+        let file: KeyFile =
+            serde_json::from_str(text).map_err(|e| KeyError::KeyFile(e.to_string()))?;
+        if file.format != KEY_FILE_FORMAT {
+            return Err(KeyError::KeyFile(format!("unknown format {:?}", file.format)));
+        }
+        let sig = Zeroizing::new(
+            b64::decode_array::<32>(&file.signing_secret)
+                .ok_or_else(|| KeyError::KeyFile("signing_secret is not 32 bytes of base64".into()))?,
+        );
+        let enc = Zeroizing::new(
+            b64::decode_array::<32>(&file.encryption_secret)
+                .ok_or_else(|| KeyError::KeyFile("encryption_secret is not 32 bytes of base64".into()))?,
+        );
+        Self::from_secrets(&sig, &enc)
+    }
+}
+
+/// A node's public keys, as published in the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKeys {
+    pub signing: VerifyingKey,
+    pub encryption: EncryptionPublicKey,
+}
+
+impl PublicKeys {
+    pub fn signing_b64(&self) -> String {
+        b64::encode(self.signing.as_bytes())
+    }
+
+    pub fn encryption_b64(&self) -> String {
+        b64::encode(&self.encryption.to_bytes())
+    }
+
+    pub fn from_b64(signing: &str, encryption: &str) -> Result<Self, KeyError> {
+        Ok(Self { signing: verifying_key_from_b64(signing)?, encryption: encryption_key_from_b64(encryption)? })
+    }
+}
+
+pub fn verifying_key_from_b64(s: &str) -> Result<VerifyingKey, KeyError> {
+    let bytes = b64::decode_array::<32>(s).ok_or(KeyError::Signing)?;
+    let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::Signing)?;
+    // A weak (small-order) key would let anyone forge signatures that verify non-strictly.
+    if key.is_weak() {
+        return Err(KeyError::Signing);
+    }
+    Ok(key)
+}
+
+pub fn encryption_key_from_b64(s: &str) -> Result<EncryptionPublicKey, KeyError> {
+    let bytes = b64::decode_array::<32>(s).ok_or(KeyError::Encryption)?;
+    EncryptionPublicKey::from_bytes(&bytes).map_err(|_| KeyError::Encryption)
+}
+
+/// A depositary's signing key (it has no encryption key: it only signs the registry).
+#[derive(Clone)]
+pub struct DepositaryKey(SigningKey);
+
+impl std::fmt::Debug for DepositaryKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("DepositaryKey").field(&self.public_b64()).finish()
+    }
+}
+
+pub const DEPOSITARY_KEY_FORMAT: &str = "hanoinet-depositary-key/1";
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DepositaryKeyFile {
+    format: String,
+    signing_secret: String,
+}
+
+impl DepositaryKey {
+    pub fn generate() -> Self {
+        Self(SigningKey::generate(&mut rand::rng()))
+    }
+
+    pub fn from_secret(secret: &[u8; 32]) -> Self {
+        Self(SigningKey::from_bytes(secret))
+    }
+
+    pub fn public(&self) -> VerifyingKey {
+        self.0.verifying_key()
+    }
+
+    pub fn public_b64(&self) -> String {
+        b64::encode(self.0.verifying_key().as_bytes())
+    }
+
+    pub(crate) fn sign(&self, message: &[u8]) -> [u8; 64] {
+        use ed25519_dalek::Signer;
+        self.0.sign(message).to_bytes()
+    }
+
+    pub fn to_key_file_json(&self) -> Zeroizing<String> {
+        let secret = Zeroizing::new(self.0.to_bytes());
+        let file = DepositaryKeyFile {
+            format: DEPOSITARY_KEY_FORMAT.into(),
+            signing_secret: b64::encode(secret.as_slice()),
+        };
+        Zeroizing::new(serde_json::to_string_pretty(&file).unwrap_or_default())
+    }
+
+    pub fn from_key_file_json(text: &str) -> Result<Self, KeyError> {
+        let file: DepositaryKeyFile =
+            serde_json::from_str(text).map_err(|e| KeyError::KeyFile(e.to_string()))?;
+        if file.format != DEPOSITARY_KEY_FORMAT {
+            return Err(KeyError::KeyFile(format!("unknown format {:?}", file.format)));
+        }
+        let secret = Zeroizing::new(
+            b64::decode_array::<32>(&file.signing_secret)
+                .ok_or_else(|| KeyError::KeyFile("signing_secret is not 32 bytes of base64".into()))?,
+        );
+        Ok(Self::from_secret(&secret))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_files_round_trip() {
+        let k = NodeKeys::generate();
+        let back = NodeKeys::from_key_file_json(&k.to_key_file_json()).unwrap();
+        assert_eq!(back.public(), k.public());
+        let d = DepositaryKey::generate();
+        let back = DepositaryKey::from_key_file_json(&d.to_key_file_json()).unwrap();
+        assert_eq!(back.public(), d.public());
+    }
+
+    #[test]
+    fn public_keys_round_trip_through_base64() {
+        let k = NodeKeys::generate();
+        let p = k.public();
+        assert_eq!(&PublicKeys::from_b64(&p.signing_b64(), &p.encryption_b64()).unwrap(), p);
+        assert!(verifying_key_from_b64("AAAA").is_err());
+        // The identity point is a weak key and must be refused.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert!(verifying_key_from_b64(&b64::encode(&identity)).is_err());
+    }
+
+    #[test]
+    fn debug_does_not_print_secrets() {
+        let k = NodeKeys::generate();
+        let file = k.to_key_file_json();
+        let secret: KeyFile = serde_json::from_str(&file).unwrap();
+        assert!(!format!("{k:?}").contains(&secret.signing_secret));
+    }
+}
