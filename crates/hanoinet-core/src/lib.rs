@@ -9,6 +9,7 @@
 //! **Architecture Invariant:** this crate does no I/O: no network, no files, no database, no
 //! reading of the system clock outside [`clock::SystemClock`].
 
+pub mod access;
 pub mod catalogue;
 pub mod clock;
 pub mod ids;

@@ -1,1 +1,550 @@
-//! placeholder
+//! Persistence for a hanoinet node: one [`Store`] over SQLite (the default) or PostgreSQL.
+//!
+//! Layout: [`Store`] opens and migrates either backend and exposes every operation the node
+//! needs as one method; each state change, its history event and its outbox entry commit in one
+//! transaction. `migrations/sqlite` and `migrations/postgres` hold the same numbered steps.
+//!
+//! **Architecture Invariant:** nothing here decides policy. The node validates and decides; the
+//! store makes each decision atomic and durable, and its conditional updates make concurrent
+//! replicas over one PostgreSQL database safe (no lost update, no double effect).
+//!
+//! **Architecture Invariant:** no state lives only in memory. Two processes over one PostgreSQL
+//! database see the same users, requests and outbox; outbox rows are claimed with a lease
+//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
+
+mod migrations;
+#[macro_use]
+mod records;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Row;
+
+use hanoinet_core::access::Role;
+use hanoinet_core::request::{Direction, Status};
+use hanoinet_core::time::to_micros;
+use hanoinet_core::{EnvelopeId, NodeId, RequestId};
+
+pub use records::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The node's database.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// SQLite: one writer connection (SQLite serializes writers anyway; one pooled writer avoids
+    /// `SQLITE_BUSY` on lock upgrades) and a pool of readers over WAL.
+    Sqlite { write: SqlitePool, read: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// Runs `$body` once per backend with `$tx` bound to an open transaction, committing on success.
+/// An early `return` or `?` drops the transaction, which rolls it back.
+macro_rules! with_tx {
+    ($store:expr, |$tx:ident| $body:block) => {
+        match $store {
+            Store::Sqlite { write, .. } => {
+                let mut $tx = write.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            Store::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+
+/// Runs `$body` once per backend with `$pool` bound to a pool for reading.
+macro_rules! with_read {
+    ($store:expr, |$pool:ident| $body:block) => {
+        match $store {
+            Store::Sqlite { read: $pool, .. } => $body,
+            Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// How a new envelope arriving at this node changes its state.
+#[derive(Debug, Clone)]
+pub enum InboundEffect {
+    /// A peer sent a new request.
+    CreateIncoming(NewRequest),
+    /// The peer we sent a request to decided on it.
+    ApplyDecision(DecisionUpdate),
+}
+
+/// What happened to an inbound envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// First time seen: stored, effect applied; the receipt given was stored with it.
+    New,
+    /// Seen before: nothing changed; here is the receipt that was given then.
+    Duplicate { receipt: String },
+    /// The effect does not fit this node's state (e.g. a decision on a request it never sent);
+    /// nothing was stored.
+    Rejected { reason: String },
+}
+
+/// What happened to a decision on an incoming request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decided {
+    Recorded,
+    NotFound,
+    /// The request is not in a status that can be decided.
+    Conflict { status: Status },
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `url`.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Self::connect_sqlite(url).await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            migrations::postgres().run(&pool).await?;
+            Ok(Self::Postgres(pool))
+        } else {
+            Err(StoreError::UnsupportedUrl(url.to_owned()))
+        }
+    }
+
+    async fn connect_sqlite(url: &str) -> Result<Self, StoreError> {
+        let opts = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL with NORMAL survives process crashes (SIGKILL) without losing a committed
+            // transaction; FULL also survives power loss at the cost of one fsync per commit.
+            .synchronous(if std::env::var_os("HANOINET_SQLITE_FULL_SYNC").is_some() {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Normal
+            })
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+        migrations::sqlite().run(&write).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts.read_only(true))
+            .await?;
+        Ok(Self::Sqlite { write, read })
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite { .. } => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite { write, read } => {
+                read.close().await;
+                write.close().await;
+            }
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    // ----- users -------------------------------------------------------------------------------
+
+    pub async fn add_user(&self, user: &User, token_hash: &[u8; 32], now: Timestamp) -> Result<bool, StoreError> {
+        let out = with_tx!(self, |tx| {
+            let done = sqlx::query(
+                "INSERT INTO users (id, name, role, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(&user.id)
+            .bind(&user.name)
+            .bind(user.role.as_str())
+            .bind(&token_hash[..])
+            .bind(to_micros(now))
+            .execute(&mut *tx)
+            .await?;
+            done.rows_affected() == 1
+        });
+        Ok(out)
+    }
+
+    pub async fn user_by_token_hash(&self, token_hash: &[u8; 32]) -> Result<Option<User>, StoreError> {
+        with_read!(self, |pool| {
+            let row = sqlx::query("SELECT id, name, role FROM users WHERE token_hash = $1")
+                .bind(&token_hash[..])
+                .fetch_optional(pool)
+                .await?;
+            row.map(|r| {
+                let role: String = r.try_get("role")?;
+                Ok(User {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    // ----- outgoing requests -------------------------------------------------------------------
+
+    /// Stores a new outgoing request (status `queued`) and its envelope in the outbox, atomically.
+    pub async fn create_outgoing(&self, req: &NewRequest, outbox: &NewOutbox) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            insert_request!(tx, req);
+            insert_event!(tx, req.id, Status::Queued, req.created_at, None::<&str>);
+            insert_outbox!(tx, outbox);
+        });
+        Ok(())
+    }
+
+    /// Claims up to `limit` undelivered envelopes that are due, leasing them until `lease_until`
+    /// so that no other worker (in this or another process) sends them meanwhile.
+    pub async fn claim_outbox(&self, now: Timestamp, lease_until: Timestamp, limit: i64) -> Result<Vec<OutboxItem>, StoreError> {
+        let lock = match self {
+            Self::Sqlite { .. } => "",
+            Self::Postgres(_) => "FOR UPDATE SKIP LOCKED",
+        };
+        let sql = format!(
+            "UPDATE outbox SET claimed_until = $1
+             WHERE envelope_id IN (
+                SELECT envelope_id FROM outbox
+                WHERE delivered_at IS NULL AND next_attempt_at <= $2 AND claimed_until <= $2
+                ORDER BY next_attempt_at LIMIT $3 {lock})
+             RETURNING envelope_id, peer, kind, request_id, envelope, attempts, created_at"
+        );
+        let out = with_tx!(self, |tx| {
+            let rows = sqlx::query(&sql)
+                .bind(to_micros(lease_until))
+                .bind(to_micros(now))
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+            rows.iter().map(records::outbox_item).collect::<Result<Vec<_>, _>>()?
+        });
+        Ok(out)
+    }
+
+    /// When the next undelivered envelope falls due (ignoring leases), if any.
+    pub async fn next_outbox_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        with_read!(self, |pool| {
+            let due: Option<i64> = sqlx::query_scalar(
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL",
+            )
+            .fetch_one(pool)
+            .await?;
+            Ok(due.and_then(hanoinet_core::time::from_micros))
+        })
+    }
+
+    /// Records a verified receipt: the envelope is delivered and, for a request envelope, the
+    /// request moves from `queued` to `delivered`. Idempotent.
+    pub async fn record_delivery(&self, envelope_id: EnvelopeId, receipt_json: &str, now: Timestamp) -> Result<(), StoreError> {
+        let id = envelope_id.to_string();
+        with_tx!(self, |tx| {
+            let row = sqlx::query(
+                "UPDATE outbox SET delivered_at = $1, receipt = $2, claimed_until = 0, last_error = NULL
+                 WHERE envelope_id = $3 AND delivered_at IS NULL
+                 RETURNING request_id, kind",
+            )
+            .bind(to_micros(now))
+            .bind(receipt_json)
+            .bind(&id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = row {
+                let request_id: String = row.try_get("request_id")?;
+                let kind: String = row.try_get("kind")?;
+                if kind.ends_with("_request") {
+                    let moved = sqlx::query(
+                        "UPDATE requests SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+                    )
+                    .bind(Status::Delivered.as_str())
+                    .bind(to_micros(now))
+                    .bind(&request_id)
+                    .bind(Status::Queued.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    if moved.rows_affected() == 1 {
+                        insert_event!(tx, request_id, Status::Delivered, now, None::<&str>);
+                    }
+                    sqlx::query("UPDATE requests SET receipt = $1 WHERE id = $2 AND receipt IS NULL")
+                        .bind(receipt_json)
+                        .bind(&request_id)
+                        .execute(&mut *tx)
+                        .await?;
+                } else {
+                    sqlx::query("UPDATE requests SET response_receipt = $1 WHERE id = $2")
+                        .bind(receipt_json)
+                        .bind(&request_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Schedules another attempt after a failed one and releases the lease.
+    pub async fn reschedule(&self, envelope_id: EnvelopeId, next_attempt_at: Timestamp, error: &str) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, claimed_until = 0, last_error = $2
+                 WHERE envelope_id = $3 AND delivered_at IS NULL",
+            )
+            .bind(to_micros(next_attempt_at))
+            .bind(error)
+            .bind(envelope_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Replaces an undelivered envelope's stored form (after re-signing with a fresh timestamp).
+    pub async fn replace_outbox_envelope(&self, envelope_id: EnvelopeId, envelope_json: &str) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            sqlx::query("UPDATE outbox SET envelope = $1 WHERE envelope_id = $2 AND delivered_at IS NULL")
+                .bind(envelope_json)
+                .bind(envelope_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
+
+    // ----- inbound envelopes -------------------------------------------------------------------
+
+    /// Stores an inbound envelope and applies its effect in one transaction, exactly once per
+    /// envelope id. A repeated id changes nothing and returns the receipt given the first time.
+    pub async fn receive(&self, inbox: &NewInbox, effect: &InboundEffect) -> Result<Received, StoreError> {
+        let id = inbox.envelope_id.to_string();
+        let out = with_tx!(self, |tx| {
+            let inserted = sqlx::query(
+                "INSERT INTO inbox (envelope_id, sender, kind, envelope, received_at, receipt)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (envelope_id) DO NOTHING",
+            )
+            .bind(&id)
+            .bind(inbox.sender.as_str())
+            .bind(&inbox.kind)
+            .bind(&inbox.envelope)
+            .bind(to_micros(inbox.received_at))
+            .bind(&inbox.receipt)
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() == 0 {
+                let receipt: String = sqlx::query_scalar("SELECT receipt FROM inbox WHERE envelope_id = $1")
+                    .bind(&id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                return Ok(Received::Duplicate { receipt });
+            }
+            match effect {
+                InboundEffect::CreateIncoming(req) => {
+                    let done = sqlx::query("SELECT 1 AS one FROM requests WHERE id = $1")
+                        .bind(req.id.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if done.is_some() {
+                        return Ok(Received::Rejected { reason: format!("request {} already exists", req.id) });
+                    }
+                    insert_request!(tx, req);
+                    insert_event!(tx, req.id, Status::Delivered, req.created_at, None::<&str>);
+                    sqlx::query("UPDATE requests SET receipt = $1 WHERE id = $2")
+                        .bind(&inbox.receipt)
+                        .bind(req.id.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                InboundEffect::ApplyDecision(d) => {
+                    let rid = d.request_id.to_string();
+                    // A decision implies delivery, even if our receipt bookkeeping is behind.
+                    let moved = sqlx::query(
+                        "UPDATE requests SET status = $1, updated_at = $2
+                         WHERE id = $3 AND direction = $4 AND to_node = $5 AND status = $6",
+                    )
+                    .bind(Status::Delivered.as_str())
+                    .bind(to_micros(inbox.received_at))
+                    .bind(&rid)
+                    .bind(Direction::Outgoing.as_str())
+                    .bind(inbox.sender.as_str())
+                    .bind(Status::Queued.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    if moved.rows_affected() == 1 {
+                        insert_event!(tx, rid, Status::Delivered, inbox.received_at, None::<&str>);
+                    }
+                    let decided = sqlx::query(
+                        "UPDATE requests SET status = $1, updated_at = $2, decision = $3, decided_at = $4, preserved_until = $5
+                         WHERE id = $6 AND direction = $7 AND to_node = $8 AND status = $9",
+                    )
+                    .bind(d.status.as_str())
+                    .bind(to_micros(inbox.received_at))
+                    .bind(&d.decision)
+                    .bind(to_micros(d.decided_at))
+                    .bind(d.preserved_until.map(to_micros))
+                    .bind(&rid)
+                    .bind(Direction::Outgoing.as_str())
+                    .bind(inbox.sender.as_str())
+                    .bind(Status::Delivered.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    if decided.rows_affected() != 1 {
+                        return Ok(Received::Rejected {
+                            reason: format!("no outgoing request {rid} to {} awaits a decision", inbox.sender),
+                        });
+                    }
+                    insert_event!(tx, rid, d.status, d.decided_at, None::<&str>);
+                }
+            }
+            Received::New
+        });
+        Ok(out)
+    }
+
+    // ----- decisions on incoming requests ------------------------------------------------------
+
+    /// Records this node's decision on an incoming request and queues the response envelope,
+    /// atomically. Only a request in status `delivered` can be decided, once.
+    pub async fn decide(&self, d: &DecisionUpdate, outbox: &NewOutbox) -> Result<Decided, StoreError> {
+        let rid = d.request_id.to_string();
+        let out = with_tx!(self, |tx| {
+            let updated = sqlx::query(
+                "UPDATE requests SET status = $1, updated_at = $2, decision = $3, decided_at = $4, preserved_until = $5
+                 WHERE id = $6 AND direction = $7 AND status = $8",
+            )
+            .bind(d.status.as_str())
+            .bind(to_micros(d.decided_at))
+            .bind(&d.decision)
+            .bind(to_micros(d.decided_at))
+            .bind(d.preserved_until.map(to_micros))
+            .bind(&rid)
+            .bind(Direction::Incoming.as_str())
+            .bind(Status::Delivered.as_str())
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() != 1 {
+                let status: Option<String> =
+                    sqlx::query_scalar("SELECT status FROM requests WHERE id = $1 AND direction = $2")
+                        .bind(&rid)
+                        .bind(Direction::Incoming.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                return Ok(match status {
+                    None => Decided::NotFound,
+                    Some(s) => Decided::Conflict {
+                        status: Status::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("status {s:?}")))?,
+                    },
+                });
+            }
+            insert_event!(tx, rid, d.status, d.decided_at, None::<&str>);
+            insert_outbox!(tx, outbox);
+            Decided::Recorded
+        });
+        Ok(out)
+    }
+
+    // ----- reading requests --------------------------------------------------------------------
+
+    pub async fn get_request(&self, id: RequestId) -> Result<Option<RequestRecord>, StoreError> {
+        let rid = id.to_string();
+        with_read!(self, |pool| {
+            let Some(row) = sqlx::query(&format!("SELECT {} FROM requests WHERE id = $1", records::REQUEST_COLUMNS))
+                .bind(&rid)
+                .fetch_optional(pool)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let mut rec = records::request_record(&row)?;
+            let events = sqlx::query("SELECT status, at, note FROM request_events WHERE request_id = $1 ORDER BY seq")
+                .bind(&rid)
+                .fetch_all(pool)
+                .await?;
+            rec.history = events.iter().map(records::status_event).collect::<Result<_, _>>()?;
+            Ok(Some(rec))
+        })
+    }
+
+    /// Requests, newest first, optionally of one direction, without their history.
+    pub async fn list_requests(&self, direction: Option<Direction>, limit: i64) -> Result<Vec<RequestRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM requests WHERE ($1 = '' OR direction = $1) ORDER BY created_at DESC, id DESC LIMIT $2",
+            records::REQUEST_COLUMNS
+        );
+        with_read!(self, |pool| {
+            let rows = sqlx::query(&sql)
+                .bind(direction.map_or("", Direction::as_str))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(records::request_record).collect()
+        })
+    }
+
+    /// Delivery figures of the outbox: (created_at, delivered_at) of every delivered envelope of
+    /// `kind`. Used by the delivery benchmark.
+    pub async fn delivery_times(&self, kind: &str) -> Result<Vec<(i64, i64)>, StoreError> {
+        with_read!(self, |pool| {
+            let rows = sqlx::query("SELECT created_at, delivered_at FROM outbox WHERE kind = $1 AND delivered_at IS NOT NULL")
+                .bind(kind)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("created_at")?, r.try_get("delivered_at")?)))
+                .collect()
+        })
+    }
+
+    /// Counts of outbox envelopes: (undelivered, delivered).
+    pub async fn outbox_counts(&self) -> Result<(i64, i64), StoreError> {
+        with_read!(self, |pool| {
+            let row = sqlx::query(
+                "SELECT COALESCE(SUM(CASE WHEN delivered_at IS NULL THEN 1 ELSE 0 END), 0) AS pending,
+                        COALESCE(SUM(CASE WHEN delivered_at IS NULL THEN 0 ELSE 1 END), 0) AS delivered
+                 FROM outbox",
+            )
+            .fetch_one(pool)
+            .await?;
+            Ok((row.try_get("pending")?, row.try_get("delivered")?))
+        })
+    }
+
+    /// Counts inbox rows and incoming requests: (inbox envelopes, incoming requests).
+    pub async fn inbox_counts(&self) -> Result<(i64, i64), StoreError> {
+        with_read!(self, |pool| {
+            let inbox: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbox").fetch_one(pool).await?;
+            let incoming: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE direction = 'incoming'")
+                .fetch_one(pool)
+                .await?;
+            Ok((inbox, incoming))
+        })
+    }
+}
+
+/// The node id of a stored request's peer, parsed.
+pub fn parse_node(s: &str) -> Result<NodeId, StoreError> {
+    s.parse().map_err(|e| StoreError::Corrupt(format!("{e}")))
+}

@@ -1,0 +1,51 @@
+//! Who may do what on a node.
+
+use serde::{Deserialize, Serialize};
+
+/// A user's role on their own node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Sends, receives and answers cooperation requests (24/7 officer, central-authority staff).
+    Officer,
+    /// An officer who may also approve outgoing requests.
+    Supervisor,
+    /// Reads requests and the log; changes nothing.
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Self; 3] = [Self::Officer, Self::Supervisor, Self::Auditor];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Officer => "officer",
+            Self::Supervisor => "supervisor",
+            Self::Auditor => "auditor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Whether the role may create requests and record decisions.
+    pub fn may_act_on_requests(self) -> bool {
+        matches!(self, Self::Officer | Self::Supervisor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert!(Role::Officer.may_act_on_requests());
+        assert!(!Role::Auditor.may_act_on_requests());
+        assert_eq!(Role::parse("root"), None);
+    }
+}

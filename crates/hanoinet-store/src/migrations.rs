@@ -1,0 +1,29 @@
+//! The embedded migrations, one list per backend with the same numbered steps.
+
+use std::borrow::Cow;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+macro_rules! steps {
+    ($dir:literal: $($version:literal $name:literal),* $(,)?) => {
+        vec![$(Migration::new(
+            $version,
+            Cow::Borrowed($name),
+            MigrationType::Simple,
+            Cow::Borrowed(include_str!(concat!("../migrations/", $dir, "/", $name, ".sql"))),
+            false,
+        )),*]
+    };
+}
+
+fn migrator(migrations: Vec<Migration>) -> Migrator {
+    Migrator { migrations: Cow::Owned(migrations), ignore_missing: false, locking: true, no_tx: false }
+}
+
+pub fn sqlite() -> Migrator {
+    migrator(steps!("sqlite": 1 "0001_foundation"))
+}
+
+pub fn postgres() -> Migrator {
+    migrator(steps!("postgres": 1 "0001_foundation"))
+}

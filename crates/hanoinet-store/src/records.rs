@@ -1,0 +1,256 @@
+//! The records the store reads and writes, and the SQL shared by several operations.
+
+use jiff::Timestamp;
+use serde_json::Value;
+use sqlx::Row;
+
+use hanoinet_core::access::Role;
+use hanoinet_core::request::{Direction, RequestType, Status};
+use hanoinet_core::time::from_micros;
+use hanoinet_core::{EnvelopeId, NodeId, RequestId};
+
+use crate::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// A request as first stored, on either side.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    pub id: RequestId,
+    pub direction: Direction,
+    pub request_type: RequestType,
+    pub from: NodeId,
+    pub to: NodeId,
+    /// The type's fields, as JSON text.
+    pub fields: String,
+    /// The envelope that carries (or carried) the request.
+    pub envelope_id: EnvelopeId,
+    pub created_by: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// An envelope to deliver.
+#[derive(Debug, Clone)]
+pub struct NewOutbox {
+    pub envelope_id: EnvelopeId,
+    pub peer: NodeId,
+    pub kind: String,
+    pub request_id: RequestId,
+    pub envelope: String,
+    pub created_at: Timestamp,
+}
+
+/// An envelope claimed for delivery.
+#[derive(Debug, Clone)]
+pub struct OutboxItem {
+    pub envelope_id: EnvelopeId,
+    pub peer: NodeId,
+    pub kind: String,
+    pub request_id: RequestId,
+    pub envelope: String,
+    pub attempts: i64,
+    pub created_at: Timestamp,
+}
+
+/// An inbound envelope with the receipt this node signed for it.
+#[derive(Debug, Clone)]
+pub struct NewInbox {
+    pub envelope_id: EnvelopeId,
+    pub sender: NodeId,
+    pub kind: String,
+    pub envelope: String,
+    pub received_at: Timestamp,
+    pub receipt: String,
+}
+
+/// A decision on a request, recorded on the requested side and applied on the requesting side.
+#[derive(Debug, Clone)]
+pub struct DecisionUpdate {
+    pub request_id: RequestId,
+    pub status: Status,
+    /// The decision as JSON text.
+    pub decision: String,
+    pub decided_at: Timestamp,
+    pub preserved_until: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusEvent {
+    pub status: Status,
+    pub at: Timestamp,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestRecord {
+    pub id: RequestId,
+    pub direction: Direction,
+    pub request_type: RequestType,
+    pub from: NodeId,
+    pub to: NodeId,
+    pub status: Status,
+    pub fields: Value,
+    pub envelope_id: EnvelopeId,
+    pub created_by: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub preserved_until: Option<Timestamp>,
+    pub decision: Option<Value>,
+    pub decided_at: Option<Timestamp>,
+    pub receipt: Option<Value>,
+    pub response_receipt: Option<Value>,
+    /// Filled by `get_request`; empty in lists.
+    pub history: Vec<StatusEvent>,
+}
+
+pub(crate) const REQUEST_COLUMNS: &str = "id, direction, request_type, from_node, to_node, status, fields, envelope_id, \
+     created_by, created_at, updated_at, preserved_until, decision, decided_at, receipt, response_receipt";
+
+fn corrupt(what: &str, v: impl std::fmt::Debug) -> StoreError {
+    StoreError::Corrupt(format!("{what} {v:?}"))
+}
+
+fn ts(v: i64) -> Result<Timestamp, StoreError> {
+    from_micros(v).ok_or_else(|| corrupt("timestamp", v))
+}
+
+fn json(v: Option<String>) -> Result<Option<Value>, StoreError> {
+    v.map(|s| serde_json::from_str(&s).map_err(|e| corrupt("json", e))).transpose()
+}
+
+pub(crate) fn request_record<R>(r: &R) -> Result<RequestRecord, StoreError>
+where
+    R: Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let s = |c: &str| r.try_get::<String, _>(c);
+    let direction = s("direction")?;
+    let kind = s("request_type")?;
+    let status = s("status")?;
+    Ok(RequestRecord {
+        id: s("id")?.parse().map_err(|e| corrupt("request id", e))?,
+        direction: Direction::parse(&direction).ok_or_else(|| corrupt("direction", &direction))?,
+        request_type: RequestType::parse(&kind).ok_or_else(|| corrupt("request type", &kind))?,
+        from: s("from_node")?.parse().map_err(|e| corrupt("node", e))?,
+        to: s("to_node")?.parse().map_err(|e| corrupt("node", e))?,
+        status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        fields: serde_json::from_str(&s("fields")?).map_err(|e| corrupt("fields", e))?,
+        envelope_id: s("envelope_id")?.parse().map_err(|e| corrupt("envelope id", e))?,
+        created_by: r.try_get("created_by")?,
+        created_at: ts(r.try_get("created_at")?)?,
+        updated_at: ts(r.try_get("updated_at")?)?,
+        preserved_until: r.try_get::<Option<i64>, _>("preserved_until")?.map(ts).transpose()?,
+        decision: json(r.try_get("decision")?)?,
+        decided_at: r.try_get::<Option<i64>, _>("decided_at")?.map(ts).transpose()?,
+        receipt: json(r.try_get("receipt")?)?,
+        response_receipt: json(r.try_get("response_receipt")?)?,
+        history: Vec::new(),
+    })
+}
+
+pub(crate) fn status_event<R>(r: &R) -> Result<StatusEvent, StoreError>
+where
+    R: Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let status: String = r.try_get("status")?;
+    Ok(StatusEvent {
+        status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        at: ts(r.try_get("at")?)?,
+        note: r.try_get("note")?,
+    })
+}
+
+pub(crate) fn outbox_item<R>(r: &R) -> Result<OutboxItem, StoreError>
+where
+    R: Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let s = |c: &str| r.try_get::<String, _>(c);
+    Ok(OutboxItem {
+        envelope_id: s("envelope_id")?.parse().map_err(|e| corrupt("envelope id", e))?,
+        peer: s("peer")?.parse().map_err(|e| corrupt("node", e))?,
+        kind: s("kind")?,
+        request_id: s("request_id")?.parse().map_err(|e| corrupt("request id", e))?,
+        envelope: s("envelope")?,
+        attempts: r.try_get("attempts")?,
+        created_at: ts(r.try_get("created_at")?)?,
+    })
+}
+
+/// Inserts a request row inside a transaction.
+macro_rules! insert_request {
+    ($tx:ident, $req:expr) => {{
+        let req: &$crate::NewRequest = $req;
+        sqlx::query(
+            "INSERT INTO requests (id, direction, request_type, from_node, to_node, status, fields, envelope_id,
+                                   created_by, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        )
+        .bind(req.id.to_string())
+        .bind(req.direction.as_str())
+        .bind(req.request_type.as_str())
+        .bind(req.from.as_str())
+        .bind(req.to.as_str())
+        .bind(match req.direction {
+            Direction::Outgoing => Status::Queued.as_str(),
+            Direction::Incoming => Status::Delivered.as_str(),
+        })
+        .bind(&req.fields)
+        .bind(req.envelope_id.to_string())
+        .bind(req.created_by.as_deref())
+        .bind(hanoinet_core::time::to_micros(req.created_at))
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+
+/// Appends a status event to a request's history inside a transaction. Callers update the
+/// request row first, which serializes concurrent transitions of one request.
+macro_rules! insert_event {
+    ($tx:ident, $request_id:expr, $status:expr, $at:expr, $note:expr) => {{
+        sqlx::query(
+            "INSERT INTO request_events (request_id, seq, status, at, note)
+             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4 FROM request_events WHERE request_id = $1",
+        )
+        .bind($request_id.to_string())
+        .bind($status.as_str())
+        .bind(hanoinet_core::time::to_micros($at))
+        .bind($note)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+
+/// Queues an envelope for delivery inside a transaction.
+macro_rules! insert_outbox {
+    ($tx:ident, $outbox:expr) => {{
+        let o: &$crate::NewOutbox = $outbox;
+        sqlx::query(
+            "INSERT INTO outbox (envelope_id, peer, kind, request_id, envelope, created_at, next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(o.envelope_id.to_string())
+        .bind(o.peer.as_str())
+        .bind(&o.kind)
+        .bind(o.request_id.to_string())
+        .bind(&o.envelope)
+        .bind(hanoinet_core::time::to_micros(o.created_at))
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
