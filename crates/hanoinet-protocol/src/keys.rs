@@ -1,7 +1,8 @@
 //! A node's keys: an Ed25519 signing key and an X25519 key for HPKE, and their public halves as
 //! they appear in the registry.
 
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::SigningKey;
+pub use ed25519_dalek::VerifyingKey;
 use hpke::{Deserializable, Kem as _, Serializable};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;

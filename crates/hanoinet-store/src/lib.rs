@@ -13,6 +13,7 @@
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
 
 mod migrations;
+pub mod testing;
 #[macro_use]
 mod records;
 
@@ -422,6 +423,17 @@ impl Store {
             Received::New
         });
         Ok(out)
+    }
+
+    /// The receipt given for an inbound envelope, if it was received before.
+    pub async fn inbox_receipt(&self, envelope_id: EnvelopeId) -> Result<Option<String>, StoreError> {
+        with_read!(self, |pool| {
+            let r: Option<String> = sqlx::query_scalar("SELECT receipt FROM inbox WHERE envelope_id = $1")
+                .bind(envelope_id.to_string())
+                .fetch_optional(pool)
+                .await?;
+            Ok(r)
+        })
     }
 
     // ----- decisions on incoming requests ------------------------------------------------------

@@ -1,0 +1,244 @@
+//! `bench delivery`: preservation requests from one node to another on loopback, measured from
+//! creation to the stored receipt.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::json;
+
+use hanoinet_core::{NodeId, SystemClock};
+use hanoinet_node::network::{self, NodeSpec};
+use hanoinet_node::{NodeHandle, dir};
+use hanoinet_store::Store;
+use hanoinet_store::testing::{Backend, TempDir, TestDb};
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Throughput and latency of request delivery between two nodes.
+    Delivery(BenchArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BackendArg {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Requests in the throughput burst.
+    #[arg(long, default_value_t = 5000)]
+    pub requests: usize,
+    /// Rate of the latency run, requests per second.
+    #[arg(long, default_value_t = 100)]
+    pub rate: u32,
+    /// Duration of the latency run, seconds.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u32,
+    /// Concurrent API clients during the burst.
+    #[arg(long, default_value_t = 32)]
+    pub clients: usize,
+    #[arg(long, value_enum, default_value = "both")]
+    pub backend: BackendArg,
+}
+
+pub async fn run(c: BenchCommand) -> anyhow::Result<()> {
+    crate::init_logging("error");
+    let BenchCommand::Delivery(a) = c;
+    let backends: &[Backend] = match a.backend {
+        BackendArg::Sqlite => &[Backend::Sqlite],
+        BackendArg::Postgres => &[Backend::Postgres],
+        BackendArg::Both => &[Backend::Sqlite, Backend::Postgres],
+    };
+    println!("hanoinet bench delivery: {} cores, {} requests burst, {} req/s for {} s", std::thread::available_parallelism().map_or(0, |n| n.get()), a.requests, a.rate, a.seconds);
+    for &backend in backends {
+        bench_backend(backend, &a).await?;
+    }
+    Ok(())
+}
+
+struct Pair {
+    _tmp: TempDir,
+    _dbs: Vec<TestDb>,
+    sender: NodeHandle,
+    receiver: NodeHandle,
+    url: String,
+    token: String,
+    to: String,
+}
+
+async fn pair(backend: Backend) -> anyhow::Result<Pair> {
+    let tmp = TempDir::new("bench");
+    let ids: [NodeId; 2] = ["VNM/247".parse()?, "FRA/247".parse()?];
+    let mut listeners = Vec::new();
+    let mut specs = Vec::new();
+    let mut dbs = Vec::new();
+    for id in &ids {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let database = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let db = TestDb::new(Backend::Postgres, None).await.context("creating a PostgreSQL database (is the server at HANOINET_TEST_POSTGRES up?)")?;
+                let url = db.url.clone();
+                dbs.push(db);
+                Some(url)
+            }
+        };
+        specs.push(NodeSpec { id: id.clone(), listen: l.local_addr()?.to_string(), database });
+        listeners.push(l);
+    }
+    let net = network::provision(tmp.path(), &specs, network::demo_states()?, true).await?;
+    let mut handles = Vec::new();
+    for (n, l) in net.nodes.iter().zip(listeners) {
+        let (file, config) = dir::load(&n.dir, None)?;
+        let store = Store::connect(&file.database).await?;
+        handles.push(hanoinet_node::start(l, config, store, Arc::new(SystemClock), std::future::pending()).await?);
+    }
+    let receiver = handles.pop().context("two nodes")?;
+    let sender = handles.pop().context("two nodes")?;
+    Ok(Pair { _tmp: tmp, _dbs: dbs, sender, receiver, url: net.nodes[0].api_url.clone(), token: net.nodes[0].token.clone(), to: ids[1].to_string() })
+}
+
+fn body(to: &str, i: usize) -> serde_json::Value {
+    json!({
+        "type": "preservation", "to": to,
+        "requesting_authority": "Benchmark Unit",
+        "offence": "ICT fraud (Art. 13)",
+        "summary_of_facts": format!("Benchmark request {i}"),
+        "data_to_preserve": "Subscriber records",
+        "relationship_to_offence": "Used in the fraud",
+        "custodian_or_location": "unknown",
+        "necessity": "Short retention",
+        "mla_request_to_follow": true
+    })
+}
+
+async fn post(http: &reqwest::Client, p: &Pair, i: usize) -> anyhow::Result<()> {
+    let r = http.post(format!("{}/api/v1/requests", p.url)).bearer_auth(&p.token).json(&body(&p.to, i)).send().await?;
+    anyhow::ensure!(r.status() == reqwest::StatusCode::CREATED, "create answered {}", r.status());
+    Ok(())
+}
+
+/// Waits until `n` request envelopes are delivered; returns their (created, delivered) times.
+async fn wait_delivered(p: &Pair, n: usize, timeout: Duration) -> anyhow::Result<Vec<(i64, i64)>> {
+    let start = Instant::now();
+    loop {
+        let times = p.sender.state.store.delivery_times("preservation_request").await?;
+        if times.len() >= n {
+            return Ok(times);
+        }
+        anyhow::ensure!(start.elapsed() < timeout, "only {} of {n} delivered after {timeout:?}", times.len());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn percentile(sorted: &[i64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted[idx.min(sorted.len() - 1)] as f64 / 1000.0
+}
+
+fn latencies(times: &[(i64, i64)]) -> Vec<i64> {
+    let mut l: Vec<i64> = times.iter().map(|(c, d)| d - c).collect();
+    l.sort_unstable();
+    l
+}
+
+async fn bench_backend(backend: Backend, a: &BenchArgs) -> anyhow::Result<()> {
+    let name = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    // Burst: sustained throughput.
+    let p = pair(backend).await?;
+    let http = reqwest::Client::new();
+    for i in 0..50 {
+        post(&http, &p, i).await?;
+    }
+    wait_delivered(&p, 50, Duration::from_secs(60)).await?;
+    let warm = 50;
+    let total = a.requests;
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..a.clients.max(1) {
+        let (http, next) = (http.clone(), next.clone());
+        let (url, token, to) = (p.url.clone(), p.token.clone(), p.to.clone());
+        tasks.push(tokio::spawn(async move {
+            let pp = PairRef { url, token, to };
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= total {
+                    return Ok::<_, anyhow::Error>(());
+                }
+                pp.post(&http, i).await?;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let times = wait_delivered(&p, warm + total, Duration::from_secs(600)).await?;
+    let mut burst: Vec<(i64, i64)> = times;
+    burst.sort_unstable();
+    let burst = &burst[warm..];
+    let first_created = burst.iter().map(|t| t.0).min().unwrap_or(0);
+    let last_delivered = burst.iter().map(|t| t.1).max().unwrap_or(0);
+    let secs = (last_delivered - first_created) as f64 / 1e6;
+    let l = latencies(burst);
+    println!(
+        "{name:<8} burst    {total} requests in {secs:.2} s = {:.0} requests/s sustained (created -> receipt stored); latency p50 {:.1} ms, p99 {:.1} ms",
+        total as f64 / secs,
+        percentile(&l, 50.0),
+        percentile(&l, 99.0)
+    );
+    p.sender.shutdown().await;
+    p.receiver.shutdown().await;
+
+    // Paced: latency at a fixed rate.
+    let p = pair(backend).await?;
+    let n = (a.rate * a.seconds) as usize;
+    let interval = Duration::from_secs_f64(1.0 / f64::from(a.rate.max(1)));
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        ticker.tick().await;
+        let http = http.clone();
+        let pp = PairRef { url: p.url.clone(), token: p.token.clone(), to: p.to.clone() };
+        tasks.push(tokio::spawn(async move { pp.post(&http, i).await }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let times = wait_delivered(&p, n, Duration::from_secs(120)).await?;
+    let l = latencies(&times);
+    println!(
+        "{name:<8} paced    {n} requests at {} req/s; latency created -> receipt stored p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        a.rate,
+        percentile(&l, 50.0),
+        percentile(&l, 99.0),
+        percentile(&l, 100.0)
+    );
+    p.sender.shutdown().await;
+    p.receiver.shutdown().await;
+    Ok(())
+}
+
+struct PairRef {
+    url: String,
+    token: String,
+    to: String,
+}
+
+impl PairRef {
+    async fn post(&self, http: &reqwest::Client, i: usize) -> anyhow::Result<()> {
+        let r = http.post(format!("{}/api/v1/requests", self.url)).bearer_auth(&self.token).json(&body(&self.to, i)).send().await?;
+        anyhow::ensure!(r.status() == reqwest::StatusCode::CREATED, "create answered {}", r.status());
+        Ok(())
+    }
+}

@@ -1,0 +1,190 @@
+//! `init`, `serve` and `user`: running one node.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use jiff::Timestamp;
+
+use hanoinet_core::access::Role;
+use hanoinet_core::{NodeId, SystemClock};
+use hanoinet_node::dir::{self, InitOptions};
+use hanoinet_protocol::registry::NodeRole;
+use hanoinet_store::{Store, User};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    /// The State's 24/7 point of contact (Art. 41).
+    PointOfContact,
+    /// The State's central authority for mutual legal assistance (Art. 40).
+    CentralAuthority,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The node directory to create.
+    #[arg(long, env = "HANOINET_DIR")]
+    pub dir: PathBuf,
+    /// The node's id, STATE/NAME, e.g. VNM/247.
+    #[arg(long)]
+    pub id: NodeId,
+    /// The URL peers reach this node at, e.g. https://hanoinet.example.gov.vn.
+    #[arg(long)]
+    pub url: String,
+    /// The depositary's public key (base64): the registry must be signed by it.
+    #[arg(long)]
+    pub depositary_key: String,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7400")]
+    pub listen: String,
+    /// Database URL (sqlite://PATH or postgres://...); default: SQLite in the node directory.
+    #[arg(long)]
+    pub database: Option<String>,
+    #[arg(long, value_enum, default_value = "point-of-contact")]
+    pub role: RoleArg,
+}
+
+pub fn init(a: InitArgs) -> anyhow::Result<()> {
+    let entry = dir::init(
+        &a.dir,
+        &InitOptions {
+            id: a.id,
+            role: match a.role {
+                RoleArg::PointOfContact => NodeRole::PointOfContact,
+                RoleArg::CentralAuthority => NodeRole::CentralAuthority,
+            },
+            url: a.url,
+            listen: a.listen,
+            database: a.database,
+            depositary_key: a.depositary_key,
+        },
+    )?;
+    println!("created node {} in {}", entry.id, a.dir.display());
+    println!("send {} to the depositary to be added to the registry,", a.dir.join(dir::IDENTITY_FILE).display());
+    println!("then put the signed registry at {} and run: hanoinet serve --dir {}", a.dir.join(dir::REGISTRY_FILE).display(), a.dir.display());
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The node directory (see `hanoinet init`).
+    #[arg(long, env = "HANOINET_DIR")]
+    pub dir: PathBuf,
+    /// Overrides the database URL of node.json (sqlite://PATH or postgres://...).
+    #[arg(long, env = "HANOINET_DATABASE")]
+    pub database: Option<String>,
+    /// Overrides the listen address of node.json.
+    #[arg(long, env = "HANOINET_LISTEN")]
+    pub listen: Option<String>,
+    /// Signed registry to use instead of DIR/registry.json.
+    #[arg(long)]
+    pub registry: Option<PathBuf>,
+}
+
+pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    crate::init_logging("info");
+    let (file, node) = dir::load(&a.dir, a.registry.as_deref())?;
+    let database = a.database.unwrap_or(file.database);
+    let listen = a.listen.unwrap_or(file.listen);
+    let store = Store::connect(&database).await.with_context(|| format!("opening the database {}", redact(&database)))?;
+    let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let handle = hanoinet_node::start(listener, node, store, Arc::new(SystemClock), std::future::pending()).await?;
+    println!("node {} serving on http://{}", handle.state.id, handle.addr);
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    handle.shutdown().await;
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user and print their bearer token (shown once; only its hash is stored).
+    Add(UserAddArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    #[arg(long, env = "HANOINET_DIR")]
+    pub dir: PathBuf,
+    /// Overrides the database URL of node.json.
+    #[arg(long, env = "HANOINET_DATABASE")]
+    pub database: Option<String>,
+    /// A unique user name.
+    #[arg(long)]
+    pub name: String,
+    /// officer (send and answer), supervisor (also approve), auditor (read only).
+    #[arg(long, default_value = "officer", value_parser = parse_role)]
+    pub role: Role,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("unknown role {s:?} (one of: {})", hanoinet_node::api::roles().join(", ")))
+}
+
+pub async fn user(c: UserCommand) -> anyhow::Result<()> {
+    match c {
+        UserCommand::Add(a) => {
+            let text = dir::read(&a.dir.join(dir::CONFIG_FILE))?;
+            let file: dir::FileConfig = serde_json::from_str(&text).context("node.json is malformed")?;
+            let database = a.database.unwrap_or(file.database);
+            anyhow::ensure!(!a.name.trim().is_empty(), "--name must not be empty");
+            let store = Store::connect(&database).await.with_context(|| format!("opening {}", redact(&database)))?;
+            let token = hanoinet_node::api::new_token();
+            let user = User { id: hanoinet_core::RequestId::new_v7().to_string(), name: a.name.trim().into(), role: a.role };
+            let added = store.add_user(&user, &hanoinet_node::api::token_hash(&token), Timestamp::now()).await?;
+            store.close().await;
+            anyhow::ensure!(added, "a user named {:?} already exists", user.name);
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
+    }
+}

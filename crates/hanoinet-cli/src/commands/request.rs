@@ -1,0 +1,217 @@
+//! `request`: a thin client over a node's REST API.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+
+#[derive(Debug, Args)]
+pub struct Conn {
+    /// The node's API URL, e.g. http://127.0.0.1:7400.
+    #[arg(long, env = "HANOINET_URL")]
+    pub url: String,
+    /// Your bearer token (from `hanoinet user add`).
+    #[arg(long, env = "HANOINET_TOKEN", hide_env_values = true)]
+    pub token: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RequestCommand {
+    /// Send a preservation request (Art. 42). Give the fields as flags or as a JSON file.
+    Send(SendArgs),
+    /// List requests, newest first.
+    List {
+        #[command(flatten)]
+        conn: Conn,
+        #[arg(long, value_enum)]
+        direction: Option<DirectionArg>,
+    },
+    /// Show one request with its status history and receipts.
+    Show {
+        #[command(flatten)]
+        conn: Conn,
+        id: String,
+    },
+    /// Answer an incoming request: --accept, or --refuse with grounds and an explanation.
+    Respond(RespondArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DirectionArg {
+    Incoming,
+    Outgoing,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    #[command(flatten)]
+    pub conn: Conn,
+    /// A JSON file with the request body; flags given as well override its fields.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// The requested node, e.g. FRA/247.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// (a) the authority seeking preservation.
+    #[arg(long)]
+    pub requesting_authority: Option<String>,
+    /// (b) the offence under investigation.
+    #[arg(long)]
+    pub offence: Option<String>,
+    /// (b) a brief summary of the facts.
+    #[arg(long)]
+    pub summary_of_facts: Option<String>,
+    /// (c) the stored data to preserve.
+    #[arg(long)]
+    pub data_to_preserve: Option<String>,
+    /// (c) the data's relationship to the offence.
+    #[arg(long)]
+    pub relationship_to_offence: Option<String>,
+    /// (d) custodian or location of the system ("unknown" if unknown).
+    #[arg(long)]
+    pub custodian_or_location: Option<String>,
+    /// (e) why preservation is necessary.
+    #[arg(long)]
+    pub necessity: Option<String>,
+    /// (f) a request for mutual legal assistance will follow.
+    #[arg(long)]
+    pub mla_request_to_follow: bool,
+    /// (g) keep the request confidential; do not notify the user.
+    #[arg(long)]
+    pub confidential: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RespondArgs {
+    #[command(flatten)]
+    pub conn: Conn,
+    pub id: String,
+    #[arg(long, conflicts_with = "refuse", required_unless_present = "refuse")]
+    pub accept: bool,
+    #[arg(long)]
+    pub refuse: bool,
+    /// A refusal ground (repeatable): essential_interests, domestic_law_prohibits,
+    /// contrary_to_legal_system, discrimination, dual_criminality_reservation.
+    #[arg(long = "ground", requires = "refuse")]
+    pub grounds: Vec<String>,
+    /// The reasons for the refusal.
+    #[arg(long, requires = "refuse")]
+    pub explanation: Option<String>,
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Client {
+    fn new(c: &Conn) -> anyhow::Result<Self> {
+        Ok(Self { http: reqwest::Client::builder().build()?, base: c.url.trim_end_matches('/').to_owned(), token: c.token.clone() })
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.base);
+        let mut req = self.http.request(method, &url).bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.with_context(|| format!("cannot reach {url}"))?;
+        let status = resp.status();
+        let value: Value = resp.json().await.with_context(|| format!("{url} did not answer JSON"))?;
+        if status.is_success() {
+            return Ok(value);
+        }
+        let mut msg = format!(
+            "{} ({status}): {}",
+            value["error"].as_str().unwrap_or("error"),
+            value["message"].as_str().unwrap_or("")
+        );
+        if let Some(details) = value["details"].as_array() {
+            for d in details {
+                msg.push_str(&format!(
+                    "\n  - {}: {}{}",
+                    d["field"].as_str().unwrap_or(""),
+                    d["message"].as_str().unwrap_or(""),
+                    d["article"].as_str().map(|a| format!(" [{a}]")).unwrap_or_default()
+                ));
+            }
+        }
+        anyhow::bail!(msg)
+    }
+}
+
+fn print(v: &Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+pub async fn run(c: RequestCommand) -> anyhow::Result<()> {
+    match c {
+        RequestCommand::Send(a) => {
+            let mut body = match &a.json {
+                Some(p) => serde_json::from_str(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
+                    .with_context(|| format!("{} is not JSON", p.display()))?,
+                None => json!({"type": "preservation"}),
+            };
+            let obj = body.as_object_mut().context("the JSON file must hold an object")?;
+            obj.entry("type").or_insert(json!("preservation"));
+            for (k, v) in [
+                ("to", &a.to),
+                ("requesting_authority", &a.requesting_authority),
+                ("offence", &a.offence),
+                ("summary_of_facts", &a.summary_of_facts),
+                ("data_to_preserve", &a.data_to_preserve),
+                ("relationship_to_offence", &a.relationship_to_offence),
+                ("custodian_or_location", &a.custodian_or_location),
+                ("necessity", &a.necessity),
+            ] {
+                if let Some(v) = v {
+                    obj.insert(k.into(), json!(v));
+                }
+            }
+            if a.mla_request_to_follow {
+                obj.insert("mla_request_to_follow".into(), json!(true));
+            }
+            if a.confidential {
+                obj.insert("confidential".into(), json!(true));
+            }
+            let client = Client::new(&a.conn)?;
+            print(&client.call(reqwest::Method::POST, "/api/v1/requests", Some(&body)).await?);
+        }
+        RequestCommand::List { conn, direction } => {
+            let q = match direction {
+                Some(DirectionArg::Incoming) => "?direction=incoming",
+                Some(DirectionArg::Outgoing) => "?direction=outgoing",
+                None => "",
+            };
+            let v = Client::new(&conn)?.call(reqwest::Method::GET, &format!("/api/v1/requests{q}"), None).await?;
+            let rows = v["requests"].as_array().cloned().unwrap_or_default();
+            println!("{:<36}  {:<9}  {:<10}  {:<9}  {:<9}  CREATED", "ID", "DIRECTION", "STATUS", "FROM", "TO");
+            for r in rows {
+                println!(
+                    "{:<36}  {:<9}  {:<10}  {:<9}  {:<9}  {}",
+                    r["id"].as_str().unwrap_or(""),
+                    r["direction"].as_str().unwrap_or(""),
+                    r["status"].as_str().unwrap_or(""),
+                    r["from"].as_str().unwrap_or(""),
+                    r["to"].as_str().unwrap_or(""),
+                    r["created_at"].as_str().unwrap_or("")
+                );
+            }
+        }
+        RequestCommand::Show { conn, id } => {
+            print(&Client::new(&conn)?.call(reqwest::Method::GET, &format!("/api/v1/requests/{id}"), None).await?);
+        }
+        RequestCommand::Respond(a) => {
+            let body = if a.accept {
+                json!({"decision": "accept"})
+            } else {
+                json!({"decision": "refuse", "grounds": a.grounds, "explanation": a.explanation})
+            };
+            let client = Client::new(&a.conn)?;
+            print(&client.call(reqwest::Method::POST, &format!("/api/v1/requests/{}/responses", a.id), Some(&body)).await?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,235 @@
+//! The delivery worker: drains the outbox to peers, exactly once in effect.
+//!
+//! ```text
+//!   API / decide ──(same tx)──► outbox row ──wake──► worker claims due rows (lease)
+//!                                                        │ POST /federation/v1/envelopes
+//!                                   ┌────────────────────┴───────────────────┐
+//!                        2xx + valid signed receipt              error / timeout / bad receipt
+//!                                   │                                        │
+//!                  record_delivery (one tx: delivered,          reschedule: attempts+1, next try at
+//!                  request queued → delivered, receipt)         backoff(attempts) with jitter
+//! ```
+//!
+//! A crash at any point leaves the row undelivered (or leased until the lease runs out); the next
+//! attempt re-sends the same envelope id, and the peer answers a repeated id with the receipt it
+//! gave the first time, so the effect happens once. Envelopes that wait longer than half the
+//! freshness window are re-signed with a new `created_at` (same id, same sealed payload).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use rand::RngExt;
+use tokio::sync::{Semaphore, watch};
+
+use hanoinet_protocol::{Envelope, Receipt};
+use hanoinet_store::OutboxItem;
+
+use crate::error::ErrorCode;
+use crate::federation::ENVELOPES_PATH;
+use crate::server::AppState;
+
+/// Runs until `stop` turns true.
+pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+    let permits = Arc::new(Semaphore::new(state.tunables.concurrency));
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let free = permits.available_permits();
+        let claimed = if free == 0 {
+            Vec::new()
+        } else {
+            let now = state.clock.now();
+            let lease_until = add(now, state.tunables.lease);
+            match state.store.claim_outbox(now, lease_until, free as i64).await {
+                Ok(items) => items,
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming outbox rows failed");
+                    Vec::new()
+                }
+            }
+        };
+        if claimed.is_empty() {
+            let wait = next_wait(&state).await;
+            tokio::select! {
+                _ = state.outbox_wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.wait_for(|s| *s) => break,
+            }
+            continue;
+        }
+        for item in claimed {
+            let Ok(permit) = permits.clone().acquire_owned().await else { break };
+            let state = state.clone();
+            tokio::spawn(async move {
+                deliver(&state, item).await;
+                drop(permit);
+                // A finished delivery frees a slot: look for more work.
+                state.outbox_wake.notify_one();
+            });
+        }
+    }
+    // Let in-flight deliveries finish (bounded by the request timeout).
+    let _ = permits.acquire_many(state.tunables.concurrency as u32).await;
+}
+
+/// How long to sleep when nothing is due: until the next due row, at most the poll interval.
+async fn next_wait(state: &AppState) -> Duration {
+    let poll = state.tunables.poll_interval;
+    match state.store.next_outbox_due().await {
+        Ok(Some(due)) => {
+            let now = state.clock.now();
+            let until = due.duration_since(now);
+            if until <= SignedDuration::ZERO {
+                // Due but leased by someone else (or by a delivery in flight): check back soon.
+                Duration::from_millis(50).min(poll)
+            } else {
+                Duration::try_from(until).unwrap_or(poll).min(poll)
+            }
+        }
+        Ok(None) => poll,
+        Err(e) => {
+            tracing::error!(error = %e, "reading the outbox failed");
+            poll
+        }
+    }
+}
+
+fn add(t: Timestamp, d: Duration) -> Timestamp {
+    SignedDuration::try_from(d).ok().and_then(|d| t.checked_add(d).ok()).unwrap_or(t)
+}
+
+/// The delay before attempt `attempts + 1`: exponential from `base`, capped at `max`, with
+/// "equal jitter" (half fixed, half random) so that retries from many envelopes spread out.
+pub fn backoff(attempts: i64, base: Duration, max: Duration) -> Duration {
+    let exp = u32::try_from(attempts.clamp(0, 30)).unwrap_or(30);
+    let full = base.saturating_mul(2u32.saturating_pow(exp)).min(max);
+    let half = full / 2;
+    let jitter_ms = u64::try_from(half.as_millis()).unwrap_or(u64::MAX);
+    half + Duration::from_millis(if jitter_ms == 0 { 0 } else { rand::rng().random_range(0..=jitter_ms) })
+}
+
+enum Outcome {
+    Delivered(Receipt),
+    /// The peer said the envelope is stale: re-sign and retry at once.
+    Stale,
+    Failed(String),
+}
+
+async fn deliver(state: &AppState, item: OutboxItem) {
+    let mut envelope = match Envelope::from_json(item.envelope.as_bytes()) {
+        Ok(e) => e,
+        Err(e) => {
+            // Cannot happen for rows this node wrote; keep the row and say so loudly.
+            tracing::error!(envelope = %item.envelope_id, error = %e, "stored envelope does not parse");
+            let _ = state.store.reschedule(item.envelope_id, add(state.clock.now(), state.tunables.max_backoff), "stored envelope does not parse").await;
+            return;
+        }
+    };
+    let now = state.clock.now();
+    if now.duration_since(envelope.header.created_at) > SignedDuration::try_from(state.tunables.max_envelope_age / 2).unwrap_or(SignedDuration::MAX) {
+        restamp(state, &mut envelope, now).await;
+    }
+    let outcome = attempt(state, &item, &envelope).await;
+    let now = state.clock.now();
+    let result = match outcome {
+        Outcome::Delivered(receipt) => {
+            let json = serde_json::to_string(&receipt).unwrap_or_default();
+            tracing::debug!(envelope = %item.envelope_id, peer = %item.peer, "delivered");
+            state.store.record_delivery(item.envelope_id, &json, now).await
+        }
+        Outcome::Stale => {
+            restamp(state, &mut envelope, now).await;
+            state.store.reschedule(item.envelope_id, now, "peer reported the envelope stale; re-signed").await
+        }
+        Outcome::Failed(reason) => {
+            let delay = backoff(item.attempts, state.tunables.base_backoff, state.tunables.max_backoff);
+            tracing::warn!(envelope = %item.envelope_id, peer = %item.peer, attempts = item.attempts + 1, retry_in_ms = delay.as_millis() as u64, reason, "delivery failed");
+            state.store.reschedule(item.envelope_id, add(now, delay), &reason).await
+        }
+    };
+    if let Err(e) = result {
+        // The lease runs out and the envelope is tried again: nothing is lost.
+        tracing::error!(envelope = %item.envelope_id, error = %e, "recording the delivery outcome failed");
+    }
+}
+
+async fn restamp(state: &AppState, envelope: &mut Envelope, now: Timestamp) {
+    envelope.restamp(now, &state.keys);
+    if let Err(e) = state.store.replace_outbox_envelope(envelope.header.id, &envelope.to_json()).await {
+        tracing::error!(envelope = %envelope.header.id, error = %e, "storing the re-signed envelope failed");
+    }
+}
+
+async fn attempt(state: &AppState, item: &OutboxItem, envelope: &Envelope) -> Outcome {
+    let Some(peer) = state.registry.node(&item.peer) else {
+        return Outcome::Failed(format!("{} is no longer in the registry", item.peer));
+    };
+    let Ok(peer_keys) = peer.public_keys() else {
+        return Outcome::Failed(format!("{} has invalid keys in the registry", item.peer));
+    };
+    let url = format!("{}{ENVELOPES_PATH}", peer.url);
+    let response = match state
+        .http
+        .post(&url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(envelope.to_json())
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return Outcome::Failed(format!("cannot reach {url}: {e}")),
+    };
+    let status = response.status();
+    let body = match response.bytes().await {
+        Ok(b) => b,
+        Err(e) => return Outcome::Failed(format!("reading the answer from {url}: {e}")),
+    };
+    if !status.is_success() {
+        let code = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("error").and_then(|c| c.as_str()).map(str::to_owned));
+        if code.as_deref() == Some(ErrorCode::StaleEnvelope.as_str()) {
+            return Outcome::Stale;
+        }
+        return Outcome::Failed(format!("{url} answered {status} {}", code.unwrap_or_default()));
+    }
+    let receipt: Receipt = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return Outcome::Failed(format!("{url} answered with an unreadable receipt: {e}")),
+    };
+    // What the sender MUST check (see hanoinet_protocol::receipt).
+    let matches = receipt.envelope_id == envelope.header.id
+        && receipt.from == item.peer
+        && receipt.to == state.id
+        && receipt.verify(&peer_keys);
+    if !matches {
+        return Outcome::Failed(format!("{url} answered with a receipt that does not match or does not verify"));
+    }
+    if receipt.envelope_hash != envelope.hash() {
+        // The peer acknowledges an earlier signing of the same envelope (we re-signed it with a
+        // new timestamp after the peer had stored it): same id, same sealed payload.
+        tracing::info!(envelope = %item.envelope_id, "receipt acknowledges an earlier signing of this envelope");
+    }
+    Outcome::Delivered(receipt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_a_cap() {
+        let base = Duration::from_millis(100);
+        let max = Duration::from_secs(10);
+        for attempts in 0..40 {
+            let full = base.saturating_mul(2u32.saturating_pow(attempts.min(30) as u32)).min(max);
+            for _ in 0..20 {
+                let d = backoff(attempts, base, max);
+                assert!(d >= full / 2 && d <= full, "attempt {attempts}: {d:?} vs {full:?}");
+            }
+        }
+        assert_eq!(backoff(0, Duration::ZERO, max), Duration::ZERO);
+    }
+}

@@ -1,0 +1,140 @@
+//! A node's directory:
+//!
+//! | file | what | who writes it |
+//! | --- | --- | --- |
+//! | `node.json` | id, listen address, database URL | `hanoinet init` |
+//! | `keys.json` | the node's secret keys (mode 0600) | `hanoinet init` |
+//! | `identity.json` | the node's public identity, for the depositary | `hanoinet init` |
+//! | `depositary.pub` | the depositary's public key: the trust anchor | `hanoinet init` |
+//! | `registry.json` | the signed registry | the operator, from the depositary |
+//! | `node.db` | the SQLite database, unless `database` names another | the node |
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+use hanoinet_core::NodeId;
+use hanoinet_protocol::NodeKeys;
+use hanoinet_protocol::keys::{VerifyingKey, verifying_key_from_b64};
+use hanoinet_protocol::registry::{IdentityFile, NodeEntry, NodeRole, SignedRegistry};
+
+use crate::server::{NodeConfig, Tunables};
+
+pub const CONFIG_FILE: &str = "node.json";
+pub const KEYS_FILE: &str = "keys.json";
+pub const IDENTITY_FILE: &str = "identity.json";
+pub const TRUST_FILE: &str = "depositary.pub";
+pub const REGISTRY_FILE: &str = "registry.json";
+pub const CONFIG_FORMAT: &str = "hanoinet-node-config/1";
+
+/// `node.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub format: String,
+    pub id: NodeId,
+    /// Address the HTTP server binds, e.g. `0.0.0.0:7400`.
+    pub listen: String,
+    /// `sqlite://PATH` or `postgres://...`.
+    pub database: String,
+}
+
+/// What `init` needs.
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    pub id: NodeId,
+    pub role: NodeRole,
+    /// The URL peers reach this node at.
+    pub url: String,
+    pub listen: String,
+    pub database: Option<String>,
+    /// The depositary's public key (base64): the registry must be signed by it.
+    pub depositary_key: String,
+}
+
+fn absolute(dir: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))
+}
+
+/// Creates a node directory with fresh keys. Refuses to overwrite existing keys.
+pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<NodeEntry> {
+    let dir = absolute(dir)?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    if dir.join(KEYS_FILE).exists() {
+        bail!("{} already holds a node's keys; refusing to overwrite them", dir.display());
+    }
+    verifying_key_from_b64(opts.depositary_key.trim())
+        .context("the depositary key must be an Ed25519 public key in base64")?;
+    let url = opts.url.trim_end_matches('/').to_owned();
+    anyhow::ensure!(url.starts_with("http://") || url.starts_with("https://"), "--url must start with http:// or https://");
+
+    let keys = NodeKeys::generate();
+    write_secret(&dir.join(KEYS_FILE), &keys.to_key_file_json())?;
+    let entry = NodeEntry {
+        id: opts.id.clone(),
+        role: opts.role,
+        url,
+        signing_key: keys.public().signing_b64(),
+        encryption_key: keys.public().encryption_b64(),
+    };
+    write(&dir.join(IDENTITY_FILE), &serde_json::to_string_pretty(&IdentityFile::new(entry.clone()))?)?;
+    write(&dir.join(TRUST_FILE), &format!("{}\n", opts.depositary_key.trim()))?;
+    let database = opts
+        .database
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.join("node.db").display()));
+    let config = FileConfig { format: CONFIG_FORMAT.into(), id: opts.id.clone(), listen: opts.listen.clone(), database };
+    write(&dir.join(CONFIG_FILE), &serde_json::to_string_pretty(&config)?)?;
+    Ok(entry)
+}
+
+/// Reads a node directory and verifies its registry. `registry` overrides `DIR/registry.json`.
+pub fn load(dir: &Path, registry: Option<&Path>) -> anyhow::Result<(FileConfig, NodeConfig)> {
+    let dir = absolute(dir)?;
+    let config: FileConfig = serde_json::from_str(&read(&dir.join(CONFIG_FILE))?)
+        .with_context(|| format!("{} is malformed", dir.join(CONFIG_FILE).display()))?;
+    anyhow::ensure!(config.format == CONFIG_FORMAT, "unknown config format {:?}", config.format);
+    let keys = NodeKeys::from_key_file_json(&read(&dir.join(KEYS_FILE))?)
+        .with_context(|| format!("reading {}", dir.join(KEYS_FILE).display()))?;
+    let trust = verifying_key_from_b64(read(&dir.join(TRUST_FILE))?.trim())
+        .with_context(|| format!("{} does not hold an Ed25519 public key", dir.join(TRUST_FILE).display()))?;
+    let registry_path = registry.map_or_else(|| dir.join(REGISTRY_FILE), Path::to_path_buf);
+    let registry = verify_registry_file(&registry_path, &trust)?;
+    let node = NodeConfig { id: config.id.clone(), keys, registry, tunables: Tunables::default() };
+    crate::server::check_identity(&node)?;
+    Ok((config, node))
+}
+
+/// Reads and verifies a signed registry file against the trusted key.
+pub fn verify_registry_file(path: &Path, trust: &VerifyingKey) -> anyhow::Result<hanoinet_protocol::Registry> {
+    let text = read(path).context("no registry: copy the depositary's signed registry.json into the node directory")?;
+    let signed = SignedRegistry::parse(&text).with_context(|| format!("{} is not a signed registry", path.display()))?;
+    signed
+        .verify(trust)
+        .with_context(|| format!("refusing the registry {}: its signature does not verify", path.display()))
+}
+
+pub fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+pub fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Writes a file only its owner can read.
+pub fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    f.sync_all().with_context(|| format!("syncing {}", path.display()))?;
+    Ok(())
+}

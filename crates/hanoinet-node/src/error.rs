@@ -1,0 +1,143 @@
+//! The one HTTP error type, with stable snake_case codes.
+//!
+//! Every error body is `{"error": code, "message": text, "details": [...]}`. Codes are part of the
+//! API contract and double as translation keys; `ErrorCode::ALL` lists them and a test checks that
+//! each is documented.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    // REST API
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MalformedJson,
+    PayloadTooLarge,
+    ValidationFailed,
+    Conflict,
+    Internal,
+    // Federation endpoint, in the order the checks run
+    EnvelopeTooLarge,
+    MalformedEnvelope,
+    UnknownSender,
+    BadSignature,
+    WrongRecipient,
+    StaleEnvelope,
+    UnsupportedKind,
+    UndecryptablePayload,
+    InvalidPayload,
+    UnknownRequest,
+}
+
+impl ErrorCode {
+    pub const ALL: [Self; 18] = [
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::MalformedJson,
+        Self::PayloadTooLarge,
+        Self::ValidationFailed,
+        Self::Conflict,
+        Self::Internal,
+        Self::EnvelopeTooLarge,
+        Self::MalformedEnvelope,
+        Self::UnknownSender,
+        Self::BadSignature,
+        Self::WrongRecipient,
+        Self::StaleEnvelope,
+        Self::UnsupportedKind,
+        Self::UndecryptablePayload,
+        Self::InvalidPayload,
+        Self::UnknownRequest,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::MalformedJson => "malformed_json",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::ValidationFailed => "validation_failed",
+            Self::Conflict => "conflict",
+            Self::Internal => "internal",
+            Self::EnvelopeTooLarge => "envelope_too_large",
+            Self::MalformedEnvelope => "malformed_envelope",
+            Self::UnknownSender => "unknown_sender",
+            Self::BadSignature => "bad_signature",
+            Self::WrongRecipient => "wrong_recipient",
+            Self::StaleEnvelope => "stale_envelope",
+            Self::UnsupportedKind => "unsupported_kind",
+            Self::UndecryptablePayload => "undecryptable_payload",
+            Self::InvalidPayload => "invalid_payload",
+            Self::UnknownRequest => "unknown_request",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::Unauthorized | Self::BadSignature => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::UnknownSender => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MalformedJson | Self::MalformedEnvelope | Self::StaleEnvelope => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge | Self::EnvelopeTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::ValidationFailed
+            | Self::UnsupportedKind
+            | Self::UndecryptablePayload
+            | Self::InvalidPayload
+            | Self::UnknownRequest => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::WrongRecipient => StatusCode::MISDIRECTED_REQUEST,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// An error answered to an HTTP client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub details: Vec<Value>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), details: Vec::new() }
+    }
+
+    pub fn with_details(mut self, details: Vec<Value>) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// An unexpected failure: the whole cause chain goes to the log, the client sees only that
+    /// something failed.
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "internal error");
+        Self::new(ErrorCode::Internal, "internal error; the node's log has the details")
+    }
+}
+
+impl From<hanoinet_store::StoreError> for ApiError {
+    fn from(e: hanoinet_store::StoreError) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": self.code.as_str(), "message": self.message, "details": self.details});
+        (self.code.status(), Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

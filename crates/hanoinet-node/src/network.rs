@@ -1,0 +1,148 @@
+//! Provisions a complete local network in one directory: a depositary key, one directory per
+//! node, a signed registry, an officer per node, and `network.json`. Used by `hanoinet demo`, the
+//! end-to-end tests and the delivery benchmark.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use hanoinet_core::access::Role;
+use hanoinet_core::{NodeId, StateCode};
+use hanoinet_protocol::keys::DepositaryKey;
+use hanoinet_protocol::registry::{Instrument, InstrumentKind, NodeRole, Registry, Reservation, StateEntry};
+use hanoinet_store::{Store, User};
+
+use crate::dir::{self, InitOptions};
+
+pub const NETWORK_FILE: &str = "network.json";
+
+/// `network.json`: how to reach each node of a local network, with an officer's token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NetworkFile {
+    pub nodes: Vec<NetworkNode>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NetworkNode {
+    pub id: NodeId,
+    pub api_url: String,
+    /// An officer's bearer token (demo data).
+    pub token: String,
+    /// The node's directory.
+    pub dir: PathBuf,
+}
+
+/// One node to provision.
+#[derive(Debug, Clone)]
+pub struct NodeSpec {
+    pub id: NodeId,
+    /// Where the node listens, e.g. `127.0.0.1:7400`; its URL is `http://{listen}`.
+    pub listen: String,
+    /// Database URL; SQLite in the node's directory when `None`.
+    pub database: Option<String>,
+}
+
+/// The node directory for `id` under a network directory (`VNM/247` → `VNM-247`).
+pub fn node_dir(network_dir: &Path, id: &NodeId) -> PathBuf {
+    network_dir.join(id.as_str().replace('/', "-"))
+}
+
+fn date(s: &str) -> anyhow::Result<Date> {
+    s.parse().with_context(|| format!("bad date {s}"))
+}
+
+/// The demonstration States (fictitious dates, labelled as demo data in the registry).
+pub fn demo_states() -> anyhow::Result<Vec<StateEntry>> {
+    let state = |code: &str, name: &str, deposited: Option<&str>, langs: &[&str]| -> anyhow::Result<StateEntry> {
+        Ok(StateEntry {
+            code: code.parse::<StateCode>()?,
+            name: name.into(),
+            regional_organization: false,
+            signed: Some(date("2025-10-25")?),
+            instrument: deposited
+                .map(|d| Ok::<_, anyhow::Error>(Instrument { kind: InstrumentKind::Ratification, deposited: date(d)? }))
+                .transpose()?,
+            denounced: None,
+            reservations: Vec::new(),
+            languages: langs.iter().map(|l| (*l).to_owned()).collect(),
+        })
+    };
+    let mut fra = state("FRA", "France", Some("2026-03-10"), &["fr", "en"])?;
+    fra.reservations.push(Reservation {
+        article: "42(5)".into(),
+        text: "Demo: France may refuse preservation for offences other than those established under the Convention where dual criminality cannot be met at the time of disclosure.".into(),
+        made: date("2026-03-10")?,
+    });
+    Ok(vec![
+        state("VNM", "Viet Nam", Some("2026-02-14"), &["vi", "en"])?,
+        fra,
+        state("KEN", "Kenya", Some("2026-04-02"), &["en", "sw"])?,
+    ])
+}
+
+/// Creates the network under `network_dir`. Fails if it already exists.
+pub async fn provision(network_dir: &Path, nodes: &[NodeSpec], states: Vec<StateEntry>, demo: bool) -> anyhow::Result<NetworkFile> {
+    let network_dir = std::path::absolute(network_dir)?;
+    std::fs::create_dir_all(&network_dir)?;
+    anyhow::ensure!(
+        !network_dir.join(NETWORK_FILE).exists(),
+        "{} already holds a network",
+        network_dir.display()
+    );
+    let depositary = DepositaryKey::generate();
+    let dep_dir = network_dir.join("depositary");
+    std::fs::create_dir_all(&dep_dir)?;
+    if !dep_dir.join("depositary.key").exists() {
+        dir::write_secret(&dep_dir.join("depositary.key"), &depositary.to_key_file_json())?;
+    }
+    dir::write(&dep_dir.join("depositary.pub"), &format!("{}\n", depositary.public_b64()))?;
+
+    let mut registry = Registry::new(Timestamp::now(), demo);
+    for s in states {
+        registry.upsert_state(s);
+    }
+    for spec in nodes {
+        let entry = dir::init(
+            &node_dir(&network_dir, &spec.id),
+            &InitOptions {
+                id: spec.id.clone(),
+                role: NodeRole::PointOfContact,
+                url: format!("http://{}", spec.listen),
+                listen: spec.listen.clone(),
+                database: spec.database.clone(),
+                depositary_key: depositary.public_b64(),
+            },
+        )?;
+        registry.upsert_node(entry);
+    }
+    let signed = registry.sign(&depositary)?;
+    dir::write(&dep_dir.join(dir::REGISTRY_FILE), &signed.to_json())?;
+
+    let mut out = NetworkFile { nodes: Vec::new() };
+    for spec in nodes {
+        let ndir = node_dir(&network_dir, &spec.id);
+        dir::write(&ndir.join(dir::REGISTRY_FILE), &signed.to_json())?;
+        let (config, _) = dir::load(&ndir, None)?;
+        let store = Store::connect(&config.database).await.with_context(|| format!("opening {}", config.database))?;
+        let token = crate::api::new_token();
+        let user = User { id: uuid_text(), name: "officer".into(), role: Role::Officer };
+        store.add_user(&user, &crate::api::token_hash(&token), Timestamp::now()).await?;
+        store.close().await;
+        out.nodes.push(NetworkNode { id: spec.id.clone(), api_url: format!("http://{}", spec.listen), token, dir: ndir });
+    }
+    dir::write(&network_dir.join(NETWORK_FILE), &serde_json::to_string_pretty(&out)?)?;
+    Ok(out)
+}
+
+/// Reads `network.json`.
+pub fn read_network(network_dir: &Path) -> anyhow::Result<NetworkFile> {
+    let text = dir::read(&network_dir.join(NETWORK_FILE))?;
+    serde_json::from_str(&text).context("network.json is malformed")
+}
+
+fn uuid_text() -> String {
+    hanoinet_core::RequestId::new_v7().to_string()
+}

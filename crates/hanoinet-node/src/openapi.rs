@@ -1,0 +1,212 @@
+//! The OpenAPI 3.1 document of the REST API and the federation endpoint, served at
+//! `GET /api/v1/openapi.json`. A test checks that every route the router serves is documented and
+//! that every error code appears in it.
+
+use serde_json::{Value, json};
+
+use crate::error::ErrorCode;
+
+fn error_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn text(description: &str) -> Value {
+    json!({"type": "string", "minLength": 1, "description": description})
+}
+
+pub fn document() -> Value {
+    let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    let bearer = json!([{"bearer": []}]);
+    let id_param = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}, "description": "The request's global id (the same on both nodes)."});
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "hanoinet node API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "REST API of a hanoinet node (UN Convention against Cybercrime cooperation). Authenticate with `Authorization: Bearer TOKEN` (`hanoinet user add` prints one). Errors are `{\"error\": code, \"message\": text, \"details\": [...]}` with a stable code."
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "message", "details"],
+                    "properties": {
+                        "error": {"type": "string", "enum": codes},
+                        "message": {"type": "string"},
+                        "details": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}}
+                    }
+                },
+                "FieldError": {
+                    "type": "object",
+                    "properties": {
+                        "field": {"type": "string"},
+                        "code": {"type": "string", "enum": ["missing", "empty", "invalid", "too_long", "unknown_field", "not_a_ground", "unknown_node", "same_state"]},
+                        "message": {"type": "string"},
+                        "article": {"type": "string", "description": "The Convention paragraph, e.g. `Art. 42(2)(a)`."}
+                    }
+                },
+                "NewPreservationRequest": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["type", "to", "requesting_authority", "offence", "summary_of_facts", "data_to_preserve", "relationship_to_offence", "custodian_or_location", "necessity", "mla_request_to_follow"],
+                    "properties": {
+                        "type": {"const": "preservation"},
+                        "to": {"type": "string", "pattern": "^[A-Z]{2,8}/[A-Z0-9-]{1,32}$", "description": "The requested node, e.g. `FRA/247`."},
+                        "requesting_authority": text("Art. 42(2)(a): the authority seeking preservation."),
+                        "offence": text("Art. 42(2)(b): the offence under investigation."),
+                        "summary_of_facts": text("Art. 42(2)(b): a brief summary of the facts."),
+                        "data_to_preserve": text("Art. 42(2)(c): the stored electronic data to preserve."),
+                        "relationship_to_offence": text("Art. 42(2)(c): the data's relationship to the offence."),
+                        "custodian_or_location": text("Art. 42(2)(d): custodian or location of the system; write \"unknown\" if unknown."),
+                        "necessity": text("Art. 42(2)(e): why preservation is necessary."),
+                        "mla_request_to_follow": {"const": true, "description": "Art. 42(2)(f): a request for mutual legal assistance will follow."},
+                        "confidential": {"type": "boolean", "default": false, "description": "Art. 42(2)(g): keep the request confidential; do not notify the user."}
+                    }
+                },
+                "Decision": {
+                    "oneOf": [
+                        {"type": "object", "additionalProperties": false, "required": ["decision"], "properties": {"decision": {"const": "accept"}}},
+                        {"type": "object", "additionalProperties": false, "required": ["decision", "grounds", "explanation"], "properties": {
+                            "decision": {"const": "refuse"},
+                            "grounds": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": ["essential_interests", "domestic_law_prohibits", "contrary_to_legal_system", "discrimination", "dual_criminality_reservation"]}, "description": "Art. 40(21)(b)-(d), 40(22); 42(5) only where the requested State made that reservation. `fiscal_matters` and `bank_secrecy` are not grounds."},
+                            "explanation": {"type": "string", "minLength": 1}
+                        }}
+                    ]
+                },
+                "Receipt": {
+                    "type": "object",
+                    "required": ["envelope_id", "envelope_hash", "from", "to", "received_at", "signature"],
+                    "properties": {
+                        "envelope_id": {"type": "string", "format": "uuid"},
+                        "envelope_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                        "from": {"type": "string"},
+                        "to": {"type": "string"},
+                        "received_at": {"type": "string", "format": "date-time"},
+                        "signature": {"type": "string", "contentEncoding": "base64"}
+                    }
+                },
+                "Request": {
+                    "type": "object",
+                    "description": "A request as this node holds it: metadata, the type's fields at top level as posted, the decision, the status history and the receipts.",
+                    "required": ["id", "type", "direction", "from", "to", "status", "created_at", "history"],
+                    "properties": {
+                        "id": {"type": "string", "format": "uuid"},
+                        "type": {"type": "string", "enum": ["preservation"]},
+                        "direction": {"type": "string", "enum": ["incoming", "outgoing"]},
+                        "from": {"type": "string"},
+                        "to": {"type": "string"},
+                        "status": {"type": "string", "enum": ["queued", "delivered", "accepted", "refused"]},
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "updated_at": {"type": "string", "format": "date-time"},
+                        "created_by": {"type": ["string", "null"]},
+                        "preserved_until": {"type": ["string", "null"], "format": "date-time", "description": "Set when accepted: at least acceptance + 60 days (Art. 42)."},
+                        "decision": {"type": ["object", "null"]},
+                        "history": {"type": "array", "items": {"type": "object", "properties": {"status": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}}},
+                        "envelope_id": {"type": "string", "format": "uuid"},
+                        "receipt": {"oneOf": [{"$ref": "#/components/schemas/Receipt"}, {"type": "null"}], "description": "The requested node's signed receipt for the request envelope."},
+                        "response_receipt": {"oneOf": [{"$ref": "#/components/schemas/Receipt"}, {"type": "null"}], "description": "The requesting node's signed receipt for the response envelope."}
+                    }
+                },
+                "Envelope": {
+                    "type": "object",
+                    "description": "See PROTOCOL.md.",
+                    "required": ["header", "enc", "ciphertext", "signature"],
+                    "properties": {
+                        "header": {"type": "object", "required": ["id", "from", "to", "kind", "created_at"], "properties": {
+                            "id": {"type": "string", "format": "uuid"}, "from": {"type": "string"}, "to": {"type": "string"},
+                            "kind": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+                            "in_reply_to": {"type": ["string", "null"], "format": "uuid"}
+                        }},
+                        "enc": {"type": "string", "contentEncoding": "base64"},
+                        "ciphertext": {"type": "string", "contentEncoding": "base64"},
+                        "signature": {"type": "string", "contentEncoding": "base64"}
+                    }
+                }
+            }
+        },
+        "paths": {
+            "/api/v1/requests": {
+                "post": {
+                    "summary": "Create and send a cooperation request",
+                    "security": bearer,
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewPreservationRequest"}}}},
+                    "responses": {
+                        "201": {"description": "Stored and queued for delivery (status `queued`).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Request"}}}},
+                        "400": error_response("`malformed_json`"),
+                        "401": error_response("`unauthorized`"),
+                        "403": error_response("`forbidden`: the role may not send requests"),
+                        "413": error_response("`payload_too_large`"),
+                        "422": error_response("`validation_failed`: one detail per field, naming the Convention paragraph; nothing was stored or sent")
+                    }
+                },
+                "get": {
+                    "summary": "List requests, newest first",
+                    "security": bearer,
+                    "parameters": [
+                        {"name": "direction", "in": "query", "schema": {"type": "string", "enum": ["incoming", "outgoing"]}},
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}}
+                    ],
+                    "responses": {
+                        "200": {"description": "Requests (without history).", "content": {"application/json": {"schema": {"type": "object", "properties": {"requests": {"type": "array", "items": {"$ref": "#/components/schemas/Request"}}}}}}},
+                        "401": error_response("`unauthorized`"),
+                        "422": error_response("`validation_failed`")
+                    }
+                }
+            },
+            "/api/v1/requests/{id}": {
+                "get": {
+                    "summary": "One request with its status history and receipts",
+                    "security": bearer,
+                    "parameters": [id_param.clone()],
+                    "responses": {
+                        "200": {"description": "The request.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Request"}}}},
+                        "401": error_response("`unauthorized`"),
+                        "404": error_response("`not_found`")
+                    }
+                }
+            },
+            "/api/v1/requests/{id}/responses": {
+                "post": {
+                    "summary": "Answer an incoming request (requested node only)",
+                    "security": bearer,
+                    "parameters": [id_param],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Decision"}}}},
+                    "responses": {
+                        "201": {"description": "Decision recorded and queued to the requesting node.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Request"}}}},
+                        "400": error_response("`malformed_json`"),
+                        "401": error_response("`unauthorized`"),
+                        "403": error_response("`forbidden`"),
+                        "404": error_response("`not_found`"),
+                        "409": error_response("`conflict`: not an incoming request, or already answered"),
+                        "422": error_response("`validation_failed`")
+                    }
+                }
+            },
+            "/api/v1/openapi.json": {
+                "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1 document."}}}
+            },
+            "/healthz": {
+                "get": {"summary": "Liveness", "responses": {"200": {"description": "The node is up."}}}
+            },
+            "/federation/v1/envelopes": {
+                "post": {
+                    "summary": "Deliver an envelope (node to node)",
+                    "description": "Checks, in order: size, encoding, known sender, signature, recipient, freshness, replay (same receipt again), kind, payload. See PROTOCOL.md.",
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}}},
+                    "responses": {
+                        "201": {"description": "Stored; the signed receipt.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}}},
+                        "200": {"description": "Already received; the same receipt again.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}}},
+                        "400": error_response("`malformed_envelope`, `stale_envelope`"),
+                        "401": error_response("`bad_signature`"),
+                        "403": error_response("`unknown_sender`"),
+                        "413": error_response("`envelope_too_large`"),
+                        "421": error_response("`wrong_recipient`"),
+                        "422": error_response("`unsupported_kind`, `undecryptable_payload`, `invalid_payload`, `unknown_request`"),
+                        "500": error_response("`internal`")
+                    }
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,35 @@
+//! Builds the envelopes a node queues: sealed to the peer's registry key, signed with ours.
+
+use hanoinet_core::{EnvelopeId, NodeId};
+use hanoinet_protocol::{Envelope, Header, Kind};
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::error::{ApiError, ApiResult};
+use crate::server::AppState;
+
+/// Seals `payload` (serialized as JSON) into a new envelope for `to`.
+pub fn seal(
+    state: &AppState,
+    to: &NodeId,
+    kind: &str,
+    in_reply_to: Option<EnvelopeId>,
+    payload: &impl Serialize,
+    now: Timestamp,
+) -> ApiResult<Envelope> {
+    let peer = state
+        .registry
+        .node(to)
+        .ok_or_else(|| ApiError::internal(format!("peer {to} vanished from the registry")))?;
+    let peer_keys = peer.public_keys().map_err(ApiError::internal)?;
+    let header = Header {
+        id: EnvelopeId::new_v7(),
+        from: state.id.clone(),
+        to: to.clone(),
+        kind: Kind::new(kind).map_err(ApiError::internal)?,
+        created_at: now,
+        in_reply_to,
+    };
+    let bytes = serde_json::to_vec(payload).map_err(ApiError::internal)?;
+    Envelope::seal(header, &bytes, &state.keys, &peer_keys, &mut rand::rng()).map_err(ApiError::internal)
+}

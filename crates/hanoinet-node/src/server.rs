@@ -1,0 +1,182 @@
+//! Runs a node: the HTTP server (API and federation endpoint) and the delivery worker.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use hanoinet_core::{Clock, NodeId};
+use hanoinet_protocol::registry::{NodeEntry, Registry};
+use hanoinet_protocol::NodeKeys;
+use hanoinet_store::Store;
+
+/// Everything a node needs to run.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub id: NodeId,
+    pub keys: NodeKeys,
+    /// The registry, already verified against the depositary's key.
+    pub registry: Registry,
+    pub tunables: Tunables,
+}
+
+/// Timings and limits, with production defaults; tests shorten them.
+#[derive(Debug, Clone)]
+pub struct Tunables {
+    /// First retry delay; doubles per attempt up to `max_backoff`, with jitter.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// How long a claimed outbox row stays reserved for the worker that claimed it.
+    pub lease: Duration,
+    /// Envelopes in flight at once.
+    pub concurrency: usize,
+    /// How often the worker looks for due envelopes when nothing woke it (other replicas may
+    /// have queued some).
+    pub poll_interval: Duration,
+    /// Oldest `created_at` a received envelope may carry.
+    pub max_envelope_age: Duration,
+    /// How far in the future a received envelope's `created_at` may be (clock skew).
+    pub max_clock_skew: Duration,
+    /// Timeout of one delivery attempt.
+    pub request_timeout: Duration,
+}
+
+impl Default for Tunables {
+    fn default() -> Self {
+        Self {
+            base_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+            lease: Duration::from_secs(60),
+            concurrency: 32,
+            poll_interval: Duration::from_secs(2),
+            max_envelope_age: Duration::from_secs(24 * 3600),
+            max_clock_skew: Duration::from_secs(300),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Shared state of a running node.
+#[derive(Debug)]
+pub struct AppState {
+    pub id: NodeId,
+    pub keys: NodeKeys,
+    pub registry: Registry,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub http: reqwest::Client,
+    pub tunables: Tunables,
+    /// Woken when an envelope is queued, so delivery starts at once.
+    pub outbox_wake: Notify,
+}
+
+impl AppState {
+    /// This node's own registry entry.
+    pub fn me(&self) -> Option<&NodeEntry> {
+        self.registry.node(&self.id)
+    }
+}
+
+/// A running node.
+#[derive(Debug)]
+pub struct NodeHandle {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    server: JoinHandle<()>,
+    worker: JoinHandle<()>,
+    stop: watch::Sender<bool>,
+}
+
+impl NodeHandle {
+    /// Stops accepting work, lets in-flight requests finish, and waits for both tasks.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.server.await;
+        let _ = self.worker.await;
+        self.state.store.close().await;
+    }
+
+    /// Aborts both tasks at once, as a crash would (the store keeps what was committed).
+    pub fn abort(self) {
+        self.server.abort();
+        self.worker.abort();
+    }
+}
+
+/// Checks that `config` describes a node that may run: it is in the registry, and its keys are
+/// the ones the registry publishes.
+pub fn check_identity(config: &NodeConfig) -> anyhow::Result<()> {
+    let entry = config.registry.node(&config.id).with_context(|| {
+        format!("node {} is not in the registry; ask the depositary to add its identity.json and re-sign", config.id)
+    })?;
+    let published = entry.public_keys().context("registry entry has invalid keys")?;
+    anyhow::ensure!(
+        &published == config.keys.public(),
+        "this node's keys do not match the keys the registry publishes for {}; the registry or keys.json is stale",
+        config.id
+    );
+    Ok(())
+}
+
+/// Starts a node on `listener` with `store`, until `shutdown` completes or the handle is shut
+/// down.
+pub async fn start(
+    listener: TcpListener,
+    config: NodeConfig,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<NodeHandle> {
+    check_identity(&config)?;
+    let addr = listener.local_addr()?;
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(config.tunables.request_timeout)
+        .pool_max_idle_per_host(config.tunables.concurrency)
+        .user_agent(concat!("hanoinet/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("building the HTTP client")?;
+    let state = Arc::new(AppState {
+        id: config.id,
+        keys: config.keys,
+        registry: config.registry,
+        store,
+        clock,
+        http,
+        tunables: config.tunables,
+        outbox_wake: Notify::new(),
+    });
+
+    let (stop, stop_rx) = watch::channel(false);
+    let stop_on_future = stop.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_on_future.send(true);
+    });
+
+    let app = router(state.clone());
+    let mut server_stop = stop_rx.clone();
+    let server = tokio::spawn(async move {
+        let graceful = async move {
+            let _ = server_stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(graceful).await {
+            tracing::error!(error = %e, "http server failed");
+        }
+    });
+    let worker = tokio::spawn(crate::delivery::run(state.clone(), stop_rx));
+    tracing::info!(node = %state.id, %addr, backend = state.store.backend(), "node started");
+    Ok(NodeHandle { addr, state, server, worker, stop })
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    crate::api::routes()
+        .merge(crate::federation::routes())
+        .with_state(state)
+}
