@@ -1,0 +1,237 @@
+//! Starts a network of real nodes for one test and drives it.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use hanoinet_core::{NodeId, SystemClock};
+use hanoinet_node::network::{self, NetworkFile, NodeSpec};
+use hanoinet_node::{NodeHandle, Tunables, dir};
+use hanoinet_store::Store;
+use hanoinet_store::testing::{Backend, TempDir, TestDb};
+
+/// Generates one test per backend from an async fn taking a `Backend`.
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        pub mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(hanoinet_store::testing::Backend::Sqlite).await
+            })*
+        }
+        pub mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(hanoinet_store::testing::Backend::Postgres).await
+            })*
+        }
+    };
+}
+pub(crate) use both_backends;
+
+/// Test logs are silent unless `TEST_LOG=1`.
+pub fn log() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+/// Timings short enough for tests.
+pub fn fast() -> Tunables {
+    Tunables {
+        base_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(200),
+        lease: Duration::from_secs(2),
+        poll_interval: Duration::from_millis(100),
+        ..Tunables::default()
+    }
+}
+
+pub struct Net {
+    _tmp: TempDir,
+    _dbs: Vec<TestDb>,
+    pub file: NetworkFile,
+    pub nodes: Vec<Option<NodeHandle>>,
+    pub http: reqwest::Client,
+}
+
+pub const IDS: [&str; 3] = ["VNM/247", "FRA/247", "KEN/247"];
+pub const VNM: usize = 0;
+pub const FRA: usize = 1;
+pub const KEN: usize = 2;
+
+impl Net {
+    pub async fn start(backend: Backend) -> Self {
+        log();
+        let tmp = TempDir::new("e2e");
+        let mut listeners = Vec::new();
+        let mut specs = Vec::new();
+        let mut dbs = Vec::new();
+        for id in IDS {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let database = match backend {
+                Backend::Sqlite => None,
+                Backend::Postgres => {
+                    let db = TestDb::new(Backend::Postgres, None).await.expect("PostgreSQL for tests (HANOINET_TEST_POSTGRES)");
+                    let url = db.url.clone();
+                    dbs.push(db);
+                    Some(url)
+                }
+            };
+            specs.push(NodeSpec { id: id.parse::<NodeId>().unwrap(), listen: l.local_addr().unwrap().to_string(), database });
+            listeners.push(l);
+        }
+        let file = network::provision(tmp.path(), &specs, network::demo_states().unwrap(), true).await.unwrap();
+        let mut net = Self { _tmp: tmp, _dbs: dbs, file, nodes: Vec::new(), http: reqwest::Client::new() };
+        for (i, l) in listeners.into_iter().enumerate() {
+            let h = net.launch(i, l).await;
+            net.nodes.push(Some(h));
+        }
+        net
+    }
+
+    async fn launch(&self, i: usize, listener: tokio::net::TcpListener) -> NodeHandle {
+        let (file, mut config) = dir::load(&self.file.nodes[i].dir, None).unwrap();
+        config.tunables = fast();
+        let store = Store::connect(&file.database).await.unwrap();
+        hanoinet_node::start(listener, config, store, Arc::new(SystemClock), std::future::pending()).await.unwrap()
+    }
+
+    /// Starts one more process-equivalent of node `i` over the same database, on a new port.
+    pub async fn replica(&self, i: usize) -> NodeHandle {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        self.launch(i, l).await
+    }
+
+    pub fn node(&self, i: usize) -> &NodeHandle {
+        self.nodes[i].as_ref().expect("node is running")
+    }
+
+    pub fn store(&self, i: usize) -> &Store {
+        &self.node(i).state.store
+    }
+
+    pub async fn stop(&mut self, i: usize) {
+        if let Some(h) = self.nodes[i].take() {
+            h.shutdown().await;
+        }
+    }
+
+    /// Restarts node `i` on its registered address.
+    pub async fn restart(&mut self, i: usize) {
+        let addr = self.file.nodes[i].api_url.trim_start_matches("http://").to_owned();
+        let mut tries = 0;
+        let l = loop {
+            match tokio::net::TcpListener::bind(&addr).await {
+                Ok(l) => break l,
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("rebinding {addr}: {e}"),
+            }
+        };
+        let h = self.launch(i, l).await;
+        self.nodes[i] = Some(h);
+    }
+
+    pub fn url(&self, i: usize) -> &str {
+        &self.file.nodes[i].api_url
+    }
+
+    pub fn token(&self, i: usize) -> &str {
+        &self.file.nodes[i].token
+    }
+
+    pub async fn call(&self, i: usize, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.url(i))).bearer_auth(self.token(i));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn create(&self, i: usize, body: Value) -> (u16, Value) {
+        self.call(i, reqwest::Method::POST, "/api/v1/requests", Some(body)).await
+    }
+
+    pub async fn get(&self, i: usize, id: &str) -> Value {
+        let (s, v) = self.call(i, reqwest::Method::GET, &format!("/api/v1/requests/{id}"), None).await;
+        assert_eq!(s, 200, "{v}");
+        v
+    }
+
+    pub async fn respond(&self, i: usize, id: &str, body: Value) -> (u16, Value) {
+        self.call(i, reqwest::Method::POST, &format!("/api/v1/requests/{id}/responses"), Some(body)).await
+    }
+
+    pub async fn list(&self, i: usize, direction: &str) -> Vec<Value> {
+        let (s, v) = self.call(i, reqwest::Method::GET, &format!("/api/v1/requests?direction={direction}&limit=500"), None).await;
+        assert_eq!(s, 200, "{v}");
+        v["requests"].as_array().unwrap().clone()
+    }
+
+    /// Sends a valid preservation request from `from` to `to`; returns its id.
+    pub async fn send(&self, from: usize, to: usize) -> String {
+        let (s, v) = self.create(from, preservation(IDS[to])).await;
+        assert_eq!(s, 201, "{v}");
+        v["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Waits until request `id` on node `i` has `status`.
+    pub async fn wait_status(&self, i: usize, id: &str, status: &str) -> Value {
+        let start = std::time::Instant::now();
+        loop {
+            let (s, v) = self.call(i, reqwest::Method::GET, &format!("/api/v1/requests/{id}"), None).await;
+            if s == 200 && v["status"] == status {
+                return v;
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "request {id} on {} never reached {status}: {v}", IDS[i]);
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+/// Polls `f` until it returns true or `timeout` passes.
+pub async fn eventually<F, Fut>(timeout: Duration, mut f: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let start = std::time::Instant::now();
+    loop {
+        if f().await {
+            return true;
+        }
+        if start.elapsed() > timeout {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A complete, valid Art. 42 request body.
+pub fn preservation(to: &str) -> Value {
+    json!({
+        "type": "preservation",
+        "to": to,
+        "requesting_authority": "Cybercrime Unit, Ministry of Public Security",
+        "offence": "ICT fraud (Art. 13)",
+        "summary_of_facts": "A phishing campaign against bank customers.",
+        "data_to_preserve": "Subscriber and login records of the account x@example.org",
+        "relationship_to_offence": "The account registered the phishing domain.",
+        "custodian_or_location": "Example Mail, Paris",
+        "necessity": "The provider deletes logs after 30 days.",
+        "mla_request_to_follow": true,
+        "confidential": true
+    })
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests: real nodes on loopback (random ports), driven through the REST API and the
+//! federation endpoint, on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod harness;
+
+mod api;
+mod delivery;
+mod federation;
