@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
@@ -80,11 +81,26 @@ pub struct ServeArgs {
     /// Signed registry to use instead of DIR/registry.json.
     #[arg(long)]
     pub registry: Option<PathBuf>,
+    /// First delivery retry delay in milliseconds; doubles per attempt, with jitter.
+    #[arg(long, default_value_t = 1000)]
+    pub retry_base_ms: u64,
+    /// Longest delivery retry delay in milliseconds.
+    #[arg(long, default_value_t = 300_000)]
+    pub retry_max_ms: u64,
+    /// How long a delivery worker reserves an envelope it is sending, in milliseconds. After a
+    /// crash, envelopes in flight are retried when their reservation ends.
+    #[arg(long, default_value_t = 60_000)]
+    pub lease_ms: u64,
 }
 
 pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     crate::init_logging("info");
-    let (file, node) = dir::load(&a.dir, a.registry.as_deref())?;
+    let (file, mut node) = dir::load(&a.dir, a.registry.as_deref())?;
+    anyhow::ensure!(a.retry_base_ms > 0 && a.retry_base_ms <= a.retry_max_ms, "--retry-base-ms must be positive and at most --retry-max-ms");
+    anyhow::ensure!(a.lease_ms >= 100, "--lease-ms must be at least 100");
+    node.tunables.base_backoff = Duration::from_millis(a.retry_base_ms);
+    node.tunables.max_backoff = Duration::from_millis(a.retry_max_ms);
+    node.tunables.lease = Duration::from_millis(a.lease_ms);
     let database = a.database.unwrap_or(file.database);
     let listen = a.listen.unwrap_or(file.listen);
     let store = Store::connect(&database).await.with_context(|| format!("opening the database {}", redact(&database)))?;
