@@ -11,18 +11,29 @@ use serde_json::Value;
 use hanoinet_store::testing::TempDir;
 
 fn hanoinet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hanoinet")).args(args).env("RUST_LOG", "error").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_hanoinet"))
+        .args(args)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap()
 }
 
 fn ok(args: &[&str]) -> String {
     let out = hanoinet(args);
-    assert!(out.status.success(), "hanoinet {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "hanoinet {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn fails(args: &[&str]) -> String {
     let out = hanoinet(args);
-    assert!(!out.status.success(), "hanoinet {args:?} should have failed");
+    assert!(
+        !out.status.success(),
+        "hanoinet {args:?} should have failed"
+    );
     String::from_utf8(out.stderr).unwrap()
 }
 
@@ -62,7 +73,11 @@ fn every_command_has_help() {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn wait_ready(url: &str) {
@@ -81,30 +96,125 @@ fn an_operator_sets_up_two_nodes_and_exchanges_a_request() {
     let tmp = TempDir::new("cli");
     let t = tmp.path();
     let dep = t.join("depositary");
-    let depositary_pub = ok(&["registry", "keygen", "--out", p(&dep)]).trim().to_owned();
-    assert_eq!(std::fs::read_to_string(dep.join("depositary.pub")).unwrap().trim(), depositary_pub);
+    let depositary_pub = ok(&["registry", "keygen", "--out", p(&dep)])
+        .trim()
+        .to_owned();
+    assert_eq!(
+        std::fs::read_to_string(dep.join("depositary.pub"))
+            .unwrap()
+            .trim(),
+        depositary_pub
+    );
 
     let (vnm_port, fra_port) = (free_port(), free_port());
     let (vnm_dir, fra_dir) = (t.join("vnm"), t.join("fra"));
-    for (dir, id, port) in [(&vnm_dir, "VNM/247", vnm_port), (&fra_dir, "FRA/247", fra_port)] {
+    for (dir, id, port) in [
+        (&vnm_dir, "VNM/247", vnm_port),
+        (&fra_dir, "FRA/247", fra_port),
+    ] {
         let url = format!("http://127.0.0.1:{port}");
         let listen = format!("127.0.0.1:{port}");
-        ok(&["init", "--dir", p(dir), "--id", id, "--url", &url, "--listen", &listen, "--depositary-key", &depositary_pub]);
+        ok(&[
+            "init",
+            "--dir",
+            p(dir),
+            "--id",
+            id,
+            "--url",
+            &url,
+            "--listen",
+            &listen,
+            "--depositary-key",
+            &depositary_pub,
+        ]);
     }
     // init never overwrites keys.
-    let err = fails(&["init", "--dir", p(&vnm_dir), "--id", "VNM/247", "--url", "http://x", "--depositary-key", &depositary_pub]);
+    let err = fails(&[
+        "init",
+        "--dir",
+        p(&vnm_dir),
+        "--id",
+        "VNM/247",
+        "--url",
+        "http://x",
+        "--depositary-key",
+        &depositary_pub,
+    ]);
     assert!(err.contains("refusing to overwrite"), "{err}");
 
     let draft = t.join("draft.json");
     ok(&["registry", "new", "--file", p(&draft)]);
-    ok(&["registry", "add-state", "--file", p(&draft), "--code", "VNM", "--name", "Viet Nam", "--signed", "2025-10-25", "--instrument", "ratification", "--deposited", "2026-02-14", "--languages", "vi,en"]);
-    ok(&["registry", "add-state", "--file", p(&draft), "--code", "FRA", "--name", "France", "--signed", "2025-10-25", "--reservation", "42(5)=2026-03-10=dual criminality"]);
-    ok(&["registry", "add-node", "--file", p(&draft), "--identity", p(&vnm_dir.join("identity.json"))]);
-    ok(&["registry", "add-node", "--file", p(&draft), "--identity", p(&fra_dir.join("identity.json"))]);
+    ok(&[
+        "registry",
+        "add-state",
+        "--file",
+        p(&draft),
+        "--code",
+        "VNM",
+        "--name",
+        "Viet Nam",
+        "--signed",
+        "2025-10-25",
+        "--instrument",
+        "ratification",
+        "--deposited",
+        "2026-02-14",
+        "--languages",
+        "vi,en",
+    ]);
+    ok(&[
+        "registry",
+        "add-state",
+        "--file",
+        p(&draft),
+        "--code",
+        "FRA",
+        "--name",
+        "France",
+        "--signed",
+        "2025-10-25",
+        "--reservation",
+        "42(5)=2026-03-10=dual criminality",
+    ]);
+    ok(&[
+        "registry",
+        "add-node",
+        "--file",
+        p(&draft),
+        "--identity",
+        p(&vnm_dir.join("identity.json")),
+    ]);
+    ok(&[
+        "registry",
+        "add-node",
+        "--file",
+        p(&draft),
+        "--identity",
+        p(&fra_dir.join("identity.json")),
+    ]);
     let signed = t.join("registry.json");
-    ok(&["registry", "sign", "--file", p(&draft), "--key", p(&dep.join("depositary.key")), "--out", p(&signed)]);
-    let summary = ok(&["registry", "verify", "--registry", p(&signed), "--depositary-key", p(&dep.join("depositary.pub"))]);
-    assert!(summary.contains("signature verifies") && summary.contains("VNM/247"), "{summary}");
+    ok(&[
+        "registry",
+        "sign",
+        "--file",
+        p(&draft),
+        "--key",
+        p(&dep.join("depositary.key")),
+        "--out",
+        p(&signed),
+    ]);
+    let summary = ok(&[
+        "registry",
+        "verify",
+        "--registry",
+        p(&signed),
+        "--depositary-key",
+        p(&dep.join("depositary.pub")),
+    ]);
+    assert!(
+        summary.contains("signature verifies") && summary.contains("VNM/247"),
+        "{summary}"
+    );
 
     // A tampered registry, or one signed by another key, is refused with a clear message.
     let text = std::fs::read_to_string(&signed).unwrap();
@@ -115,7 +225,16 @@ fn an_operator_sets_up_two_nodes_and_exchanges_a_request() {
     let other = t.join("other");
     ok(&["registry", "keygen", "--out", p(&other)]);
     let forged = t.join("forged.json");
-    ok(&["registry", "sign", "--file", p(&draft), "--key", p(&other.join("depositary.key")), "--out", p(&forged)]);
+    ok(&[
+        "registry",
+        "sign",
+        "--file",
+        p(&draft),
+        "--key",
+        p(&other.join("depositary.key")),
+        "--out",
+        p(&forged),
+    ]);
     let err = fails(&["serve", "--dir", p(&vnm_dir), "--registry", p(&forged)]);
     assert!(err.contains("not by the trusted depositary key"), "{err}");
     let err = fails(&["serve", "--dir", p(&vnm_dir)]);
@@ -124,8 +243,12 @@ fn an_operator_sets_up_two_nodes_and_exchanges_a_request() {
     for dir in [&vnm_dir, &fra_dir] {
         std::fs::copy(&signed, dir.join("registry.json")).unwrap();
     }
-    let vnm_token = ok(&["user", "add", "--dir", p(&vnm_dir), "--name", "lan"]).trim().to_owned();
-    let fra_token = ok(&["user", "add", "--dir", p(&fra_dir), "--name", "claire"]).trim().to_owned();
+    let vnm_token = ok(&["user", "add", "--dir", p(&vnm_dir), "--name", "lan"])
+        .trim()
+        .to_owned();
+    let fra_token = ok(&["user", "add", "--dir", p(&fra_dir), "--name", "claire"])
+        .trim()
+        .to_owned();
     assert!(vnm_token.starts_with("hnt_"));
     let err = fails(&["user", "add", "--dir", p(&vnm_dir), "--name", "lan"]);
     assert!(err.contains("already exists"), "{err}");
@@ -141,44 +264,109 @@ fn an_operator_sets_up_two_nodes_and_exchanges_a_request() {
     };
     let mut vnm = spawn(&vnm_dir);
     let mut fra = spawn(&fra_dir);
-    let (vnm_url, fra_url) = (format!("http://127.0.0.1:{vnm_port}"), format!("http://127.0.0.1:{fra_port}"));
+    let (vnm_url, fra_url) = (
+        format!("http://127.0.0.1:{vnm_port}"),
+        format!("http://127.0.0.1:{fra_port}"),
+    );
     wait_ready(&vnm_url);
     wait_ready(&fra_url);
 
     let sent: Value = serde_json::from_str(&ok(&[
-        "request", "send", "--url", &vnm_url, "--token", &vnm_token, "--to", "FRA/247",
-        "--requesting-authority", "Cybercrime Unit", "--offence", "ICT fraud", "--summary-of-facts", "Phishing",
-        "--data-to-preserve", "Login records", "--relationship-to-offence", "Registered the domain",
-        "--custodian-or-location", "unknown", "--necessity", "Short retention", "--mla-request-to-follow",
+        "request",
+        "send",
+        "--url",
+        &vnm_url,
+        "--token",
+        &vnm_token,
+        "--to",
+        "FRA/247",
+        "--requesting-authority",
+        "Cybercrime Unit",
+        "--offence",
+        "ICT fraud",
+        "--summary-of-facts",
+        "Phishing",
+        "--data-to-preserve",
+        "Login records",
+        "--relationship-to-offence",
+        "Registered the domain",
+        "--custodian-or-location",
+        "unknown",
+        "--necessity",
+        "Short retention",
+        "--mla-request-to-follow",
     ]))
     .unwrap();
     let id = sent["id"].as_str().unwrap().to_owned();
     // A missing field is explained with its paragraph.
-    let err = fails(&["request", "send", "--url", &vnm_url, "--token", &vnm_token, "--to", "FRA/247", "--offence", "x"]);
-    assert!(err.contains("validation_failed") && err.contains("Art. 42(2)(a)"), "{err}");
+    let err = fails(&[
+        "request",
+        "send",
+        "--url",
+        &vnm_url,
+        "--token",
+        &vnm_token,
+        "--to",
+        "FRA/247",
+        "--offence",
+        "x",
+    ]);
+    assert!(
+        err.contains("validation_failed") && err.contains("Art. 42(2)(a)"),
+        "{err}"
+    );
 
     let start = Instant::now();
     loop {
-        let list = ok(&["request", "list", "--url", &fra_url, "--token", &fra_token, "--direction", "incoming"]);
+        let list = ok(&[
+            "request",
+            "list",
+            "--url",
+            &fra_url,
+            "--token",
+            &fra_token,
+            "--direction",
+            "incoming",
+        ]);
         if list.contains(&id) {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "never arrived: {list}");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "never arrived: {list}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let answered: Value = serde_json::from_str(&ok(&["request", "respond", "--url", &fra_url, "--token", &fra_token, &id, "--accept"])).unwrap();
+    let answered: Value = serde_json::from_str(&ok(&[
+        "request", "respond", "--url", &fra_url, "--token", &fra_token, &id, "--accept",
+    ]))
+    .unwrap();
     assert_eq!(answered["status"], "accepted");
     let start = Instant::now();
     loop {
-        let shown: Value = serde_json::from_str(&ok(&["request", "show", "--url", &vnm_url, "--token", &vnm_token, &id])).unwrap();
+        let shown: Value = serde_json::from_str(&ok(&[
+            "request", "show", "--url", &vnm_url, "--token", &vnm_token, &id,
+        ]))
+        .unwrap();
         if shown["status"] == "accepted" {
             assert!(shown["preserved_until"].is_string());
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "never accepted: {shown}");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "never accepted: {shown}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let err = fails(&["request", "show", "--url", &vnm_url, "--token", "hnt_wrong", &id]);
+    let err = fails(&[
+        "request",
+        "show",
+        "--url",
+        &vnm_url,
+        "--token",
+        "hnt_wrong",
+        &id,
+    ]);
     assert!(err.contains("unauthorized"), "{err}");
     vnm.kill().unwrap();
     fra.kill().unwrap();

@@ -17,7 +17,11 @@ use hanoinet_store::Store;
 use hanoinet_store::testing::{Backend, TempDir, TestDb};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn serve(dir: &Path) -> Child {
@@ -25,7 +29,14 @@ fn serve(dir: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_hanoinet"))
         .args(["serve", "--dir"])
         .arg(dir)
-        .args(["--retry-base-ms", "50", "--retry-max-ms", "400", "--lease-ms", "1500"])
+        .args([
+            "--retry-base-ms",
+            "50",
+            "--retry-max-ms",
+            "400",
+            "--lease-ms",
+            "1500",
+        ])
         .env("RUST_LOG", if log { "info" } else { "error" })
         .stdout(Stdio::null())
         .stderr(if log { Stdio::inherit() } else { Stdio::null() })
@@ -36,10 +47,10 @@ fn serve(dir: &Path) -> Child {
 async fn wait_ready(http: &reqwest::Client, url: &str) {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(30) {
-        if let Ok(r) = http.get(format!("{url}/healthz")).send().await {
-            if r.status().is_success() {
-                return;
-            }
+        if let Ok(r) = http.get(format!("{url}/healthz")).send().await
+            && r.status().is_success()
+        {
+            return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -56,9 +67,16 @@ fn body() -> Value {
     })
 }
 
-async fn ids(http: &reqwest::Client, url: &str, token: &str, direction: &str) -> Vec<(String, String)> {
+async fn ids(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    direction: &str,
+) -> Vec<(String, String)> {
     let v: Value = http
-        .get(format!("{url}/api/v1/requests?direction={direction}&limit=500"))
+        .get(format!(
+            "{url}/api/v1/requests?direction={direction}&limit=500"
+        ))
         .bearer_auth(token)
         .send()
         .await
@@ -66,7 +84,17 @@ async fn ids(http: &reqwest::Client, url: &str, token: &str, direction: &str) ->
         .json()
         .await
         .unwrap();
-    v["requests"].as_array().unwrap().iter().map(|r| (r["id"].as_str().unwrap().to_owned(), r["status"].as_str().unwrap().to_owned())).collect()
+    v["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_owned(),
+                r["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
 }
 
 async fn sigkill_and_restart(backend: Backend) {
@@ -82,11 +110,20 @@ async fn sigkill_and_restart(backend: Backend) {
         } else {
             None
         };
-        specs.push(NodeSpec { id: id.parse::<NodeId>().unwrap(), listen: format!("127.0.0.1:{}", free_port()), database });
+        specs.push(NodeSpec {
+            id: id.parse::<NodeId>().unwrap(),
+            listen: format!("127.0.0.1:{}", free_port()),
+            database,
+        });
     }
-    let net = network::provision(tmp.path(), &specs, network::demo_states().unwrap(), true).await.unwrap();
+    let net = network::provision(tmp.path(), &specs, network::demo_states().unwrap(), true)
+        .await
+        .unwrap();
     let (vnm, fra) = (&net.nodes[0], &net.nodes[1]);
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
 
     let mut fra_proc = serve(&fra.dir);
     let mut vnm_proc = serve(&vnm.dir);
@@ -97,14 +134,31 @@ async fn sigkill_and_restart(backend: Backend) {
     let accepted = Arc::new(Mutex::new(BTreeSet::new()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sender = {
-        let (http, url, token, accepted, stop) = (http.clone(), vnm.api_url.clone(), vnm.token.clone(), accepted.clone(), stop.clone());
+        let (http, url, token, accepted, stop) = (
+            http.clone(),
+            vnm.api_url.clone(),
+            vnm.token.clone(),
+            accepted.clone(),
+            stop.clone(),
+        );
         tokio::spawn(async move {
             // Stay under the API's list limit (500) so the checks below see every request.
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) && accepted.lock().unwrap().len() < 400 {
-                match http.post(format!("{url}/api/v1/requests")).bearer_auth(&token).json(&body()).send().await {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed)
+                && accepted.lock().unwrap().len() < 400
+            {
+                match http
+                    .post(format!("{url}/api/v1/requests"))
+                    .bearer_auth(&token)
+                    .json(&body())
+                    .send()
+                    .await
+                {
                     Ok(r) if r.status() == 201 => {
                         let v: Value = r.json().await.unwrap();
-                        accepted.lock().unwrap().insert(v["id"].as_str().unwrap().to_owned());
+                        accepted
+                            .lock()
+                            .unwrap()
+                            .insert(v["id"].as_str().unwrap().to_owned());
                     }
                     _ => tokio::time::sleep(Duration::from_millis(10)).await,
                 }
@@ -130,7 +184,11 @@ async fn sigkill_and_restart(backend: Backend) {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     sender.await.unwrap();
     let accepted = accepted.lock().unwrap().clone();
-    assert!(accepted.len() >= 20, "too few requests went through to test anything: {}", accepted.len());
+    assert!(
+        accepted.len() >= 20,
+        "too few requests went through to test anything: {}",
+        accepted.len()
+    );
 
     // Everything the sender holds gets delivered.
     let start = Instant::now();
@@ -139,15 +197,31 @@ async fn sigkill_and_restart(backend: Backend) {
         if out.iter().all(|(_, s)| s == "delivered") {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "not all delivered: {:?}", out.iter().filter(|(_, s)| s != "delivered").count());
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "not all delivered: {:?}",
+            out.iter().filter(|(_, s)| s != "delivered").count()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let outgoing: BTreeSet<String> = ids(&http, &vnm.api_url, &vnm.token, "outgoing").await.into_iter().map(|(i, _)| i).collect();
+    let outgoing: BTreeSet<String> = ids(&http, &vnm.api_url, &vnm.token, "outgoing")
+        .await
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect();
     let incoming_list = ids(&http, &fra.api_url, &fra.token, "incoming").await;
     let incoming: BTreeSet<String> = incoming_list.iter().map(|(i, _)| i.clone()).collect();
-    assert_eq!(incoming_list.len(), incoming.len(), "a request arrived twice");
+    assert_eq!(
+        incoming_list.len(),
+        incoming.len(),
+        "a request arrived twice"
+    );
     // Every request the node accepted was delivered; nothing arrived that was not sent.
-    assert!(accepted.is_subset(&outgoing), "accepted requests lost: {:?}", accepted.difference(&outgoing).collect::<Vec<_>>());
+    assert!(
+        accepted.is_subset(&outgoing),
+        "accepted requests lost: {:?}",
+        accepted.difference(&outgoing).collect::<Vec<_>>()
+    );
     assert_eq!(incoming, outgoing);
 
     vnm_proc.kill().unwrap();
@@ -158,7 +232,10 @@ async fn sigkill_and_restart(backend: Backend) {
     let (file, _) = hanoinet_node::dir::load(&fra.dir, None).unwrap();
     let store = Store::connect(&file.database).await.unwrap();
     let (inbox, requests) = store.inbox_counts().await.unwrap();
-    assert_eq!((inbox, requests), (incoming.len() as i64, incoming.len() as i64));
+    assert_eq!(
+        (inbox, requests),
+        (incoming.len() as i64, incoming.len() as i64)
+    );
     store.close().await;
 }
 

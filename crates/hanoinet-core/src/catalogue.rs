@@ -23,10 +23,18 @@ pub struct ArticleRef {
 
 impl ArticleRef {
     const fn exact(article: u16, paragraph: &'static str) -> Self {
-        Self { article, paragraph, approximate: false }
+        Self {
+            article,
+            paragraph,
+            approximate: false,
+        }
     }
     const fn approx(article: u16, paragraph: &'static str) -> Self {
-        Self { article, paragraph, approximate: true }
+        Self {
+            article,
+            paragraph,
+            approximate: true,
+        }
     }
 }
 

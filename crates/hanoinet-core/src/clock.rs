@@ -58,7 +58,10 @@ mod tests {
         let c = ManualClock::new(start);
         assert_eq!(c.now(), start);
         c.advance(SignedDuration::from_hours(2));
-        assert_eq!(c.now(), "2026-11-22T10:00:00Z".parse::<Timestamp>().unwrap());
+        assert_eq!(
+            c.now(),
+            "2026-11-22T10:00:00Z".parse::<Timestamp>().unwrap()
+        );
     }
 
     #[test]

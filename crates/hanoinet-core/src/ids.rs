@@ -9,9 +9,13 @@ use uuid::Uuid;
 /// Why a textual identifier was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
-    #[error("state code must be 2 to 8 upper-case ASCII letters (ISO 3166-1 alpha-3 or a regional organization's code), got {0:?}")]
+    #[error(
+        "state code must be 2 to 8 upper-case ASCII letters (ISO 3166-1 alpha-3 or a regional organization's code), got {0:?}"
+    )]
     StateCode(String),
-    #[error("node id must look like STATE/NAME (for example VNM/247), NAME being 1 to 32 upper-case letters, digits or '-', got {0:?}")]
+    #[error(
+        "node id must look like STATE/NAME (for example VNM/247), NAME being 1 to 32 upper-case letters, digits or '-', got {0:?}"
+    )]
     NodeId(String),
     #[error("not a UUID: {0:?}")]
     Uuid(String),
@@ -172,7 +176,16 @@ mod tests {
             assert_eq!(id.as_str(), ok);
         }
         assert_eq!("VNM/247".parse::<NodeId>().unwrap().state().as_str(), "VNM");
-        for bad in ["", "VNM", "vnm/247", "VNM/", "/247", "VNM/24 7", "VNM/247/x", "V/1"] {
+        for bad in [
+            "",
+            "VNM",
+            "vnm/247",
+            "VNM/",
+            "/247",
+            "VNM/24 7",
+            "VNM/247/x",
+            "V/1",
+        ] {
             assert!(bad.parse::<NodeId>().is_err(), "{bad:?} accepted");
         }
     }

@@ -590,7 +590,12 @@ fn refusal(
             for (i, item) in items.iter().enumerate() {
                 let field = format!("grounds[{i}]");
                 let Some(code) = item.as_str() else {
-                    errors.push(FieldError::new(&field, "invalid", "a ground is a string code".into(), None));
+                    errors.push(FieldError::new(
+                        &field,
+                        "invalid",
+                        "a ground is a string code".into(),
+                        None,
+                    ));
                     continue;
                 };
                 match code {
@@ -681,7 +686,10 @@ fn refusal(
     if errors.len() != before {
         return None;
     }
-    Some(Decision::Refuse { grounds, explanation: explanation? })
+    Some(Decision::Refuse {
+        grounds,
+        explanation: explanation?,
+    })
 }
 
 /// The date until which accepted preserved data must be kept: at least 60 days after acceptance
@@ -752,11 +760,17 @@ mod tests {
                 let mut empty = valid();
                 empty[field] = json!("   ");
                 let errs = validate_new_request(&empty).unwrap_err();
-                assert_eq!((errs[0].field.as_str(), errs[0].code.as_str()), (field, "empty"));
+                assert_eq!(
+                    (errs[0].field.as_str(), errs[0].code.as_str()),
+                    (field, "empty")
+                );
                 let mut wrong = valid();
                 wrong[field] = json!(42);
                 let errs = validate_new_request(&wrong).unwrap_err();
-                assert_eq!((errs[0].field.as_str(), errs[0].code.as_str()), (field, "invalid"));
+                assert_eq!(
+                    (errs[0].field.as_str(), errs[0].code.as_str()),
+                    (field, "invalid")
+                );
             }
         }
     }
@@ -781,7 +795,11 @@ mod tests {
             ("mla_request_to_follow", json!("yes"), "invalid"),
             ("confidential", json!("no"), "invalid"),
             ("offence", json!("x".repeat(MAX_TEXT_CHARS + 1)), "too_long"),
-            ("requesting_authority", json!("x".repeat(MAX_SHORT_CHARS + 1)), "too_long"),
+            (
+                "requesting_authority",
+                json!("x".repeat(MAX_SHORT_CHARS + 1)),
+                "too_long",
+            ),
             ("colour", json!("blue"), "unknown_field"),
         ] {
             let mut v = valid();
@@ -798,7 +816,10 @@ mod tests {
     #[test]
     fn decisions() {
         let facts = RequestedStateFacts::default();
-        assert_eq!(validate_decision(&json!({"decision": "accept"}), facts).unwrap(), Decision::Accept);
+        assert_eq!(
+            validate_decision(&json!({"decision": "accept"}), facts).unwrap(),
+            Decision::Accept
+        );
         let d = validate_decision(
             &json!({"decision": "refuse", "grounds": ["essential_interests", "discrimination"], "explanation": "x"}),
             facts,
@@ -807,22 +828,59 @@ mod tests {
         assert_eq!(d.status(), Status::Refused);
 
         for (body, field, code) in [
-            (json!({"decision": "refuse", "grounds": ["fiscal_matters"], "explanation": "x"}), "grounds[0]", "not_a_ground"),
-            (json!({"decision": "refuse", "grounds": ["bank_secrecy"], "explanation": "x"}), "grounds[0]", "not_a_ground"),
-            (json!({"decision": "refuse", "grounds": ["not_in_conformity"], "explanation": "x"}), "grounds[0]", "not_a_ground"),
-            (json!({"decision": "refuse", "grounds": ["dual_criminality_reservation"], "explanation": "x"}), "grounds[0]", "not_a_ground"),
-            (json!({"decision": "refuse", "grounds": ["whim"], "explanation": "x"}), "grounds[0]", "invalid"),
-            (json!({"decision": "refuse", "grounds": [], "explanation": "x"}), "grounds", "missing"),
-            (json!({"decision": "refuse", "grounds": ["essential_interests"]}), "explanation", "missing"),
+            (
+                json!({"decision": "refuse", "grounds": ["fiscal_matters"], "explanation": "x"}),
+                "grounds[0]",
+                "not_a_ground",
+            ),
+            (
+                json!({"decision": "refuse", "grounds": ["bank_secrecy"], "explanation": "x"}),
+                "grounds[0]",
+                "not_a_ground",
+            ),
+            (
+                json!({"decision": "refuse", "grounds": ["not_in_conformity"], "explanation": "x"}),
+                "grounds[0]",
+                "not_a_ground",
+            ),
+            (
+                json!({"decision": "refuse", "grounds": ["dual_criminality_reservation"], "explanation": "x"}),
+                "grounds[0]",
+                "not_a_ground",
+            ),
+            (
+                json!({"decision": "refuse", "grounds": ["whim"], "explanation": "x"}),
+                "grounds[0]",
+                "invalid",
+            ),
+            (
+                json!({"decision": "refuse", "grounds": [], "explanation": "x"}),
+                "grounds",
+                "missing",
+            ),
+            (
+                json!({"decision": "refuse", "grounds": ["essential_interests"]}),
+                "explanation",
+                "missing",
+            ),
             (json!({"decision": "maybe"}), "decision", "invalid"),
             (json!({}), "decision", "missing"),
-            (json!({"decision": "accept", "grounds": ["discrimination"]}), "grounds", "invalid"),
+            (
+                json!({"decision": "accept", "grounds": ["discrimination"]}),
+                "grounds",
+                "invalid",
+            ),
         ] {
             let errs = validate_decision(&body, facts).unwrap_err();
-            assert!(errs.iter().any(|e| e.field == field && e.code == code), "{body}: {errs:?}");
+            assert!(
+                errs.iter().any(|e| e.field == field && e.code == code),
+                "{body}: {errs:?}"
+            );
         }
 
-        let reserved = RequestedStateFacts { has_dual_criminality_reservation: true };
+        let reserved = RequestedStateFacts {
+            has_dual_criminality_reservation: true,
+        };
         assert!(validate_decision(
             &json!({"decision": "refuse", "grounds": ["dual_criminality_reservation"], "explanation": "x"}),
             reserved
@@ -838,13 +896,21 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        for s in [Status::Queued, Status::Delivered, Status::Accepted, Status::Refused] {
+        for s in [
+            Status::Queued,
+            Status::Delivered,
+            Status::Accepted,
+            Status::Refused,
+        ] {
             assert_eq!(Status::parse(s.as_str()), Some(s));
         }
         for g in RefusalGround::ALL {
             assert_eq!(RefusalGround::parse(g.code()), Some(g));
         }
         assert_eq!(Direction::parse("incoming"), Some(Direction::Incoming));
-        assert_eq!(RequestType::parse("preservation"), Some(RequestType::Preservation));
+        assert_eq!(
+            RequestType::parse("preservation"),
+            Some(RequestType::Preservation)
+        );
     }
 }

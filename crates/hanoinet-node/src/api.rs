@@ -15,7 +15,9 @@ use hanoinet_core::RequestId;
 use hanoinet_core::access::Role;
 use hanoinet_core::request::{self, Decision, Direction, FieldError, RequestedStateFacts};
 use hanoinet_protocol::Kind;
-use hanoinet_store::{Decided, DecisionUpdate, NewOutbox, NewRequest, RequestRecord, User};
+use hanoinet_store::{
+    Decided, DecisionUpdate, NewOutbox, NewRequest, RequestRecord, StatusEvent, User,
+};
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::payload::{RequestPayload, ResponsePayload};
@@ -63,9 +65,20 @@ fn hex_lower(bytes: &[u8]) -> String {
 impl FromRequestParts<Arc<AppState>> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
-        let unauthorized = || ApiError::new(ErrorCode::Unauthorized, "a valid bearer token is required (Authorization: Bearer TOKEN)");
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(unauthorized)?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let unauthorized = || {
+            ApiError::new(
+                ErrorCode::Unauthorized,
+                "a valid bearer token is required (Authorization: Bearer TOKEN)",
+            )
+        };
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(unauthorized)?;
         let value = header.to_str().map_err(|_| unauthorized())?;
         let token = value
             .strip_prefix("Bearer ")
@@ -73,7 +86,11 @@ impl FromRequestParts<Arc<AppState>> for AuthUser {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(unauthorized)?;
-        let user = state.store.user_by_token_hash(&token_hash(token)).await?.ok_or_else(unauthorized)?;
+        let user = state
+            .store
+            .user_by_token_hash(&token_hash(token))
+            .await?
+            .ok_or_else(unauthorized)?;
         Ok(Self(user))
     }
 }
@@ -84,26 +101,50 @@ fn require_officer(user: &User) -> ApiResult<()> {
     } else {
         Err(ApiError::new(
             ErrorCode::Forbidden,
-            format!("role {} may read but not send or answer requests", user.role.as_str()),
+            format!(
+                "role {} may read but not send or answer requests",
+                user.role.as_str()
+            ),
         ))
     }
 }
 
 fn parse_json(body: &Bytes) -> ApiResult<Value> {
-    serde_json::from_slice(body).map_err(|e| ApiError::new(ErrorCode::MalformedJson, format!("request body is not valid JSON: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            ErrorCode::MalformedJson,
+            format!("request body is not valid JSON: {e}"),
+        )
+    })
 }
 
 fn validation_failed(errors: Vec<FieldError>) -> ApiError {
     let n = errors.len();
-    let details = errors.into_iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect();
-    ApiError::new(ErrorCode::ValidationFailed, format!("the request has {n} invalid field(s)")).with_details(details)
+    let details = errors
+        .into_iter()
+        .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
+        .collect();
+    ApiError::new(
+        ErrorCode::ValidationFailed,
+        format!("the request has {n} invalid field(s)"),
+    )
+    .with_details(details)
 }
 
 fn field_error(field: &str, code: &str, message: String) -> FieldError {
-    FieldError { field: field.into(), code: code.into(), message, article: None }
+    FieldError {
+        field: field.into(),
+        code: code.into(),
+        message,
+        article: None,
+    }
 }
 
-async fn create_request(State(state): AppStateRef, AuthUser(user): AuthUser, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn create_request(
+    State(state): AppStateRef,
+    AuthUser(user): AuthUser,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     require_officer(&user)?;
     let body = parse_json(&body)?;
     let new = request::validate_new_request(&body).map_err(validation_failed)?;
@@ -120,14 +161,29 @@ async fn create_request(State(state): AppStateRef, AuthUser(user): AuthUser, bod
         return Err(validation_failed(vec![field_error(
             "to",
             "same_state",
-            format!("{} belongs to this node's own State; the Convention's cooperation is between States", new.to),
+            format!(
+                "{} belongs to this node's own State; the Convention's cooperation is between States",
+                new.to
+            ),
         )]));
     }
 
     let now = state.clock.now();
     let id = RequestId::new_v7();
-    let payload = RequestPayload { request_id: id, request_type: new.request_type(), created_at: now, fields: new.fields.clone() };
-    let envelope = crate::outbound::seal(&state, &new.to, Kind::PRESERVATION_REQUEST, None, &payload, now)?;
+    let payload = RequestPayload {
+        request_id: id,
+        request_type: new.request_type(),
+        created_at: now,
+        fields: new.fields.clone(),
+    };
+    let envelope = crate::outbound::seal(
+        &state,
+        &new.to,
+        Kind::PRESERVATION_REQUEST,
+        None,
+        &payload,
+        now,
+    )?;
     let record = NewRequest {
         id,
         direction: Direction::Outgoing,
@@ -150,7 +206,30 @@ async fn create_request(State(state): AppStateRef, AuthUser(user): AuthUser, bod
     state.store.create_outgoing(&record, &outbox).await?;
     state.outbox_wake.notify_one();
     tracing::info!(request = %id, to = %new.to, "request queued");
-    let rec = state.store.get_request(id).await?.ok_or_else(|| ApiError::internal("request vanished after insert"))?;
+    // What was just committed, without reading it back.
+    let rec = RequestRecord {
+        id,
+        direction: Direction::Outgoing,
+        request_type: record.request_type,
+        from: record.from,
+        to: record.to,
+        status: request::Status::Queued,
+        fields: serde_json::to_value(&new.fields).map_err(ApiError::internal)?,
+        envelope_id: envelope.header.id,
+        created_by: record.created_by,
+        created_at: now,
+        updated_at: now,
+        preserved_until: None,
+        decision: None,
+        decided_at: None,
+        receipt: None,
+        response_receipt: None,
+        history: vec![StatusEvent {
+            status: request::Status::Queued,
+            at: now,
+            note: None,
+        }],
+    };
     Ok((StatusCode::CREATED, Json(request_view(&rec))))
 }
 
@@ -161,37 +240,69 @@ struct ListQuery {
     limit: Option<i64>,
 }
 
-async fn list_requests(State(state): AppStateRef, AuthUser(_): AuthUser, query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<Value>> {
+async fn list_requests(
+    State(state): AppStateRef,
+    AuthUser(_): AuthUser,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
     let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::ValidationFailed, e.body_text()))?;
     let direction = match q.direction.as_deref() {
         None | Some("") => None,
         Some(d) => Some(Direction::parse(d).ok_or_else(|| {
-            validation_failed(vec![field_error("direction", "invalid", format!("direction must be incoming or outgoing, got {d:?}"))])
+            validation_failed(vec![field_error(
+                "direction",
+                "invalid",
+                format!("direction must be incoming or outgoing, got {d:?}"),
+            )])
         })?),
     };
     let limit = q.limit.unwrap_or(100);
     if !(1..=MAX_LIST).contains(&limit) {
-        return Err(validation_failed(vec![field_error("limit", "invalid", format!("limit must be between 1 and {MAX_LIST}"))]));
+        return Err(validation_failed(vec![field_error(
+            "limit",
+            "invalid",
+            format!("limit must be between 1 and {MAX_LIST}"),
+        )]));
     }
     let recs = state.store.list_requests(direction, limit).await?;
-    Ok(Json(json!({"requests": recs.iter().map(request_view).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"requests": recs.iter().map(request_view).collect::<Vec<_>>()}),
+    ))
 }
 
 fn parse_request_id(id: &str) -> ApiResult<RequestId> {
-    id.parse().map_err(|_| ApiError::new(ErrorCode::NotFound, format!("no request {id:?}")))
+    id.parse()
+        .map_err(|_| ApiError::new(ErrorCode::NotFound, format!("no request {id:?}")))
 }
 
-async fn show_request(State(state): AppStateRef, AuthUser(_): AuthUser, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn show_request(
+    State(state): AppStateRef,
+    AuthUser(_): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let id = parse_request_id(&id)?;
-    let rec = state.store.get_request(id).await?.ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no request {id}")))?;
+    let rec = state
+        .store
+        .get_request(id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no request {id}")))?;
     Ok(Json(request_view(&rec)))
 }
 
-async fn respond(State(state): AppStateRef, AuthUser(user): AuthUser, Path(id): Path<String>, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn respond(
+    State(state): AppStateRef,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     require_officer(&user)?;
     let id = parse_request_id(&id)?;
     let body = parse_json(&body)?;
-    let rec = state.store.get_request(id).await?.ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no request {id}")))?;
+    let rec = state
+        .store
+        .get_request(id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no request {id}")))?;
     if rec.direction != Direction::Incoming {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -209,9 +320,22 @@ async fn respond(State(state): AppStateRef, AuthUser(user): AuthUser, Path(id): 
     };
     let decision = request::validate_decision(&body, facts).map_err(validation_failed)?;
     let now = state.clock.now();
-    let preserved_until = matches!(decision, Decision::Accept).then(|| request::preserved_until(now));
-    let payload = ResponsePayload { request_id: id, decision: decision.clone(), decided_at: now, preserved_until };
-    let envelope = crate::outbound::seal(&state, &rec.from, Kind::PRESERVATION_RESPONSE, Some(rec.envelope_id), &payload, now)?;
+    let preserved_until =
+        matches!(decision, Decision::Accept).then(|| request::preserved_until(now));
+    let payload = ResponsePayload {
+        request_id: id,
+        decision: decision.clone(),
+        decided_at: now,
+        preserved_until,
+    };
+    let envelope = crate::outbound::seal(
+        &state,
+        &rec.from,
+        Kind::PRESERVATION_RESPONSE,
+        Some(rec.envelope_id),
+        &payload,
+        now,
+    )?;
     let update = DecisionUpdate {
         request_id: id,
         status: decision.status(),
@@ -229,12 +353,21 @@ async fn respond(State(state): AppStateRef, AuthUser(user): AuthUser, Path(id): 
     };
     match state.store.decide(&update, &outbox).await? {
         Decided::Recorded => {}
-        Decided::NotFound => return Err(ApiError::new(ErrorCode::NotFound, format!("no request {id}"))),
+        Decided::NotFound => {
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("no request {id}"),
+            ));
+        }
         Decided::Conflict { status } => return Err(conflict_status(status)),
     }
     state.outbox_wake.notify_one();
     tracing::info!(request = %id, decision = decision.status().as_str(), "decision recorded");
-    let rec = state.store.get_request(id).await?.ok_or_else(|| ApiError::internal("request vanished"))?;
+    let rec = state
+        .store
+        .get_request(id)
+        .await?
+        .ok_or_else(|| ApiError::internal("request vanished"))?;
     Ok((StatusCode::CREATED, Json(request_view(&rec))))
 }
 
@@ -282,11 +415,19 @@ pub fn request_view(r: &RequestRecord) -> Value {
     m.insert("decision".into(), decision.unwrap_or(Value::Null));
     m.insert(
         "history".into(),
-        Value::Array(r.history.iter().map(|e| json!({"status": e.status.as_str(), "at": e.at})).collect()),
+        Value::Array(
+            r.history
+                .iter()
+                .map(|e| json!({"status": e.status.as_str(), "at": e.at}))
+                .collect(),
+        ),
     );
     m.insert("envelope_id".into(), json!(r.envelope_id));
     m.insert("receipt".into(), r.receipt.clone().unwrap_or(Value::Null));
-    m.insert("response_receipt".into(), r.response_receipt.clone().unwrap_or(Value::Null));
+    m.insert(
+        "response_receipt".into(),
+        r.response_receipt.clone().unwrap_or(Value::Null),
+    );
     Value::Object(m)
 }
 

@@ -20,7 +20,9 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use rand::RngExt;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
+
+use hanoinet_core::EnvelopeId;
 
 use hanoinet_protocol::{Envelope, Receipt};
 use hanoinet_store::OutboxItem;
@@ -31,18 +33,28 @@ use crate::server::AppState;
 
 /// Runs until `stop` turns true.
 pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
-    let permits = Arc::new(Semaphore::new(state.tunables.concurrency));
+    let concurrency = state.tunables.concurrency.max(1);
+    let permits = Arc::new(Semaphore::new(concurrency));
+    // Claim when a quarter of the slots are free (or all of them): one claim transaction per
+    // handful of deliveries, not one per delivery.
+    let claim_at = (concurrency / 4).max(1);
+    let (receipts, recorded) = mpsc::unbounded_channel();
+    let recorder = tokio::spawn(record(state.clone(), recorded));
     loop {
         if *stop.borrow() {
             break;
         }
         let free = permits.available_permits();
-        let claimed = if free == 0 {
+        let claimed = if free < claim_at {
             Vec::new()
         } else {
             let now = state.clock.now();
             let lease_until = add(now, state.tunables.lease);
-            match state.store.claim_outbox(now, lease_until, free as i64).await {
+            match state
+                .store
+                .claim_outbox(now, lease_until, free as i64)
+                .await
+            {
                 Ok(items) => items,
                 Err(e) => {
                     tracing::error!(error = %e, "claiming outbox rows failed");
@@ -51,7 +63,11 @@ pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
             }
         };
         if claimed.is_empty() {
-            let wait = next_wait(&state).await;
+            let wait = if free < claim_at {
+                state.tunables.poll_interval
+            } else {
+                next_wait(&state).await
+            };
             tokio::select! {
                 _ = state.outbox_wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
@@ -60,18 +76,39 @@ pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
             continue;
         }
         for item in claimed {
-            let Ok(permit) = permits.clone().acquire_owned().await else { break };
-            let state = state.clone();
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                break;
+            };
+            let (state, receipts) = (state.clone(), receipts.clone());
             tokio::spawn(async move {
-                deliver(&state, item).await;
+                deliver(&state, item, &receipts).await;
                 drop(permit);
                 // A finished delivery frees a slot: look for more work.
                 state.outbox_wake.notify_one();
             });
         }
     }
-    // Let in-flight deliveries finish (bounded by the request timeout).
-    let _ = permits.acquire_many(state.tunables.concurrency as u32).await;
+    // Let in-flight deliveries finish (bounded by the request timeout), then the recorder.
+    let _ = permits.acquire_many(concurrency as u32).await;
+    drop(receipts);
+    let _ = recorder.await;
+}
+
+/// Records receipts as they come, all those waiting in one transaction (group commit).
+async fn record(state: Arc<AppState>, mut rx: mpsc::UnboundedReceiver<(EnvelopeId, String)>) {
+    let mut batch = Vec::new();
+    while rx.recv_many(&mut batch, 512).await > 0 {
+        if let Err(e) = state
+            .store
+            .record_deliveries(&batch, state.clock.now())
+            .await
+        {
+            // The leases run out and the envelopes are sent again; the peer answers with the
+            // same receipts. Nothing is lost.
+            tracing::error!(error = %e, count = batch.len(), "recording deliveries failed");
+        }
+        batch.clear();
+    }
 }
 
 /// How long to sleep when nothing is due: until the next due row, at most the poll interval.
@@ -97,7 +134,10 @@ async fn next_wait(state: &AppState) -> Duration {
 }
 
 fn add(t: Timestamp, d: Duration) -> Timestamp {
-    SignedDuration::try_from(d).ok().and_then(|d| t.checked_add(d).ok()).unwrap_or(t)
+    SignedDuration::try_from(d)
+        .ok()
+        .and_then(|d| t.checked_add(d).ok())
+        .unwrap_or(t)
 }
 
 /// The delay before attempt `attempts + 1`: exponential from `base`, capped at `max`, with
@@ -107,7 +147,11 @@ pub fn backoff(attempts: i64, base: Duration, max: Duration) -> Duration {
     let full = base.saturating_mul(2u32.saturating_pow(exp)).min(max);
     let half = full / 2;
     let jitter_ms = u64::try_from(half.as_millis()).unwrap_or(u64::MAX);
-    half + Duration::from_millis(if jitter_ms == 0 { 0 } else { rand::rng().random_range(0..=jitter_ms) })
+    half + Duration::from_millis(if jitter_ms == 0 {
+        0
+    } else {
+        rand::rng().random_range(0..=jitter_ms)
+    })
 }
 
 enum Outcome {
@@ -117,18 +161,32 @@ enum Outcome {
     Failed(String),
 }
 
-async fn deliver(state: &AppState, item: OutboxItem) {
+async fn deliver(
+    state: &AppState,
+    item: OutboxItem,
+    receipts: &mpsc::UnboundedSender<(EnvelopeId, String)>,
+) {
     let mut envelope = match Envelope::from_json(item.envelope.as_bytes()) {
         Ok(e) => e,
         Err(e) => {
             // Cannot happen for rows this node wrote; keep the row and say so loudly.
             tracing::error!(envelope = %item.envelope_id, error = %e, "stored envelope does not parse");
-            let _ = state.store.reschedule(item.envelope_id, add(state.clock.now(), state.tunables.max_backoff), "stored envelope does not parse").await;
+            let _ = state
+                .store
+                .reschedule(
+                    item.envelope_id,
+                    add(state.clock.now(), state.tunables.max_backoff),
+                    "stored envelope does not parse",
+                )
+                .await;
             return;
         }
     };
     let now = state.clock.now();
-    if now.duration_since(envelope.header.created_at) > SignedDuration::try_from(state.tunables.max_envelope_age / 2).unwrap_or(SignedDuration::MAX) {
+    if now.duration_since(envelope.header.created_at)
+        > SignedDuration::try_from(state.tunables.max_envelope_age / 2)
+            .unwrap_or(SignedDuration::MAX)
+    {
         restamp(state, &mut envelope, now).await;
     }
     let outcome = attempt(state, &item, &envelope).await;
@@ -137,16 +195,32 @@ async fn deliver(state: &AppState, item: OutboxItem) {
         Outcome::Delivered(receipt) => {
             let json = serde_json::to_string(&receipt).unwrap_or_default();
             tracing::debug!(envelope = %item.envelope_id, peer = %item.peer, "delivered");
-            state.store.record_delivery(item.envelope_id, &json, now).await
+            // If the recorder is gone (shutdown), the lease runs out and the envelope is re-sent.
+            let _ = receipts.send((item.envelope_id, json));
+            Ok(())
         }
         Outcome::Stale => {
             restamp(state, &mut envelope, now).await;
-            state.store.reschedule(item.envelope_id, now, "peer reported the envelope stale; re-signed").await
+            state
+                .store
+                .reschedule(
+                    item.envelope_id,
+                    now,
+                    "peer reported the envelope stale; re-signed",
+                )
+                .await
         }
         Outcome::Failed(reason) => {
-            let delay = backoff(item.attempts, state.tunables.base_backoff, state.tunables.max_backoff);
+            let delay = backoff(
+                item.attempts,
+                state.tunables.base_backoff,
+                state.tunables.max_backoff,
+            );
             tracing::warn!(envelope = %item.envelope_id, peer = %item.peer, attempts = item.attempts + 1, retry_in_ms = delay.as_millis() as u64, reason, "delivery failed");
-            state.store.reschedule(item.envelope_id, add(now, delay), &reason).await
+            state
+                .store
+                .reschedule(item.envelope_id, add(now, delay), &reason)
+                .await
         }
     };
     if let Err(e) = result {
@@ -157,7 +231,11 @@ async fn deliver(state: &AppState, item: OutboxItem) {
 
 async fn restamp(state: &AppState, envelope: &mut Envelope, now: Timestamp) {
     envelope.restamp(now, &state.keys);
-    if let Err(e) = state.store.replace_outbox_envelope(envelope.header.id, &envelope.to_json()).await {
+    if let Err(e) = state
+        .store
+        .replace_outbox_envelope(envelope.header.id, &envelope.to_json())
+        .await
+    {
         tracing::error!(envelope = %envelope.header.id, error = %e, "storing the re-signed envelope failed");
     }
 }
@@ -193,11 +271,16 @@ async fn attempt(state: &AppState, item: &OutboxItem, envelope: &Envelope) -> Ou
         if code.as_deref() == Some(ErrorCode::StaleEnvelope.as_str()) {
             return Outcome::Stale;
         }
-        return Outcome::Failed(format!("{url} answered {status} {}", code.unwrap_or_default()));
+        return Outcome::Failed(format!(
+            "{url} answered {status} {}",
+            code.unwrap_or_default()
+        ));
     }
     let receipt: Receipt = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => return Outcome::Failed(format!("{url} answered with an unreadable receipt: {e}")),
+        Err(e) => {
+            return Outcome::Failed(format!("{url} answered with an unreadable receipt: {e}"));
+        }
     };
     // What the sender MUST check (see hanoinet_protocol::receipt).
     let matches = receipt.envelope_id == envelope.header.id
@@ -205,7 +288,9 @@ async fn attempt(state: &AppState, item: &OutboxItem, envelope: &Envelope) -> Ou
         && receipt.to == state.id
         && receipt.verify(&peer_keys);
     if !matches {
-        return Outcome::Failed(format!("{url} answered with a receipt that does not match or does not verify"));
+        return Outcome::Failed(format!(
+            "{url} answered with a receipt that does not match or does not verify"
+        ));
     }
     if receipt.envelope_hash != envelope.hash() {
         // The peer acknowledges an earlier signing of the same envelope (we re-signed it with a
@@ -224,10 +309,15 @@ mod tests {
         let base = Duration::from_millis(100);
         let max = Duration::from_secs(10);
         for attempts in 0..40 {
-            let full = base.saturating_mul(2u32.saturating_pow(attempts.min(30) as u32)).min(max);
+            let full = base
+                .saturating_mul(2u32.saturating_pow(attempts.min(30) as u32))
+                .min(max);
             for _ in 0..20 {
                 let d = backoff(attempts, base, max);
-                assert!(d >= full / 2 && d <= full, "attempt {attempts}: {d:?} vs {full:?}");
+                assert!(
+                    d >= full / 2 && d <= full,
+                    "attempt {attempts}: {d:?} vs {full:?}"
+                );
             }
         }
         assert_eq!(backoff(0, Duration::ZERO, max), Duration::ZERO);

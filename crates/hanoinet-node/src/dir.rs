@@ -62,12 +62,18 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<NodeEntry> {
     let dir = absolute(dir)?;
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     if dir.join(KEYS_FILE).exists() {
-        bail!("{} already holds a node's keys; refusing to overwrite them", dir.display());
+        bail!(
+            "{} already holds a node's keys; refusing to overwrite them",
+            dir.display()
+        );
     }
     verifying_key_from_b64(opts.depositary_key.trim())
         .context("the depositary key must be an Ed25519 public key in base64")?;
     let url = opts.url.trim_end_matches('/').to_owned();
-    anyhow::ensure!(url.starts_with("http://") || url.starts_with("https://"), "--url must start with http:// or https://");
+    anyhow::ensure!(
+        url.starts_with("http://") || url.starts_with("https://"),
+        "--url must start with http:// or https://"
+    );
 
     let keys = NodeKeys::generate();
     write_secret(&dir.join(KEYS_FILE), &keys.to_key_file_json())?;
@@ -78,14 +84,28 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<NodeEntry> {
         signing_key: keys.public().signing_b64(),
         encryption_key: keys.public().encryption_b64(),
     };
-    write(&dir.join(IDENTITY_FILE), &serde_json::to_string_pretty(&IdentityFile::new(entry.clone()))?)?;
-    write(&dir.join(TRUST_FILE), &format!("{}\n", opts.depositary_key.trim()))?;
+    write(
+        &dir.join(IDENTITY_FILE),
+        &serde_json::to_string_pretty(&IdentityFile::new(entry.clone()))?,
+    )?;
+    write(
+        &dir.join(TRUST_FILE),
+        &format!("{}\n", opts.depositary_key.trim()),
+    )?;
     let database = opts
         .database
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", dir.join("node.db").display()));
-    let config = FileConfig { format: CONFIG_FORMAT.into(), id: opts.id.clone(), listen: opts.listen.clone(), database };
-    write(&dir.join(CONFIG_FILE), &serde_json::to_string_pretty(&config)?)?;
+    let config = FileConfig {
+        format: CONFIG_FORMAT.into(),
+        id: opts.id.clone(),
+        listen: opts.listen.clone(),
+        database,
+    };
+    write(
+        &dir.join(CONFIG_FILE),
+        &serde_json::to_string_pretty(&config)?,
+    )?;
     Ok(entry)
 }
 
@@ -94,25 +114,47 @@ pub fn load(dir: &Path, registry: Option<&Path>) -> anyhow::Result<(FileConfig, 
     let dir = absolute(dir)?;
     let config: FileConfig = serde_json::from_str(&read(&dir.join(CONFIG_FILE))?)
         .with_context(|| format!("{} is malformed", dir.join(CONFIG_FILE).display()))?;
-    anyhow::ensure!(config.format == CONFIG_FORMAT, "unknown config format {:?}", config.format);
+    anyhow::ensure!(
+        config.format == CONFIG_FORMAT,
+        "unknown config format {:?}",
+        config.format
+    );
     let keys = NodeKeys::from_key_file_json(&read(&dir.join(KEYS_FILE))?)
         .with_context(|| format!("reading {}", dir.join(KEYS_FILE).display()))?;
-    let trust = verifying_key_from_b64(read(&dir.join(TRUST_FILE))?.trim())
-        .with_context(|| format!("{} does not hold an Ed25519 public key", dir.join(TRUST_FILE).display()))?;
+    let trust = verifying_key_from_b64(read(&dir.join(TRUST_FILE))?.trim()).with_context(|| {
+        format!(
+            "{} does not hold an Ed25519 public key",
+            dir.join(TRUST_FILE).display()
+        )
+    })?;
     let registry_path = registry.map_or_else(|| dir.join(REGISTRY_FILE), Path::to_path_buf);
     let registry = verify_registry_file(&registry_path, &trust)?;
-    let node = NodeConfig { id: config.id.clone(), keys, registry, tunables: Tunables::default() };
+    let node = NodeConfig {
+        id: config.id.clone(),
+        keys,
+        registry,
+        tunables: Tunables::default(),
+    };
     crate::server::check_identity(&node)?;
     Ok((config, node))
 }
 
 /// Reads and verifies a signed registry file against the trusted key.
-pub fn verify_registry_file(path: &Path, trust: &VerifyingKey) -> anyhow::Result<hanoinet_protocol::Registry> {
-    let text = read(path).context("no registry: copy the depositary's signed registry.json into the node directory")?;
-    let signed = SignedRegistry::parse(&text).with_context(|| format!("{} is not a signed registry", path.display()))?;
-    signed
-        .verify(trust)
-        .with_context(|| format!("refusing the registry {}: its signature does not verify", path.display()))
+pub fn verify_registry_file(
+    path: &Path,
+    trust: &VerifyingKey,
+) -> anyhow::Result<hanoinet_protocol::Registry> {
+    let text = read(path).context(
+        "no registry: copy the depositary's signed registry.json into the node directory",
+    )?;
+    let signed = SignedRegistry::parse(&text)
+        .with_context(|| format!("{} is not a signed registry", path.display()))?;
+    signed.verify(trust).with_context(|| {
+        format!(
+            "refusing the registry {}: its signature does not verify",
+            path.display()
+        )
+    })
 }
 
 pub fn read(path: &Path) -> anyhow::Result<String> {
@@ -133,8 +175,12 @@ pub fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
-    f.sync_all().with_context(|| format!("syncing {}", path.display()))?;
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.sync_all()
+        .with_context(|| format!("syncing {}", path.display()))?;
     Ok(())
 }

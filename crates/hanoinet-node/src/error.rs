@@ -83,7 +83,9 @@ impl ErrorCode {
             Self::Unauthorized | Self::BadSignature => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::UnknownSender => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MalformedJson | Self::MalformedEnvelope | Self::StaleEnvelope => StatusCode::BAD_REQUEST,
+            Self::MalformedJson | Self::MalformedEnvelope | Self::StaleEnvelope => {
+                StatusCode::BAD_REQUEST
+            }
             Self::PayloadTooLarge | Self::EnvelopeTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ValidationFailed
             | Self::UnsupportedKind
@@ -111,7 +113,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), details: Vec::new() }
+        Self {
+            code,
+            message: message.into(),
+            details: Vec::new(),
+        }
     }
 
     pub fn with_details(mut self, details: Vec<Value>) -> Self {
@@ -123,7 +129,10 @@ impl ApiError {
     /// something failed.
     pub fn internal(err: impl std::fmt::Display) -> Self {
         tracing::error!(error = %err, "internal error");
-        Self::new(ErrorCode::Internal, "internal error; the node's log has the details")
+        Self::new(
+            ErrorCode::Internal,
+            "internal error; the node's log has the details",
+        )
     }
 }
 
@@ -135,7 +144,8 @@ impl From<hanoinet_store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": self.code.as_str(), "message": self.message, "details": self.details});
+        let body =
+            json!({"error": self.code.as_str(), "message": self.message, "details": self.details});
         (self.code.status(), Json(body)).into_response()
     }
 }

@@ -12,12 +12,12 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
 use jiff::SignedDuration;
 
 use hanoinet_core::request::{Decision, Direction, RequestType, validate_new_request};
@@ -32,7 +32,9 @@ pub const ENVELOPES_PATH: &str = "/federation/v1/envelopes";
 
 pub fn routes() -> Router<Arc<AppState>> {
     // The body limit is enforced in the handler so that it answers with its own error code.
-    Router::new().route(ENVELOPES_PATH, post(receive)).layer(axum::extract::DefaultBodyLimit::disable())
+    Router::new()
+        .route(ENVELOPES_PATH, post(receive))
+        .layer(axum::extract::DefaultBodyLimit::disable())
 }
 
 fn reject(code: ErrorCode, message: impl Into<String>) -> ApiError {
@@ -41,9 +43,12 @@ fn reject(code: ErrorCode, message: impl Into<String>) -> ApiError {
 
 async fn receive(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
     match receive_inner(&state, &headers, body).await {
-        Ok((status, receipt_json)) => {
-            (status, [(header::CONTENT_TYPE, "application/json")], receipt_json).into_response()
-        }
+        Ok((status, receipt_json)) => (
+            status,
+            [(header::CONTENT_TYPE, "application/json")],
+            receipt_json,
+        )
+            .into_response(),
         Err(e) => {
             if e.code != ErrorCode::Internal {
                 tracing::warn!(code = e.code.as_str(), reason = %e.message, "inbound envelope rejected");
@@ -53,47 +58,73 @@ async fn receive(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     }
 }
 
-async fn receive_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(StatusCode, String), ApiError> {
+async fn receive_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, String), ApiError> {
     // 1. Size.
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let too_large = || reject(ErrorCode::EnvelopeTooLarge, format!("envelopes are limited to {MAX_ENVELOPE_BYTES} bytes"));
+    let too_large = || {
+        reject(
+            ErrorCode::EnvelopeTooLarge,
+            format!("envelopes are limited to {MAX_ENVELOPE_BYTES} bytes"),
+        )
+    };
     if declared.is_some_and(|n| n > MAX_ENVELOPE_BYTES) {
         return Err(too_large());
     }
-    let bytes = to_bytes(body, MAX_ENVELOPE_BYTES).await.map_err(|_| too_large())?;
+    let bytes = to_bytes(body, MAX_ENVELOPE_BYTES)
+        .await
+        .map_err(|_| too_large())?;
 
     // 2. Encoding.
-    let env = Envelope::from_json(&bytes).map_err(|e| reject(ErrorCode::MalformedEnvelope, e.to_string()))?;
+    let env = Envelope::from_json(&bytes)
+        .map_err(|e| reject(ErrorCode::MalformedEnvelope, e.to_string()))?;
     let h = &env.header;
 
     // 3. Known sender.
-    let sender = state
-        .registry
-        .node(&h.from)
-        .ok_or_else(|| reject(ErrorCode::UnknownSender, format!("{} is not a node in this node's registry", h.from)))?;
+    let sender = state.registry.node(&h.from).ok_or_else(|| {
+        reject(
+            ErrorCode::UnknownSender,
+            format!("{} is not a node in this node's registry", h.from),
+        )
+    })?;
     let sender_keys = sender.public_keys().map_err(ApiError::internal)?;
 
     // 4. Signature.
-    env.verify(&sender_keys)
-        .map_err(|_| reject(ErrorCode::BadSignature, format!("signature does not verify with {}'s registry key", h.from)))?;
+    env.verify(&sender_keys).map_err(|_| {
+        reject(
+            ErrorCode::BadSignature,
+            format!("signature does not verify with {}'s registry key", h.from),
+        )
+    })?;
 
     // 5. Recipient.
     if h.to != state.id {
-        return Err(reject(ErrorCode::WrongRecipient, format!("this is {}, the envelope is for {}", state.id, h.to)));
+        return Err(reject(
+            ErrorCode::WrongRecipient,
+            format!("this is {}, the envelope is for {}", state.id, h.to),
+        ));
     }
 
     // 6. Freshness.
     let now = state.clock.now();
     let age = now.duration_since(h.created_at);
-    let max_age = SignedDuration::try_from(state.tunables.max_envelope_age).unwrap_or(SignedDuration::MAX);
-    let max_skew = SignedDuration::try_from(state.tunables.max_clock_skew).unwrap_or(SignedDuration::MAX);
+    let max_age =
+        SignedDuration::try_from(state.tunables.max_envelope_age).unwrap_or(SignedDuration::MAX);
+    let max_skew =
+        SignedDuration::try_from(state.tunables.max_clock_skew).unwrap_or(SignedDuration::MAX);
     if age > max_age || -age > max_skew {
         return Err(reject(
             ErrorCode::StaleEnvelope,
-            format!("created_at {} is outside the accepted window (now {now}); the sender re-signs and retries", h.created_at),
+            format!(
+                "created_at {} is outside the accepted window (now {now}); the sender re-signs and retries",
+                h.created_at
+            ),
         ));
     }
 
@@ -106,11 +137,23 @@ async fn receive_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Res
     let effect = match h.kind.as_str() {
         Kind::PRESERVATION_REQUEST => InboundEffect::CreateIncoming(incoming_request(state, &env)?),
         Kind::PRESERVATION_RESPONSE => InboundEffect::ApplyDecision(decision(&env, state)?),
-        other => return Err(reject(ErrorCode::UnsupportedKind, format!("this node does not handle {other:?} envelopes"))),
+        other => {
+            return Err(reject(
+                ErrorCode::UnsupportedKind,
+                format!("this node does not handle {other:?} envelopes"),
+            ));
+        }
     };
 
     // 9. Store durably, apply the effect, and answer with the signed receipt.
-    let receipt = Receipt::sign(h.id, env.hash(), h.from.clone(), now, state.id.clone(), &state.keys);
+    let receipt = Receipt::sign(
+        h.id,
+        env.hash(),
+        h.from.clone(),
+        now,
+        state.id.clone(),
+        &state.keys,
+    );
     let receipt_json = serde_json::to_string(&receipt).map_err(ApiError::internal)?;
     let inbox = NewInbox {
         envelope_id: h.id,
@@ -132,7 +175,10 @@ async fn receive_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Res
 
 fn open(state: &AppState, env: &Envelope) -> Result<Vec<u8>, ApiError> {
     env.open(&state.keys).map_err(|e| match e {
-        EnvelopeError::Open => reject(ErrorCode::UndecryptablePayload, "the payload does not open with this node's key"),
+        EnvelopeError::Open => reject(
+            ErrorCode::UndecryptablePayload,
+            "the payload does not open with this node's key",
+        ),
         other => ApiError::internal(other),
     })
 }
@@ -143,8 +189,8 @@ fn invalid(message: impl Into<String>) -> ApiError {
 
 /// An incoming request, validated independently of the sender's own validation.
 fn incoming_request(state: &AppState, env: &Envelope) -> Result<NewRequest, ApiError> {
-    let payload: RequestPayload =
-        serde_json::from_slice(&open(state, env)?).map_err(|e| invalid(format!("request payload: {e}")))?;
+    let payload: RequestPayload = serde_json::from_slice(&open(state, env)?)
+        .map_err(|e| invalid(format!("request payload: {e}")))?;
     // Re-validate the fields exactly as a local user's request would be.
     let mut body = serde_json::to_value(&payload.fields).map_err(ApiError::internal)?;
     if let Some(o) = body.as_object_mut() {
@@ -152,8 +198,14 @@ fn incoming_request(state: &AppState, env: &Envelope) -> Result<NewRequest, ApiE
         o.insert("to".into(), state.id.as_str().into());
     }
     if let Err(errors) = validate_new_request(&body) {
-        let fields: Vec<_> = errors.iter().map(|e| format!("{} ({})", e.field, e.code)).collect();
-        return Err(invalid(format!("request does not meet the Convention's requirements: {}", fields.join(", "))));
+        let fields: Vec<_> = errors
+            .iter()
+            .map(|e| format!("{} ({})", e.field, e.code))
+            .collect();
+        return Err(invalid(format!(
+            "request does not meet the Convention's requirements: {}",
+            fields.join(", ")
+        )));
     }
     Ok(NewRequest {
         id: payload.request_id,
@@ -170,15 +222,22 @@ fn incoming_request(state: &AppState, env: &Envelope) -> Result<NewRequest, ApiE
 
 /// A decision on one of our outgoing requests, checked against the Convention's minimum.
 fn decision(env: &Envelope, state: &AppState) -> Result<DecisionUpdate, ApiError> {
-    let payload: ResponsePayload =
-        serde_json::from_slice(&open(state, env)?).map_err(|e| invalid(format!("response payload: {e}")))?;
+    let payload: ResponsePayload = serde_json::from_slice(&open(state, env)?)
+        .map_err(|e| invalid(format!("response payload: {e}")))?;
     match (&payload.decision, payload.preserved_until) {
-        (Decision::Accept, Some(until)) if until >= hanoinet_core::request::preserved_until(payload.decided_at) => {}
+        (Decision::Accept, Some(until))
+            if until >= hanoinet_core::request::preserved_until(payload.decided_at) => {}
         (Decision::Accept, _) => {
-            return Err(invalid("an accepted preservation must be preserved for at least 60 days after acceptance (Art. 42)"));
+            return Err(invalid(
+                "an accepted preservation must be preserved for at least 60 days after acceptance (Art. 42)",
+            ));
         }
         (Decision::Refuse { grounds, .. }, None) if !grounds.is_empty() => {}
-        (Decision::Refuse { .. }, _) => return Err(invalid("a refusal cites at least one ground and preserves nothing")),
+        (Decision::Refuse { .. }, _) => {
+            return Err(invalid(
+                "a refusal cites at least one ground and preserves nothing",
+            ));
+        }
     }
     Ok(DecisionUpdate {
         request_id: payload.request_id,

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use hanoinet_core::access::Role;
 use hanoinet_core::{NodeId, StateCode};
 use hanoinet_protocol::keys::DepositaryKey;
-use hanoinet_protocol::registry::{Instrument, InstrumentKind, NodeRole, Registry, Reservation, StateEntry};
+use hanoinet_protocol::registry::{
+    Instrument, InstrumentKind, NodeRole, Registry, Reservation, StateEntry,
+};
 use hanoinet_store::{Store, User};
 
 use crate::dir::{self, InitOptions};
@@ -56,14 +58,23 @@ fn date(s: &str) -> anyhow::Result<Date> {
 
 /// The demonstration States (fictitious dates, labelled as demo data in the registry).
 pub fn demo_states() -> anyhow::Result<Vec<StateEntry>> {
-    let state = |code: &str, name: &str, deposited: Option<&str>, langs: &[&str]| -> anyhow::Result<StateEntry> {
+    let state = |code: &str,
+                 name: &str,
+                 deposited: Option<&str>,
+                 langs: &[&str]|
+     -> anyhow::Result<StateEntry> {
         Ok(StateEntry {
             code: code.parse::<StateCode>()?,
             name: name.into(),
             regional_organization: false,
             signed: Some(date("2025-10-25")?),
             instrument: deposited
-                .map(|d| Ok::<_, anyhow::Error>(Instrument { kind: InstrumentKind::Ratification, deposited: date(d)? }))
+                .map(|d| {
+                    Ok::<_, anyhow::Error>(Instrument {
+                        kind: InstrumentKind::Ratification,
+                        deposited: date(d)?,
+                    })
+                })
                 .transpose()?,
             denounced: None,
             reservations: Vec::new(),
@@ -84,7 +95,12 @@ pub fn demo_states() -> anyhow::Result<Vec<StateEntry>> {
 }
 
 /// Creates the network under `network_dir`. Fails if it already exists.
-pub async fn provision(network_dir: &Path, nodes: &[NodeSpec], states: Vec<StateEntry>, demo: bool) -> anyhow::Result<NetworkFile> {
+pub async fn provision(
+    network_dir: &Path,
+    nodes: &[NodeSpec],
+    states: Vec<StateEntry>,
+    demo: bool,
+) -> anyhow::Result<NetworkFile> {
     let network_dir = std::path::absolute(network_dir)?;
     std::fs::create_dir_all(&network_dir)?;
     anyhow::ensure!(
@@ -96,9 +112,15 @@ pub async fn provision(network_dir: &Path, nodes: &[NodeSpec], states: Vec<State
     let dep_dir = network_dir.join("depositary");
     std::fs::create_dir_all(&dep_dir)?;
     if !dep_dir.join("depositary.key").exists() {
-        dir::write_secret(&dep_dir.join("depositary.key"), &depositary.to_key_file_json())?;
+        dir::write_secret(
+            &dep_dir.join("depositary.key"),
+            &depositary.to_key_file_json(),
+        )?;
     }
-    dir::write(&dep_dir.join("depositary.pub"), &format!("{}\n", depositary.public_b64()))?;
+    dir::write(
+        &dep_dir.join("depositary.pub"),
+        &format!("{}\n", depositary.public_b64()),
+    )?;
 
     let mut registry = Registry::new(Timestamp::now(), demo);
     for s in states {
@@ -126,14 +148,30 @@ pub async fn provision(network_dir: &Path, nodes: &[NodeSpec], states: Vec<State
         let ndir = node_dir(&network_dir, &spec.id);
         dir::write(&ndir.join(dir::REGISTRY_FILE), &signed.to_json())?;
         let (config, _) = dir::load(&ndir, None)?;
-        let store = Store::connect(&config.database).await.with_context(|| format!("opening {}", config.database))?;
+        let store = Store::connect(&config.database)
+            .await
+            .with_context(|| format!("opening {}", config.database))?;
         let token = crate::api::new_token();
-        let user = User { id: uuid_text(), name: "officer".into(), role: Role::Officer };
-        store.add_user(&user, &crate::api::token_hash(&token), Timestamp::now()).await?;
+        let user = User {
+            id: uuid_text(),
+            name: "officer".into(),
+            role: Role::Officer,
+        };
+        store
+            .add_user(&user, &crate::api::token_hash(&token), Timestamp::now())
+            .await?;
         store.close().await;
-        out.nodes.push(NetworkNode { id: spec.id.clone(), api_url: format!("http://{}", spec.listen), token, dir: ndir });
+        out.nodes.push(NetworkNode {
+            id: spec.id.clone(),
+            api_url: format!("http://{}", spec.listen),
+            token,
+            dir: ndir,
+        });
     }
-    dir::write(&network_dir.join(NETWORK_FILE), &serde_json::to_string_pretty(&out)?)?;
+    dir::write(
+        &network_dir.join(NETWORK_FILE),
+        &serde_json::to_string_pretty(&out)?,
+    )?;
     Ok(out)
 }
 

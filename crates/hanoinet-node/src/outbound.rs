@@ -31,5 +31,6 @@ pub fn seal(
         in_reply_to,
     };
     let bytes = serde_json::to_vec(payload).map_err(ApiError::internal)?;
-    Envelope::seal(header, &bytes, &state.keys, &peer_keys, &mut rand::rng()).map_err(ApiError::internal)
+    Envelope::seal(header, &bytes, &state.keys, &peer_keys, &mut rand::rng())
+        .map_err(ApiError::internal)
 }

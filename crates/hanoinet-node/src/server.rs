@@ -12,8 +12,8 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use hanoinet_core::{Clock, NodeId};
-use hanoinet_protocol::registry::{NodeEntry, Registry};
 use hanoinet_protocol::NodeKeys;
+use hanoinet_protocol::registry::{NodeEntry, Registry};
 use hanoinet_store::Store;
 
 /// Everything a node needs to run.
@@ -115,7 +115,9 @@ pub fn check_identity(config: &NodeConfig) -> anyhow::Result<()> {
     let entry = config.registry.node(&config.id).with_context(|| {
         format!("node {} is not in the registry; ask the depositary to add its identity.json and re-sign", config.id)
     })?;
-    let published = entry.public_keys().context("registry entry has invalid keys")?;
+    let published = entry
+        .public_keys()
+        .context("registry entry has invalid keys")?;
     anyhow::ensure!(
         &published == config.keys.public(),
         "this node's keys do not match the keys the registry publishes for {}; the registry or keys.json is stale",
@@ -166,13 +168,22 @@ pub async fn start(
         let graceful = async move {
             let _ = server_stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(graceful).await {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(graceful)
+            .await
+        {
             tracing::error!(error = %e, "http server failed");
         }
     });
     let worker = tokio::spawn(crate::delivery::run(state.clone(), stop_rx));
     tracing::info!(node = %state.id, %addr, backend = state.store.backend(), "node started");
-    Ok(NodeHandle { addr, state, server, worker, stop })
+    Ok(NodeHandle {
+        addr,
+        state,
+        server,
+        worker,
+        stop,
+    })
 }
 
 pub fn router(state: Arc<AppState>) -> Router {

@@ -39,9 +39,12 @@ pub mod array {
         s.serialize_str(&encode(v))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[u8; N], D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<[u8; N], D::Error> {
         let s = String::deserialize(d)?;
-        decode_array(&s).ok_or_else(|| serde::de::Error::custom(format!("expected {N} bytes in base64")))
+        decode_array(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("expected {N} bytes in base64")))
     }
 }
 
@@ -56,7 +59,9 @@ pub mod hex32 {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
         let s = String::deserialize(d)?;
         if s.len() != 64 || s.bytes().any(|b| b.is_ascii_uppercase()) {
-            return Err(serde::de::Error::custom("expected 64 lower-case hex digits"));
+            return Err(serde::de::Error::custom(
+                "expected 64 lower-case hex digits",
+            ));
         }
         let mut out = [0u8; 32];
         hex::decode_to_slice(&s, &mut out).map_err(serde::de::Error::custom)?;

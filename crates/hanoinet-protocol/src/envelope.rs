@@ -33,8 +33,13 @@ impl Kind {
 
     pub fn new(s: &str) -> Result<Self, EnvelopeError> {
         let ok = (1..=64).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if ok { Ok(Self(s.to_owned())) } else { Err(EnvelopeError::Malformed(format!("bad kind {s:?}"))) }
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(EnvelopeError::Malformed(format!("bad kind {s:?}")))
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -119,16 +124,22 @@ impl Envelope {
         recipient: &PublicKeys,
         rng: &mut impl rand::CryptoRng,
     ) -> Result<Self, EnvelopeError> {
-        let (enc, ciphertext) = hpke::single_shot_seal_with_rng::<ChaCha20Poly1305, HkdfSha256, Kem>(
-            &OpModeS::Base,
-            &recipient.encryption,
-            domain::HPKE_INFO.as_bytes(),
-            payload,
-            &header.aad(),
-            rng,
-        )
-        .map_err(|_| EnvelopeError::Seal)?;
-        let mut env = Self { header, enc: enc.to_bytes().into(), ciphertext, signature: [0; 64] };
+        let (enc, ciphertext) =
+            hpke::single_shot_seal_with_rng::<ChaCha20Poly1305, HkdfSha256, Kem>(
+                &OpModeS::Base,
+                &recipient.encryption,
+                domain::HPKE_INFO.as_bytes(),
+                payload,
+                &header.aad(),
+                rng,
+            )
+            .map_err(|_| EnvelopeError::Seal)?;
+        let mut env = Self {
+            header,
+            enc: enc.to_bytes().into(),
+            ciphertext,
+            signature: [0; 64],
+        };
         env.signature = sender.sign(&env.signing_input());
         Ok(env)
     }
@@ -171,7 +182,8 @@ impl Envelope {
 
     /// Opens the sealed payload with the recipient's keys.
     pub fn open(&self, recipient: &NodeKeys) -> Result<Vec<u8>, EnvelopeError> {
-        let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&self.enc).map_err(|_| EnvelopeError::Open)?;
+        let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&self.enc)
+            .map_err(|_| EnvelopeError::Open)?;
         hpke::single_shot_open::<ChaCha20Poly1305, HkdfSha256, Kem>(
             &OpModeR::Base,
             recipient.encryption_key(),
@@ -186,9 +198,12 @@ impl Envelope {
     /// Parses the JSON wire form. Rejects unknown fields, wrong lengths and timestamps with more
     /// than microsecond precision (they would not survive the canonical encoding).
     pub fn from_json(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        let env: Self = serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
+        let env: Self =
+            serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
         if env.header.created_at.subsec_nanosecond() % 1000 != 0 {
-            return Err(EnvelopeError::Malformed("created_at has more than microsecond precision".into()));
+            return Err(EnvelopeError::Malformed(
+                "created_at has more than microsecond precision".into(),
+            ));
         }
         Ok(env)
     }
@@ -233,13 +248,22 @@ mod tests {
         let env = Envelope::seal(header(), b"payload", &a, b.public(), &mut rand::rng()).unwrap();
         let mut tampered = env.clone();
         tampered.ciphertext[0] ^= 1;
-        assert_eq!(tampered.verify(a.public()), Err(EnvelopeError::BadSignature));
+        assert_eq!(
+            tampered.verify(a.public()),
+            Err(EnvelopeError::BadSignature)
+        );
         let mut tampered = env.clone();
         tampered.header.to = "KEN/247".parse().unwrap();
-        assert_eq!(tampered.verify(a.public()), Err(EnvelopeError::BadSignature));
+        assert_eq!(
+            tampered.verify(a.public()),
+            Err(EnvelopeError::BadSignature)
+        );
         let mut tampered = env.clone();
         tampered.header.in_reply_to = Some(EnvelopeId::new_v7());
-        assert_eq!(tampered.verify(a.public()), Err(EnvelopeError::BadSignature));
+        assert_eq!(
+            tampered.verify(a.public()),
+            Err(EnvelopeError::BadSignature)
+        );
         assert_eq!(env.verify(b.public()), Err(EnvelopeError::BadSignature));
     }
 
@@ -248,7 +272,8 @@ mod tests {
         // A sender that re-signs someone else's ciphertext under a new header (a different id)
         // cannot make the recipient open it: the AAD binds the id.
         let (a, b) = (NodeKeys::generate(), NodeKeys::generate());
-        let mut env = Envelope::seal(header(), b"payload", &a, b.public(), &mut rand::rng()).unwrap();
+        let mut env =
+            Envelope::seal(header(), b"payload", &a, b.public(), &mut rand::rng()).unwrap();
         env.header.id = EnvelopeId::new_v7();
         env.restamp(env.header.created_at, &a);
         env.verify(a.public()).unwrap();
@@ -258,8 +283,13 @@ mod tests {
     #[test]
     fn restamping_keeps_the_payload() {
         let (a, b) = (NodeKeys::generate(), NodeKeys::generate());
-        let mut env = Envelope::seal(header(), b"payload", &a, b.public(), &mut rand::rng()).unwrap();
-        let later = env.header.created_at.checked_add(jiff::SignedDuration::from_hours(1)).unwrap();
+        let mut env =
+            Envelope::seal(header(), b"payload", &a, b.public(), &mut rand::rng()).unwrap();
+        let later = env
+            .header
+            .created_at
+            .checked_add(jiff::SignedDuration::from_hours(1))
+            .unwrap();
         env.restamp(later, &a);
         env.verify(a.public()).unwrap();
         assert_eq!(env.open(&b).unwrap(), b"payload");
@@ -275,11 +305,17 @@ mod tests {
             ("/signature", serde_json::json!("not base64!")),
             ("/header/kind", serde_json::json!("Bad Kind")),
             ("/header/from", serde_json::json!("nobody")),
-            ("/header/created_at", serde_json::json!("2026-11-22T08:00:00.1234567Z")),
+            (
+                "/header/created_at",
+                serde_json::json!("2026-11-22T08:00:00.1234567Z"),
+            ),
         ] {
             let mut bad = v.clone();
             *bad.pointer_mut(path).unwrap() = value;
-            assert!(Envelope::from_json(bad.to_string().as_bytes()).is_err(), "{path}");
+            assert!(
+                Envelope::from_json(bad.to_string().as_bytes()).is_err(),
+                "{path}"
+            );
         }
         v["extra"] = serde_json::json!(1);
         assert!(Envelope::from_json(v.to_string().as_bytes()).is_err());

@@ -34,7 +34,9 @@ pub struct NodeKeys {
 
 impl std::fmt::Debug for NodeKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NodeKeys").field("public", &self.public).finish_non_exhaustive()
+        f.debug_struct("NodeKeys")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
     }
 }
 
@@ -61,7 +63,10 @@ impl NodeKeys {
     }
 
     /// Keys from their secret bytes (used by key files and test vectors).
-    pub fn from_secrets(signing_secret: &[u8; 32], encryption_secret: &[u8; 32]) -> Result<Self, KeyError> {
+    pub fn from_secrets(
+        signing_secret: &[u8; 32],
+        encryption_secret: &[u8; 32],
+    ) -> Result<Self, KeyError> {
         let signing = SigningKey::from_bytes(signing_secret);
         let encryption = EncryptionPrivateKey::from_bytes(encryption_secret)
             .map_err(|_| KeyError::KeyFile("bad X25519 secret".into()))?;
@@ -73,7 +78,11 @@ impl NodeKeys {
             signing: signing.verifying_key(),
             encryption: Kem::sk_to_pk(&encryption),
         };
-        Self { signing, encryption, public }
+        Self {
+            signing,
+            encryption,
+            public,
+        }
     }
 
     pub fn public(&self) -> &PublicKeys {
@@ -106,16 +115,19 @@ impl NodeKeys {
         let file: KeyFile =
             serde_json::from_str(text).map_err(|e| KeyError::KeyFile(e.to_string()))?;
         if file.format != KEY_FILE_FORMAT {
-            return Err(KeyError::KeyFile(format!("unknown format {:?}", file.format)));
+            return Err(KeyError::KeyFile(format!(
+                "unknown format {:?}",
+                file.format
+            )));
         }
         let sig = Zeroizing::new(
-            b64::decode_array::<32>(&file.signing_secret)
-                .ok_or_else(|| KeyError::KeyFile("signing_secret is not 32 bytes of base64".into()))?,
+            b64::decode_array::<32>(&file.signing_secret).ok_or_else(|| {
+                KeyError::KeyFile("signing_secret is not 32 bytes of base64".into())
+            })?,
         );
-        let enc = Zeroizing::new(
-            b64::decode_array::<32>(&file.encryption_secret)
-                .ok_or_else(|| KeyError::KeyFile("encryption_secret is not 32 bytes of base64".into()))?,
-        );
+        let enc = Zeroizing::new(b64::decode_array::<32>(&file.encryption_secret).ok_or_else(
+            || KeyError::KeyFile("encryption_secret is not 32 bytes of base64".into()),
+        )?);
         Self::from_secrets(&sig, &enc)
     }
 }
@@ -137,7 +149,10 @@ impl PublicKeys {
     }
 
     pub fn from_b64(signing: &str, encryption: &str) -> Result<Self, KeyError> {
-        Ok(Self { signing: verifying_key_from_b64(signing)?, encryption: encryption_key_from_b64(encryption)? })
+        Ok(Self {
+            signing: verifying_key_from_b64(signing)?,
+            encryption: encryption_key_from_b64(encryption)?,
+        })
     }
 }
 
@@ -162,7 +177,9 @@ pub struct DepositaryKey(SigningKey);
 
 impl std::fmt::Debug for DepositaryKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("DepositaryKey").field(&self.public_b64()).finish()
+        f.debug_tuple("DepositaryKey")
+            .field(&self.public_b64())
+            .finish()
     }
 }
 
@@ -210,11 +227,15 @@ impl DepositaryKey {
         let file: DepositaryKeyFile =
             serde_json::from_str(text).map_err(|e| KeyError::KeyFile(e.to_string()))?;
         if file.format != DEPOSITARY_KEY_FORMAT {
-            return Err(KeyError::KeyFile(format!("unknown format {:?}", file.format)));
+            return Err(KeyError::KeyFile(format!(
+                "unknown format {:?}",
+                file.format
+            )));
         }
         let secret = Zeroizing::new(
-            b64::decode_array::<32>(&file.signing_secret)
-                .ok_or_else(|| KeyError::KeyFile("signing_secret is not 32 bytes of base64".into()))?,
+            b64::decode_array::<32>(&file.signing_secret).ok_or_else(|| {
+                KeyError::KeyFile("signing_secret is not 32 bytes of base64".into())
+            })?,
         );
         Ok(Self::from_secret(&secret))
     }
@@ -238,7 +259,10 @@ mod tests {
     fn public_keys_round_trip_through_base64() {
         let k = NodeKeys::generate();
         let p = k.public();
-        assert_eq!(&PublicKeys::from_b64(&p.signing_b64(), &p.encryption_b64()).unwrap(), p);
+        assert_eq!(
+            &PublicKeys::from_b64(&p.signing_b64(), &p.encryption_b64()).unwrap(),
+            p
+        );
         assert!(verifying_key_from_b64("AAAA").is_err());
         // The identity point is a weak key and must be refused.
         let mut identity = [0u8; 32];

@@ -39,7 +39,14 @@ impl Receipt {
         from: NodeId,
         keys: &NodeKeys,
     ) -> Self {
-        let mut r = Self { envelope_id, envelope_hash, from, to, received_at, signature: [0; 64] };
+        let mut r = Self {
+            envelope_id,
+            envelope_hash,
+            from,
+            to,
+            received_at,
+            signature: [0; 64],
+        };
         r.signature = keys.sign(&r.signing_input());
         r
     }
@@ -56,7 +63,10 @@ impl Receipt {
 
     pub fn verify(&self, signer: &PublicKeys) -> bool {
         let sig = Signature::from_bytes(&self.signature);
-        signer.signing.verify_strict(&self.signing_input(), &sig).is_ok()
+        signer
+            .signing
+            .verify_strict(&self.signing_input(), &sig)
+            .is_ok()
     }
 }
 

@@ -30,7 +30,9 @@ pub enum RegistryError {
         "registry is signed by key {found}, not by the trusted depositary key {trusted}; refusing to use it"
     )]
     WrongSigner { found: String, trusted: String },
-    #[error("registry signature does not verify against the trusted depositary key; the file was altered or is not the depositary's")]
+    #[error(
+        "registry signature does not verify against the trusted depositary key; the file was altered or is not the depositary's"
+    )]
     BadSignature,
     #[error("registry content is invalid: {0}")]
     Invalid(String),
@@ -85,7 +87,9 @@ pub struct StateEntry {
 impl StateEntry {
     /// Whether the State made the Art. 42(5) dual-criminality reservation.
     pub fn has_dual_criminality_reservation(&self) -> bool {
-        self.reservations.iter().any(|r| r.article.replace(' ', "") == "42(5)")
+        self.reservations
+            .iter()
+            .any(|r| r.article.replace(' ', "") == "42(5)")
     }
 }
 
@@ -130,15 +134,24 @@ pub struct IdentityFile {
 
 impl IdentityFile {
     pub fn new(node: NodeEntry) -> Self {
-        Self { format: IDENTITY_FORMAT.into(), node }
+        Self {
+            format: IDENTITY_FORMAT.into(),
+            node,
+        }
     }
 
     pub fn parse(text: &str) -> Result<NodeEntry, RegistryError> {
-        let f: Self = serde_json::from_str(text).map_err(|e| RegistryError::Malformed(e.to_string()))?;
+        let f: Self =
+            serde_json::from_str(text).map_err(|e| RegistryError::Malformed(e.to_string()))?;
         if f.format != IDENTITY_FORMAT {
-            return Err(RegistryError::Malformed(format!("unknown identity format {:?}", f.format)));
+            return Err(RegistryError::Malformed(format!(
+                "unknown identity format {:?}",
+                f.format
+            )));
         }
-        f.node.public_keys().map_err(|e| RegistryError::Invalid(format!("node {}: {e}", f.node.id)))?;
+        f.node
+            .public_keys()
+            .map_err(|e| RegistryError::Invalid(format!("node {}: {e}", f.node.id)))?;
         Ok(f.node)
     }
 }
@@ -212,13 +225,22 @@ impl Registry {
                 return bad(format!("node {} is listed twice", n.id));
             }
             if !codes.contains(&n.id.state()) {
-                return bad(format!("node {} belongs to state {}, which is not listed", n.id, n.id.state()));
+                return bad(format!(
+                    "node {} belongs to state {}, which is not listed",
+                    n.id,
+                    n.id.state()
+                ));
             }
             if let Err(e) = n.public_keys() {
                 return bad(format!("node {}: {e}", n.id));
             }
-            if !(n.url.starts_with("http://") || n.url.starts_with("https://")) || n.url.ends_with('/') {
-                return bad(format!("node {}: url must be http(s)://host[:port][/path] without a trailing slash, got {:?}", n.id, n.url));
+            if !(n.url.starts_with("http://") || n.url.starts_with("https://"))
+                || n.url.ends_with('/')
+            {
+                return bad(format!(
+                    "node {}: url must be http(s)://host[:port][/path] without a trailing slash, got {:?}",
+                    n.id, n.url
+                ));
             }
         }
         Ok(())
@@ -227,7 +249,8 @@ impl Registry {
     /// Signs the registry with the depositary's key.
     pub fn sign(&self, key: &DepositaryKey) -> Result<SignedRegistry, RegistryError> {
         self.validate()?;
-        let text = serde_json::to_string_pretty(self).map_err(|e| RegistryError::Malformed(e.to_string()))?;
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| RegistryError::Malformed(e.to_string()))?;
         let signature = key.sign(&signing_input(&text));
         Ok(SignedRegistry {
             format: SIGNED_REGISTRY_FORMAT.into(),
@@ -257,9 +280,13 @@ pub struct SignedRegistry {
 
 impl SignedRegistry {
     pub fn parse(text: &str) -> Result<Self, RegistryError> {
-        let s: Self = serde_json::from_str(text).map_err(|e| RegistryError::Malformed(e.to_string()))?;
+        let s: Self =
+            serde_json::from_str(text).map_err(|e| RegistryError::Malformed(e.to_string()))?;
         if s.format != SIGNED_REGISTRY_FORMAT {
-            return Err(RegistryError::Malformed(format!("unknown signed-registry format {:?}", s.format)));
+            return Err(RegistryError::Malformed(format!(
+                "unknown signed-registry format {:?}",
+                s.format
+            )));
         }
         Ok(s)
     }
@@ -269,14 +296,17 @@ impl SignedRegistry {
     pub fn verify(&self, trusted: &VerifyingKey) -> Result<Registry, RegistryError> {
         let trusted_b64 = b64::encode(trusted.as_bytes());
         if self.signed_by != trusted_b64 {
-            return Err(RegistryError::WrongSigner { found: self.signed_by.clone(), trusted: trusted_b64 });
+            return Err(RegistryError::WrongSigner {
+                found: self.signed_by.clone(),
+                trusted: trusted_b64,
+            });
         }
         let sig = b64::decode_array::<64>(&self.signature).ok_or(RegistryError::BadSignature)?;
         trusted
             .verify_strict(&signing_input(&self.registry), &Signature::from_bytes(&sig))
             .map_err(|_| RegistryError::BadSignature)?;
-        let reg: Registry =
-            serde_json::from_str(&self.registry).map_err(|e| RegistryError::Malformed(e.to_string()))?;
+        let reg: Registry = serde_json::from_str(&self.registry)
+            .map_err(|e| RegistryError::Malformed(e.to_string()))?;
         reg.validate()?;
         Ok(reg)
     }
@@ -321,7 +351,10 @@ mod tests {
         let d = DepositaryKey::generate();
         let r = registry();
         let signed = r.sign(&d).unwrap();
-        let back = SignedRegistry::parse(&signed.to_json()).unwrap().verify(&d.public()).unwrap();
+        let back = SignedRegistry::parse(&signed.to_json())
+            .unwrap()
+            .verify(&d.public())
+            .unwrap();
         assert_eq!(back, r);
     }
 
@@ -331,14 +364,23 @@ mod tests {
         let signed = registry().sign(&d).unwrap();
         let mut tampered = signed.clone();
         tampered.registry = tampered.registry.replace("VNM/247", "VNM/248");
-        assert!(matches!(tampered.verify(&d.public()), Err(RegistryError::BadSignature)));
+        assert!(matches!(
+            tampered.verify(&d.public()),
+            Err(RegistryError::BadSignature)
+        ));
 
         let other = DepositaryKey::generate();
-        assert!(matches!(signed.verify(&other.public()), Err(RegistryError::WrongSigner { .. })));
+        assert!(matches!(
+            signed.verify(&other.public()),
+            Err(RegistryError::WrongSigner { .. })
+        ));
         // Claiming the trusted key without its signature does not help.
         let mut forged = registry().sign(&other).unwrap();
         forged.signed_by = d.public_b64();
-        assert!(matches!(forged.verify(&d.public()), Err(RegistryError::BadSignature)));
+        assert!(matches!(
+            forged.verify(&d.public()),
+            Err(RegistryError::BadSignature)
+        ));
     }
 
     #[test]
@@ -359,7 +401,11 @@ mod tests {
     fn reservations_are_recognized() {
         let mut s = registry().states[0].clone();
         assert!(!s.has_dual_criminality_reservation());
-        s.reservations.push(Reservation { article: "42 (5)".into(), text: "x".into(), made: "2026-01-01".parse().unwrap() });
+        s.reservations.push(Reservation {
+            article: "42 (5)".into(),
+            text: "x".into(),
+            made: "2026-01-01".parse().unwrap(),
+        });
         assert!(s.has_dual_criminality_reservation());
     }
 }

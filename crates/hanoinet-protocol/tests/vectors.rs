@@ -28,7 +28,10 @@ impl rand::TryRng for FixedRng {
         Ok(u64::from_le_bytes(b))
     }
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
-        assert!(self.0.len() >= dst.len(), "vector ran out of fixed randomness");
+        assert!(
+            self.0.len() >= dst.len(),
+            "vector ran out of fixed randomness"
+        );
         let rest = self.0.split_off(dst.len());
         dst.copy_from_slice(&self.0);
         self.0 = rest;
@@ -41,18 +44,30 @@ fn h32(s: &str) -> [u8; 32] {
     hex::decode(s).unwrap().try_into().unwrap()
 }
 
-const SENDER_SIGNING_SECRET: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
-const SENDER_ENCRYPTION_SECRET: &str = "1111111111111111111111111111111111111111111111111111111111111111";
-const RECIPIENT_SIGNING_SECRET: &str = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb";
-const RECIPIENT_ENCRYPTION_SECRET: &str = "4612c550263fc8ad58375df3f557aac531d26850903e55a9f23f21d8534e8ac8";
+const SENDER_SIGNING_SECRET: &str =
+    "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+const SENDER_ENCRYPTION_SECRET: &str =
+    "1111111111111111111111111111111111111111111111111111111111111111";
+const RECIPIENT_SIGNING_SECRET: &str =
+    "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb";
+const RECIPIENT_ENCRYPTION_SECRET: &str =
+    "4612c550263fc8ad58375df3f557aac531d26850903e55a9f23f21d8534e8ac8";
 const IKM_E: &str = "7268600d403fce431561aef583ee1613527cff655c1343f29812e66706df3234";
 const DEPOSITARY_SECRET: &str = "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7";
 
 fn generate() -> Value {
-    let sender = NodeKeys::from_secrets(&h32(SENDER_SIGNING_SECRET), &h32(SENDER_ENCRYPTION_SECRET)).unwrap();
-    let recipient = NodeKeys::from_secrets(&h32(RECIPIENT_SIGNING_SECRET), &h32(RECIPIENT_ENCRYPTION_SECRET)).unwrap();
+    let sender =
+        NodeKeys::from_secrets(&h32(SENDER_SIGNING_SECRET), &h32(SENDER_ENCRYPTION_SECRET))
+            .unwrap();
+    let recipient = NodeKeys::from_secrets(
+        &h32(RECIPIENT_SIGNING_SECRET),
+        &h32(RECIPIENT_ENCRYPTION_SECRET),
+    )
+    .unwrap();
     let header = Header {
-        id: "01a20000-0000-7000-8000-000000000001".parse::<EnvelopeId>().unwrap(),
+        id: "01a20000-0000-7000-8000-000000000001"
+            .parse::<EnvelopeId>()
+            .unwrap(),
         from: "VNM/247".parse::<NodeId>().unwrap(),
         to: "FRA/247".parse::<NodeId>().unwrap(),
         kind: Kind::new(Kind::PRESERVATION_REQUEST).unwrap(),
@@ -61,9 +76,23 @@ fn generate() -> Value {
     };
     let payload = br#"{"request_id":"01a20000-0000-7000-8000-0000000000aa","type":"preservation"}"#;
     let mut rng = FixedRng(hex::decode(IKM_E).unwrap());
-    let env = Envelope::seal(header.clone(), payload, &sender, recipient.public(), &mut rng).unwrap();
+    let env = Envelope::seal(
+        header.clone(),
+        payload,
+        &sender,
+        recipient.public(),
+        &mut rng,
+    )
+    .unwrap();
 
-    let receipt = Receipt::sign(env.header.id, env.hash(), header.from.clone(), "2026-11-22T08:00:01Z".parse().unwrap(), header.to.clone(), &recipient);
+    let receipt = Receipt::sign(
+        env.header.id,
+        env.hash(),
+        header.from.clone(),
+        "2026-11-22T08:00:01Z".parse().unwrap(),
+        header.to.clone(),
+        &recipient,
+    );
 
     let depositary = DepositaryKey::from_secret(&h32(DEPOSITARY_SECRET));
     let mut registry = Registry::new("2026-11-22T00:00:00Z".parse().unwrap(), true);
@@ -129,7 +158,10 @@ fn vectors_are_reproduced_byte_for_byte() {
         std::fs::write(path(), serde_json::to_string_pretty(&fresh).unwrap() + "\n").unwrap();
     }
     let recorded: Value = serde_json::from_str(&std::fs::read_to_string(path()).unwrap()).unwrap();
-    assert_eq!(fresh, recorded, "the protocol's bytes changed; this breaks every other implementation");
+    assert_eq!(
+        fresh, recorded,
+        "the protocol's bytes changed; this breaks every other implementation"
+    );
 }
 
 #[test]
@@ -137,11 +169,23 @@ fn recorded_envelope_verifies_and_opens() {
     let v: Value = serde_json::from_str(&std::fs::read_to_string(path()).unwrap()).unwrap();
     let e = &v["envelope"];
     let env = Envelope::from_json(e["wire_json"].as_str().unwrap().as_bytes()).unwrap();
-    let sender = NodeKeys::from_secrets(&h32(SENDER_SIGNING_SECRET), &h32(SENDER_ENCRYPTION_SECRET)).unwrap();
-    let recipient = NodeKeys::from_secrets(&h32(RECIPIENT_SIGNING_SECRET), &h32(RECIPIENT_ENCRYPTION_SECRET)).unwrap();
+    let sender =
+        NodeKeys::from_secrets(&h32(SENDER_SIGNING_SECRET), &h32(SENDER_ENCRYPTION_SECRET))
+            .unwrap();
+    let recipient = NodeKeys::from_secrets(
+        &h32(RECIPIENT_SIGNING_SECRET),
+        &h32(RECIPIENT_ENCRYPTION_SECRET),
+    )
+    .unwrap();
     env.verify(sender.public()).unwrap();
-    assert_eq!(env.open(&recipient).unwrap(), e["payload_utf8"].as_str().unwrap().as_bytes());
-    assert_eq!(hex::encode(env.hash()), e["envelope_hash_hex"].as_str().unwrap());
+    assert_eq!(
+        env.open(&recipient).unwrap(),
+        e["payload_utf8"].as_str().unwrap().as_bytes()
+    );
+    assert_eq!(
+        hex::encode(env.hash()),
+        e["envelope_hash_hex"].as_str().unwrap()
+    );
 
     let receipt: Receipt = serde_json::from_value(v["receipt"]["receipt"].clone()).unwrap();
     assert!(receipt.verify(recipient.public()));
@@ -171,6 +215,12 @@ fn signing_input_layout_matches_the_specification() {
     assert_eq!(fields[3], b"FRA/247");
     assert_eq!(fields[4], b"preservation_request");
     let micros = i64::from_be_bytes(fields[5].clone().try_into().unwrap());
-    assert_eq!(micros, "2026-11-22T08:00:00.123456Z".parse::<jiff::Timestamp>().unwrap().as_microsecond());
+    assert_eq!(
+        micros,
+        "2026-11-22T08:00:00.123456Z"
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .as_microsecond()
+    );
     assert_eq!(fields[7].len(), 32);
 }

@@ -21,9 +21,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Row;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use hanoinet_core::access::Role;
 use hanoinet_core::request::{Direction, Status};
@@ -49,7 +51,10 @@ pub enum StoreError {
 pub enum Store {
     /// SQLite: one writer connection (SQLite serializes writers anyway; one pooled writer avoids
     /// `SQLITE_BUSY` on lock upgrades) and a pool of readers over WAL.
-    Sqlite { write: SqlitePool, read: SqlitePool },
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -111,7 +116,9 @@ pub enum Decided {
     Recorded,
     NotFound,
     /// The request is not in a status that can be decided.
-    Conflict { status: Status },
+    Conflict {
+        status: Status,
+    },
 }
 
 impl Store {
@@ -145,7 +152,10 @@ impl Store {
             })
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
-        let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await?;
         migrations::sqlite().run(&write).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
@@ -173,7 +183,12 @@ impl Store {
 
     // ----- users -------------------------------------------------------------------------------
 
-    pub async fn add_user(&self, user: &User, token_hash: &[u8; 32], now: Timestamp) -> Result<bool, StoreError> {
+    pub async fn add_user(
+        &self,
+        user: &User,
+        token_hash: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         let out = with_tx!(self, |tx| {
             let done = sqlx::query(
                 "INSERT INTO users (id, name, role, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)
@@ -191,7 +206,10 @@ impl Store {
         Ok(out)
     }
 
-    pub async fn user_by_token_hash(&self, token_hash: &[u8; 32]) -> Result<Option<User>, StoreError> {
+    pub async fn user_by_token_hash(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<User>, StoreError> {
         with_read!(self, |pool| {
             let row = sqlx::query("SELECT id, name, role FROM users WHERE token_hash = $1")
                 .bind(&token_hash[..])
@@ -202,7 +220,8 @@ impl Store {
                 Ok(User {
                     id: r.try_get("id")?,
                     name: r.try_get("name")?,
-                    role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+                    role: Role::parse(&role)
+                        .ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
                 })
             })
             .transpose()
@@ -212,9 +231,13 @@ impl Store {
     // ----- outgoing requests -------------------------------------------------------------------
 
     /// Stores a new outgoing request (status `queued`) and its envelope in the outbox, atomically.
-    pub async fn create_outgoing(&self, req: &NewRequest, outbox: &NewOutbox) -> Result<(), StoreError> {
+    pub async fn create_outgoing(
+        &self,
+        req: &NewRequest,
+        outbox: &NewOutbox,
+    ) -> Result<(), StoreError> {
         with_tx!(self, |tx| {
-            insert_request!(tx, req);
+            insert_request!(tx, req, None::<&str>);
             insert_event!(tx, req.id, Status::Queued, req.created_at, None::<&str>);
             insert_outbox!(tx, outbox);
         });
@@ -223,7 +246,12 @@ impl Store {
 
     /// Claims up to `limit` undelivered envelopes that are due, leasing them until `lease_until`
     /// so that no other worker (in this or another process) sends them meanwhile.
-    pub async fn claim_outbox(&self, now: Timestamp, lease_until: Timestamp, limit: i64) -> Result<Vec<OutboxItem>, StoreError> {
+    pub async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
         let lock = match self {
             Self::Sqlite { .. } => "",
             Self::Postgres(_) => "FOR UPDATE SKIP LOCKED",
@@ -243,7 +271,9 @@ impl Store {
                 .bind(limit)
                 .fetch_all(&mut *tx)
                 .await?;
-            rows.iter().map(records::outbox_item).collect::<Result<Vec<_>, _>>()?
+            rows.iter()
+                .map(records::outbox_item)
+                .collect::<Result<Vec<_>, _>>()?
         });
         Ok(out)
     }
@@ -260,42 +290,53 @@ impl Store {
         })
     }
 
-    /// Records a verified receipt: the envelope is delivered and, for a request envelope, the
-    /// request moves from `queued` to `delivered`. Idempotent.
-    pub async fn record_delivery(&self, envelope_id: EnvelopeId, receipt_json: &str, now: Timestamp) -> Result<(), StoreError> {
-        let id = envelope_id.to_string();
+    /// Records verified receipts, in one transaction: each envelope is delivered and, for a
+    /// request envelope, the request moves from `queued` to `delivered`. Idempotent. The
+    /// delivery worker groups the receipts that arrive together (group commit).
+    pub async fn record_deliveries(
+        &self,
+        receipts: &[(EnvelopeId, String)],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         with_tx!(self, |tx| {
-            let row = sqlx::query(
-                "UPDATE outbox SET delivered_at = $1, receipt = $2, claimed_until = 0, last_error = NULL
-                 WHERE envelope_id = $3 AND delivered_at IS NULL
-                 RETURNING request_id, kind",
-            )
-            .bind(to_micros(now))
-            .bind(receipt_json)
-            .bind(&id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(row) = row {
+            for (envelope_id, receipt_json) in receipts {
+                let row = sqlx::query(
+                    "UPDATE outbox SET delivered_at = $1, receipt = $2, claimed_until = 0, last_error = NULL
+                     WHERE envelope_id = $3 AND delivered_at IS NULL
+                     RETURNING request_id, kind",
+                )
+                .bind(to_micros(now))
+                .bind(receipt_json)
+                .bind(envelope_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else { continue };
                 let request_id: String = row.try_get("request_id")?;
                 let kind: String = row.try_get("kind")?;
                 if kind.ends_with("_request") {
                     let moved = sqlx::query(
-                        "UPDATE requests SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+                        "UPDATE requests SET status = $1, updated_at = $2, receipt = COALESCE(receipt, $3)
+                         WHERE id = $4 AND status = $5",
                     )
                     .bind(Status::Delivered.as_str())
                     .bind(to_micros(now))
+                    .bind(receipt_json)
                     .bind(&request_id)
                     .bind(Status::Queued.as_str())
                     .execute(&mut *tx)
                     .await?;
                     if moved.rows_affected() == 1 {
                         insert_event!(tx, request_id, Status::Delivered, now, None::<&str>);
-                    }
-                    sqlx::query("UPDATE requests SET receipt = $1 WHERE id = $2 AND receipt IS NULL")
+                    } else {
+                        // The decision overtook the receipt; keep the receipt all the same.
+                        sqlx::query(
+                            "UPDATE requests SET receipt = $1 WHERE id = $2 AND receipt IS NULL",
+                        )
                         .bind(receipt_json)
                         .bind(&request_id)
                         .execute(&mut *tx)
                         .await?;
+                    }
                 } else {
                     sqlx::query("UPDATE requests SET response_receipt = $1 WHERE id = $2")
                         .bind(receipt_json)
@@ -309,7 +350,12 @@ impl Store {
     }
 
     /// Schedules another attempt after a failed one and releases the lease.
-    pub async fn reschedule(&self, envelope_id: EnvelopeId, next_attempt_at: Timestamp, error: &str) -> Result<(), StoreError> {
+    pub async fn reschedule(
+        &self,
+        envelope_id: EnvelopeId,
+        next_attempt_at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError> {
         with_tx!(self, |tx| {
             sqlx::query(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, claimed_until = 0, last_error = $2
@@ -325,13 +371,19 @@ impl Store {
     }
 
     /// Replaces an undelivered envelope's stored form (after re-signing with a fresh timestamp).
-    pub async fn replace_outbox_envelope(&self, envelope_id: EnvelopeId, envelope_json: &str) -> Result<(), StoreError> {
+    pub async fn replace_outbox_envelope(
+        &self,
+        envelope_id: EnvelopeId,
+        envelope_json: &str,
+    ) -> Result<(), StoreError> {
         with_tx!(self, |tx| {
-            sqlx::query("UPDATE outbox SET envelope = $1 WHERE envelope_id = $2 AND delivered_at IS NULL")
-                .bind(envelope_json)
-                .bind(envelope_id.to_string())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE outbox SET envelope = $1 WHERE envelope_id = $2 AND delivered_at IS NULL",
+            )
+            .bind(envelope_json)
+            .bind(envelope_id.to_string())
+            .execute(&mut *tx)
+            .await?;
         });
         Ok(())
     }
@@ -340,7 +392,11 @@ impl Store {
 
     /// Stores an inbound envelope and applies its effect in one transaction, exactly once per
     /// envelope id. A repeated id changes nothing and returns the receipt given the first time.
-    pub async fn receive(&self, inbox: &NewInbox, effect: &InboundEffect) -> Result<Received, StoreError> {
+    pub async fn receive(
+        &self,
+        inbox: &NewInbox,
+        effect: &InboundEffect,
+    ) -> Result<Received, StoreError> {
         let id = inbox.envelope_id.to_string();
         let out = with_tx!(self, |tx| {
             let inserted = sqlx::query(
@@ -356,28 +412,22 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if inserted.rows_affected() == 0 {
-                let receipt: String = sqlx::query_scalar("SELECT receipt FROM inbox WHERE envelope_id = $1")
-                    .bind(&id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let receipt: String =
+                    sqlx::query_scalar("SELECT receipt FROM inbox WHERE envelope_id = $1")
+                        .bind(&id)
+                        .fetch_one(&mut *tx)
+                        .await?;
                 return Ok(Received::Duplicate { receipt });
             }
             match effect {
                 InboundEffect::CreateIncoming(req) => {
-                    let done = sqlx::query("SELECT 1 AS one FROM requests WHERE id = $1")
-                        .bind(req.id.to_string())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    if done.is_some() {
-                        return Ok(Received::Rejected { reason: format!("request {} already exists", req.id) });
+                    let inserted = insert_request!(tx, req, Some(inbox.receipt.as_str()));
+                    if inserted == 0 {
+                        return Ok(Received::Rejected {
+                            reason: format!("request {} already exists", req.id),
+                        });
                     }
-                    insert_request!(tx, req);
                     insert_event!(tx, req.id, Status::Delivered, req.created_at, None::<&str>);
-                    sqlx::query("UPDATE requests SET receipt = $1 WHERE id = $2")
-                        .bind(&inbox.receipt)
-                        .bind(req.id.to_string())
-                        .execute(&mut *tx)
-                        .await?;
                 }
                 InboundEffect::ApplyDecision(d) => {
                     let rid = d.request_id.to_string();
@@ -414,7 +464,10 @@ impl Store {
                     .await?;
                     if decided.rows_affected() != 1 {
                         return Ok(Received::Rejected {
-                            reason: format!("no outgoing request {rid} to {} awaits a decision", inbox.sender),
+                            reason: format!(
+                                "no outgoing request {rid} to {} awaits a decision",
+                                inbox.sender
+                            ),
                         });
                     }
                     insert_event!(tx, rid, d.status, d.decided_at, None::<&str>);
@@ -426,12 +479,16 @@ impl Store {
     }
 
     /// The receipt given for an inbound envelope, if it was received before.
-    pub async fn inbox_receipt(&self, envelope_id: EnvelopeId) -> Result<Option<String>, StoreError> {
+    pub async fn inbox_receipt(
+        &self,
+        envelope_id: EnvelopeId,
+    ) -> Result<Option<String>, StoreError> {
         with_read!(self, |pool| {
-            let r: Option<String> = sqlx::query_scalar("SELECT receipt FROM inbox WHERE envelope_id = $1")
-                .bind(envelope_id.to_string())
-                .fetch_optional(pool)
-                .await?;
+            let r: Option<String> =
+                sqlx::query_scalar("SELECT receipt FROM inbox WHERE envelope_id = $1")
+                    .bind(envelope_id.to_string())
+                    .fetch_optional(pool)
+                    .await?;
             Ok(r)
         })
     }
@@ -440,7 +497,11 @@ impl Store {
 
     /// Records this node's decision on an incoming request and queues the response envelope,
     /// atomically. Only a request in status `delivered` can be decided, once.
-    pub async fn decide(&self, d: &DecisionUpdate, outbox: &NewOutbox) -> Result<Decided, StoreError> {
+    pub async fn decide(
+        &self,
+        d: &DecisionUpdate,
+        outbox: &NewOutbox,
+    ) -> Result<Decided, StoreError> {
         let rid = d.request_id.to_string();
         let out = with_tx!(self, |tx| {
             let updated = sqlx::query(
@@ -458,16 +519,18 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if updated.rows_affected() != 1 {
-                let status: Option<String> =
-                    sqlx::query_scalar("SELECT status FROM requests WHERE id = $1 AND direction = $2")
-                        .bind(&rid)
-                        .bind(Direction::Incoming.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                let status: Option<String> = sqlx::query_scalar(
+                    "SELECT status FROM requests WHERE id = $1 AND direction = $2",
+                )
+                .bind(&rid)
+                .bind(Direction::Incoming.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
                 return Ok(match status {
                     None => Decided::NotFound,
                     Some(s) => Decided::Conflict {
-                        status: Status::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("status {s:?}")))?,
+                        status: Status::parse(&s)
+                            .ok_or_else(|| StoreError::Corrupt(format!("status {s:?}")))?,
                     },
                 });
             }
@@ -483,25 +546,37 @@ impl Store {
     pub async fn get_request(&self, id: RequestId) -> Result<Option<RequestRecord>, StoreError> {
         let rid = id.to_string();
         with_read!(self, |pool| {
-            let Some(row) = sqlx::query(&format!("SELECT {} FROM requests WHERE id = $1", records::REQUEST_COLUMNS))
-                .bind(&rid)
-                .fetch_optional(pool)
-                .await?
+            let Some(row) = sqlx::query(&format!(
+                "SELECT {} FROM requests WHERE id = $1",
+                records::REQUEST_COLUMNS
+            ))
+            .bind(&rid)
+            .fetch_optional(pool)
+            .await?
             else {
                 return Ok(None);
             };
             let mut rec = records::request_record(&row)?;
-            let events = sqlx::query("SELECT status, at, note FROM request_events WHERE request_id = $1 ORDER BY seq")
-                .bind(&rid)
-                .fetch_all(pool)
-                .await?;
-            rec.history = events.iter().map(records::status_event).collect::<Result<_, _>>()?;
+            let events = sqlx::query(
+                "SELECT status, at, note FROM request_events WHERE request_id = $1 ORDER BY seq",
+            )
+            .bind(&rid)
+            .fetch_all(pool)
+            .await?;
+            rec.history = events
+                .iter()
+                .map(records::status_event)
+                .collect::<Result<_, _>>()?;
             Ok(Some(rec))
         })
     }
 
     /// Requests, newest first, optionally of one direction, without their history.
-    pub async fn list_requests(&self, direction: Option<Direction>, limit: i64) -> Result<Vec<RequestRecord>, StoreError> {
+    pub async fn list_requests(
+        &self,
+        direction: Option<Direction>,
+        limit: i64,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
         let sql = format!(
             "SELECT {} FROM requests WHERE ($1 = '' OR direction = $1) ORDER BY created_at DESC, id DESC LIMIT $2",
             records::REQUEST_COLUMNS
@@ -547,10 +622,13 @@ impl Store {
     /// Counts inbox rows and incoming requests: (inbox envelopes, incoming requests).
     pub async fn inbox_counts(&self) -> Result<(i64, i64), StoreError> {
         with_read!(self, |pool| {
-            let inbox: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbox").fetch_one(pool).await?;
-            let incoming: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE direction = 'incoming'")
+            let inbox: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
                 .fetch_one(pool)
                 .await?;
+            let incoming: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE direction = 'incoming'")
+                    .fetch_one(pool)
+                    .await?;
             Ok((inbox, incoming))
         })
     }

@@ -17,7 +17,12 @@ macro_rules! steps {
 }
 
 fn migrator(migrations: Vec<Migration>) -> Migrator {
-    Migrator { migrations: Cow::Owned(migrations), ignore_missing: false, locking: true, no_tx: false }
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ignore_missing: false,
+        locking: true,
+        no_tx: false,
+    }
 }
 
 pub fn sqlite() -> Migrator {

@@ -120,7 +120,8 @@ fn ts(v: i64) -> Result<Timestamp, StoreError> {
 }
 
 fn json(v: Option<String>) -> Result<Option<Value>, StoreError> {
-    v.map(|s| serde_json::from_str(&s).map_err(|e| corrupt("json", e))).transpose()
+    v.map(|s| serde_json::from_str(&s).map_err(|e| corrupt("json", e)))
+        .transpose()
 }
 
 pub(crate) fn request_record<R>(r: &R) -> Result<RequestRecord, StoreError>
@@ -144,13 +145,21 @@ where
         to: s("to_node")?.parse().map_err(|e| corrupt("node", e))?,
         status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
         fields: serde_json::from_str(&s("fields")?).map_err(|e| corrupt("fields", e))?,
-        envelope_id: s("envelope_id")?.parse().map_err(|e| corrupt("envelope id", e))?,
+        envelope_id: s("envelope_id")?
+            .parse()
+            .map_err(|e| corrupt("envelope id", e))?,
         created_by: r.try_get("created_by")?,
         created_at: ts(r.try_get("created_at")?)?,
         updated_at: ts(r.try_get("updated_at")?)?,
-        preserved_until: r.try_get::<Option<i64>, _>("preserved_until")?.map(ts).transpose()?,
+        preserved_until: r
+            .try_get::<Option<i64>, _>("preserved_until")?
+            .map(ts)
+            .transpose()?,
         decision: json(r.try_get("decision")?)?,
-        decided_at: r.try_get::<Option<i64>, _>("decided_at")?.map(ts).transpose()?,
+        decided_at: r
+            .try_get::<Option<i64>, _>("decided_at")?
+            .map(ts)
+            .transpose()?,
         receipt: json(r.try_get("receipt")?)?,
         response_receipt: json(r.try_get("response_receipt")?)?,
         history: Vec::new(),
@@ -182,10 +191,14 @@ where
 {
     let s = |c: &str| r.try_get::<String, _>(c);
     Ok(OutboxItem {
-        envelope_id: s("envelope_id")?.parse().map_err(|e| corrupt("envelope id", e))?,
+        envelope_id: s("envelope_id")?
+            .parse()
+            .map_err(|e| corrupt("envelope id", e))?,
         peer: s("peer")?.parse().map_err(|e| corrupt("node", e))?,
         kind: s("kind")?,
-        request_id: s("request_id")?.parse().map_err(|e| corrupt("request id", e))?,
+        request_id: s("request_id")?
+            .parse()
+            .map_err(|e| corrupt("request id", e))?,
         envelope: s("envelope")?,
         attempts: r.try_get("attempts")?,
         created_at: ts(r.try_get("created_at")?)?,
@@ -193,13 +206,15 @@ where
 }
 
 /// Inserts a request row inside a transaction.
+/// Evaluates to the number of rows inserted: 0 when a request with that id already exists.
 macro_rules! insert_request {
-    ($tx:ident, $req:expr) => {{
+    ($tx:ident, $req:expr, $receipt:expr) => {{
         let req: &$crate::NewRequest = $req;
         sqlx::query(
             "INSERT INTO requests (id, direction, request_type, from_node, to_node, status, fields, envelope_id,
-                                   created_by, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+                                   created_by, created_at, updated_at, receipt)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)
+             ON CONFLICT (id) DO NOTHING",
         )
         .bind(req.id.to_string())
         .bind(req.direction.as_str())
@@ -214,8 +229,10 @@ macro_rules! insert_request {
         .bind(req.envelope_id.to_string())
         .bind(req.created_by.as_deref())
         .bind(hanoinet_core::time::to_micros(req.created_at))
+        .bind($receipt)
         .execute(&mut *$tx)
-        .await?;
+        .await?
+        .rows_affected()
     }};
 }
 

@@ -53,7 +53,13 @@ pub async fn run(c: BenchCommand) -> anyhow::Result<()> {
         BackendArg::Postgres => &[Backend::Postgres],
         BackendArg::Both => &[Backend::Sqlite, Backend::Postgres],
     };
-    println!("hanoinet bench delivery: {} cores, {} requests burst, {} req/s for {} s", std::thread::available_parallelism().map_or(0, |n| n.get()), a.requests, a.rate, a.seconds);
+    println!(
+        "hanoinet bench delivery: {} cores, {} requests burst, {} req/s for {} s",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        a.requests,
+        a.rate,
+        a.seconds
+    );
     for &backend in backends {
         bench_backend(backend, &a).await?;
     }
@@ -81,13 +87,19 @@ async fn pair(backend: Backend) -> anyhow::Result<Pair> {
         let database = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => {
-                let db = TestDb::new(Backend::Postgres, None).await.context("creating a PostgreSQL database (is the server at HANOINET_TEST_POSTGRES up?)")?;
+                let db = TestDb::new(Backend::Postgres, None).await.context(
+                    "creating a PostgreSQL database (is the server at HANOINET_TEST_POSTGRES up?)",
+                )?;
                 let url = db.url.clone();
                 dbs.push(db);
                 Some(url)
             }
         };
-        specs.push(NodeSpec { id: id.clone(), listen: l.local_addr()?.to_string(), database });
+        specs.push(NodeSpec {
+            id: id.clone(),
+            listen: l.local_addr()?.to_string(),
+            database,
+        });
         listeners.push(l);
     }
     let net = network::provision(tmp.path(), &specs, network::demo_states()?, true).await?;
@@ -95,11 +107,28 @@ async fn pair(backend: Backend) -> anyhow::Result<Pair> {
     for (n, l) in net.nodes.iter().zip(listeners) {
         let (file, config) = dir::load(&n.dir, None)?;
         let store = Store::connect(&file.database).await?;
-        handles.push(hanoinet_node::start(l, config, store, Arc::new(SystemClock), std::future::pending()).await?);
+        handles.push(
+            hanoinet_node::start(
+                l,
+                config,
+                store,
+                Arc::new(SystemClock),
+                std::future::pending(),
+            )
+            .await?,
+        );
     }
     let receiver = handles.pop().context("two nodes")?;
     let sender = handles.pop().context("two nodes")?;
-    Ok(Pair { _tmp: tmp, _dbs: dbs, sender, receiver, url: net.nodes[0].api_url.clone(), token: net.nodes[0].token.clone(), to: ids[1].to_string() })
+    Ok(Pair {
+        _tmp: tmp,
+        _dbs: dbs,
+        sender,
+        receiver,
+        url: net.nodes[0].api_url.clone(),
+        token: net.nodes[0].token.clone(),
+        to: ids[1].to_string(),
+    })
 }
 
 fn body(to: &str, i: usize) -> serde_json::Value {
@@ -117,8 +146,17 @@ fn body(to: &str, i: usize) -> serde_json::Value {
 }
 
 async fn post(http: &reqwest::Client, p: &Pair, i: usize) -> anyhow::Result<()> {
-    let r = http.post(format!("{}/api/v1/requests", p.url)).bearer_auth(&p.token).json(&body(&p.to, i)).send().await?;
-    anyhow::ensure!(r.status() == reqwest::StatusCode::CREATED, "create answered {}", r.status());
+    let r = http
+        .post(format!("{}/api/v1/requests", p.url))
+        .bearer_auth(&p.token)
+        .json(&body(&p.to, i))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        r.status() == reqwest::StatusCode::CREATED,
+        "create answered {}",
+        r.status()
+    );
     Ok(())
 }
 
@@ -126,11 +164,20 @@ async fn post(http: &reqwest::Client, p: &Pair, i: usize) -> anyhow::Result<()> 
 async fn wait_delivered(p: &Pair, n: usize, timeout: Duration) -> anyhow::Result<Vec<(i64, i64)>> {
     let start = Instant::now();
     loop {
-        let times = p.sender.state.store.delivery_times("preservation_request").await?;
+        let times = p
+            .sender
+            .state
+            .store
+            .delivery_times("preservation_request")
+            .await?;
         if times.len() >= n {
             return Ok(times);
         }
-        anyhow::ensure!(start.elapsed() < timeout, "only {} of {n} delivered after {timeout:?}", times.len());
+        anyhow::ensure!(
+            start.elapsed() < timeout,
+            "only {} of {n} delivered after {timeout:?}",
+            times.len()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -209,7 +256,11 @@ async fn bench_backend(backend: Backend, a: &BenchArgs) -> anyhow::Result<()> {
     for i in 0..n {
         ticker.tick().await;
         let http = http.clone();
-        let pp = PairRef { url: p.url.clone(), token: p.token.clone(), to: p.to.clone() };
+        let pp = PairRef {
+            url: p.url.clone(),
+            token: p.token.clone(),
+            to: p.to.clone(),
+        };
         tasks.push(tokio::spawn(async move { pp.post(&http, i).await }));
     }
     for t in tasks {
@@ -237,8 +288,17 @@ struct PairRef {
 
 impl PairRef {
     async fn post(&self, http: &reqwest::Client, i: usize) -> anyhow::Result<()> {
-        let r = http.post(format!("{}/api/v1/requests", self.url)).bearer_auth(&self.token).json(&body(&self.to, i)).send().await?;
-        anyhow::ensure!(r.status() == reqwest::StatusCode::CREATED, "create answered {}", r.status());
+        let r = http
+            .post(format!("{}/api/v1/requests", self.url))
+            .bearer_auth(&self.token)
+            .json(&body(&self.to, i))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            r.status() == reqwest::StatusCode::CREATED,
+            "create answered {}",
+            r.status()
+        );
         Ok(())
     }
 }

@@ -27,13 +27,23 @@ pub struct DemoArgs {
 pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     crate::init_logging("warn");
     let net = if a.dir.join(network::NETWORK_FILE).exists() {
-        println!("reusing the demo network in {} (delete the directory to start afresh)", a.dir.display());
+        println!(
+            "reusing the demo network in {} (delete the directory to start afresh)",
+            a.dir.display()
+        );
         network::read_network(&a.dir)?
     } else {
         let mut specs = Vec::new();
         for (i, id) in DEMO_NODES.iter().enumerate() {
-            let port = a.base_port.checked_add(i as u16).context("--base-port is too high")?;
-            specs.push(NodeSpec { id: id.parse::<NodeId>()?, listen: format!("127.0.0.1:{port}"), database: None });
+            let port = a
+                .base_port
+                .checked_add(i as u16)
+                .context("--base-port is too high")?;
+            specs.push(NodeSpec {
+                id: id.parse::<NodeId>()?,
+                listen: format!("127.0.0.1:{port}"),
+                database: None,
+            });
         }
         println!("creating a demo network in {}", a.dir.display());
         network::provision(&a.dir, &specs, network::demo_states()?, true).await?
@@ -42,29 +52,54 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     let mut handles = Vec::new();
     for n in &net.nodes {
         let (file, config) = dir::load(&n.dir, None)?;
-        let store = Store::connect(&file.database).await.with_context(|| format!("opening {}", file.database))?;
+        let store = Store::connect(&file.database)
+            .await
+            .with_context(|| format!("opening {}", file.database))?;
         let listener = tokio::net::TcpListener::bind(&file.listen).await.with_context(|| {
             format!("cannot listen on {} for {}: is another demo running? Stop it, or use --base-port with a new --dir", file.listen, n.id)
         })?;
-        handles.push(hanoinet_node::start(listener, config, store, Arc::new(SystemClock), std::future::pending()).await?);
+        handles.push(
+            hanoinet_node::start(
+                listener,
+                config,
+                store,
+                Arc::new(SystemClock),
+                std::future::pending(),
+            )
+            .await?,
+        );
     }
 
     println!();
-    println!("hanoinet demo network (DEMO DATA: fictitious registry signed by a local depositary key)");
+    println!(
+        "hanoinet demo network (DEMO DATA: fictitious registry signed by a local depositary key)"
+    );
     println!();
     println!("  {:<8}  {:<24}  OFFICER TOKEN", "NODE", "API URL");
     for n in &net.nodes {
         println!("  {:<8}  {:<24}  {}", n.id, n.api_url, n.token);
     }
     println!();
-    println!("network file: {}", a.dir.join(network::NETWORK_FILE).display());
+    println!(
+        "network file: {}",
+        a.dir.join(network::NETWORK_FILE).display()
+    );
     if let (Some(vnm), Some(fra)) = (net.nodes.first(), net.nodes.get(1)) {
         println!();
-        println!("try it: send a preservation request from {} to {}:", vnm.id, fra.id);
+        println!(
+            "try it: send a preservation request from {} to {}:",
+            vnm.id, fra.id
+        );
         println!();
-        println!("  curl -s -X POST {}/api/v1/requests -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{\"type\":\"preservation\",\"to\":\"{}\",\"requesting_authority\":\"Cybercrime Unit, Hanoi\",\"offence\":\"ICT fraud (Art. 13)\",\"summary_of_facts\":\"Phishing of bank customers\",\"data_to_preserve\":\"Login records of mail account x@example.fr\",\"relationship_to_offence\":\"Account registered the phishing domain\",\"custodian_or_location\":\"Example Mail SAS, Paris\",\"necessity\":\"Logs are deleted after 30 days\",\"mla_request_to_follow\":true}}'", vnm.api_url, vnm.token, fra.id);
+        println!(
+            "  curl -s -X POST {}/api/v1/requests -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{\"type\":\"preservation\",\"to\":\"{}\",\"requesting_authority\":\"Cybercrime Unit, Hanoi\",\"offence\":\"ICT fraud (Art. 13)\",\"summary_of_facts\":\"Phishing of bank customers\",\"data_to_preserve\":\"Login records of mail account x@example.fr\",\"relationship_to_offence\":\"Account registered the phishing domain\",\"custodian_or_location\":\"Example Mail SAS, Paris\",\"necessity\":\"Logs are deleted after 30 days\",\"mla_request_to_follow\":true}}'",
+            vnm.api_url, vnm.token, fra.id
+        );
         println!();
-        println!("  curl -s '{}/api/v1/requests?direction=incoming' -H 'Authorization: Bearer {}'", fra.api_url, fra.token);
+        println!(
+            "  curl -s '{}/api/v1/requests?direction=incoming' -H 'Authorization: Bearer {}'",
+            fra.api_url, fra.token
+        );
     }
     println!();
     println!("serving until Ctrl-C");

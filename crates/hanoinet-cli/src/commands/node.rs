@@ -62,8 +62,15 @@ pub fn init(a: InitArgs) -> anyhow::Result<()> {
         },
     )?;
     println!("created node {} in {}", entry.id, a.dir.display());
-    println!("send {} to the depositary to be added to the registry,", a.dir.join(dir::IDENTITY_FILE).display());
-    println!("then put the signed registry at {} and run: hanoinet serve --dir {}", a.dir.join(dir::REGISTRY_FILE).display(), a.dir.display());
+    println!(
+        "send {} to the depositary to be added to the registry,",
+        a.dir.join(dir::IDENTITY_FILE).display()
+    );
+    println!(
+        "then put the signed registry at {} and run: hanoinet serve --dir {}",
+        a.dir.join(dir::REGISTRY_FILE).display(),
+        a.dir.display()
+    );
     Ok(())
 }
 
@@ -96,16 +103,30 @@ pub struct ServeArgs {
 pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     crate::init_logging("info");
     let (file, mut node) = dir::load(&a.dir, a.registry.as_deref())?;
-    anyhow::ensure!(a.retry_base_ms > 0 && a.retry_base_ms <= a.retry_max_ms, "--retry-base-ms must be positive and at most --retry-max-ms");
+    anyhow::ensure!(
+        a.retry_base_ms > 0 && a.retry_base_ms <= a.retry_max_ms,
+        "--retry-base-ms must be positive and at most --retry-max-ms"
+    );
     anyhow::ensure!(a.lease_ms >= 100, "--lease-ms must be at least 100");
     node.tunables.base_backoff = Duration::from_millis(a.retry_base_ms);
     node.tunables.max_backoff = Duration::from_millis(a.retry_max_ms);
     node.tunables.lease = Duration::from_millis(a.lease_ms);
     let database = a.database.unwrap_or(file.database);
     let listen = a.listen.unwrap_or(file.listen);
-    let store = Store::connect(&database).await.with_context(|| format!("opening the database {}", redact(&database)))?;
-    let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-    let handle = hanoinet_node::start(listener, node, store, Arc::new(SystemClock), std::future::pending()).await?;
+    let store = Store::connect(&database)
+        .await
+        .with_context(|| format!("opening the database {}", redact(&database)))?;
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let handle = hanoinet_node::start(
+        listener,
+        node,
+        store,
+        Arc::new(SystemClock),
+        std::future::pending(),
+    )
+    .await?;
     println!("node {} serving on http://{}", handle.state.id, handle.addr);
     shutdown_signal().await;
     tracing::info!("shutting down");
@@ -171,20 +192,38 @@ pub struct UserAddArgs {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    Role::parse(s).ok_or_else(|| format!("unknown role {s:?} (one of: {})", hanoinet_node::api::roles().join(", ")))
+    Role::parse(s).ok_or_else(|| {
+        format!(
+            "unknown role {s:?} (one of: {})",
+            hanoinet_node::api::roles().join(", ")
+        )
+    })
 }
 
 pub async fn user(c: UserCommand) -> anyhow::Result<()> {
     match c {
         UserCommand::Add(a) => {
             let text = dir::read(&a.dir.join(dir::CONFIG_FILE))?;
-            let file: dir::FileConfig = serde_json::from_str(&text).context("node.json is malformed")?;
+            let file: dir::FileConfig =
+                serde_json::from_str(&text).context("node.json is malformed")?;
             let database = a.database.unwrap_or(file.database);
             anyhow::ensure!(!a.name.trim().is_empty(), "--name must not be empty");
-            let store = Store::connect(&database).await.with_context(|| format!("opening {}", redact(&database)))?;
+            let store = Store::connect(&database)
+                .await
+                .with_context(|| format!("opening {}", redact(&database)))?;
             let token = hanoinet_node::api::new_token();
-            let user = User { id: hanoinet_core::RequestId::new_v7().to_string(), name: a.name.trim().into(), role: a.role };
-            let added = store.add_user(&user, &hanoinet_node::api::token_hash(&token), Timestamp::now()).await?;
+            let user = User {
+                id: hanoinet_core::RequestId::new_v7().to_string(),
+                name: a.name.trim().into(),
+                role: a.role,
+            };
+            let added = store
+                .add_user(
+                    &user,
+                    &hanoinet_node::api::token_hash(&token),
+                    Timestamp::now(),
+                )
+                .await?;
             store.close().await;
             anyhow::ensure!(added, "a user named {:?} already exists", user.name);
             println!("{token}");

@@ -10,7 +10,9 @@ use jiff::civil::Date;
 use hanoinet_core::StateCode;
 use hanoinet_node::dir;
 use hanoinet_protocol::keys::{DepositaryKey, verifying_key_from_b64};
-use hanoinet_protocol::registry::{IdentityFile, Instrument, InstrumentKind, Registry, Reservation, SignedRegistry, StateEntry};
+use hanoinet_protocol::registry::{
+    IdentityFile, Instrument, InstrumentKind, Registry, Reservation, SignedRegistry, StateEntry,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
@@ -102,7 +104,8 @@ pub struct AddStateArgs {
 }
 
 fn read_draft(path: &std::path::Path) -> anyhow::Result<Registry> {
-    serde_json::from_str(&dir::read(path)?).with_context(|| format!("{} is not a registry draft", path.display()))
+    serde_json::from_str(&dir::read(path)?)
+        .with_context(|| format!("{} is not a registry draft", path.display()))
 }
 
 fn write_draft(path: &std::path::Path, r: &Registry) -> anyhow::Result<()> {
@@ -110,8 +113,14 @@ fn write_draft(path: &std::path::Path, r: &Registry) -> anyhow::Result<()> {
 }
 
 fn depositary_public(arg: &str) -> anyhow::Result<hanoinet_protocol::keys::VerifyingKey> {
-    let text = if std::path::Path::new(arg).is_file() { dir::read(std::path::Path::new(arg))? } else { arg.to_owned() };
-    verifying_key_from_b64(text.trim()).context("--depositary-key is neither an Ed25519 public key in base64 nor a file holding one")
+    let text = if std::path::Path::new(arg).is_file() {
+        dir::read(std::path::Path::new(arg))?
+    } else {
+        arg.to_owned()
+    };
+    verifying_key_from_b64(text.trim()).context(
+        "--depositary-key is neither an Ed25519 public key in base64 nor a file holding one",
+    )
 }
 
 pub fn run(c: RegistryCommand) -> anyhow::Result<()> {
@@ -120,7 +129,10 @@ pub fn run(c: RegistryCommand) -> anyhow::Result<()> {
             std::fs::create_dir_all(&out)?;
             let key = DepositaryKey::generate();
             dir::write_secret(&out.join("depositary.key"), &key.to_key_file_json())?;
-            dir::write(&out.join("depositary.pub"), &format!("{}\n", key.public_b64()))?;
+            dir::write(
+                &out.join("depositary.pub"),
+                &format!("{}\n", key.public_b64()),
+            )?;
             println!("{}", key.public_b64());
         }
         RegistryCommand::New { file, serial, demo } => {
@@ -135,10 +147,19 @@ pub fn run(c: RegistryCommand) -> anyhow::Result<()> {
             let mut reservations = Vec::new();
             for spec in &a.reservations {
                 let mut parts = spec.splitn(3, '=');
-                let (Some(article), Some(made), Some(text)) = (parts.next(), parts.next(), parts.next()) else {
+                let (Some(article), Some(made), Some(text)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
                     anyhow::bail!("--reservation must be ARTICLE=YYYY-MM-DD=TEXT, got {spec:?}");
                 };
-                reservations.push(Reservation { article: article.trim().into(), made: made.trim().parse().with_context(|| format!("bad date in {spec:?}"))?, text: text.trim().into() });
+                reservations.push(Reservation {
+                    article: article.trim().into(),
+                    made: made
+                        .trim()
+                        .parse()
+                        .with_context(|| format!("bad date in {spec:?}"))?,
+                    text: text.trim().into(),
+                });
             }
             let instrument = match (a.instrument, a.deposited) {
                 (Some(kind), Some(deposited)) => Some(Instrument {
@@ -185,13 +206,25 @@ pub fn run(c: RegistryCommand) -> anyhow::Result<()> {
             let key = DepositaryKey::from_key_file_json(&dir::read(&key)?)?;
             let signed = r.sign(&key)?;
             dir::write(&out, &signed.to_json())?;
-            println!("signed registry serial {} ({} states, {} nodes) written to {}", r.serial, r.states.len(), r.nodes.len(), out.display());
+            println!(
+                "signed registry serial {} ({} states, {} nodes) written to {}",
+                r.serial,
+                r.states.len(),
+                r.nodes.len(),
+                out.display()
+            );
         }
-        RegistryCommand::Verify { registry, depositary_key } => {
+        RegistryCommand::Verify {
+            registry,
+            depositary_key,
+        } => {
             let trust = depositary_public(&depositary_key)?;
             let signed = SignedRegistry::parse(&dir::read(&registry)?)?;
             let r = signed.verify(&trust)?;
-            println!("registry serial {} issued {}: signature verifies", r.serial, r.issued_at);
+            println!(
+                "registry serial {} issued {}: signature verifies",
+                r.serial, r.issued_at
+            );
             if r.demo {
                 println!("DEMO DATA");
             }

@@ -108,18 +108,33 @@ struct Client {
 
 impl Client {
     fn new(c: &Conn) -> anyhow::Result<Self> {
-        Ok(Self { http: reqwest::Client::builder().build()?, base: c.url.trim_end_matches('/').to_owned(), token: c.token.clone() })
+        Ok(Self {
+            http: reqwest::Client::builder().build()?,
+            base: c.url.trim_end_matches('/').to_owned(),
+            token: c.token.clone(),
+        })
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);
         let mut req = self.http.request(method, &url).bearer_auth(&self.token);
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().await.with_context(|| format!("cannot reach {url}"))?;
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {url}"))?;
         let status = resp.status();
-        let value: Value = resp.json().await.with_context(|| format!("{url} did not answer JSON"))?;
+        let value: Value = resp
+            .json()
+            .await
+            .with_context(|| format!("{url} did not answer JSON"))?;
         if status.is_success() {
             return Ok(value);
         }
@@ -134,7 +149,10 @@ impl Client {
                     "\n  - {}: {}{}",
                     d["field"].as_str().unwrap_or(""),
                     d["message"].as_str().unwrap_or(""),
-                    d["article"].as_str().map(|a| format!(" [{a}]")).unwrap_or_default()
+                    d["article"]
+                        .as_str()
+                        .map(|a| format!(" [{a}]"))
+                        .unwrap_or_default()
                 ));
             }
         }
@@ -150,11 +168,16 @@ pub async fn run(c: RequestCommand) -> anyhow::Result<()> {
     match c {
         RequestCommand::Send(a) => {
             let mut body = match &a.json {
-                Some(p) => serde_json::from_str(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
-                    .with_context(|| format!("{} is not JSON", p.display()))?,
+                Some(p) => serde_json::from_str(
+                    &std::fs::read_to_string(p)
+                        .with_context(|| format!("reading {}", p.display()))?,
+                )
+                .with_context(|| format!("{} is not JSON", p.display()))?,
                 None => json!({"type": "preservation"}),
             };
-            let obj = body.as_object_mut().context("the JSON file must hold an object")?;
+            let obj = body
+                .as_object_mut()
+                .context("the JSON file must hold an object")?;
             obj.entry("type").or_insert(json!("preservation"));
             for (k, v) in [
                 ("to", &a.to),
@@ -177,7 +200,11 @@ pub async fn run(c: RequestCommand) -> anyhow::Result<()> {
                 obj.insert("confidential".into(), json!(true));
             }
             let client = Client::new(&a.conn)?;
-            print(&client.call(reqwest::Method::POST, "/api/v1/requests", Some(&body)).await?);
+            print(
+                &client
+                    .call(reqwest::Method::POST, "/api/v1/requests", Some(&body))
+                    .await?,
+            );
         }
         RequestCommand::List { conn, direction } => {
             let q = match direction {
@@ -185,9 +212,14 @@ pub async fn run(c: RequestCommand) -> anyhow::Result<()> {
                 Some(DirectionArg::Outgoing) => "?direction=outgoing",
                 None => "",
             };
-            let v = Client::new(&conn)?.call(reqwest::Method::GET, &format!("/api/v1/requests{q}"), None).await?;
+            let v = Client::new(&conn)?
+                .call(reqwest::Method::GET, &format!("/api/v1/requests{q}"), None)
+                .await?;
             let rows = v["requests"].as_array().cloned().unwrap_or_default();
-            println!("{:<36}  {:<9}  {:<10}  {:<9}  {:<9}  CREATED", "ID", "DIRECTION", "STATUS", "FROM", "TO");
+            println!(
+                "{:<36}  {:<9}  {:<10}  {:<9}  {:<9}  CREATED",
+                "ID", "DIRECTION", "STATUS", "FROM", "TO"
+            );
             for r in rows {
                 println!(
                     "{:<36}  {:<9}  {:<10}  {:<9}  {:<9}  {}",
@@ -201,7 +233,15 @@ pub async fn run(c: RequestCommand) -> anyhow::Result<()> {
             }
         }
         RequestCommand::Show { conn, id } => {
-            print(&Client::new(&conn)?.call(reqwest::Method::GET, &format!("/api/v1/requests/{id}"), None).await?);
+            print(
+                &Client::new(&conn)?
+                    .call(
+                        reqwest::Method::GET,
+                        &format!("/api/v1/requests/{id}"),
+                        None,
+                    )
+                    .await?,
+            );
         }
         RequestCommand::Respond(a) => {
             let body = if a.accept {
@@ -210,7 +250,15 @@ pub async fn run(c: RequestCommand) -> anyhow::Result<()> {
                 json!({"decision": "refuse", "grounds": a.grounds, "explanation": a.explanation})
             };
             let client = Client::new(&a.conn)?;
-            print(&client.call(reqwest::Method::POST, &format!("/api/v1/requests/{}/responses", a.id), Some(&body)).await?);
+            print(
+                &client
+                    .call(
+                        reqwest::Method::POST,
+                        &format!("/api/v1/requests/{}/responses", a.id),
+                        Some(&body),
+                    )
+                    .await?,
+            );
         }
     }
     Ok(())

@@ -31,9 +31,19 @@ async fn accepted_preservation_round_trip(backend: hanoinet_store::testing::Back
     // Delivered: the sender holds the peer's signed receipt, which verifies with the registry key.
     let sent = net.wait_status(VNM, &id, "delivered").await;
     let receipt: Receipt = serde_json::from_value(sent["receipt"].clone()).unwrap();
-    let fra_keys = net.node(VNM).state.registry.node(&"FRA/247".parse().unwrap()).unwrap().public_keys().unwrap();
+    let fra_keys = net
+        .node(VNM)
+        .state
+        .registry
+        .node(&"FRA/247".parse().unwrap())
+        .unwrap()
+        .public_keys()
+        .unwrap();
     assert!(receipt.verify(&fra_keys));
-    assert_eq!(receipt.envelope_id.to_string(), sent["envelope_id"].as_str().unwrap());
+    assert_eq!(
+        receipt.envelope_id.to_string(),
+        sent["envelope_id"].as_str().unwrap()
+    );
 
     // The requested node knows the request by the same id, with every field.
     let incoming = net.list(FRA, "incoming").await;
@@ -42,7 +52,17 @@ async fn accepted_preservation_round_trip(backend: hanoinet_store::testing::Back
     let got = net.get(FRA, &id).await;
     assert_eq!(got["status"], "delivered");
     assert_eq!(got["from"], "VNM/247");
-    for field in ["requesting_authority", "offence", "summary_of_facts", "data_to_preserve", "relationship_to_offence", "custodian_or_location", "necessity", "mla_request_to_follow", "confidential"] {
+    for field in [
+        "requesting_authority",
+        "offence",
+        "summary_of_facts",
+        "data_to_preserve",
+        "relationship_to_offence",
+        "custodian_or_location",
+        "necessity",
+        "mla_request_to_follow",
+        "confidential",
+    ] {
         assert_eq!(got[field], preservation("FRA/247")[field], "{field}");
     }
     assert!(net.list(FRA, "outgoing").await.is_empty());
@@ -52,19 +72,32 @@ async fn accepted_preservation_round_trip(backend: hanoinet_store::testing::Back
     assert_eq!(answered["status"], "accepted");
     let accepted_at = ts(&answered["decision"]["decided_at"]);
     let until = ts(&answered["preserved_until"]);
-    assert!(until >= accepted_at.checked_add(jiff::SignedDuration::from_hours(24 * 60)).unwrap());
+    assert!(
+        until
+            >= accepted_at
+                .checked_add(jiff::SignedDuration::from_hours(24 * 60))
+                .unwrap()
+    );
 
     // Both nodes hold the same outcome and the same dates.
     let back = net.wait_status(VNM, &id, "accepted").await;
     assert_eq!(back["preserved_until"], answered["preserved_until"]);
-    let statuses: Vec<&str> = back["history"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> = back["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect();
     assert_eq!(statuses, ["queued", "delivered", "accepted"]);
     for e in back["history"].as_array().unwrap() {
         ts(&e["at"]);
     }
     // The requested node eventually holds the requesting node's receipt for the response.
     assert!(
-        eventually(std::time::Duration::from_secs(10), || async { !net.get(FRA, &id).await["response_receipt"].is_null() }).await
+        eventually(std::time::Duration::from_secs(10), || async {
+            !net.get(FRA, &id).await["response_receipt"].is_null()
+        })
+        .await
     );
 }
 
@@ -78,13 +111,25 @@ async fn refused_preservation_round_trip(backend: hanoinet_store::testing::Backe
     assert_eq!(status, 201, "{v}");
     let back = net.wait_status(VNM, &id, "refused").await;
     assert_eq!(back["decision"]["grounds"], json!(["essential_interests"]));
-    assert_eq!(back["decision"]["explanation"], "Would prejudice national security.");
+    assert_eq!(
+        back["decision"]["explanation"],
+        "Would prejudice national security."
+    );
     assert!(back["preserved_until"].is_null());
 }
 
 async fn invalid_requests_store_and_send_nothing(backend: hanoinet_store::testing::Backend) {
     let net = Net::start(backend).await;
-    for field in ["requesting_authority", "offence", "summary_of_facts", "data_to_preserve", "relationship_to_offence", "custodian_or_location", "necessity", "mla_request_to_follow"] {
+    for field in [
+        "requesting_authority",
+        "offence",
+        "summary_of_facts",
+        "data_to_preserve",
+        "relationship_to_offence",
+        "custodian_or_location",
+        "necessity",
+        "mla_request_to_follow",
+    ] {
         let mut body = preservation("FRA/247");
         body.as_object_mut().unwrap().remove(field);
         let (status, v) = net.create(VNM, body).await;
@@ -93,7 +138,13 @@ async fn invalid_requests_store_and_send_nothing(backend: hanoinet_store::testin
         let details = v["details"].as_array().unwrap();
         assert_eq!(details.len(), 1, "{v}");
         assert_eq!(details[0]["field"], field);
-        assert!(details[0]["article"].as_str().unwrap().starts_with("Art. 42(2)("), "{v}");
+        assert!(
+            details[0]["article"]
+                .as_str()
+                .unwrap()
+                .starts_with("Art. 42(2)("),
+            "{v}"
+        );
 
         let mut body = preservation("FRA/247");
         body[field] = json!("");
@@ -102,15 +153,30 @@ async fn invalid_requests_store_and_send_nothing(backend: hanoinet_store::testin
         assert_eq!(v["details"][0]["field"], field);
     }
     // Several problems: one error per field.
-    let (status, v) = net.create(VNM, json!({"type": "preservation", "to": "FRA/247", "offence": ""})).await;
+    let (status, v) = net
+        .create(
+            VNM,
+            json!({"type": "preservation", "to": "FRA/247", "offence": ""}),
+        )
+        .await;
     assert_eq!(status, 422);
     assert_eq!(v["details"].as_array().unwrap().len(), 8, "{v}");
     // Unknown node, own State, not JSON.
     let (status, v) = net.create(VNM, preservation("ZZZ/247")).await;
-    assert_eq!((status, v["details"][0]["code"].as_str()), (422, Some("unknown_node")));
+    assert_eq!(
+        (status, v["details"][0]["code"].as_str()),
+        (422, Some("unknown_node"))
+    );
     let (status, _) = net.create(VNM, preservation("VNM/247")).await;
     assert_eq!(status, 422);
-    let resp = net.http.post(format!("{}/api/v1/requests", net.url(VNM))).bearer_auth(net.token(VNM)).body("{not json").send().await.unwrap();
+    let resp = net
+        .http
+        .post(format!("{}/api/v1/requests", net.url(VNM)))
+        .bearer_auth(net.token(VNM))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["error"], "malformed_json");
@@ -121,7 +187,12 @@ async fn invalid_requests_store_and_send_nothing(backend: hanoinet_store::testin
 
 async fn tokens_and_roles_are_enforced(backend: hanoinet_store::testing::Backend) {
     let net = Net::start(backend).await;
-    for auth in [None, Some("Bearer wrong"), Some("Basic abc"), Some("Bearer ")] {
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some("Basic abc"),
+        Some("Bearer "),
+    ] {
         let mut req = net.http.get(format!("{}/api/v1/requests", net.url(VNM)));
         if let Some(a) = auth {
             req = req.header("Authorization", a);
@@ -132,19 +203,60 @@ async fn tokens_and_roles_are_enforced(backend: hanoinet_store::testing::Backend
         assert_eq!(v["error"], "unauthorized");
     }
     // A token of one node is worthless on another.
-    let resp = net.http.get(format!("{}/api/v1/requests", net.url(FRA))).bearer_auth(net.token(VNM)).send().await.unwrap();
+    let resp = net
+        .http
+        .get(format!("{}/api/v1/requests", net.url(FRA)))
+        .bearer_auth(net.token(VNM))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
 
     // An auditor reads but cannot send.
     let token = hanoinet_node::api::new_token();
-    let auditor = hanoinet_store::User { id: "a1".into(), name: "auditor".into(), role: hanoinet_core::access::Role::Auditor };
-    assert!(net.store(VNM).add_user(&auditor, &hanoinet_node::api::token_hash(&token), jiff::Timestamp::now()).await.unwrap());
-    let resp = net.http.post(format!("{}/api/v1/requests", net.url(VNM))).bearer_auth(&token).json(&preservation("FRA/247")).send().await.unwrap();
+    let auditor = hanoinet_store::User {
+        id: "a1".into(),
+        name: "auditor".into(),
+        role: hanoinet_core::access::Role::Auditor,
+    };
+    assert!(
+        net.store(VNM)
+            .add_user(
+                &auditor,
+                &hanoinet_node::api::token_hash(&token),
+                jiff::Timestamp::now()
+            )
+            .await
+            .unwrap()
+    );
+    let resp = net
+        .http
+        .post(format!("{}/api/v1/requests", net.url(VNM)))
+        .bearer_auth(&token)
+        .json(&preservation("FRA/247"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 403);
-    let resp = net.http.get(format!("{}/api/v1/requests", net.url(VNM))).bearer_auth(&token).send().await.unwrap();
+    let resp = net
+        .http
+        .get(format!("{}/api/v1/requests", net.url(VNM)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     // Names are unique.
-    assert!(!net.store(VNM).add_user(&auditor, &hanoinet_node::api::token_hash("other"), jiff::Timestamp::now()).await.unwrap());
+    assert!(
+        !net.store(VNM)
+            .add_user(
+                &auditor,
+                &hanoinet_node::api::token_hash("other"),
+                jiff::Timestamp::now()
+            )
+            .await
+            .unwrap()
+    );
 }
 
 async fn decisions_are_validated_and_happen_once(backend: hanoinet_store::testing::Backend) {
@@ -155,10 +267,22 @@ async fn decisions_are_validated_and_happen_once(backend: hanoinet_store::testin
     net.wait_status(KEN, &to_ken, "delivered").await;
 
     for (body, field) in [
-        (json!({"decision": "refuse", "grounds": ["fiscal_matters"], "explanation": "x"}), "grounds[0]"),
-        (json!({"decision": "refuse", "grounds": ["bank_secrecy"], "explanation": "x"}), "grounds[0]"),
-        (json!({"decision": "refuse", "grounds": ["not_in_conformity"], "explanation": "x"}), "grounds[0]"),
-        (json!({"decision": "refuse", "grounds": ["essential_interests"]}), "explanation"),
+        (
+            json!({"decision": "refuse", "grounds": ["fiscal_matters"], "explanation": "x"}),
+            "grounds[0]",
+        ),
+        (
+            json!({"decision": "refuse", "grounds": ["bank_secrecy"], "explanation": "x"}),
+            "grounds[0]",
+        ),
+        (
+            json!({"decision": "refuse", "grounds": ["not_in_conformity"], "explanation": "x"}),
+            "grounds[0]",
+        ),
+        (
+            json!({"decision": "refuse", "grounds": ["essential_interests"]}),
+            "explanation",
+        ),
         (json!({"decision": "later"}), "decision"),
     ] {
         let (status, v) = net.respond(FRA, &to_fra, body.clone()).await;
@@ -174,30 +298,62 @@ async fn decisions_are_validated_and_happen_once(backend: hanoinet_store::testin
     assert_eq!(status, 201, "{v}");
 
     // Once only; never by the requesting side; unknown ids are 404.
-    let (status, v) = net.respond(FRA, &to_fra, json!({"decision": "accept"})).await;
+    let (status, v) = net
+        .respond(FRA, &to_fra, json!({"decision": "accept"}))
+        .await;
     assert_eq!(status, 409, "{v}");
     assert_eq!(v["error"], "conflict");
-    let (status, _) = net.respond(VNM, &to_fra, json!({"decision": "accept"})).await;
+    let (status, _) = net
+        .respond(VNM, &to_fra, json!({"decision": "accept"}))
+        .await;
     assert_eq!(status, 409);
-    let (status, _) = net.respond(FRA, "01a20000-0000-7000-8000-000000000000", json!({"decision": "accept"})).await;
+    let (status, _) = net
+        .respond(
+            FRA,
+            "01a20000-0000-7000-8000-000000000000",
+            json!({"decision": "accept"}),
+        )
+        .await;
     assert_eq!(status, 404);
-    let (status, _) = net.call(FRA, Method::GET, "/api/v1/requests/not-a-uuid", None).await;
+    let (status, _) = net
+        .call(FRA, Method::GET, "/api/v1/requests/not-a-uuid", None)
+        .await;
     assert_eq!(status, 404);
-    let (status, _) = net.call(FRA, Method::GET, "/api/v1/requests?direction=sideways", None).await;
+    let (status, _) = net
+        .call(
+            FRA,
+            Method::GET,
+            "/api/v1/requests?direction=sideways",
+            None,
+        )
+        .await;
     assert_eq!(status, 422);
     net.wait_status(VNM, &to_fra, "refused").await;
 }
 
 async fn openapi_document_is_served(backend: hanoinet_store::testing::Backend) {
     let net = Net::start(backend).await;
-    let resp = net.http.get(format!("{}/api/v1/openapi.json", net.url(VNM))).send().await.unwrap();
+    let resp = net
+        .http
+        .get(format!("{}/api/v1/openapi.json", net.url(VNM)))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let doc: Value = resp.json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
-    for path in ["/api/v1/requests", "/api/v1/requests/{id}", "/api/v1/requests/{id}/responses", "/api/v1/openapi.json", "/federation/v1/envelopes"] {
+    for path in [
+        "/api/v1/requests",
+        "/api/v1/requests/{id}",
+        "/api/v1/requests/{id}/responses",
+        "/api/v1/openapi.json",
+        "/federation/v1/envelopes",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path} undocumented");
     }
-    let codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["enum"].as_array().unwrap();
+    let codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["enum"]
+        .as_array()
+        .unwrap();
     for c in hanoinet_node::error::ErrorCode::ALL {
         assert!(codes.contains(&json!(c.as_str())));
     }

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use crate::harness::*;
 
-both_backends!(backlog_drains_when_the_peer_returns, requests_survive_a_sender_restart);
+both_backends!(
+    backlog_drains_when_the_peer_returns,
+    requests_survive_a_sender_restart
+);
 
 async fn backlog_drains_when_the_peer_returns(backend: hanoinet_store::testing::Backend) {
     let mut net = Net::start(backend).await;
@@ -23,9 +26,21 @@ async fn backlog_drains_when_the_peer_returns(backend: hanoinet_store::testing::
     assert_eq!(net.store(VNM).outbox_counts().await.unwrap(), (40, 0));
 
     net.restart(FRA).await;
-    let drained = eventually(Duration::from_secs(30), || async { net.store(VNM).outbox_counts().await.unwrap() == (0, 40) }).await;
-    assert!(drained, "backlog did not drain: {:?}", net.store(VNM).outbox_counts().await);
-    let received: BTreeSet<String> = net.list(FRA, "incoming").await.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+    let drained = eventually(Duration::from_secs(30), || async {
+        net.store(VNM).outbox_counts().await.unwrap() == (0, 40)
+    })
+    .await;
+    assert!(
+        drained,
+        "backlog did not drain: {:?}",
+        net.store(VNM).outbox_counts().await
+    );
+    let received: BTreeSet<String> = net
+        .list(FRA, "incoming")
+        .await
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(received, ids);
     assert_eq!(net.store(FRA).inbox_counts().await.unwrap(), (40, 40));
     for id in &ids {
@@ -54,15 +69,34 @@ async fn two_replicas_over_one_postgres_database_deliver_exactly_once() {
     let replica_url = format!("http://{}", replica.addr);
     let mut ids = BTreeSet::new();
     for i in 0..30 {
-        let url = if i % 2 == 0 { net.url(VNM).to_owned() } else { replica_url.clone() };
-        let resp = net.http.post(format!("{url}/api/v1/requests")).bearer_auth(net.token(VNM)).json(&preservation("FRA/247")).send().await.unwrap();
+        let url = if i % 2 == 0 {
+            net.url(VNM).to_owned()
+        } else {
+            replica_url.clone()
+        };
+        let resp = net
+            .http
+            .post(format!("{url}/api/v1/requests"))
+            .bearer_auth(net.token(VNM))
+            .json(&preservation("FRA/247"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 201);
         let v: serde_json::Value = resp.json().await.unwrap();
         ids.insert(v["id"].as_str().unwrap().to_owned());
     }
-    let done = eventually(Duration::from_secs(30), || async { net.store(VNM).outbox_counts().await.unwrap() == (0, 30) }).await;
+    let done = eventually(Duration::from_secs(30), || async {
+        net.store(VNM).outbox_counts().await.unwrap() == (0, 30)
+    })
+    .await;
     assert!(done);
-    let received: BTreeSet<String> = net.list(FRA, "incoming").await.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+    let received: BTreeSet<String> = net
+        .list(FRA, "incoming")
+        .await
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(received, ids);
     assert_eq!(net.store(FRA).inbox_counts().await.unwrap(), (30, 30));
     replica.shutdown().await;

@@ -77,17 +77,31 @@ impl Net {
             let database = match backend {
                 Backend::Sqlite => None,
                 Backend::Postgres => {
-                    let db = TestDb::new(Backend::Postgres, None).await.expect("PostgreSQL for tests (HANOINET_TEST_POSTGRES)");
+                    let db = TestDb::new(Backend::Postgres, None)
+                        .await
+                        .expect("PostgreSQL for tests (HANOINET_TEST_POSTGRES)");
                     let url = db.url.clone();
                     dbs.push(db);
                     Some(url)
                 }
             };
-            specs.push(NodeSpec { id: id.parse::<NodeId>().unwrap(), listen: l.local_addr().unwrap().to_string(), database });
+            specs.push(NodeSpec {
+                id: id.parse::<NodeId>().unwrap(),
+                listen: l.local_addr().unwrap().to_string(),
+                database,
+            });
             listeners.push(l);
         }
-        let file = network::provision(tmp.path(), &specs, network::demo_states().unwrap(), true).await.unwrap();
-        let mut net = Self { _tmp: tmp, _dbs: dbs, file, nodes: Vec::new(), http: reqwest::Client::new() };
+        let file = network::provision(tmp.path(), &specs, network::demo_states().unwrap(), true)
+            .await
+            .unwrap();
+        let mut net = Self {
+            _tmp: tmp,
+            _dbs: dbs,
+            file,
+            nodes: Vec::new(),
+            http: reqwest::Client::new(),
+        };
         for (i, l) in listeners.into_iter().enumerate() {
             let h = net.launch(i, l).await;
             net.nodes.push(Some(h));
@@ -99,7 +113,15 @@ impl Net {
         let (file, mut config) = dir::load(&self.file.nodes[i].dir, None).unwrap();
         config.tunables = fast();
         let store = Store::connect(&file.database).await.unwrap();
-        hanoinet_node::start(listener, config, store, Arc::new(SystemClock), std::future::pending()).await.unwrap()
+        hanoinet_node::start(
+            listener,
+            config,
+            store,
+            Arc::new(SystemClock),
+            std::future::pending(),
+        )
+        .await
+        .unwrap()
     }
 
     /// Starts one more process-equivalent of node `i` over the same database, on a new port.
@@ -124,7 +146,10 @@ impl Net {
 
     /// Restarts node `i` on its registered address.
     pub async fn restart(&mut self, i: usize) {
-        let addr = self.file.nodes[i].api_url.trim_start_matches("http://").to_owned();
+        let addr = self.file.nodes[i]
+            .api_url
+            .trim_start_matches("http://")
+            .to_owned();
         let mut tries = 0;
         let l = loop {
             match tokio::net::TcpListener::bind(&addr).await {
@@ -149,33 +174,66 @@ impl Net {
         &self.file.nodes[i].token
     }
 
-    pub async fn call(&self, i: usize, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.url(i))).bearer_auth(self.token(i));
+    pub async fn call(
+        &self,
+        i: usize,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.url(i)))
+            .bearer_auth(self.token(i));
         if let Some(b) = body {
             req = req.json(&b);
         }
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn create(&self, i: usize, body: Value) -> (u16, Value) {
-        self.call(i, reqwest::Method::POST, "/api/v1/requests", Some(body)).await
+        self.call(i, reqwest::Method::POST, "/api/v1/requests", Some(body))
+            .await
     }
 
     pub async fn get(&self, i: usize, id: &str) -> Value {
-        let (s, v) = self.call(i, reqwest::Method::GET, &format!("/api/v1/requests/{id}"), None).await;
+        let (s, v) = self
+            .call(
+                i,
+                reqwest::Method::GET,
+                &format!("/api/v1/requests/{id}"),
+                None,
+            )
+            .await;
         assert_eq!(s, 200, "{v}");
         v
     }
 
     pub async fn respond(&self, i: usize, id: &str, body: Value) -> (u16, Value) {
-        self.call(i, reqwest::Method::POST, &format!("/api/v1/requests/{id}/responses"), Some(body)).await
+        self.call(
+            i,
+            reqwest::Method::POST,
+            &format!("/api/v1/requests/{id}/responses"),
+            Some(body),
+        )
+        .await
     }
 
     pub async fn list(&self, i: usize, direction: &str) -> Vec<Value> {
-        let (s, v) = self.call(i, reqwest::Method::GET, &format!("/api/v1/requests?direction={direction}&limit=500"), None).await;
+        let (s, v) = self
+            .call(
+                i,
+                reqwest::Method::GET,
+                &format!("/api/v1/requests?direction={direction}&limit=500"),
+                None,
+            )
+            .await;
         assert_eq!(s, 200, "{v}");
         v["requests"].as_array().unwrap().clone()
     }
@@ -191,11 +249,22 @@ impl Net {
     pub async fn wait_status(&self, i: usize, id: &str, status: &str) -> Value {
         let start = std::time::Instant::now();
         loop {
-            let (s, v) = self.call(i, reqwest::Method::GET, &format!("/api/v1/requests/{id}"), None).await;
+            let (s, v) = self
+                .call(
+                    i,
+                    reqwest::Method::GET,
+                    &format!("/api/v1/requests/{id}"),
+                    None,
+                )
+                .await;
             if s == 200 && v["status"] == status {
                 return v;
             }
-            assert!(start.elapsed() < Duration::from_secs(20), "request {id} on {} never reached {status}: {v}", IDS[i]);
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "request {id} on {} never reached {status}: {v}",
+                IDS[i]
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
