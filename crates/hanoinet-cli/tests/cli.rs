@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use hanoinet_store::testing::TempDir;
+use hanoinet_store::testing::{TempDir, free_port};
 
 fn hanoinet(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hanoinet"))
@@ -70,14 +70,6 @@ fn every_command_has_help() {
         let out = ok(&args);
         assert!(out.contains("Usage: hanoinet"), "{cmd:?}: {out}");
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn wait_ready(url: &str) {

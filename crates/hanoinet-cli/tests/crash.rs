@@ -14,15 +14,7 @@ use serde_json::{Value, json};
 use hanoinet_core::NodeId;
 use hanoinet_node::network::{self, NodeSpec};
 use hanoinet_store::Store;
-use hanoinet_store::testing::{Backend, TempDir, TestDb};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use hanoinet_store::testing::{Backend, TempDir, TestDb, free_port};
 
 fn serve(dir: &Path) -> Child {
     let log = std::env::var_os("TEST_LOG").is_some();

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -37,7 +37,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/requests/{id}/responses", post(respond))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(health))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_API_BODY))
+        .layer(axum::extract::DefaultBodyLimit::disable())
 }
 
 /// The authenticated user of an API call.
@@ -109,8 +109,17 @@ fn require_officer(user: &User) -> ApiResult<()> {
     }
 }
 
-fn parse_json(body: &Bytes) -> ApiResult<Value> {
-    serde_json::from_slice(body).map_err(|e| {
+/// Reads a JSON body of at most [`MAX_API_BODY`] bytes.
+async fn parse_json(body: Body) -> ApiResult<Value> {
+    let bytes = axum::body::to_bytes(body, MAX_API_BODY)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("request bodies are limited to {MAX_API_BODY} bytes"),
+            )
+        })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::new(
             ErrorCode::MalformedJson,
             format!("request body is not valid JSON: {e}"),
@@ -143,10 +152,10 @@ fn field_error(field: &str, code: &str, message: String) -> FieldError {
 async fn create_request(
     State(state): AppStateRef,
     AuthUser(user): AuthUser,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     require_officer(&user)?;
-    let body = parse_json(&body)?;
+    let body = parse_json(body).await?;
     let new = request::validate_new_request(&body).map_err(validation_failed)?;
 
     // The requested node must be a registered node of another State.
@@ -293,11 +302,11 @@ async fn respond(
     State(state): AppStateRef,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     require_officer(&user)?;
     let id = parse_request_id(&id)?;
-    let body = parse_json(&body)?;
+    let body = parse_json(body).await?;
     let rec = state
         .store
         .get_request(id)

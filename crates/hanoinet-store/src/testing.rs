@@ -98,6 +98,14 @@ impl Drop for TestDb {
     }
 }
 
+/// A TCP port that was free a moment ago on 127.0.0.1 (for processes that must be told their
+/// port before they bind it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_or(0, |a| a.port())
+}
+
 /// A temporary directory removed on drop.
 #[derive(Debug)]
 pub struct TempDir(pub PathBuf);

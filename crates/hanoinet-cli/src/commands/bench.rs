@@ -71,9 +71,7 @@ struct Pair {
     _dbs: Vec<TestDb>,
     sender: NodeHandle,
     receiver: NodeHandle,
-    url: String,
-    token: String,
-    to: String,
+    api: Api,
 }
 
 async fn pair(backend: Backend) -> anyhow::Result<Pair> {
@@ -125,9 +123,11 @@ async fn pair(backend: Backend) -> anyhow::Result<Pair> {
         _dbs: dbs,
         sender,
         receiver,
-        url: net.nodes[0].api_url.clone(),
-        token: net.nodes[0].token.clone(),
-        to: ids[1].to_string(),
+        api: Api {
+            url: net.nodes[0].api_url.clone(),
+            token: net.nodes[0].token.clone(),
+            to: ids[1].to_string(),
+        },
     })
 }
 
@@ -143,21 +143,6 @@ fn body(to: &str, i: usize) -> serde_json::Value {
         "necessity": "Short retention",
         "mla_request_to_follow": true
     })
-}
-
-async fn post(http: &reqwest::Client, p: &Pair, i: usize) -> anyhow::Result<()> {
-    let r = http
-        .post(format!("{}/api/v1/requests", p.url))
-        .bearer_auth(&p.token)
-        .json(&body(&p.to, i))
-        .send()
-        .await?;
-    anyhow::ensure!(
-        r.status() == reqwest::StatusCode::CREATED,
-        "create answered {}",
-        r.status()
-    );
-    Ok(())
 }
 
 /// Waits until `n` request envelopes are delivered; returns their (created, delivered) times.
@@ -205,7 +190,7 @@ async fn bench_backend(backend: Backend, a: &BenchArgs) -> anyhow::Result<()> {
     let p = pair(backend).await?;
     let http = reqwest::Client::new();
     for i in 0..50 {
-        post(&http, &p, i).await?;
+        p.api.post(&http, i).await?;
     }
     wait_delivered(&p, 50, Duration::from_secs(60)).await?;
     let warm = 50;
@@ -213,16 +198,14 @@ async fn bench_backend(backend: Backend, a: &BenchArgs) -> anyhow::Result<()> {
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..a.clients.max(1) {
-        let (http, next) = (http.clone(), next.clone());
-        let (url, token, to) = (p.url.clone(), p.token.clone(), p.to.clone());
+        let (http, next, api) = (http.clone(), next.clone(), p.api.clone());
         tasks.push(tokio::spawn(async move {
-            let pp = PairRef { url, token, to };
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if i >= total {
                     return Ok::<_, anyhow::Error>(());
                 }
-                pp.post(&http, i).await?;
+                api.post(&http, i).await?;
             }
         }));
     }
@@ -256,12 +239,8 @@ async fn bench_backend(backend: Backend, a: &BenchArgs) -> anyhow::Result<()> {
     for i in 0..n {
         ticker.tick().await;
         let http = http.clone();
-        let pp = PairRef {
-            url: p.url.clone(),
-            token: p.token.clone(),
-            to: p.to.clone(),
-        };
-        tasks.push(tokio::spawn(async move { pp.post(&http, i).await }));
+        let api = p.api.clone();
+        tasks.push(tokio::spawn(async move { api.post(&http, i).await }));
     }
     for t in tasks {
         t.await??;
@@ -280,13 +259,15 @@ async fn bench_backend(backend: Backend, a: &BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-struct PairRef {
+/// The sender's API, as the benchmark's clients use it.
+#[derive(Clone)]
+struct Api {
     url: String,
     token: String,
     to: String,
 }
 
-impl PairRef {
+impl Api {
     async fn post(&self, http: &reqwest::Client, i: usize) -> anyhow::Result<()> {
         let r = http
             .post(format!("{}/api/v1/requests", self.url))

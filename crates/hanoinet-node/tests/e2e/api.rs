@@ -181,6 +181,15 @@ async fn invalid_requests_store_and_send_nothing(backend: hanoinet_store::testin
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["error"], "malformed_json");
 
+    let mut huge = preservation("FRA/247");
+    huge["summary_of_facts"] = json!("x".repeat(hanoinet_node::api::MAX_API_BODY));
+    let (status, v) = net.create(VNM, huge).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (413, Some("payload_too_large")),
+        "{v}"
+    );
+
     assert!(net.list(VNM, "outgoing").await.is_empty());
     assert_eq!(net.store(VNM).outbox_counts().await.unwrap(), (0, 0));
 }
