@@ -1,0 +1,302 @@
+//! The store's contract, on SQLite and on PostgreSQL: atomic creation, leased claims, idempotent
+//! delivery records, exactly-once receipt of envelopes, decisions that happen once.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use jiff::{SignedDuration, Timestamp};
+
+use hanoinet_core::access::Role;
+use hanoinet_core::request::{Direction, RequestType, Status};
+use hanoinet_core::{EnvelopeId, NodeId, RequestId};
+use hanoinet_store::testing::{BACKENDS, Backend, TestDb};
+use hanoinet_store::{
+    Decided, DecisionUpdate, InboundEffect, NewInbox, NewOutbox, NewRequest, Received, Store, User,
+};
+
+async fn store(backend: Backend) -> (Store, TestDb) {
+    let db = TestDb::new(backend, None).await.expect("test database");
+    let store = Store::connect(&db.url).await.unwrap();
+    (store, db)
+}
+
+fn node(s: &str) -> NodeId {
+    s.parse().unwrap()
+}
+
+fn t(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn outgoing(now: Timestamp) -> (NewRequest, NewOutbox) {
+    let id = RequestId::new_v7();
+    let env = EnvelopeId::new_v7();
+    let req = NewRequest {
+        id,
+        direction: Direction::Outgoing,
+        request_type: RequestType::Preservation,
+        from: node("VNM/247"),
+        to: node("FRA/247"),
+        fields: r#"{"offence":"fraud"}"#.into(),
+        envelope_id: env,
+        created_by: Some("officer".into()),
+        created_at: now,
+    };
+    let out = NewOutbox {
+        envelope_id: env,
+        peer: node("FRA/247"),
+        kind: "preservation_request".into(),
+        request_id: id,
+        envelope: "{}".into(),
+        created_at: now,
+    };
+    (req, out)
+}
+
+async fn run_all(backend: Backend) {
+    users(backend).await;
+    outbox_lifecycle(backend).await;
+    receiving_is_exactly_once(backend).await;
+    decisions(backend).await;
+    migrations_are_idempotent(backend).await;
+}
+
+#[tokio::test]
+async fn store_contract_sqlite() {
+    run_all(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn store_contract_postgres() {
+    run_all(Backend::Postgres).await;
+}
+
+#[test]
+fn both_backends_are_listed() {
+    assert_eq!(BACKENDS, [Backend::Sqlite, Backend::Postgres]);
+}
+
+async fn users(backend: Backend) {
+    let (s, _db) = store(backend).await;
+    let u = User {
+        id: "u1".into(),
+        name: "lan".into(),
+        role: Role::Officer,
+    };
+    assert!(s.add_user(&u, &[1; 32], Timestamp::now()).await.unwrap());
+    assert!(
+        !s.add_user(&u, &[2; 32], Timestamp::now()).await.unwrap(),
+        "names are unique"
+    );
+    assert_eq!(s.user_by_token_hash(&[1; 32]).await.unwrap(), Some(u));
+    assert_eq!(s.user_by_token_hash(&[2; 32]).await.unwrap(), None);
+}
+
+async fn outbox_lifecycle(backend: Backend) {
+    let (s, _db) = store(backend).await;
+    let now = t("2026-11-22T08:00:00Z");
+    let (req, out) = outgoing(now);
+    s.create_outgoing(&req, &out).await.unwrap();
+    let rec = s.get_request(req.id).await.unwrap().unwrap();
+    assert_eq!(rec.status, Status::Queued);
+    assert_eq!(rec.history.len(), 1);
+
+    // A claim leases the row: a second claim before the lease ends gets nothing.
+    let lease = now.checked_add(SignedDuration::from_secs(30)).unwrap();
+    let claimed = s.claim_outbox(now, lease, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].envelope_id, out.envelope_id);
+    assert!(s.claim_outbox(now, lease, 10).await.unwrap().is_empty());
+    // After the lease, it is claimable again (the claimer crashed).
+    let later = lease.checked_add(SignedDuration::from_secs(1)).unwrap();
+    assert_eq!(s.claim_outbox(later, later, 10).await.unwrap().len(), 1);
+
+    // A failed attempt reschedules with a count and an error.
+    let retry = later.checked_add(SignedDuration::from_secs(5)).unwrap();
+    s.reschedule(out.envelope_id, retry, "connection refused")
+        .await
+        .unwrap();
+    assert!(s.claim_outbox(later, later, 10).await.unwrap().is_empty());
+    assert_eq!(s.next_outbox_due().await.unwrap(), Some(retry));
+    let again = s.claim_outbox(retry, retry, 10).await.unwrap();
+    assert_eq!(again[0].attempts, 1);
+
+    // Recording the receipt twice changes nothing the second time.
+    for _ in 0..2 {
+        s.record_deliveries(&[(out.envelope_id, r#"{"r":1}"#.into())], retry)
+            .await
+            .unwrap();
+    }
+    let rec = s.get_request(req.id).await.unwrap().unwrap();
+    assert_eq!(rec.status, Status::Delivered);
+    assert_eq!(
+        rec.history.iter().map(|e| e.status).collect::<Vec<_>>(),
+        [Status::Queued, Status::Delivered]
+    );
+    assert_eq!(rec.receipt, Some(serde_json::json!({"r": 1})));
+    assert_eq!(s.outbox_counts().await.unwrap(), (0, 1));
+    assert_eq!(s.next_outbox_due().await.unwrap(), None);
+    assert_eq!(
+        s.list_requests(Some(Direction::Outgoing), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        s.list_requests(Some(Direction::Incoming), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn inbox(sender: &str, receipt: &str) -> NewInbox {
+    NewInbox {
+        envelope_id: EnvelopeId::new_v7(),
+        sender: node(sender),
+        kind: "preservation_request".into(),
+        envelope: "{}".into(),
+        received_at: Timestamp::now(),
+        receipt: receipt.into(),
+    }
+}
+
+async fn receiving_is_exactly_once(backend: Backend) {
+    let (s, _db) = store(backend).await;
+    let (mut req, _) = outgoing(Timestamp::now());
+    req.direction = Direction::Incoming;
+    let first = inbox("VNM/247", r#"{"receipt":"receipt-1"}"#);
+    let effect = InboundEffect::CreateIncoming(req.clone());
+    assert_eq!(s.receive(&first, &effect).await.unwrap(), Received::New);
+    let mut replay = first.clone();
+    replay.receipt = r#"{"receipt":"receipt-2"}"#.into();
+    assert_eq!(
+        s.receive(&replay, &effect).await.unwrap(),
+        Received::Duplicate {
+            receipt: r#"{"receipt":"receipt-1"}"#.into()
+        }
+    );
+    assert_eq!(
+        s.inbox_receipt(first.envelope_id).await.unwrap().as_deref(),
+        Some(r#"{"receipt":"receipt-1"}"#)
+    );
+    // Another envelope claiming the same request id is refused, and not stored.
+    let other = inbox("VNM/247", r#"{"receipt":"receipt-3"}"#);
+    assert!(matches!(
+        s.receive(&other, &effect).await.unwrap(),
+        Received::Rejected { .. }
+    ));
+    assert_eq!(s.inbox_receipt(other.envelope_id).await.unwrap(), None);
+    assert_eq!(s.inbox_counts().await.unwrap(), (1, 1));
+    let rec = s.get_request(req.id).await.unwrap().unwrap();
+    assert_eq!(rec.status, Status::Delivered);
+}
+
+async fn decisions(backend: Backend) {
+    let (s, _db) = store(backend).await;
+    // Requested side: an incoming request is decided once.
+    let (mut req, _) = outgoing(Timestamp::now());
+    req.direction = Direction::Incoming;
+    s.receive(
+        &inbox("VNM/247", "{}"),
+        &InboundEffect::CreateIncoming(req.clone()),
+    )
+    .await
+    .unwrap();
+    let now = hanoinet_core::time::truncate_to_micros(Timestamp::now());
+    let decision = DecisionUpdate {
+        request_id: req.id,
+        status: Status::Accepted,
+        decision: r#"{"decision":"accept"}"#.into(),
+        decided_at: now,
+        preserved_until: Some(
+            now.checked_add(SignedDuration::from_hours(24 * 60))
+                .unwrap(),
+        ),
+    };
+    let reply = NewOutbox {
+        envelope_id: EnvelopeId::new_v7(),
+        peer: node("VNM/247"),
+        kind: "preservation_response".into(),
+        request_id: req.id,
+        envelope: "{}".into(),
+        created_at: now,
+    };
+    assert_eq!(
+        s.decide(&decision, &reply).await.unwrap(),
+        Decided::Recorded
+    );
+    let mut reply2 = reply.clone();
+    reply2.envelope_id = EnvelopeId::new_v7();
+    assert_eq!(
+        s.decide(&decision, &reply2).await.unwrap(),
+        Decided::Conflict {
+            status: Status::Accepted
+        }
+    );
+    assert_eq!(
+        s.outbox_counts().await.unwrap(),
+        (1, 0),
+        "only one response queued"
+    );
+    let mut unknown = decision.clone();
+    unknown.request_id = RequestId::new_v7();
+    assert_eq!(
+        s.decide(&unknown, &reply2).await.unwrap(),
+        Decided::NotFound
+    );
+
+    // Requesting side: a decision that overtakes the receipt still records delivery first.
+    let (out_req, out_box) = outgoing(now);
+    s.create_outgoing(&out_req, &out_box).await.unwrap();
+    let mut apply = decision.clone();
+    apply.request_id = out_req.id;
+    let mut resp = inbox("FRA/247", "{}");
+    resp.kind = "preservation_response".into();
+    assert_eq!(
+        s.receive(&resp, &InboundEffect::ApplyDecision(apply.clone()))
+            .await
+            .unwrap(),
+        Received::New
+    );
+    s.record_deliveries(&[(out_box.envelope_id, r#"{"late":true}"#.into())], now)
+        .await
+        .unwrap();
+    let rec = s.get_request(out_req.id).await.unwrap().unwrap();
+    assert_eq!(rec.status, Status::Accepted);
+    assert_eq!(
+        rec.history.iter().map(|e| e.status).collect::<Vec<_>>(),
+        [Status::Queued, Status::Delivered, Status::Accepted]
+    );
+    assert_eq!(rec.receipt, Some(serde_json::json!({"late": true})));
+    assert_eq!(rec.preserved_until, apply.preserved_until);
+    // A decision from a node the request was not sent to is refused.
+    let (o2, b2) = outgoing(now);
+    s.create_outgoing(&o2, &b2).await.unwrap();
+    let mut apply2 = decision.clone();
+    apply2.request_id = o2.id;
+    let mut wrong = inbox("KEN/247", "{}");
+    wrong.kind = "preservation_response".into();
+    assert!(matches!(
+        s.receive(&wrong, &InboundEffect::ApplyDecision(apply2))
+            .await
+            .unwrap(),
+        Received::Rejected { .. }
+    ));
+}
+
+async fn migrations_are_idempotent(backend: Backend) {
+    let (s, db) = store(backend).await;
+    s.close().await;
+    let again = Store::connect(&db.url).await.unwrap();
+    assert_eq!(
+        again.backend(),
+        match backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    );
+    assert!(matches!(
+        Store::connect("mysql://x").await,
+        Err(hanoinet_store::StoreError::UnsupportedUrl(_))
+    ));
+}
