@@ -143,7 +143,7 @@ macro_rules! string_id_impls {
     ($name:ident) => {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.pad(&self.0)
             }
         }
 
@@ -176,6 +176,11 @@ mod tests {
             assert_eq!(id.as_str(), ok);
         }
         assert_eq!("VNM/247".parse::<NodeId>().unwrap().state().as_str(), "VNM");
+        // Display honours width, so tables line up.
+        assert_eq!(
+            format!("{:<9}|", "VNM/247".parse::<NodeId>().unwrap()),
+            "VNM/247  |"
+        );
         for bad in [
             "",
             "VNM",
