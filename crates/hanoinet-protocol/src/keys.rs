@@ -2,7 +2,7 @@
 //! they appear in the registry.
 
 use ed25519_dalek::SigningKey;
-pub use ed25519_dalek::VerifyingKey;
+pub use ed25519_dalek::{Signature, VerifyingKey};
 use hpke::{Deserializable, Kem as _, Serializable};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;

@@ -1,0 +1,144 @@
+//! One log entry: what happened, when, on which node, by whom, to what, with hash commitments.
+//!
+//! An entry never holds personal data or case content: actors are user ids (not names) or node
+//! ids, subjects are request and envelope ids, content appears only as SHA-256 commitments, and
+//! attribute values are codes (statuses, refusal grounds, error codes).
+//!
+//! Encoding (the exact bytes that are hashed as the leaf): canonical(`hanoinet/v1/ledger-entry`,
+//! event, at, node, actor, subject, then each attribute as two fields, key and value, in the
+//! order recorded). See PROTOCOL.md.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use hanoinet_protocol::canonical::Canonical;
+
+pub const DOMAIN: &str = "hanoinet/v1/ledger-entry";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// What happened, e.g. `request_created` (see [`events`]).
+    pub event: String,
+    pub at: Timestamp,
+    /// The node whose log this is.
+    pub node: String,
+    /// Who did it: `user:<id>`, `node:<node id>` or `system`.
+    pub actor: String,
+    /// What it happened to: `request:<id>`, `user:<id>`, `registry:<serial>`... or empty.
+    pub subject: String,
+    /// Codes and commitments (`sha256:<hex>`), never personal data.
+    pub attributes: Vec<(String, String)>,
+}
+
+/// The events a node logs.
+pub mod events {
+    pub const REQUEST_CREATED: &str = "request_created";
+    pub const REQUEST_DELIVERED: &str = "request_delivered";
+    pub const REQUEST_RECEIVED: &str = "request_received";
+    pub const REQUEST_OPENED: &str = "request_opened";
+    pub const RESPONSE_SENT: &str = "response_sent";
+    pub const RESPONSE_DELIVERED: &str = "response_delivered";
+    pub const RESPONSE_RECEIVED: &str = "response_received";
+    pub const ENVELOPE_REJECTED: &str = "envelope_rejected";
+    pub const USER_CREATED: &str = "user_created";
+    pub const NODE_STARTED: &str = "node_started";
+    pub const PEER_LOG_INCONSISTENT: &str = "peer_log_inconsistent";
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a ledger entry: {0}")]
+pub struct DecodeError(String);
+
+impl Entry {
+    pub fn new(event: &str, at: Timestamp, node: &str, actor: String, subject: String) -> Self {
+        Self {
+            event: event.into(),
+            at,
+            node: node.into(),
+            actor,
+            subject,
+            attributes: Vec::new(),
+        }
+    }
+
+    pub fn attr(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.attributes.push((key.into(), value.into()));
+        self
+    }
+
+    /// A SHA-256 commitment to `content`, as an attribute value.
+    pub fn commitment(content: &[u8]) -> String {
+        format!("sha256:{}", hex::encode(hanoinet_protocol::sha256(content)))
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut c = Canonical::new(DOMAIN);
+        c.str(&self.event)
+            .timestamp(self.at)
+            .str(&self.node)
+            .str(&self.actor)
+            .str(&self.subject);
+        for (k, v) in &self.attributes {
+            c.str(k).str(v);
+        }
+        c.finish()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let err = |m: &str| DecodeError(m.to_owned());
+        let mut fields = Vec::new();
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let (len, tail) = rest
+                .split_at_checked(4)
+                .ok_or_else(|| err("truncated length"))?;
+            let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+            let (field, tail) = tail
+                .split_at_checked(len)
+                .ok_or_else(|| err("truncated field"))?;
+            fields.push(field);
+            rest = tail;
+        }
+        if fields.len() < 6 || fields.len() % 2 != 0 || fields[0] != DOMAIN.as_bytes() {
+            return Err(err("wrong shape"));
+        }
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| err("not UTF-8"));
+        let micros = i64::from_be_bytes(fields[2].try_into().map_err(|_| err("bad timestamp"))?);
+        let at = Timestamp::from_microsecond(micros).map_err(|_| err("bad timestamp"))?;
+        let mut attributes = Vec::new();
+        for pair in fields[6..].chunks(2) {
+            attributes.push((text(pair[0])?, text(pair[1])?));
+        }
+        Ok(Self {
+            event: text(fields[1])?,
+            at,
+            node: text(fields[3])?,
+            actor: text(fields[4])?,
+            subject: text(fields[5])?,
+            attributes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_round_trip() {
+        let e = Entry::new(
+            events::REQUEST_CREATED,
+            "2026-11-22T08:00:00.000001Z".parse().unwrap(),
+            "VNM/247",
+            "user:1".into(),
+            "request:abc".into(),
+        )
+        .attr("peer", "FRA/247")
+        .attr("payload", Entry::commitment(b"secret case content"));
+        let bytes = e.encode();
+        assert_eq!(Entry::decode(&bytes).unwrap(), e);
+        assert!(!String::from_utf8_lossy(&bytes).contains("secret case content"));
+        assert!(Entry::decode(&bytes[..bytes.len() - 1]).is_err());
+        assert!(Entry::decode(b"junk").is_err());
+    }
+}
