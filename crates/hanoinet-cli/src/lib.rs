@@ -34,6 +34,9 @@ pub enum Command {
     /// Send, list, show and answer cooperation requests (a client of a node's REST API).
     #[command(subcommand)]
     Request(commands::request::RequestCommand),
+    /// The tamper-evident log: verify a node's log as an auditor.
+    #[command(subcommand)]
+    Ledger(commands::ledger::LedgerCommand),
     /// Benchmarks that print their figures.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -47,6 +50,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Registry(c) => commands::registry::run(c),
         Command::User(c) => commands::node::user(c).await,
         Command::Request(c) => commands::request::run(c).await,
+        Command::Ledger(c) => commands::ledger::run(c).await,
         Command::Bench(c) => commands::bench::run(c).await,
     }
 }

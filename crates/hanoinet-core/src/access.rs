@@ -10,7 +10,7 @@ pub enum Role {
     Officer,
     /// An officer who may also approve outgoing requests.
     Supervisor,
-    /// Reads requests and the log; changes nothing.
+    /// Reads the log and its proofs; reads no case and changes nothing.
     Auditor,
 }
 
@@ -33,6 +33,17 @@ impl Role {
     pub fn may_act_on_requests(self) -> bool {
         matches!(self, Self::Officer | Self::Supervisor)
     }
+
+    /// Whether the role may read cases (requests and their contents). Auditors may not: they
+    /// audit through the ledger, which holds no case content.
+    pub fn may_read_requests(self) -> bool {
+        matches!(self, Self::Officer | Self::Supervisor)
+    }
+
+    /// Whether the role may read the ledger and its proofs.
+    pub fn may_audit(self) -> bool {
+        matches!(self, Self::Auditor | Self::Supervisor)
+    }
 }
 
 #[cfg(test)]
@@ -46,6 +57,9 @@ mod tests {
         }
         assert!(Role::Officer.may_act_on_requests());
         assert!(!Role::Auditor.may_act_on_requests());
+        assert!(!Role::Auditor.may_read_requests());
+        assert!(Role::Auditor.may_audit());
+        assert!(!Role::Officer.may_audit());
         assert_eq!(Role::parse("root"), None);
     }
 }

@@ -14,6 +14,8 @@ use serde_json::{Map, Value, json};
 use hanoinet_core::RequestId;
 use hanoinet_core::access::Role;
 use hanoinet_core::request::{self, Decision, Direction, FieldError, RequestedStateFacts};
+use hanoinet_ledger::Entry;
+use hanoinet_ledger::entry::events;
 use hanoinet_protocol::Kind;
 use hanoinet_store::{
     Decided, DecisionUpdate, NewOutbox, NewRequest, RequestRecord, StatusEvent, User,
@@ -110,6 +112,20 @@ fn require_officer(user: &User) -> ApiResult<()> {
 }
 
 /// Reads a JSON body of at most [`MAX_API_BODY`] bytes.
+fn require_reader(user: &User) -> ApiResult<()> {
+    if user.role.may_read_requests() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!(
+                "role {} may not read cases; it audits through /api/v1/ledger",
+                user.role.as_str()
+            ),
+        ))
+    }
+}
+
 async fn parse_json(body: Body) -> ApiResult<Value> {
     let bytes = axum::body::to_bytes(body, MAX_API_BODY)
         .await
@@ -184,6 +200,7 @@ async fn create_request(
         request_type: new.request_type(),
         created_at: now,
         fields: new.fields.clone(),
+        tree_head: crate::ledger::cached_head(&state),
     };
     let envelope = crate::outbound::seal(
         &state,
@@ -212,7 +229,21 @@ async fn create_request(
         envelope: envelope.to_json(),
         created_at: now,
     };
-    state.store.create_outgoing(&record, &outbox).await?;
+    let ledger = crate::ledger::entry(
+        &state,
+        events::REQUEST_CREATED,
+        crate::ledger::user_actor(&user),
+        format!("request:{id}"),
+    )
+    .attr("type", new.request_type().as_str())
+    .attr("peer", new.to.as_str())
+    .attr("envelope", envelope.header.id.to_string())
+    .attr("envelope_hash", hex::encode(envelope.hash()))
+    .attr("fields", Entry::commitment(record.fields.as_bytes()));
+    state
+        .store
+        .create_outgoing(&record, &outbox, &[ledger.encode()])
+        .await?;
     state.outbox_wake.notify_one();
     tracing::info!(request = %id, to = %new.to, "request queued");
     // What was just committed, without reading it back.
@@ -251,9 +282,10 @@ struct ListQuery {
 
 async fn list_requests(
     State(state): AppStateRef,
-    AuthUser(_): AuthUser,
+    AuthUser(user): AuthUser,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
+    require_reader(&user)?;
     let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::ValidationFailed, e.body_text()))?;
     let direction = match q.direction.as_deref() {
         None | Some("") => None,
@@ -286,15 +318,24 @@ fn parse_request_id(id: &str) -> ApiResult<RequestId> {
 
 async fn show_request(
     State(state): AppStateRef,
-    AuthUser(_): AuthUser,
+    AuthUser(user): AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
+    require_reader(&user)?;
     let id = parse_request_id(&id)?;
     let rec = state
         .store
         .get_request(id)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no request {id}")))?;
+    // Who opened which case, and when, is part of the record.
+    let opened = crate::ledger::entry(
+        &state,
+        events::REQUEST_OPENED,
+        crate::ledger::user_actor(&user),
+        format!("request:{id}"),
+    );
+    state.store.append_ledger(&[opened.encode()]).await?;
     Ok(Json(request_view(&rec)))
 }
 
@@ -336,6 +377,7 @@ async fn respond(
         decision: decision.clone(),
         decided_at: now,
         preserved_until,
+        tree_head: crate::ledger::cached_head(&state),
     };
     let envelope = crate::outbound::seal(
         &state,
@@ -360,7 +402,31 @@ async fn respond(
         envelope: envelope.to_json(),
         created_at: now,
     };
-    match state.store.decide(&update, &outbox).await? {
+    let mut ledger = crate::ledger::entry(
+        &state,
+        events::RESPONSE_SENT,
+        crate::ledger::user_actor(&user),
+        format!("request:{id}"),
+    )
+    .attr("decision", decision.status().as_str())
+    .attr("peer", rec.from.as_str())
+    .attr("envelope", envelope.header.id.to_string())
+    .attr("envelope_hash", hex::encode(envelope.hash()));
+    if let Decision::Refuse {
+        grounds,
+        explanation,
+    } = &decision
+    {
+        let codes: Vec<&str> = grounds.iter().map(|g| g.code()).collect();
+        ledger = ledger
+            .attr("grounds", codes.join(","))
+            .attr("explanation", Entry::commitment(explanation.as_bytes()));
+    }
+    match state
+        .store
+        .decide(&update, &outbox, &[ledger.encode()])
+        .await?
+    {
         Decided::Recorded => {}
         Decided::NotFound => {
             return Err(ApiError::new(

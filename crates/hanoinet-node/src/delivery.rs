@@ -22,10 +22,9 @@ use jiff::{SignedDuration, Timestamp};
 use rand::RngExt;
 use tokio::sync::{Semaphore, mpsc, watch};
 
-use hanoinet_core::EnvelopeId;
-
+use hanoinet_ledger::entry::events;
 use hanoinet_protocol::{Envelope, Receipt};
-use hanoinet_store::OutboxItem;
+use hanoinet_store::{Delivery, OutboxItem};
 
 use crate::error::ErrorCode;
 use crate::federation::ENVELOPES_PATH;
@@ -95,7 +94,7 @@ pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
 }
 
 /// Records receipts as they come, all those waiting in one transaction (group commit).
-async fn record(state: Arc<AppState>, mut rx: mpsc::UnboundedReceiver<(EnvelopeId, String)>) {
+async fn record(state: Arc<AppState>, mut rx: mpsc::UnboundedReceiver<Delivery>) {
     let mut batch = Vec::new();
     while rx.recv_many(&mut batch, 512).await > 0 {
         if let Err(e) = state
@@ -161,11 +160,7 @@ enum Outcome {
     Failed(String),
 }
 
-async fn deliver(
-    state: &AppState,
-    item: OutboxItem,
-    receipts: &mpsc::UnboundedSender<(EnvelopeId, String)>,
-) {
+async fn deliver(state: &AppState, item: OutboxItem, receipts: &mpsc::UnboundedSender<Delivery>) {
     let mut envelope = match Envelope::from_json(item.envelope.as_bytes()) {
         Ok(e) => e,
         Err(e) => {
@@ -192,11 +187,40 @@ async fn deliver(
     let outcome = attempt(state, &item, &envelope).await;
     let now = state.clock.now();
     let result = match outcome {
-        Outcome::Delivered(receipt) => {
+        Outcome::Delivered(mut receipt) => {
+            // The peer's tree head rides along for gossip; it is not part of the receipt proper.
+            if let Some(head) = receipt.tree_head.take()
+                && let Ok(head) =
+                    serde_json::from_value::<hanoinet_ledger::SignedTreeHead>(head.clone())
+            {
+                crate::ledger::remember_peer_head(state, &item.peer, &head).await;
+                receipt.tree_head = Some(serde_json::to_value(&head).unwrap_or_default());
+            }
             let json = serde_json::to_string(&receipt).unwrap_or_default();
             tracing::debug!(envelope = %item.envelope_id, peer = %item.peer, "delivered");
+            let event = if item.kind.ends_with("_request") {
+                events::REQUEST_DELIVERED
+            } else {
+                events::RESPONSE_DELIVERED
+            };
+            let ledger = crate::ledger::entry(
+                state,
+                event,
+                crate::ledger::node_actor(&item.peer),
+                format!("request:{}", item.request_id),
+            )
+            .attr("envelope", item.envelope_id.to_string())
+            .attr(
+                "receipt",
+                hanoinet_ledger::Entry::commitment(json.as_bytes()),
+            )
+            .encode();
             // If the recorder is gone (shutdown), the lease runs out and the envelope is re-sent.
-            let _ = receipts.send((item.envelope_id, json));
+            let _ = receipts.send(Delivery {
+                envelope_id: item.envelope_id,
+                receipt: json,
+                ledger,
+            });
             Ok(())
         }
         Outcome::Stale => {

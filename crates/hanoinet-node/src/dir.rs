@@ -129,10 +129,12 @@ pub fn load(dir: &Path, registry: Option<&Path>) -> anyhow::Result<(FileConfig, 
     })?;
     let registry_path = registry.map_or_else(|| dir.join(REGISTRY_FILE), Path::to_path_buf);
     let registry = verify_registry_file(&registry_path, &trust)?;
+    let registry_file = read(&registry_path)?;
     let node = NodeConfig {
         id: config.id.clone(),
         keys,
         registry,
+        registry_file,
         tunables: Tunables::default(),
     };
     crate::server::check_identity(&node)?;

@@ -21,6 +21,9 @@ use axum::routing::post;
 use jiff::SignedDuration;
 
 use hanoinet_core::request::{Decision, Direction, RequestType, validate_new_request};
+use hanoinet_core::{EnvelopeId, NodeId};
+use hanoinet_ledger::entry::events;
+use hanoinet_ledger::{Entry, SignedTreeHead};
 use hanoinet_protocol::{Envelope, EnvelopeError, Kind, MAX_ENVELOPE_BYTES, Receipt};
 use hanoinet_store::{DecisionUpdate, InboundEffect, NewInbox, NewRequest, Received};
 
@@ -42,7 +45,8 @@ fn reject(code: ErrorCode, message: impl Into<String>) -> ApiError {
 }
 
 async fn receive(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
-    match receive_inner(&state, &headers, body).await {
+    let mut authenticated = None;
+    match receive_inner(&state, &headers, body, &mut authenticated).await {
         Ok((status, receipt_json)) => (
             status,
             [(header::CONTENT_TYPE, "application/json")],
@@ -52,6 +56,21 @@ async fn receive(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
         Err(e) => {
             if e.code != ErrorCode::Internal {
                 tracing::warn!(code = e.code.as_str(), reason = %e.message, "inbound envelope rejected");
+                // Rejections of envelopes that a registered node really signed go into the
+                // ledger; unauthenticated noise does not, so no one can flood the log.
+                if let Some((id, from, hash)) = authenticated {
+                    let entry = crate::ledger::entry(
+                        &state,
+                        events::ENVELOPE_REJECTED,
+                        crate::ledger::node_actor(&from),
+                        format!("envelope:{id}"),
+                    )
+                    .attr("error", e.code.as_str())
+                    .attr("envelope_hash", hex::encode(hash));
+                    if let Err(err) = state.store.append_ledger(&[entry.encode()]).await {
+                        tracing::error!(error = %err, "logging a rejected envelope failed");
+                    }
+                }
             }
             e.into_response()
         }
@@ -62,6 +81,7 @@ async fn receive_inner(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
+    authenticated: &mut Option<(EnvelopeId, NodeId, [u8; 32])>,
 ) -> Result<(StatusCode, String), ApiError> {
     // 1. Size.
     let declared = headers
@@ -103,6 +123,8 @@ async fn receive_inner(
         )
     })?;
 
+    *authenticated = Some((h.id, h.from.clone(), env.hash()));
+
     // 5. Recipient.
     if h.to != state.id {
         return Err(reject(
@@ -134,9 +156,34 @@ async fn receive_inner(
     }
 
     // 8. Kind, payload.
-    let effect = match h.kind.as_str() {
-        Kind::PRESERVATION_REQUEST => InboundEffect::CreateIncoming(incoming_request(state, &env)?),
-        Kind::PRESERVATION_RESPONSE => InboundEffect::ApplyDecision(decision(&env, state)?),
+    let (effect, peer_head, ledger) = match h.kind.as_str() {
+        Kind::PRESERVATION_REQUEST => {
+            let (req, head) = incoming_request(state, &env)?;
+            let entry = crate::ledger::entry(
+                state,
+                events::REQUEST_RECEIVED,
+                crate::ledger::node_actor(&h.from),
+                format!("request:{}", req.id),
+            )
+            .attr("type", req.request_type.as_str())
+            .attr("envelope", h.id.to_string())
+            .attr("envelope_hash", hex::encode(env.hash()))
+            .attr("fields", Entry::commitment(req.fields.as_bytes()));
+            (InboundEffect::CreateIncoming(req), head, entry)
+        }
+        Kind::PRESERVATION_RESPONSE => {
+            let (d, head) = decision(&env, state)?;
+            let entry = crate::ledger::entry(
+                state,
+                events::RESPONSE_RECEIVED,
+                crate::ledger::node_actor(&h.from),
+                format!("request:{}", d.request_id),
+            )
+            .attr("decision", d.status.as_str())
+            .attr("envelope", h.id.to_string())
+            .attr("envelope_hash", hex::encode(env.hash()));
+            (InboundEffect::ApplyDecision(d), head, entry)
+        }
         other => {
             return Err(reject(
                 ErrorCode::UnsupportedKind,
@@ -146,7 +193,7 @@ async fn receive_inner(
     };
 
     // 9. Store durably, apply the effect, and answer with the signed receipt.
-    let receipt = Receipt::sign(
+    let mut receipt = Receipt::sign(
         h.id,
         env.hash(),
         h.from.clone(),
@@ -154,6 +201,8 @@ async fn receive_inner(
         state.id.clone(),
         &state.keys,
     );
+    receipt.tree_head =
+        crate::ledger::cached_head(state).and_then(|h| serde_json::to_value(h).ok());
     let receipt_json = serde_json::to_string(&receipt).map_err(ApiError::internal)?;
     let inbox = NewInbox {
         envelope_id: h.id,
@@ -163,7 +212,14 @@ async fn receive_inner(
         received_at: now,
         receipt: receipt_json.clone(),
     };
-    match state.store.receive(&inbox, &effect).await? {
+    let outcome = state
+        .store
+        .receive(&inbox, &effect, &[ledger.encode()])
+        .await?;
+    if let Some(head) = peer_head {
+        crate::ledger::remember_peer_head(state, &h.from, &head).await;
+    }
+    match outcome {
         Received::New => {
             tracing::info!(envelope = %h.id, from = %h.from, kind = h.kind.as_str(), "envelope received");
             Ok((StatusCode::CREATED, receipt_json))
@@ -188,7 +244,10 @@ fn invalid(message: impl Into<String>) -> ApiError {
 }
 
 /// An incoming request, validated independently of the sender's own validation.
-fn incoming_request(state: &AppState, env: &Envelope) -> Result<NewRequest, ApiError> {
+fn incoming_request(
+    state: &AppState,
+    env: &Envelope,
+) -> Result<(NewRequest, Option<SignedTreeHead>), ApiError> {
     let payload: RequestPayload = serde_json::from_slice(&open(state, env)?)
         .map_err(|e| invalid(format!("request payload: {e}")))?;
     // Re-validate the fields exactly as a local user's request would be.
@@ -207,7 +266,7 @@ fn incoming_request(state: &AppState, env: &Envelope) -> Result<NewRequest, ApiE
             fields.join(", ")
         )));
     }
-    Ok(NewRequest {
+    let request = NewRequest {
         id: payload.request_id,
         direction: Direction::Incoming,
         request_type: payload.request_type,
@@ -217,11 +276,15 @@ fn incoming_request(state: &AppState, env: &Envelope) -> Result<NewRequest, ApiE
         envelope_id: env.header.id,
         created_by: None,
         created_at: state.clock.now(),
-    })
+    };
+    Ok((request, payload.tree_head))
 }
 
 /// A decision on one of our outgoing requests, checked against the Convention's minimum.
-fn decision(env: &Envelope, state: &AppState) -> Result<DecisionUpdate, ApiError> {
+fn decision(
+    env: &Envelope,
+    state: &AppState,
+) -> Result<(DecisionUpdate, Option<SignedTreeHead>), ApiError> {
     let payload: ResponsePayload = serde_json::from_slice(&open(state, env)?)
         .map_err(|e| invalid(format!("response payload: {e}")))?;
     match (&payload.decision, payload.preserved_until) {
@@ -239,11 +302,12 @@ fn decision(env: &Envelope, state: &AppState) -> Result<DecisionUpdate, ApiError
             ));
         }
     }
-    Ok(DecisionUpdate {
+    let update = DecisionUpdate {
         request_id: payload.request_id,
         status: payload.decision.status(),
         decision: serde_json::to_string(&payload.decision).map_err(ApiError::internal)?,
         decided_at: payload.decided_at,
         preserved_until: payload.preserved_until,
-    })
+    };
+    Ok((update, payload.tree_head))
 }

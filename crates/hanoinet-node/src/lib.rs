@@ -18,6 +18,7 @@ pub mod delivery;
 pub mod dir;
 pub mod error;
 pub mod federation;
+pub mod ledger;
 pub mod network;
 pub mod openapi;
 pub mod outbound;

@@ -33,6 +33,8 @@ pub struct NetworkNode {
     pub api_url: String,
     /// An officer's bearer token (demo data).
     pub token: String,
+    /// An auditor's bearer token: reads the ledger, not the cases (demo data).
+    pub auditor_token: String,
     /// The node's directory.
     pub dir: PathBuf,
 }
@@ -151,20 +153,14 @@ pub async fn provision(
         let store = Store::connect(&config.database)
             .await
             .with_context(|| format!("opening {}", config.database))?;
-        let token = crate::api::new_token();
-        let user = User {
-            id: uuid_text(),
-            name: "officer".into(),
-            role: Role::Officer,
-        };
-        store
-            .add_user(&user, &crate::api::token_hash(&token), Timestamp::now())
-            .await?;
+        let token = add_user(&store, &spec.id, "officer", Role::Officer).await?;
+        let auditor_token = add_user(&store, &spec.id, "auditor", Role::Auditor).await?;
         store.close().await;
         out.nodes.push(NetworkNode {
             id: spec.id.clone(),
             api_url: format!("http://{}", spec.listen),
             token,
+            auditor_token,
             dir: ndir,
         });
     }
@@ -181,6 +177,36 @@ pub fn read_network(network_dir: &Path) -> anyhow::Result<NetworkFile> {
     serde_json::from_str(&text).context("network.json is malformed")
 }
 
-fn uuid_text() -> String {
-    hanoinet_core::RequestId::new_v7().to_string()
+/// Adds a user to a node's store, with its ledger entry; returns the new bearer token.
+pub async fn add_user(
+    store: &Store,
+    node: &NodeId,
+    name: &str,
+    role: Role,
+) -> anyhow::Result<String> {
+    use hanoinet_ledger::{Entry, entry::events};
+    let token = crate::api::new_token();
+    let user = User {
+        id: hanoinet_core::RequestId::new_v7().to_string(),
+        name: name.into(),
+        role,
+    };
+    let entry = Entry::new(
+        events::USER_CREATED,
+        hanoinet_core::Clock::now(&hanoinet_core::SystemClock),
+        node.as_str(),
+        "operator".into(),
+        format!("user:{}", user.id),
+    )
+    .attr("role", role.as_str());
+    let added = store
+        .add_user(
+            &user,
+            &crate::api::token_hash(&token),
+            Timestamp::now(),
+            &[entry.encode()],
+        )
+        .await?;
+    anyhow::ensure!(added, "a user named {name:?} already exists");
+    Ok(token)
 }

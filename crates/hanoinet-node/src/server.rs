@@ -23,6 +23,8 @@ pub struct NodeConfig {
     pub keys: NodeKeys,
     /// The registry, already verified against the depositary's key.
     pub registry: Registry,
+    /// The signed registry file the registry was verified from (served to verifiers).
+    pub registry_file: String,
     pub tunables: Tunables,
 }
 
@@ -45,6 +47,9 @@ pub struct Tunables {
     pub max_clock_skew: Duration,
     /// Timeout of one delivery attempt.
     pub request_timeout: Duration,
+    /// How often the ledger integrates queued entries, signs a head if the log grew, and checks
+    /// peers' heads.
+    pub ledger_interval: Duration,
 }
 
 impl Default for Tunables {
@@ -58,6 +63,7 @@ impl Default for Tunables {
             max_envelope_age: Duration::from_secs(24 * 3600),
             max_clock_skew: Duration::from_secs(300),
             request_timeout: Duration::from_secs(30),
+            ledger_interval: Duration::from_secs(2),
         }
     }
 }
@@ -74,6 +80,10 @@ pub struct AppState {
     pub tunables: Tunables,
     /// Woken when an envelope is queued, so delivery starts at once.
     pub outbox_wake: Notify,
+    /// The signed registry file.
+    pub registry_file: String,
+    /// Cache of the latest signed tree head (the store holds them all).
+    pub head: std::sync::RwLock<Option<hanoinet_ledger::SignedTreeHead>>,
 }
 
 impl AppState {
@@ -90,6 +100,7 @@ pub struct NodeHandle {
     pub state: Arc<AppState>,
     server: JoinHandle<()>,
     worker: JoinHandle<()>,
+    ledger: JoinHandle<()>,
     stop: watch::Sender<bool>,
 }
 
@@ -99,6 +110,7 @@ impl NodeHandle {
         let _ = self.stop.send(true);
         let _ = self.server.await;
         let _ = self.worker.await;
+        let _ = self.ledger.await;
         self.state.store.close().await;
     }
 
@@ -106,6 +118,7 @@ impl NodeHandle {
     pub fn abort(self) {
         self.server.abort();
         self.worker.abort();
+        self.ledger.abort();
     }
 }
 
@@ -148,6 +161,8 @@ pub async fn start(
         id: config.id,
         keys: config.keys,
         registry: config.registry,
+        registry_file: config.registry_file,
+        head: std::sync::RwLock::new(None),
         store,
         clock,
         http,
@@ -175,19 +190,49 @@ pub async fn start(
             tracing::error!(error = %e, "http server failed");
         }
     });
-    let worker = tokio::spawn(crate::delivery::run(state.clone(), stop_rx));
+    log_start(&state).await?;
+    let worker = tokio::spawn(crate::delivery::run(state.clone(), stop_rx.clone()));
+    let ledger = tokio::spawn(crate::ledger::run(state.clone(), stop_rx));
     tracing::info!(node = %state.id, %addr, backend = state.store.backend(), "node started");
     Ok(NodeHandle {
         addr,
         state,
         server,
         worker,
+        ledger,
         stop,
     })
+}
+
+/// Logs the start with commitments to the registry and keys in use, so that a change of either
+/// shows in the ledger.
+async fn log_start(state: &AppState) -> anyhow::Result<()> {
+    use hanoinet_ledger::{Entry, entry::events};
+    let entry = crate::ledger::entry(
+        state,
+        events::NODE_STARTED,
+        "system".into(),
+        format!("registry:{}", state.registry.serial),
+    )
+    .attr(
+        "registry",
+        Entry::commitment(state.registry_file.as_bytes()),
+    )
+    .attr("signing_key", state.keys.public().signing_b64())
+    .attr("encryption_key", state.keys.public().encryption_b64())
+    .attr("version", env!("CARGO_PKG_VERSION"));
+    state
+        .store
+        .append_ledger(&[entry.encode()])
+        .await
+        .context("writing the ledger")?;
+    Ok(())
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
     crate::api::routes()
         .merge(crate::federation::routes())
+        .merge(crate::ledger::api_routes())
+        .merge(crate::ledger::federation_routes())
         .with_state(state)
 }

@@ -28,6 +28,10 @@ pub struct Receipt {
     pub received_at: Timestamp,
     #[serde(with = "b64::array")]
     pub signature: [u8; 64],
+    /// The receiving node's latest signed tree head (its own signature covers it; the receipt's
+    /// does not). Absent until the node has signed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tree_head: Option<serde_json::Value>,
 }
 
 impl Receipt {
@@ -46,6 +50,7 @@ impl Receipt {
             to,
             received_at,
             signature: [0; 64],
+            tree_head: None,
         };
         r.signature = keys.sign(&r.signing_input());
         r

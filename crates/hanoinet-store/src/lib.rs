@@ -32,6 +32,7 @@ use hanoinet_core::request::{Direction, Status};
 use hanoinet_core::time::to_micros;
 use hanoinet_core::{EnvelopeId, NodeId, RequestId};
 
+pub use ledger::*;
 pub use records::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +89,9 @@ macro_rules! with_read {
         }
     };
 }
+
+// After the macros, which it uses.
+mod ledger;
 
 /// How a new envelope arriving at this node changes its state.
 #[derive(Debug, Clone)]
@@ -188,6 +192,7 @@ impl Store {
         user: &User,
         token_hash: &[u8; 32],
         now: Timestamp,
+        ledger: &[Vec<u8>],
     ) -> Result<bool, StoreError> {
         let out = with_tx!(self, |tx| {
             let done = sqlx::query(
@@ -201,7 +206,11 @@ impl Store {
             .bind(to_micros(now))
             .execute(&mut *tx)
             .await?;
-            done.rows_affected() == 1
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_ledger!(tx, ledger);
+            true
         });
         Ok(out)
     }
@@ -235,11 +244,13 @@ impl Store {
         &self,
         req: &NewRequest,
         outbox: &NewOutbox,
+        ledger: &[Vec<u8>],
     ) -> Result<(), StoreError> {
         with_tx!(self, |tx| {
             insert_request!(tx, req, None::<&str>);
             insert_event!(tx, req.id, Status::Queued, req.created_at, None::<&str>);
             insert_outbox!(tx, outbox);
+            insert_ledger!(tx, ledger);
         });
         Ok(())
     }
@@ -295,11 +306,16 @@ impl Store {
     /// delivery worker groups the receipts that arrive together (group commit).
     pub async fn record_deliveries(
         &self,
-        receipts: &[(EnvelopeId, String)],
+        receipts: &[Delivery],
         now: Timestamp,
     ) -> Result<(), StoreError> {
         with_tx!(self, |tx| {
-            for (envelope_id, receipt_json) in receipts {
+            for Delivery {
+                envelope_id,
+                receipt: receipt_json,
+                ledger,
+            } in receipts
+            {
                 let row = sqlx::query(
                     "UPDATE outbox SET delivered_at = $1, receipt = $2, claimed_until = 0, last_error = NULL
                      WHERE envelope_id = $3 AND delivered_at IS NULL
@@ -311,6 +327,7 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
                 let Some(row) = row else { continue };
+                insert_ledger!(tx, [ledger]);
                 let request_id: String = row.try_get("request_id")?;
                 let kind: String = row.try_get("kind")?;
                 if kind.ends_with("_request") {
@@ -396,6 +413,7 @@ impl Store {
         &self,
         inbox: &NewInbox,
         effect: &InboundEffect,
+        ledger: &[Vec<u8>],
     ) -> Result<Received, StoreError> {
         let id = inbox.envelope_id.to_string();
         let out = with_tx!(self, |tx| {
@@ -473,6 +491,7 @@ impl Store {
                     insert_event!(tx, rid, d.status, d.decided_at, None::<&str>);
                 }
             }
+            insert_ledger!(tx, ledger);
             Received::New
         });
         Ok(out)
@@ -501,6 +520,7 @@ impl Store {
         &self,
         d: &DecisionUpdate,
         outbox: &NewOutbox,
+        ledger: &[Vec<u8>],
     ) -> Result<Decided, StoreError> {
         let rid = d.request_id.to_string();
         let out = with_tx!(self, |tx| {
@@ -536,6 +556,7 @@ impl Store {
             }
             insert_event!(tx, rid, d.status, d.decided_at, None::<&str>);
             insert_outbox!(tx, outbox);
+            insert_ledger!(tx, ledger);
             Decided::Recorded
         });
         Ok(out)

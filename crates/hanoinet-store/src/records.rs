@@ -68,6 +68,16 @@ pub struct NewInbox {
     pub receipt: String,
 }
 
+/// A verified receipt to record, with its ledger entry.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub envelope_id: EnvelopeId,
+    /// The receipt as JSON text.
+    pub receipt: String,
+    /// The ledger entry for the delivery (appended only if the delivery is new).
+    pub ledger: Vec<u8>,
+}
+
 /// A decision on a request, recorded on the requested side and applied on the requesting side.
 #[derive(Debug, Clone)]
 pub struct DecisionUpdate {
@@ -269,5 +279,18 @@ macro_rules! insert_outbox {
         .bind(hanoinet_core::time::to_micros(o.created_at))
         .execute(&mut *$tx)
         .await?;
+    }};
+}
+
+/// Queues ledger entries inside a transaction: the event and its log entry commit together.
+macro_rules! insert_ledger {
+    ($tx:ident, $entries:expr) => {{
+        for entry in $entries {
+            let bytes: &[u8] = entry.as_ref();
+            sqlx::query("INSERT INTO ledger_queue (entry) VALUES ($1)")
+                .bind(bytes)
+                .execute(&mut *$tx)
+                .await?;
+        }
     }};
 }

@@ -9,7 +9,8 @@ use hanoinet_core::request::{Direction, RequestType, Status};
 use hanoinet_core::{EnvelopeId, NodeId, RequestId};
 use hanoinet_store::testing::{BACKENDS, Backend, TestDb};
 use hanoinet_store::{
-    Decided, DecisionUpdate, InboundEffect, NewInbox, NewOutbox, NewRequest, Received, Store, User,
+    Decided, DecisionUpdate, Delivery, InboundEffect, NewInbox, NewOutbox, NewRequest, Received,
+    Store, User,
 };
 
 async fn store(backend: Backend) -> (Store, TestDb) {
@@ -53,6 +54,7 @@ fn outgoing(now: Timestamp) -> (NewRequest, NewOutbox) {
 
 async fn run_all(backend: Backend) {
     users(backend).await;
+    ledger_tree(backend).await;
     outbox_lifecycle(backend).await;
     receiving_is_exactly_once(backend).await;
     decisions(backend).await;
@@ -81,20 +83,30 @@ async fn users(backend: Backend) {
         name: "lan".into(),
         role: Role::Officer,
     };
-    assert!(s.add_user(&u, &[1; 32], Timestamp::now()).await.unwrap());
     assert!(
-        !s.add_user(&u, &[2; 32], Timestamp::now()).await.unwrap(),
+        s.add_user(&u, &[1; 32], Timestamp::now(), &[b"user_created".to_vec()])
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.add_user(&u, &[2; 32], Timestamp::now(), &[b"user_created".to_vec()])
+            .await
+            .unwrap(),
         "names are unique"
     );
     assert_eq!(s.user_by_token_hash(&[1; 32]).await.unwrap(), Some(u));
     assert_eq!(s.user_by_token_hash(&[2; 32]).await.unwrap(), None);
+    // The entry commits with the event, and only then.
+    assert_eq!(s.ledger_queued().await.unwrap(), 1);
 }
 
 async fn outbox_lifecycle(backend: Backend) {
     let (s, _db) = store(backend).await;
     let now = t("2026-11-22T08:00:00Z");
     let (req, out) = outgoing(now);
-    s.create_outgoing(&req, &out).await.unwrap();
+    s.create_outgoing(&req, &out, &[b"request_created".to_vec()])
+        .await
+        .unwrap();
     let rec = s.get_request(req.id).await.unwrap().unwrap();
     assert_eq!(rec.status, Status::Queued);
     assert_eq!(rec.history.len(), 1);
@@ -121,9 +133,16 @@ async fn outbox_lifecycle(backend: Backend) {
 
     // Recording the receipt twice changes nothing the second time.
     for _ in 0..2 {
-        s.record_deliveries(&[(out.envelope_id, r#"{"r":1}"#.into())], retry)
-            .await
-            .unwrap();
+        s.record_deliveries(
+            &[Delivery {
+                envelope_id: out.envelope_id,
+                receipt: r#"{"r":1}"#.into(),
+                ledger: b"delivered".to_vec(),
+            }],
+            retry,
+        )
+        .await
+        .unwrap();
     }
     let rec = s.get_request(req.id).await.unwrap().unwrap();
     assert_eq!(rec.status, Status::Delivered);
@@ -133,6 +152,11 @@ async fn outbox_lifecycle(backend: Backend) {
     );
     assert_eq!(rec.receipt, Some(serde_json::json!({"r": 1})));
     assert_eq!(s.outbox_counts().await.unwrap(), (0, 1));
+    assert_eq!(
+        s.ledger_queued().await.unwrap(),
+        2,
+        "created, then delivered once"
+    );
     assert_eq!(s.next_outbox_due().await.unwrap(), None);
     assert_eq!(
         s.list_requests(Some(Direction::Outgoing), 10)
@@ -166,11 +190,18 @@ async fn receiving_is_exactly_once(backend: Backend) {
     req.direction = Direction::Incoming;
     let first = inbox("VNM/247", r#"{"receipt":"receipt-1"}"#);
     let effect = InboundEffect::CreateIncoming(req.clone());
-    assert_eq!(s.receive(&first, &effect).await.unwrap(), Received::New);
+    assert_eq!(
+        s.receive(&first, &effect, &[b"received".to_vec()])
+            .await
+            .unwrap(),
+        Received::New
+    );
     let mut replay = first.clone();
     replay.receipt = r#"{"receipt":"receipt-2"}"#.into();
     assert_eq!(
-        s.receive(&replay, &effect).await.unwrap(),
+        s.receive(&replay, &effect, &[b"received".to_vec()])
+            .await
+            .unwrap(),
         Received::Duplicate {
             receipt: r#"{"receipt":"receipt-1"}"#.into()
         }
@@ -182,11 +213,18 @@ async fn receiving_is_exactly_once(backend: Backend) {
     // Another envelope claiming the same request id is refused, and not stored.
     let other = inbox("VNM/247", r#"{"receipt":"receipt-3"}"#);
     assert!(matches!(
-        s.receive(&other, &effect).await.unwrap(),
+        s.receive(&other, &effect, &[b"received".to_vec()])
+            .await
+            .unwrap(),
         Received::Rejected { .. }
     ));
     assert_eq!(s.inbox_receipt(other.envelope_id).await.unwrap(), None);
     assert_eq!(s.inbox_counts().await.unwrap(), (1, 1));
+    assert_eq!(
+        s.ledger_queued().await.unwrap(),
+        1,
+        "no entry for the replay or the rejection"
+    );
     let rec = s.get_request(req.id).await.unwrap().unwrap();
     assert_eq!(rec.status, Status::Delivered);
 }
@@ -199,6 +237,7 @@ async fn decisions(backend: Backend) {
     s.receive(
         &inbox("VNM/247", "{}"),
         &InboundEffect::CreateIncoming(req.clone()),
+        &[b"received".to_vec()],
     )
     .await
     .unwrap();
@@ -222,13 +261,17 @@ async fn decisions(backend: Backend) {
         created_at: now,
     };
     assert_eq!(
-        s.decide(&decision, &reply).await.unwrap(),
+        s.decide(&decision, &reply, &[b"decided".to_vec()])
+            .await
+            .unwrap(),
         Decided::Recorded
     );
     let mut reply2 = reply.clone();
     reply2.envelope_id = EnvelopeId::new_v7();
     assert_eq!(
-        s.decide(&decision, &reply2).await.unwrap(),
+        s.decide(&decision, &reply2, &[b"decided".to_vec()])
+            .await
+            .unwrap(),
         Decided::Conflict {
             status: Status::Accepted
         }
@@ -241,26 +284,41 @@ async fn decisions(backend: Backend) {
     let mut unknown = decision.clone();
     unknown.request_id = RequestId::new_v7();
     assert_eq!(
-        s.decide(&unknown, &reply2).await.unwrap(),
+        s.decide(&unknown, &reply2, &[b"decided".to_vec()])
+            .await
+            .unwrap(),
         Decided::NotFound
     );
 
     // Requesting side: a decision that overtakes the receipt still records delivery first.
     let (out_req, out_box) = outgoing(now);
-    s.create_outgoing(&out_req, &out_box).await.unwrap();
+    s.create_outgoing(&out_req, &out_box, &[b"request_created".to_vec()])
+        .await
+        .unwrap();
     let mut apply = decision.clone();
     apply.request_id = out_req.id;
     let mut resp = inbox("FRA/247", "{}");
     resp.kind = "preservation_response".into();
     assert_eq!(
-        s.receive(&resp, &InboundEffect::ApplyDecision(apply.clone()))
-            .await
-            .unwrap(),
+        s.receive(
+            &resp,
+            &InboundEffect::ApplyDecision(apply.clone()),
+            &[b"received".to_vec()]
+        )
+        .await
+        .unwrap(),
         Received::New
     );
-    s.record_deliveries(&[(out_box.envelope_id, r#"{"late":true}"#.into())], now)
-        .await
-        .unwrap();
+    s.record_deliveries(
+        &[Delivery {
+            envelope_id: out_box.envelope_id,
+            receipt: r#"{"late":true}"#.into(),
+            ledger: b"delivered".to_vec(),
+        }],
+        now,
+    )
+    .await
+    .unwrap();
     let rec = s.get_request(out_req.id).await.unwrap().unwrap();
     assert_eq!(rec.status, Status::Accepted);
     assert_eq!(
@@ -271,15 +329,21 @@ async fn decisions(backend: Backend) {
     assert_eq!(rec.preserved_until, apply.preserved_until);
     // A decision from a node the request was not sent to is refused.
     let (o2, b2) = outgoing(now);
-    s.create_outgoing(&o2, &b2).await.unwrap();
+    s.create_outgoing(&o2, &b2, &[b"request_created".to_vec()])
+        .await
+        .unwrap();
     let mut apply2 = decision.clone();
     apply2.request_id = o2.id;
     let mut wrong = inbox("KEN/247", "{}");
     wrong.kind = "preservation_response".into();
     assert!(matches!(
-        s.receive(&wrong, &InboundEffect::ApplyDecision(apply2))
-            .await
-            .unwrap(),
+        s.receive(
+            &wrong,
+            &InboundEffect::ApplyDecision(apply2),
+            &[b"received".to_vec()]
+        )
+        .await
+        .unwrap(),
         Received::Rejected { .. }
     ));
 }
@@ -299,4 +363,62 @@ async fn migrations_are_idempotent(backend: Backend) {
         Store::connect("mysql://x").await,
         Err(hanoinet_store::StoreError::UnsupportedUrl(_))
     ));
+}
+
+async fn ledger_tree(backend: Backend) {
+    use hanoinet_ledger::tree::{Plan, build};
+    let (s, _db) = store(backend).await;
+    let entries: Vec<Vec<u8>> = (0..1234)
+        .map(|i| format!("entry {i}").into_bytes())
+        .collect();
+    // Appended in uneven batches, integrated in uneven batches: the same tree as built in memory.
+    for chunk in entries.chunks(97) {
+        s.append_ledger(chunk).await.unwrap();
+        s.integrate(150).await.unwrap();
+    }
+    while s.ledger_queued().await.unwrap() > 0 {
+        s.integrate(500).await.unwrap();
+    }
+    assert_eq!(s.ledger_size().await.unwrap(), 1234);
+    let (frontier, all) = build(entries.iter().map(Vec::as_slice));
+    for plan in [
+        Plan::Root { size: 1234 },
+        Plan::Root { size: 1 },
+        Plan::Inclusion {
+            index: 777,
+            size: 1000,
+        },
+        Plan::Consistency {
+            first: 333,
+            second: 1234,
+        },
+    ] {
+        let nodes = s.ledger_nodes(&plan.needed()).await.unwrap();
+        assert_eq!(
+            plan.compute(&nodes).unwrap(),
+            plan.compute(&all).unwrap(),
+            "{plan:?}"
+        );
+    }
+    assert_eq!(
+        Plan::Root { size: 1234 }
+            .compute(
+                &s.ledger_nodes(&Plan::Root { size: 1234 }.needed())
+                    .await
+                    .unwrap()
+            )
+            .unwrap()[0],
+        frontier.root()
+    );
+    let page = s.ledger_entries(1000, 1010).await.unwrap();
+    assert_eq!(page.len(), 10);
+    assert_eq!(page[0], (1000, entries[1000].clone()));
+
+    s.store_head(10, "{\"a\":1}", Timestamp::now())
+        .await
+        .unwrap();
+    s.store_head(1234, "{\"a\":2}", Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(s.latest_head().await.unwrap().as_deref(), Some("{\"a\":2}"));
 }

@@ -75,9 +75,13 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         "hanoinet demo network (DEMO DATA: fictitious registry signed by a local depositary key)"
     );
     println!();
-    println!("  {:<8}  {:<24}  OFFICER TOKEN", "NODE", "API URL");
+    println!(
+        "  {:<8}  {:<24}  OFFICER TOKEN / AUDITOR TOKEN",
+        "NODE", "API URL"
+    );
     for n in &net.nodes {
         println!("  {:<8}  {:<24}  {}", n.id, n.api_url, n.token);
+        println!("  {:<8}  {:<24}  {}", "", "", n.auditor_token);
     }
     println!();
     println!(

@@ -1,5 +1,6 @@
 pub mod bench;
 pub mod demo;
+pub mod ledger;
 pub mod node;
 pub mod registry;
 pub mod request;

@@ -6,13 +6,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use jiff::Timestamp;
 
 use hanoinet_core::access::Role;
 use hanoinet_core::{NodeId, SystemClock};
 use hanoinet_node::dir::{self, InitOptions};
 use hanoinet_protocol::registry::NodeRole;
-use hanoinet_store::{Store, User};
+use hanoinet_store::Store;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum RoleArg {
@@ -211,21 +210,10 @@ pub async fn user(c: UserCommand) -> anyhow::Result<()> {
             let store = Store::connect(&database)
                 .await
                 .with_context(|| format!("opening {}", redact(&database)))?;
-            let token = hanoinet_node::api::new_token();
-            let user = User {
-                id: hanoinet_core::RequestId::new_v7().to_string(),
-                name: a.name.trim().into(),
-                role: a.role,
-            };
-            let added = store
-                .add_user(
-                    &user,
-                    &hanoinet_node::api::token_hash(&token),
-                    Timestamp::now(),
-                )
-                .await?;
+            let token =
+                hanoinet_node::network::add_user(&store, &file.id, a.name.trim(), a.role).await;
             store.close().await;
-            anyhow::ensure!(added, "a user named {:?} already exists", user.name);
+            let token = token?;
             println!("{token}");
             Ok(())
         }

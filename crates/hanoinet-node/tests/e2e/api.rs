@@ -221,51 +221,50 @@ async fn tokens_and_roles_are_enforced(backend: hanoinet_store::testing::Backend
         .unwrap();
     assert_eq!(resp.status(), 401);
 
-    // An auditor reads but cannot send.
-    let token = hanoinet_node::api::new_token();
-    let auditor = hanoinet_store::User {
-        id: "a1".into(),
-        name: "auditor".into(),
-        role: hanoinet_core::access::Role::Auditor,
-    };
-    assert!(
-        net.store(VNM)
-            .add_user(
-                &auditor,
-                &hanoinet_node::api::token_hash(&token),
-                jiff::Timestamp::now()
-            )
-            .await
-            .unwrap()
-    );
+    // An auditor reads the ledger, not the cases, and sends nothing.
+    let token = net.file.nodes[VNM].auditor_token.clone();
+    let id = net.send(VNM, FRA).await;
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/api/v1/requests".to_owned(),
+            Some(preservation("FRA/247")),
+        ),
+        (Method::GET, "/api/v1/requests".to_owned(), None),
+        (Method::GET, format!("/api/v1/requests/{id}"), None),
+    ] {
+        let mut req = net
+            .http
+            .request(method.clone(), format!("{}{path}", net.url(VNM)))
+            .bearer_auth(&token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 403, "{method} {path}");
+    }
     let resp = net
         .http
-        .post(format!("{}/api/v1/requests", net.url(VNM)))
-        .bearer_auth(&token)
-        .json(&preservation("FRA/247"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 403);
-    let resp = net
-        .http
-        .get(format!("{}/api/v1/requests", net.url(VNM)))
+        .get(format!("{}/api/v1/ledger/head", net.url(VNM)))
         .bearer_auth(&token)
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
+    // An officer reads cases, not the ledger.
+    let (status, _) = net
+        .call(VNM, Method::GET, "/api/v1/ledger/head", None)
+        .await;
+    assert_eq!(status, 403);
     // Names are unique.
-    assert!(
-        !net.store(VNM)
-            .add_user(
-                &auditor,
-                &hanoinet_node::api::token_hash("other"),
-                jiff::Timestamp::now()
-            )
-            .await
-            .unwrap()
-    );
+    let err = hanoinet_node::network::add_user(
+        net.store(VNM),
+        &"VNM/247".parse().unwrap(),
+        "auditor",
+        hanoinet_core::access::Role::Auditor,
+    )
+    .await;
+    assert!(err.is_err());
 }
 
 async fn decisions_are_validated_and_happen_once(backend: hanoinet_store::testing::Backend) {

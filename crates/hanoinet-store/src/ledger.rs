@@ -1,0 +1,380 @@
+//! The log's tables: the queue events append to, the integrated entries and subtree hashes, the
+//! heads this node signed, the heads seen from peers, and alerts.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use sqlx::Row;
+
+use hanoinet_core::time::to_micros;
+use hanoinet_ledger::tree::{Frontier, Hash, NodeKey, leaf_hash};
+
+use crate::{Store, StoreError};
+
+/// Rows per multi-row statement (well under SQLite's variable limit).
+const CHUNK: usize = 400;
+
+/// What one integration did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Integrated {
+    pub from: u64,
+    pub to: u64,
+}
+
+/// A peer's signed tree head as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerHead {
+    pub peer: String,
+    pub tree_size: u64,
+    pub root_hash: Hash,
+    /// The signed head, JSON.
+    pub head: String,
+    pub checked: bool,
+}
+
+/// An alert for people to act on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub id: String,
+    pub kind: String,
+    pub subject: String,
+    pub message: String,
+    pub evidence: serde_json::Value,
+    pub created_at: Timestamp,
+}
+
+fn hash(v: Vec<u8>) -> Result<Hash, StoreError> {
+    v.try_into()
+        .map_err(|_| StoreError::Corrupt("ledger hash is not 32 bytes".into()))
+}
+
+fn size(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn placeholders(from: usize, n: usize, per_row: usize) -> String {
+    (0..n)
+        .map(|r| {
+            let cols: Vec<String> = (0..per_row)
+                .map(|c| format!("${}", from + r * per_row + c))
+                .collect();
+            format!("({})", cols.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Store {
+    /// Appends entries on their own (events that change nothing else: a request opened, an
+    /// envelope rejected, a node started).
+    pub async fn append_ledger(&self, entries: &[Vec<u8>]) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            insert_ledger!(tx, entries);
+        });
+        Ok(())
+    }
+
+    /// Moves up to `max` queued entries into the tree, in one transaction. Concurrent integrators
+    /// (replicas over one PostgreSQL database) serialize on the state row.
+    pub async fn integrate(&self, max: i64) -> Result<Integrated, StoreError> {
+        let lock = match self {
+            Self::Sqlite { .. } => "",
+            Self::Postgres(_) => "FOR UPDATE",
+        };
+        let out = with_tx!(self, |tx| {
+            let current: i64 = sqlx::query_scalar(&format!(
+                "SELECT size FROM ledger_state WHERE id = 1 {lock}"
+            ))
+            .fetch_one(&mut *tx)
+            .await?;
+            let current = size(current);
+            let queued = sqlx::query("SELECT seq, entry FROM ledger_queue ORDER BY seq LIMIT $1")
+                .bind(max)
+                .fetch_all(&mut *tx)
+                .await?;
+            if queued.is_empty() {
+                return Ok(Integrated {
+                    from: current,
+                    to: current,
+                });
+            }
+            let keys = Frontier::keys(current);
+            let mut stored = HashMap::new();
+            if !keys.is_empty() {
+                let list = (1..=keys.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!("SELECT id, hash FROM ledger_nodes WHERE id IN ({list})");
+                let mut q = sqlx::query(&sql);
+                for k in &keys {
+                    q = q.bind(k.to_i64());
+                }
+                for r in q.fetch_all(&mut *tx).await? {
+                    stored.insert(
+                        NodeKey::from_i64(r.try_get("id")?),
+                        hash(r.try_get("hash")?)?,
+                    );
+                }
+            }
+            let mut frontier = Frontier::load(current, &stored)
+                .map_err(|e| StoreError::Corrupt(format!("ledger frontier: {e}")))?;
+            let mut seqs = Vec::with_capacity(queued.len());
+            let mut entries: Vec<(i64, Vec<u8>)> = Vec::with_capacity(queued.len());
+            let mut nodes: Vec<(i64, Hash)> = Vec::with_capacity(queued.len() * 2);
+            for r in &queued {
+                seqs.push(r.try_get::<i64, _>("seq")?);
+                let entry: Vec<u8> = r.try_get("entry")?;
+                let index = frontier.size() as i64;
+                nodes.extend(
+                    frontier
+                        .push(leaf_hash(&entry))
+                        .into_iter()
+                        .map(|(k, h)| (k.to_i64(), h)),
+                );
+                entries.push((index, entry));
+            }
+            for chunk in entries.chunks(CHUNK) {
+                let sql = format!(
+                    "INSERT INTO ledger_entries (idx, entry) VALUES {}",
+                    placeholders(1, chunk.len(), 2)
+                );
+                let mut q = sqlx::query(&sql);
+                for (i, e) in chunk {
+                    q = q.bind(*i).bind(e.as_slice());
+                }
+                q.execute(&mut *tx).await?;
+            }
+            for chunk in nodes.chunks(CHUNK) {
+                let sql = format!(
+                    "INSERT INTO ledger_nodes (id, hash) VALUES {}",
+                    placeholders(1, chunk.len(), 2)
+                );
+                let mut q = sqlx::query(&sql);
+                for (id, h) in chunk {
+                    q = q.bind(*id).bind(&h[..]);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            for chunk in seqs.chunks(CHUNK) {
+                let list = (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!("DELETE FROM ledger_queue WHERE seq IN ({list})");
+                let mut q = sqlx::query(&sql);
+                for s in chunk {
+                    q = q.bind(*s);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            let to = frontier.size();
+            sqlx::query("UPDATE ledger_state SET size = $1 WHERE id = 1")
+                .bind(to as i64)
+                .execute(&mut *tx)
+                .await?;
+            Integrated { from: current, to }
+        });
+        Ok(out)
+    }
+
+    /// Entries waiting to be integrated.
+    pub async fn ledger_queued(&self) -> Result<i64, StoreError> {
+        with_read!(self, |pool| {
+            Ok(sqlx::query_scalar("SELECT COUNT(*) FROM ledger_queue")
+                .fetch_one(pool)
+                .await?)
+        })
+    }
+
+    /// The number of integrated entries.
+    pub async fn ledger_size(&self) -> Result<u64, StoreError> {
+        with_read!(self, |pool| {
+            let n: i64 = sqlx::query_scalar("SELECT size FROM ledger_state WHERE id = 1")
+                .fetch_one(pool)
+                .await?;
+            Ok(size(n))
+        })
+    }
+
+    /// The stored subtree hashes for `keys` (one query).
+    pub async fn ledger_nodes(
+        &self,
+        keys: &[NodeKey],
+    ) -> Result<HashMap<NodeKey, Hash>, StoreError> {
+        let mut out = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(CHUNK) {
+            let list = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("SELECT id, hash FROM ledger_nodes WHERE id IN ({list})");
+            with_read!(self, |pool| {
+                let mut q = sqlx::query(&sql);
+                for k in chunk {
+                    q = q.bind(k.to_i64());
+                }
+                for r in q.fetch_all(pool).await? {
+                    out.insert(
+                        NodeKey::from_i64(r.try_get("id")?),
+                        hash(r.try_get("hash")?)?,
+                    );
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// Integrated entries with index in `[start, end)`, in order.
+    pub async fn ledger_entries(
+        &self,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        with_read!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT idx, entry FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+            )
+            .bind(start as i64)
+            .bind(end as i64)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| Ok((size(r.try_get("idx")?), r.try_get("entry")?)))
+                .collect()
+        })
+    }
+
+    /// Stores a head this node signed.
+    pub async fn store_head(
+        &self,
+        tree_size: u64,
+        head_json: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO ledger_heads (tree_size, head, created_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (tree_size) DO UPDATE SET head = excluded.head, created_at = excluded.created_at",
+            )
+            .bind(tree_size as i64)
+            .bind(head_json)
+            .bind(to_micros(now))
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// The most recent head this node signed (largest tree).
+    pub async fn latest_head(&self) -> Result<Option<String>, StoreError> {
+        with_read!(self, |pool| {
+            Ok(
+                sqlx::query_scalar("SELECT head FROM ledger_heads ORDER BY tree_size DESC LIMIT 1")
+                    .fetch_optional(pool)
+                    .await?,
+            )
+        })
+    }
+
+    /// Records a head seen from a peer (once per distinct size and root).
+    pub async fn record_peer_head(&self, h: &PeerHead, now: Timestamp) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO peer_heads (peer, tree_size, root_hash, head, received_at, checked)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (peer, tree_size, root_hash) DO NOTHING",
+            )
+            .bind(&h.peer)
+            .bind(h.tree_size as i64)
+            .bind(&h.root_hash[..])
+            .bind(&h.head)
+            .bind(to_micros(now))
+            .bind(i64::from(h.checked))
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Heads seen from peers: every unchecked one, and the largest checked one per peer.
+    pub async fn peer_heads(&self) -> Result<Vec<PeerHead>, StoreError> {
+        with_read!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT peer, tree_size, root_hash, head, checked FROM peer_heads p
+                 WHERE checked = 0 OR tree_size = (SELECT MAX(tree_size) FROM peer_heads q WHERE q.peer = p.peer AND q.checked = 1)
+                 ORDER BY peer, tree_size",
+            )
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(PeerHead {
+                        peer: r.try_get("peer")?,
+                        tree_size: size(r.try_get("tree_size")?),
+                        root_hash: hash(r.try_get("root_hash")?)?,
+                        head: r.try_get("head")?,
+                        checked: r.try_get::<i64, _>("checked")? != 0,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Marks a peer head as checked (1) or as the evidence of an inconsistency (2).
+    pub async fn mark_peer_head(&self, h: &PeerHead, state: i64) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            sqlx::query("UPDATE peer_heads SET checked = $1 WHERE peer = $2 AND tree_size = $3 AND root_hash = $4")
+                .bind(state)
+                .bind(&h.peer)
+                .bind(h.tree_size as i64)
+                .bind(&h.root_hash[..])
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Raises an alert and logs it, atomically.
+    pub async fn raise_alert(&self, alert: &Alert, ledger: &[Vec<u8>]) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO alerts (id, kind, subject, message, evidence, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&alert.id)
+            .bind(&alert.kind)
+            .bind(&alert.subject)
+            .bind(&alert.message)
+            .bind(alert.evidence.to_string())
+            .bind(to_micros(alert.created_at))
+            .execute(&mut *tx)
+            .await?;
+            insert_ledger!(tx, ledger);
+        });
+        Ok(())
+    }
+
+    pub async fn alerts(&self, limit: i64) -> Result<Vec<Alert>, StoreError> {
+        with_read!(self, |pool| {
+            let rows = sqlx::query("SELECT id, kind, subject, message, evidence, created_at FROM alerts ORDER BY created_at DESC LIMIT $1")
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    let evidence: String = r.try_get("evidence")?;
+                    Ok(Alert {
+                        id: r.try_get("id")?,
+                        kind: r.try_get("kind")?,
+                        subject: r.try_get("subject")?,
+                        message: r.try_get("message")?,
+                        evidence: serde_json::from_str(&evidence)
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        created_at: hanoinet_core::time::from_micros(r.try_get("created_at")?)
+                            .ok_or_else(|| StoreError::Corrupt("alert time".into()))?,
+                    })
+                })
+                .collect()
+        })
+    }
+}
