@@ -48,6 +48,7 @@ pub fn fast() -> Tunables {
         max_backoff: Duration::from_millis(200),
         lease: Duration::from_secs(2),
         poll_interval: Duration::from_millis(100),
+        ledger_interval: Duration::from_millis(50),
         ..Tunables::default()
     }
 }
@@ -172,6 +173,19 @@ impl Net {
 
     pub fn token(&self, i: usize) -> &str {
         &self.file.nodes[i].token
+    }
+
+    /// GET with node `i`'s auditor token.
+    pub async fn audit(&self, i: usize, path: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.url(i)))
+            .bearer_auth(&self.file.nodes[i].auditor_token)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn call(

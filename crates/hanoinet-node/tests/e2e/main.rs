@@ -7,3 +7,4 @@ mod harness;
 mod api;
 mod delivery;
 mod federation;
+mod ledger;
