@@ -135,14 +135,19 @@ impl Drop for TempDir {
 /// way an attacker with database access would.
 pub async fn execute_raw(store: &crate::Store, sql: &str) -> Result<u64, sqlx::Error> {
     match store {
-        crate::Store::Sqlite { write, .. } => Ok(sqlx::query(sql).execute(write).await?.rows_affected()),
+        crate::Store::Sqlite { write, .. } => {
+            Ok(sqlx::query(sql).execute(write).await?.rows_affected())
+        }
         crate::Store::Postgres(pool) => Ok(sqlx::query(sql).execute(pool).await?.rows_affected()),
     }
 }
 
 /// Replaces a node's whole log with `entries`, recomputing every tree hash: what an attacker who
 /// rewrites history and covers their tracks would do.
-pub async fn rebuild_ledger(store: &crate::Store, entries: &[Vec<u8>]) -> Result<(), crate::StoreError> {
+pub async fn rebuild_ledger(
+    store: &crate::Store,
+    entries: &[Vec<u8>],
+) -> Result<(), crate::StoreError> {
     for sql in [
         "DELETE FROM ledger_entries",
         "DELETE FROM ledger_nodes",

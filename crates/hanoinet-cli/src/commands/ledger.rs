@@ -159,7 +159,7 @@ pub async fn run(c: LedgerCommand) -> anyhow::Result<()> {
     }
     let fail = |why: String| -> anyhow::Result<()> {
         println!("FAIL: {why}");
-        bail!("ledger verification failed: {why}")
+        bail!("ledger verification failed")
     };
     let registry = match signed.verify(&trust) {
         Ok(r) => r,
