@@ -4,12 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hanoinet_core::{NodeId, SystemClock};
-use hanoinet_node::network::{self, NetworkFile, NodeSpec};
-use hanoinet_node::{NodeHandle, dir};
+use hanoinet_node::network::{self, NetworkFile};
+use hanoinet_node::{NodeHandle, Tunables};
 use hanoinet_store::Store;
 use hanoinet_store::testing::{Backend, TempDir, TestDb, execute_raw, rebuild_ledger};
 
@@ -23,48 +21,21 @@ struct Net {
 
 async fn start(backend: Backend) -> Net {
     let tmp = TempDir::new("ledger-cli");
-    let (mut specs, mut listeners, mut dbs) = (Vec::new(), Vec::new(), Vec::new());
-    for id in ["VNM/247", "FRA/247"] {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let database = if backend == Backend::Postgres {
-            let db = TestDb::new(Backend::Postgres, None).await.unwrap();
-            let url = db.url.clone();
-            dbs.push(db);
-            Some(url)
-        } else {
-            None
-        };
-        specs.push(NodeSpec {
-            id: id.parse::<NodeId>().unwrap(),
-            listen: l.local_addr().unwrap().to_string(),
-            database,
-        });
-        listeners.push(l);
-    }
-    let file = network::provision(tmp.path(), &specs, network::demo_states().unwrap(), true)
+    let local = network::local(tmp.path(), &["VNM/247", "FRA/247"], backend)
         .await
         .unwrap();
+    let tunables = Tunables {
+        ledger_interval: Duration::from_millis(50),
+        ..Tunables::default()
+    };
     let mut nodes = Vec::new();
-    for (n, l) in file.nodes.iter().zip(listeners) {
-        let (f, mut config) = dir::load(&n.dir, None).unwrap();
-        config.tunables.ledger_interval = Duration::from_millis(50);
-        let store = Store::connect(&f.database).await.unwrap();
-        nodes.push(
-            hanoinet_node::start(
-                l,
-                config,
-                store,
-                Arc::new(SystemClock),
-                std::future::pending(),
-            )
-            .await
-            .unwrap(),
-        );
+    for (n, l) in local.file.nodes.iter().zip(local.listeners) {
+        nodes.push(network::start_node(n, l, tunables.clone()).await.unwrap());
     }
     let net = Net {
         tmp,
-        _dbs: dbs,
-        file,
+        _dbs: local.databases,
+        file: local.file,
         nodes,
         backend,
     };

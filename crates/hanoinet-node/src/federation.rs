@@ -182,6 +182,13 @@ async fn receive_inner(
             .attr("decision", d.status.as_str())
             .attr("envelope", h.id.to_string())
             .attr("envelope_hash", hex::encode(env.hash()));
+            let entry = match serde_json::from_str::<Decision>(&d.decision) {
+                Ok(Decision::Refuse { grounds, .. }) => {
+                    let codes: Vec<&str> = grounds.iter().map(|g| g.code()).collect();
+                    entry.attr("grounds", codes.join(","))
+                }
+                _ => entry,
+            };
             (InboundEffect::ApplyDecision(d), head, entry)
         }
         other => {

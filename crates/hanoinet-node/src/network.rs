@@ -210,3 +210,71 @@ pub async fn add_user(
     anyhow::ensure!(added, "a user named {name:?} already exists");
     Ok(token)
 }
+
+/// A local network whose nodes are not started yet: one loopback listener per node (port 0) and
+/// each node's database (fresh PostgreSQL databases, or SQLite files in the node directories).
+/// For tests and benchmarks.
+#[derive(Debug)]
+pub struct LocalNetwork {
+    pub file: NetworkFile,
+    pub listeners: Vec<tokio::net::TcpListener>,
+    /// Dropped databases are removed: keep this alive as long as the network.
+    pub databases: Vec<hanoinet_store::testing::TestDb>,
+}
+
+/// Provisions a demo-registry network of `ids` under `dir` on `backend`.
+pub async fn local(
+    dir: &Path,
+    ids: &[&str],
+    backend: hanoinet_store::testing::Backend,
+) -> anyhow::Result<LocalNetwork> {
+    use hanoinet_store::testing::{Backend, TestDb};
+    let (mut specs, mut listeners, mut databases) = (Vec::new(), Vec::new(), Vec::new());
+    for id in ids {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let database = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let db = TestDb::new(Backend::Postgres, None).await.context(
+                    "creating a PostgreSQL database (is the server at HANOINET_TEST_POSTGRES up?)",
+                )?;
+                let url = db.url.clone();
+                databases.push(db);
+                Some(url)
+            }
+        };
+        specs.push(NodeSpec {
+            id: id.parse()?,
+            listen: l.local_addr()?.to_string(),
+            database,
+        });
+        listeners.push(l);
+    }
+    let file = provision(dir, &specs, demo_states()?, true).await?;
+    Ok(LocalNetwork {
+        file,
+        listeners,
+        databases,
+    })
+}
+
+/// Starts one provisioned node on `listener` with `tunables`, on the system clock.
+pub async fn start_node(
+    node: &NetworkNode,
+    listener: tokio::net::TcpListener,
+    tunables: crate::Tunables,
+) -> anyhow::Result<crate::NodeHandle> {
+    let (file, mut config) = dir::load(&node.dir, None)?;
+    config.tunables = tunables;
+    let store = Store::connect(&file.database)
+        .await
+        .with_context(|| format!("opening {}", file.database))?;
+    crate::start(
+        listener,
+        config,
+        store,
+        std::sync::Arc::new(hanoinet_core::SystemClock),
+        std::future::pending(),
+    )
+    .await
+}

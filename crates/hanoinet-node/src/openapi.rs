@@ -83,7 +83,8 @@ pub fn document() -> Value {
                         "from": {"type": "string"},
                         "to": {"type": "string"},
                         "received_at": {"type": "string", "format": "date-time"},
-                        "signature": {"type": "string", "contentEncoding": "base64"}
+                        "signature": {"type": "string", "contentEncoding": "base64"},
+                        "tree_head": {"$ref": "#/components/schemas/SignedTreeHead"}
                     }
                 },
                 "Request": {
@@ -106,6 +107,17 @@ pub fn document() -> Value {
                         "envelope_id": {"type": "string", "format": "uuid"},
                         "receipt": {"oneOf": [{"$ref": "#/components/schemas/Receipt"}, {"type": "null"}], "description": "The requested node's signed receipt for the request envelope."},
                         "response_receipt": {"oneOf": [{"$ref": "#/components/schemas/Receipt"}, {"type": "null"}], "description": "The requesting node's signed receipt for the response envelope."}
+                    }
+                },
+                "SignedTreeHead": {
+                    "type": "object",
+                    "required": ["log_id", "tree_size", "root_hash", "timestamp", "signature"],
+                    "properties": {
+                        "log_id": {"type": "string"},
+                        "tree_size": {"type": "integer", "minimum": 0},
+                        "root_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                        "timestamp": {"type": "string", "format": "date-time"},
+                        "signature": {"type": "string", "contentEncoding": "base64"}
                     }
                 },
                 "Envelope": {
@@ -182,6 +194,105 @@ pub fn document() -> Value {
                         "422": error_response("`validation_failed`")
                     }
                 }
+            },
+            "/api/v1/ledger/head": {
+                "get": {
+                    "summary": "The latest signed tree head of this node's log (auditor or supervisor)",
+                    "security": bearer,
+                    "responses": {
+                        "200": {"description": "Signed tree head.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SignedTreeHead"}}}},
+                        "401": error_response("`unauthorized`"),
+                        "403": error_response("`forbidden`"),
+                        "404": error_response("`not_found`: the log is empty")
+                    }
+                }
+            },
+            "/api/v1/ledger/entries": {
+                "get": {
+                    "summary": "Log entries with index in [start, end), at most 1,000 per page",
+                    "security": bearer,
+                    "parameters": [
+                        {"name": "start", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                        {"name": "end", "in": "query", "schema": {"type": "integer", "minimum": 0}}
+                    ],
+                    "responses": {
+                        "200": {"description": "Entries.", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                            "entries": {"type": "array", "items": {"type": "object", "properties": {"index": {"type": "integer"}, "leaf": {"type": "string", "contentEncoding": "base64"}}}},
+                            "tree_size": {"type": "integer"},
+                            "next": {"type": ["integer", "null"]}
+                        }}}}},
+                        "401": error_response("`unauthorized`"),
+                        "403": error_response("`forbidden`"),
+                        "422": error_response("`validation_failed`")
+                    }
+                }
+            },
+            "/api/v1/ledger/proof/inclusion": {
+                "get": {
+                    "summary": "RFC 9162 inclusion proof",
+                    "security": bearer,
+                    "parameters": [
+                        {"name": "index", "in": "query", "required": true, "schema": {"type": "integer", "minimum": 0}},
+                        {"name": "tree_size", "in": "query", "required": true, "schema": {"type": "integer", "minimum": 1}}
+                    ],
+                    "responses": {
+                        "200": {"description": "Proof.", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                            "leaf_index": {"type": "integer"}, "tree_size": {"type": "integer"},
+                            "inclusion_path": {"type": "array", "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}
+                        }}}}},
+                        "401": error_response("`unauthorized`"),
+                        "403": error_response("`forbidden`"),
+                        "422": error_response("`validation_failed`: index or size out of range")
+                    }
+                }
+            },
+            "/api/v1/ledger/proof/consistency": {
+                "get": {
+                    "summary": "RFC 9162 consistency proof",
+                    "security": bearer,
+                    "parameters": [
+                        {"name": "first", "in": "query", "required": true, "schema": {"type": "integer", "minimum": 1}},
+                        {"name": "second", "in": "query", "required": true, "schema": {"type": "integer", "minimum": 1}}
+                    ],
+                    "responses": {
+                        "200": {"description": "Proof.", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                            "first": {"type": "integer"}, "second": {"type": "integer"},
+                            "consistency_path": {"type": "array", "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}
+                        }}}}},
+                        "401": error_response("`unauthorized`"),
+                        "403": error_response("`forbidden`"),
+                        "422": error_response("`validation_failed`: need 0 < first <= second <= tree size")
+                    }
+                }
+            },
+            "/api/v1/alerts": {
+                "get": {
+                    "summary": "Alerts for people to act on (e.g. a peer whose log is inconsistent)",
+                    "security": bearer,
+                    "responses": {
+                        "200": {"description": "Alerts, newest first.", "content": {"application/json": {"schema": {"type": "object", "properties": {"alerts": {"type": "array", "items": {"type": "object", "properties": {
+                            "id": {"type": "string"}, "kind": {"type": "string"}, "subject": {"type": "string"}, "message": {"type": "string"},
+                            "evidence": {"type": "object"}, "created_at": {"type": "string", "format": "date-time"}
+                        }}}}}}}},
+                        "401": error_response("`unauthorized`")
+                    }
+                }
+            },
+            "/api/v1/registry/signed": {
+                "get": {
+                    "summary": "The signed registry file this node runs on (for verifiers)",
+                    "security": bearer,
+                    "responses": {"200": {"description": "Signed registry (PROTOCOL.md §6)."}, "401": error_response("`unauthorized`")}
+                }
+            },
+            "/federation/v1/ledger/head": {
+                "get": {"summary": "The latest signed tree head, for peers (no token)", "responses": {"200": {"description": "Signed tree head.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SignedTreeHead"}}}}, "404": error_response("`not_found`")}}
+            },
+            "/federation/v1/ledger/proof/inclusion": {
+                "get": {"summary": "Inclusion proof, for peers (no token); same as /api/v1/ledger/proof/inclusion", "responses": {"200": {"description": "Proof."}, "422": error_response("`validation_failed`")}}
+            },
+            "/federation/v1/ledger/proof/consistency": {
+                "get": {"summary": "Consistency proof, for peers (no token); same as /api/v1/ledger/proof/consistency", "responses": {"200": {"description": "Proof."}, "422": error_response("`validation_failed`")}}
             },
             "/api/v1/openapi.json": {
                 "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1 document."}}}

@@ -11,8 +11,11 @@ use hanoinet_ledger::tree::{Frontier, Hash, NodeKey, leaf_hash};
 
 use crate::{Store, StoreError};
 
-/// Rows per multi-row statement (well under SQLite's variable limit).
-const CHUNK: usize = 400;
+/// Bound values per statement. Measured: the SQLite driver slows down sharply past a few hundred
+/// (60,000 entries/s batched at 400, 34,000 at 2,000, 3,500 at 30,000).
+pub(crate) const MAX_VARS: usize = 400;
+/// Rows per two-column multi-row statement.
+const CHUNK: usize = MAX_VARS / 2;
 
 /// What one integration did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +159,7 @@ impl Store {
                 }
                 q.execute(&mut *tx).await?;
             }
-            for chunk in seqs.chunks(CHUNK) {
+            for chunk in seqs.chunks(MAX_VARS) {
                 let list = (1..=chunk.len())
                     .map(|i| format!("${i}"))
                     .collect::<Vec<_>>()

@@ -327,7 +327,7 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
                 let Some(row) = row else { continue };
-                insert_ledger!(tx, [ledger]);
+                insert_ledger!(tx, std::slice::from_ref(ledger));
                 let request_id: String = row.try_get("request_id")?;
                 let kind: String = row.try_get("kind")?;
                 if kind.ends_with("_request") {

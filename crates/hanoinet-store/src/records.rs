@@ -283,14 +283,21 @@ macro_rules! insert_outbox {
 }
 
 /// Queues ledger entries inside a transaction: the event and its log entry commit together.
+/// Many entries go in multi-row statements.
 macro_rules! insert_ledger {
     ($tx:ident, $entries:expr) => {{
-        for entry in $entries {
-            let bytes: &[u8] = entry.as_ref();
-            sqlx::query("INSERT INTO ledger_queue (entry) VALUES ($1)")
-                .bind(bytes)
-                .execute(&mut *$tx)
-                .await?;
+        let entries: Vec<&[u8]> = $entries.iter().map(|e| e.as_ref()).collect();
+        for chunk in entries.chunks($crate::ledger::MAX_VARS) {
+            let values = (1..=chunk.len())
+                .map(|i| format!("(${i})"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("INSERT INTO ledger_queue (entry) VALUES {values}");
+            let mut q = sqlx::query(&sql);
+            for e in chunk {
+                q = q.bind(*e);
+            }
+            q.execute(&mut *$tx).await?;
         }
     }};
 }

@@ -8,16 +8,16 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
-use hanoinet_core::{NodeId, SystemClock};
-use hanoinet_node::network::{self, NodeSpec};
-use hanoinet_node::{NodeHandle, dir};
-use hanoinet_store::Store;
+use hanoinet_node::network;
+use hanoinet_node::{NodeHandle, Tunables};
 use hanoinet_store::testing::{Backend, TempDir, TestDb};
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Throughput and latency of request delivery between two nodes.
     Delivery(BenchArgs),
+    /// Ledger append throughput, and proof production and verification at large sizes.
+    Ledger(crate::commands::bench_ledger::LedgerBenchArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -47,7 +47,10 @@ pub struct BenchArgs {
 
 pub async fn run(c: BenchCommand) -> anyhow::Result<()> {
     crate::init_logging("error");
-    let BenchCommand::Delivery(a) = c;
+    let a = match c {
+        BenchCommand::Delivery(a) => a,
+        BenchCommand::Ledger(a) => return crate::commands::bench_ledger::run(a).await,
+    };
     let backends: &[Backend] = match a.backend {
         BackendArg::Sqlite => &[Backend::Sqlite],
         BackendArg::Postgres => &[Backend::Postgres],
@@ -76,58 +79,24 @@ struct Pair {
 
 async fn pair(backend: Backend) -> anyhow::Result<Pair> {
     let tmp = TempDir::new("bench");
-    let ids: [NodeId; 2] = ["VNM/247".parse()?, "FRA/247".parse()?];
-    let mut listeners = Vec::new();
-    let mut specs = Vec::new();
-    let mut dbs = Vec::new();
-    for id in &ids {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let database = match backend {
-            Backend::Sqlite => None,
-            Backend::Postgres => {
-                let db = TestDb::new(Backend::Postgres, None).await.context(
-                    "creating a PostgreSQL database (is the server at HANOINET_TEST_POSTGRES up?)",
-                )?;
-                let url = db.url.clone();
-                dbs.push(db);
-                Some(url)
-            }
-        };
-        specs.push(NodeSpec {
-            id: id.clone(),
-            listen: l.local_addr()?.to_string(),
-            database,
-        });
-        listeners.push(l);
-    }
-    let net = network::provision(tmp.path(), &specs, network::demo_states()?, true).await?;
+    let local = network::local(tmp.path(), &["VNM/247", "FRA/247"], backend).await?;
     let mut handles = Vec::new();
-    for (n, l) in net.nodes.iter().zip(listeners) {
-        let (file, config) = dir::load(&n.dir, None)?;
-        let store = Store::connect(&file.database).await?;
-        handles.push(
-            hanoinet_node::start(
-                l,
-                config,
-                store,
-                Arc::new(SystemClock),
-                std::future::pending(),
-            )
-            .await?,
-        );
+    for (n, l) in local.file.nodes.iter().zip(local.listeners) {
+        handles.push(network::start_node(n, l, Tunables::default()).await?);
     }
     let receiver = handles.pop().context("two nodes")?;
     let sender = handles.pop().context("two nodes")?;
+    let api = Api {
+        url: local.file.nodes[0].api_url.clone(),
+        token: local.file.nodes[0].token.clone(),
+        to: "FRA/247".into(),
+    };
     Ok(Pair {
         _tmp: tmp,
-        _dbs: dbs,
+        _dbs: local.databases,
         sender,
         receiver,
-        api: Api {
-            url: net.nodes[0].api_url.clone(),
-            token: net.nodes[0].token.clone(),
-            to: ids[1].to_string(),
-        },
+        api,
     })
 }
 

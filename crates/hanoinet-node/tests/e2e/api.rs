@@ -356,6 +356,15 @@ async fn openapi_document_is_served(backend: hanoinet_store::testing::Backend) {
         "/api/v1/requests/{id}/responses",
         "/api/v1/openapi.json",
         "/federation/v1/envelopes",
+        "/api/v1/ledger/head",
+        "/api/v1/ledger/entries",
+        "/api/v1/ledger/proof/inclusion",
+        "/api/v1/ledger/proof/consistency",
+        "/api/v1/alerts",
+        "/api/v1/registry/signed",
+        "/federation/v1/ledger/head",
+        "/federation/v1/ledger/proof/inclusion",
+        "/federation/v1/ledger/proof/consistency",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} undocumented");
     }

@@ -1,15 +1,13 @@
 //! Starts a network of real nodes for one test and drives it.
 
+use hanoinet_store::Store;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use hanoinet_core::{NodeId, SystemClock};
-use hanoinet_node::network::{self, NetworkFile, NodeSpec};
-use hanoinet_node::{NodeHandle, Tunables, dir};
-use hanoinet_store::Store;
+use hanoinet_node::network::{self, NetworkFile};
+use hanoinet_node::{NodeHandle, Tunables};
 use hanoinet_store::testing::{Backend, TempDir, TestDb};
 
 /// Generates one test per backend from an async fn taking a `Backend`.
@@ -70,40 +68,17 @@ impl Net {
     pub async fn start(backend: Backend) -> Self {
         log();
         let tmp = TempDir::new("e2e");
-        let mut listeners = Vec::new();
-        let mut specs = Vec::new();
-        let mut dbs = Vec::new();
-        for id in IDS {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let database = match backend {
-                Backend::Sqlite => None,
-                Backend::Postgres => {
-                    let db = TestDb::new(Backend::Postgres, None)
-                        .await
-                        .expect("PostgreSQL for tests (HANOINET_TEST_POSTGRES)");
-                    let url = db.url.clone();
-                    dbs.push(db);
-                    Some(url)
-                }
-            };
-            specs.push(NodeSpec {
-                id: id.parse::<NodeId>().unwrap(),
-                listen: l.local_addr().unwrap().to_string(),
-                database,
-            });
-            listeners.push(l);
-        }
-        let file = network::provision(tmp.path(), &specs, network::demo_states().unwrap(), true)
+        let local = network::local(tmp.path(), &IDS, backend)
             .await
-            .unwrap();
+            .expect("a local network (PostgreSQL at HANOINET_TEST_POSTGRES)");
         let mut net = Self {
             _tmp: tmp,
-            _dbs: dbs,
-            file,
+            _dbs: local.databases,
+            file: local.file,
             nodes: Vec::new(),
             http: reqwest::Client::new(),
         };
-        for (i, l) in listeners.into_iter().enumerate() {
+        for (i, l) in local.listeners.into_iter().enumerate() {
             let h = net.launch(i, l).await;
             net.nodes.push(Some(h));
         }
@@ -111,18 +86,9 @@ impl Net {
     }
 
     async fn launch(&self, i: usize, listener: tokio::net::TcpListener) -> NodeHandle {
-        let (file, mut config) = dir::load(&self.file.nodes[i].dir, None).unwrap();
-        config.tunables = fast();
-        let store = Store::connect(&file.database).await.unwrap();
-        hanoinet_node::start(
-            listener,
-            config,
-            store,
-            Arc::new(SystemClock),
-            std::future::pending(),
-        )
-        .await
-        .unwrap()
+        network::start_node(&self.file.nodes[i], listener, fast())
+            .await
+            .unwrap()
     }
 
     /// Starts one more process-equivalent of node `i` over the same database, on a new port.
