@@ -18,7 +18,7 @@ use hanoinet_ledger::Entry;
 use hanoinet_ledger::entry::events;
 use hanoinet_protocol::Kind;
 use hanoinet_store::{
-    Decided, DecisionUpdate, NewOutbox, NewRequest, RequestRecord, StatusEvent, User,
+    Decided, DecisionUpdate, NewOutbox, NewOutgoing, NewRequest, RequestRecord, StatusEvent, User,
 };
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -240,23 +240,26 @@ async fn create_request(
     .attr("envelope", envelope.header.id.to_string())
     .attr("envelope_hash", hex::encode(envelope.hash()))
     .attr("fields", Entry::commitment(record.fields.as_bytes()));
-    state
-        .store
-        .create_outgoing(&record, &outbox, &[ledger.encode()])
-        .await?;
+    let created_by = record.created_by.clone();
+    let item = NewOutgoing {
+        request: record,
+        outbox,
+        ledger: ledger.encode(),
+    };
+    crate::batch::create(&state, item).await?;
     state.outbox_wake.notify_one();
     tracing::info!(request = %id, to = %new.to, "request queued");
     // What was just committed, without reading it back.
     let rec = RequestRecord {
         id,
         direction: Direction::Outgoing,
-        request_type: record.request_type,
-        from: record.from,
-        to: record.to,
+        request_type: new.request_type(),
+        from: state.id.clone(),
+        to: new.to.clone(),
         status: request::Status::Queued,
         fields: serde_json::to_value(&new.fields).map_err(ApiError::internal)?,
         envelope_id: envelope.header.id,
-        created_by: record.created_by,
+        created_by,
         created_at: now,
         updated_at: now,
         preserved_until: None,

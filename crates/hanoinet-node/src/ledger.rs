@@ -147,6 +147,11 @@ pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
 /// Records a head a peer sent (in a receipt or a payload) for the gossip check. Heads that do
 /// not verify with the peer's registry key are dropped.
 pub async fn remember_peer_head(state: &AppState, peer: &NodeId, head: &SignedTreeHead) {
+    let key = (head.head.tree_size, head.head.root_hash);
+    let seen = |s: &AppState| s.seen_heads.lock().ok().and_then(|m| m.get(peer).copied());
+    if seen(state) == Some(key) {
+        return;
+    }
     let Some(keys) = state.registry.node(peer).and_then(|n| n.public_keys().ok()) else {
         return;
     };
@@ -164,8 +169,13 @@ pub async fn remember_peer_head(state: &AppState, peer: &NodeId, head: &SignedTr
         head: json,
         checked: false,
     };
-    if let Err(e) = state.store.record_peer_head(&h, state.clock.now()).await {
-        tracing::error!(error = %e, "storing a peer's tree head failed");
+    match state.store.record_peer_head(&h, state.clock.now()).await {
+        Ok(()) => {
+            if let Ok(mut m) = state.seen_heads.lock() {
+                m.insert(peer.clone(), key);
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "storing a peer's tree head failed"),
     }
 }
 

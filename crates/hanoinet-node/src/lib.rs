@@ -14,6 +14,7 @@
 //! that a peer sends.
 
 pub mod api;
+pub mod batch;
 pub mod delivery;
 pub mod dir;
 pub mod error;

@@ -84,6 +84,11 @@ pub struct AppState {
     pub registry_file: String,
     /// Cache of the latest signed tree head (the store holds them all).
     pub head: std::sync::RwLock<Option<hanoinet_ledger::SignedTreeHead>>,
+    /// Cache of the last head recorded per peer, so that the same head riding on every receipt
+    /// is verified and stored once.
+    pub seen_heads: std::sync::Mutex<std::collections::HashMap<NodeId, (u64, [u8; 32])>>,
+    /// Commits new requests in groups.
+    pub creator: crate::batch::Creator,
 }
 
 impl AppState {
@@ -163,6 +168,8 @@ pub async fn start(
         registry: config.registry,
         registry_file: config.registry_file,
         head: std::sync::RwLock::new(None),
+        seen_heads: std::sync::Mutex::new(std::collections::HashMap::new()),
+        creator: crate::batch::spawn(store.clone()),
         store,
         clock,
         http,

@@ -181,6 +181,73 @@ impl Store {
         Ok(out)
     }
 
+    /// Replaces the whole log with `entries`, recomputing every hash, in one transaction that
+    /// holds the integration lock. This is the tampering a careful attacker with database access
+    /// would do; it exists for tests of the detection, never for production use.
+    #[doc(hidden)]
+    pub async fn rewrite_ledger_for_tests(&self, entries: &[Vec<u8>]) -> Result<(), StoreError> {
+        let lock = match self {
+            Self::Sqlite { .. } => "",
+            Self::Postgres(_) => "FOR UPDATE",
+        };
+        let mut frontier = Frontier::default();
+        let mut nodes: Vec<(i64, Hash)> = Vec::new();
+        for e in entries {
+            nodes.extend(
+                frontier
+                    .push(leaf_hash(e))
+                    .into_iter()
+                    .map(|(k, h)| (k.to_i64(), h)),
+            );
+        }
+        with_tx!(self, |tx| {
+            sqlx::query(&format!(
+                "SELECT size FROM ledger_state WHERE id = 1 {lock}"
+            ))
+            .fetch_one(&mut *tx)
+            .await?;
+            for sql in [
+                "DELETE FROM ledger_entries",
+                "DELETE FROM ledger_nodes",
+                "DELETE FROM ledger_queue",
+            ] {
+                sqlx::query(sql).execute(&mut *tx).await?;
+            }
+            let indexed: Vec<(i64, &Vec<u8>)> = entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (i as i64, e))
+                .collect();
+            for chunk in indexed.chunks(CHUNK) {
+                let sql = format!(
+                    "INSERT INTO ledger_entries (idx, entry) VALUES {}",
+                    placeholders(1, chunk.len(), 2)
+                );
+                let mut q = sqlx::query(&sql);
+                for (i, e) in chunk {
+                    q = q.bind(*i).bind(e.as_slice());
+                }
+                q.execute(&mut *tx).await?;
+            }
+            for chunk in nodes.chunks(CHUNK) {
+                let sql = format!(
+                    "INSERT INTO ledger_nodes (id, hash) VALUES {}",
+                    placeholders(1, chunk.len(), 2)
+                );
+                let mut q = sqlx::query(&sql);
+                for (id, h) in chunk {
+                    q = q.bind(*id).bind(&h[..]);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            sqlx::query("UPDATE ledger_state SET size = $1 WHERE id = 1")
+                .bind(entries.len() as i64)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// Entries waiting to be integrated.
     pub async fn ledger_queued(&self) -> Result<i64, StoreError> {
         with_read!(self, |pool| {

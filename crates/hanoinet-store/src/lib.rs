@@ -239,18 +239,21 @@ impl Store {
 
     // ----- outgoing requests -------------------------------------------------------------------
 
-    /// Stores a new outgoing request (status `queued`) and its envelope in the outbox, atomically.
-    pub async fn create_outgoing(
-        &self,
-        req: &NewRequest,
-        outbox: &NewOutbox,
-        ledger: &[Vec<u8>],
-    ) -> Result<(), StoreError> {
+    /// Stores new outgoing requests (status `queued`), each with its outbox envelope and ledger
+    /// entry, in one transaction: callers group concurrent creations (group commit).
+    pub async fn create_outgoing(&self, items: &[NewOutgoing]) -> Result<(), StoreError> {
         with_tx!(self, |tx| {
-            insert_request!(tx, req, None::<&str>);
-            insert_event!(tx, req.id, Status::Queued, req.created_at, None::<&str>);
-            insert_outbox!(tx, outbox);
-            insert_ledger!(tx, ledger);
+            for NewOutgoing {
+                request: req,
+                outbox,
+                ledger,
+            } in items
+            {
+                insert_request!(tx, req, None::<&str>);
+                insert_event!(tx, req.id, Status::Queued, req.created_at, None::<&str>);
+                insert_outbox!(tx, outbox);
+                insert_ledger!(tx, std::slice::from_ref(ledger));
+            }
         });
         Ok(())
     }

@@ -45,6 +45,15 @@ pub struct NewOutbox {
     pub created_at: Timestamp,
 }
 
+/// A new outgoing request with what commits with it.
+#[derive(Debug, Clone)]
+pub struct NewOutgoing {
+    pub request: NewRequest,
+    pub outbox: NewOutbox,
+    /// Its ledger entry.
+    pub ledger: Vec<u8>,
+}
+
 /// An envelope claimed for delivery.
 #[derive(Debug, Clone)]
 pub struct OutboxItem {

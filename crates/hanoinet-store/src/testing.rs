@@ -142,23 +142,11 @@ pub async fn execute_raw(store: &crate::Store, sql: &str) -> Result<u64, sqlx::E
     }
 }
 
-/// Replaces a node's whole log with `entries`, recomputing every tree hash: what an attacker who
-/// rewrites history and covers their tracks would do.
+/// Replaces a node's whole log with `entries`, recomputing every tree hash atomically: what an
+/// attacker who rewrites history and covers their tracks would do.
 pub async fn rebuild_ledger(
     store: &crate::Store,
     entries: &[Vec<u8>],
 ) -> Result<(), crate::StoreError> {
-    for sql in [
-        "DELETE FROM ledger_entries",
-        "DELETE FROM ledger_nodes",
-        "DELETE FROM ledger_queue",
-        "UPDATE ledger_state SET size = 0",
-    ] {
-        execute_raw(store, sql).await?;
-    }
-    store.append_ledger(entries).await?;
-    while store.ledger_queued().await? > 0 {
-        store.integrate(10_000).await?;
-    }
-    Ok(())
+    store.rewrite_ledger_for_tests(entries).await
 }

@@ -9,8 +9,8 @@ use hanoinet_core::request::{Direction, RequestType, Status};
 use hanoinet_core::{EnvelopeId, NodeId, RequestId};
 use hanoinet_store::testing::{BACKENDS, Backend, TestDb};
 use hanoinet_store::{
-    Decided, DecisionUpdate, Delivery, InboundEffect, NewInbox, NewOutbox, NewRequest, Received,
-    Store, User,
+    Decided, DecisionUpdate, Delivery, InboundEffect, NewInbox, NewOutbox, NewOutgoing, NewRequest,
+    Received, Store, User,
 };
 
 async fn store(backend: Backend) -> (Store, TestDb) {
@@ -104,9 +104,13 @@ async fn outbox_lifecycle(backend: Backend) {
     let (s, _db) = store(backend).await;
     let now = t("2026-11-22T08:00:00Z");
     let (req, out) = outgoing(now);
-    s.create_outgoing(&req, &out, &[b"request_created".to_vec()])
-        .await
-        .unwrap();
+    s.create_outgoing(&[NewOutgoing {
+        request: req.clone(),
+        outbox: out.clone(),
+        ledger: b"request_created".to_vec(),
+    }])
+    .await
+    .unwrap();
     let rec = s.get_request(req.id).await.unwrap().unwrap();
     assert_eq!(rec.status, Status::Queued);
     assert_eq!(rec.history.len(), 1);
@@ -292,9 +296,13 @@ async fn decisions(backend: Backend) {
 
     // Requesting side: a decision that overtakes the receipt still records delivery first.
     let (out_req, out_box) = outgoing(now);
-    s.create_outgoing(&out_req, &out_box, &[b"request_created".to_vec()])
-        .await
-        .unwrap();
+    s.create_outgoing(&[NewOutgoing {
+        request: out_req.clone(),
+        outbox: out_box.clone(),
+        ledger: b"request_created".to_vec(),
+    }])
+    .await
+    .unwrap();
     let mut apply = decision.clone();
     apply.request_id = out_req.id;
     let mut resp = inbox("FRA/247", "{}");
@@ -329,9 +337,13 @@ async fn decisions(backend: Backend) {
     assert_eq!(rec.preserved_until, apply.preserved_until);
     // A decision from a node the request was not sent to is refused.
     let (o2, b2) = outgoing(now);
-    s.create_outgoing(&o2, &b2, &[b"request_created".to_vec()])
-        .await
-        .unwrap();
+    s.create_outgoing(&[NewOutgoing {
+        request: o2.clone(),
+        outbox: b2.clone(),
+        ledger: b"request_created".to_vec(),
+    }])
+    .await
+    .unwrap();
     let mut apply2 = decision.clone();
     apply2.request_id = o2.id;
     let mut wrong = inbox("KEN/247", "{}");
