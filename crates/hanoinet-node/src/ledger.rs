@@ -115,8 +115,48 @@ async fn compute(state: &AppState, plan: Plan) -> ApiResult<Vec<Hash>> {
     let plan = plan
         .check(size)
         .map_err(|e| ApiError::new(ErrorCode::ValidationFailed, e.to_string()))?;
-    let nodes = state.store.ledger_nodes(&plan.needed()).await?;
+    let nodes = fetch_nodes(&state.store, &state.node_cache, &plan.needed()).await?;
     plan.compute(&nodes).map_err(ApiError::internal)
+}
+
+/// Subtrees of at least 2^CACHED_LEVEL leaves are kept in memory once read: they never change
+/// (a complete subtree's hash is fixed), they are few (n / 2^CACHED_LEVEL), and every proof
+/// needs one per level. Only the few lowest levels then come from the database.
+pub const CACHED_LEVEL: u8 = 6;
+
+/// In-memory copy of stored upper-level subtree hashes.
+pub type NodeCache = std::sync::Mutex<HashMap<hanoinet_ledger::NodeKey, Hash>>;
+
+/// The stored hashes for `keys`, upper levels from the cache.
+pub async fn fetch_nodes(
+    store: &hanoinet_store::Store,
+    cache: &NodeCache,
+    keys: &[hanoinet_ledger::NodeKey],
+) -> Result<HashMap<hanoinet_ledger::NodeKey, Hash>, hanoinet_store::StoreError> {
+    let mut out = HashMap::with_capacity(keys.len());
+    let mut missing = Vec::new();
+    {
+        let cached = cache.lock().unwrap_or_else(|e| e.into_inner());
+        for k in keys {
+            match cached.get(k) {
+                Some(h) => {
+                    out.insert(*k, *h);
+                }
+                None => missing.push(*k),
+            }
+        }
+    }
+    if !missing.is_empty() {
+        let fetched = store.ledger_nodes(&missing).await?;
+        let mut cached = cache.lock().unwrap_or_else(|e| e.into_inner());
+        for (k, h) in fetched {
+            if k.level >= CACHED_LEVEL {
+                cached.insert(k, h);
+            }
+            out.insert(k, h);
+        }
+    }
+    Ok(out)
 }
 
 async fn root(state: &AppState, size: u64) -> ApiResult<Hash> {

@@ -89,6 +89,8 @@ pub struct AppState {
     pub seen_heads: std::sync::Mutex<std::collections::HashMap<NodeId, (u64, [u8; 32])>>,
     /// Commits new requests in groups.
     pub creator: crate::batch::Creator,
+    /// Upper levels of the ledger tree (immutable once written).
+    pub node_cache: crate::ledger::NodeCache,
 }
 
 impl AppState {
@@ -170,6 +172,7 @@ pub async fn start(
         head: std::sync::RwLock::new(None),
         seen_heads: std::sync::Mutex::new(std::collections::HashMap::new()),
         creator: crate::batch::spawn(store.clone()),
+        node_cache: Default::default(),
         store,
         clock,
         http,

@@ -6,13 +6,14 @@ CREATE TABLE ledger_queue (
 );
 
 CREATE TABLE ledger_entries (
-    idx BIGINT PRIMARY KEY,
+    idx INTEGER PRIMARY KEY,
     entry BLOB NOT NULL
 );
 
--- Hashes of complete, aligned subtrees; id = level << 56 | index.
+-- Hashes of complete, aligned subtrees; id = level << 56 | index. INTEGER PRIMARY KEY makes the
+-- id the rowid in SQLite: one B-tree, clustered by (level, index).
 CREATE TABLE ledger_nodes (
-    id BIGINT PRIMARY KEY,
+    id INTEGER PRIMARY KEY,
     hash BLOB NOT NULL
 );
 
