@@ -160,6 +160,15 @@ async fn sigkill_and_restart(backend: Backend) {
 
     // Kill the sender at random moments; now and then the receiver too.
     for round in 0..6 {
+        // Each round kills a node that has made progress since the last one (on a loaded machine
+        // a restarted node may take a while to answer its first request).
+        let before = accepted.lock().unwrap().len();
+        let start = Instant::now();
+        while accepted.lock().unwrap().len() <= before.min(399)
+            && start.elapsed() < Duration::from_secs(30)
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         let pause = rand::rng().random_range(50..350);
         tokio::time::sleep(Duration::from_millis(pause)).await;
         vnm_proc.kill().unwrap();

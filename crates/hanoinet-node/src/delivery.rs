@@ -187,14 +187,13 @@ async fn deliver(state: &AppState, item: OutboxItem, receipts: &mpsc::UnboundedS
     let outcome = attempt(state, &item, &envelope).await;
     let now = state.clock.now();
     let result = match outcome {
-        Outcome::Delivered(mut receipt) => {
+        Outcome::Delivered(receipt) => {
             // The peer's tree head rides along for gossip; it is not part of the receipt proper.
-            if let Some(head) = receipt.tree_head.take()
+            if let Some(head) = &receipt.tree_head
                 && let Ok(head) =
                     serde_json::from_value::<hanoinet_ledger::SignedTreeHead>(head.clone())
             {
                 crate::ledger::remember_peer_head(state, &item.peer, &head).await;
-                receipt.tree_head = Some(serde_json::to_value(&head).unwrap_or_default());
             }
             let json = serde_json::to_string(&receipt).unwrap_or_default();
             tracing::debug!(envelope = %item.envelope_id, peer = %item.peer, "delivered");

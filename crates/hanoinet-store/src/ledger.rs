@@ -67,6 +67,37 @@ fn placeholders(from: usize, n: usize, per_row: usize) -> String {
         .join(", ")
 }
 
+/// Inserts integrated entries `(index, bytes)` and subtree hashes `(id, hash)` inside a
+/// transaction, in multi-row statements.
+macro_rules! insert_tree_rows {
+    ($tx:ident, $entries:expr, $nodes:expr) => {{
+        let entries: Vec<(i64, &[u8])> = $entries.collect();
+        for chunk in entries.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO ledger_entries (idx, entry) VALUES {}",
+                placeholders(1, chunk.len(), 2)
+            );
+            let mut q = sqlx::query(&sql);
+            for (i, e) in chunk {
+                q = q.bind(*i).bind(*e);
+            }
+            q.execute(&mut *$tx).await?;
+        }
+        let nodes: &[(i64, Hash)] = $nodes;
+        for chunk in nodes.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO ledger_nodes (id, hash) VALUES {}",
+                placeholders(1, chunk.len(), 2)
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, h) in chunk {
+                q = q.bind(*id).bind(&h[..]);
+            }
+            q.execute(&mut *$tx).await?;
+        }
+    }};
+}
+
 impl Store {
     /// Appends entries on their own (events that change nothing else: a request opened, an
     /// envelope rejected, a node started).
@@ -137,28 +168,7 @@ impl Store {
                 );
                 entries.push((index, entry));
             }
-            for chunk in entries.chunks(CHUNK) {
-                let sql = format!(
-                    "INSERT INTO ledger_entries (idx, entry) VALUES {}",
-                    placeholders(1, chunk.len(), 2)
-                );
-                let mut q = sqlx::query(&sql);
-                for (i, e) in chunk {
-                    q = q.bind(*i).bind(e.as_slice());
-                }
-                q.execute(&mut *tx).await?;
-            }
-            for chunk in nodes.chunks(CHUNK) {
-                let sql = format!(
-                    "INSERT INTO ledger_nodes (id, hash) VALUES {}",
-                    placeholders(1, chunk.len(), 2)
-                );
-                let mut q = sqlx::query(&sql);
-                for (id, h) in chunk {
-                    q = q.bind(*id).bind(&h[..]);
-                }
-                q.execute(&mut *tx).await?;
-            }
+            insert_tree_rows!(tx, entries.iter().map(|(i, e)| (*i, e.as_slice())), &nodes);
             for chunk in seqs.chunks(MAX_VARS) {
                 let list = (1..=chunk.len())
                     .map(|i| format!("${i}"))
@@ -213,33 +223,14 @@ impl Store {
             ] {
                 sqlx::query(sql).execute(&mut *tx).await?;
             }
-            let indexed: Vec<(i64, &Vec<u8>)> = entries
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (i as i64, e))
-                .collect();
-            for chunk in indexed.chunks(CHUNK) {
-                let sql = format!(
-                    "INSERT INTO ledger_entries (idx, entry) VALUES {}",
-                    placeholders(1, chunk.len(), 2)
-                );
-                let mut q = sqlx::query(&sql);
-                for (i, e) in chunk {
-                    q = q.bind(*i).bind(e.as_slice());
-                }
-                q.execute(&mut *tx).await?;
-            }
-            for chunk in nodes.chunks(CHUNK) {
-                let sql = format!(
-                    "INSERT INTO ledger_nodes (id, hash) VALUES {}",
-                    placeholders(1, chunk.len(), 2)
-                );
-                let mut q = sqlx::query(&sql);
-                for (id, h) in chunk {
-                    q = q.bind(*id).bind(&h[..]);
-                }
-                q.execute(&mut *tx).await?;
-            }
+            insert_tree_rows!(
+                tx,
+                entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (i as i64, e.as_slice())),
+                &nodes
+            );
             sqlx::query("UPDATE ledger_state SET size = $1 WHERE id = 1")
                 .bind(entries.len() as i64)
                 .execute(&mut *tx)
