@@ -127,9 +127,9 @@ fn require_reader(user: &User) -> ApiResult<()> {
 }
 
 async fn parse_json(body: Body) -> ApiResult<Value> {
-    let bytes = axum::body::to_bytes(body, MAX_API_BODY)
+    let bytes = crate::federation::read_limited(body, MAX_API_BODY)
         .await
-        .map_err(|_| {
+        .ok_or_else(|| {
             ApiError::new(
                 ErrorCode::PayloadTooLarge,
                 format!("request bodies are limited to {MAX_API_BODY} bytes"),

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -32,6 +32,32 @@ use crate::payload::{RequestPayload, ResponsePayload};
 use crate::server::AppState;
 
 pub const ENVELOPES_PATH: &str = "/federation/v1/envelopes";
+
+/// Bodies up to this size are read to the end even when over the limit (see `read_limited`).
+const DRAIN_LIMIT: usize = 2 * MAX_ENVELOPE_BYTES;
+
+/// Reads a body of at most `max` bytes; `None` if it is larger (after reading up to `2 * max`
+/// bytes of it, so that a sender slightly over the limit gets the answer instead of a reset
+/// connection) or broken.
+pub(crate) async fn read_limited(mut body: Body, max: usize) -> Option<axum::body::Bytes> {
+    use http_body_util::BodyExt;
+    let drain = max.saturating_mul(2);
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.ok()?.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > drain {
+            return None;
+        }
+        if seen <= max {
+            buf.extend_from_slice(&data);
+        }
+    }
+    (seen <= max).then(|| buf.into())
+}
 
 pub fn routes() -> Router<Arc<AppState>> {
     // The body limit is enforced in the handler so that it answers with its own error code.
@@ -94,12 +120,14 @@ async fn receive_inner(
             format!("envelopes are limited to {MAX_ENVELOPE_BYTES} bytes"),
         )
     };
-    if declared.is_some_and(|n| n > MAX_ENVELOPE_BYTES) {
+    // Far too large: refuse without reading. Slightly too large: read (and drop) the rest, so
+    // that the sender gets the answer instead of a reset connection.
+    if declared.is_some_and(|n| n > DRAIN_LIMIT) {
         return Err(too_large());
     }
-    let bytes = to_bytes(body, MAX_ENVELOPE_BYTES)
+    let bytes = read_limited(body, MAX_ENVELOPE_BYTES)
         .await
-        .map_err(|_| too_large())?;
+        .ok_or_else(too_large)?;
 
     // 2. Encoding.
     let env = Envelope::from_json(&bytes)
