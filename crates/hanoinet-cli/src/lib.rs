@@ -19,7 +19,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a local demonstration network (VNM/247, FRA/247, KEN/247) on loopback until Ctrl-C.
+    /// Run a local demonstration network (VNM/247, FRA/247, KEN/247, CHL/247) on loopback until
+    /// Ctrl-C.
     Demo(commands::demo::DemoArgs),
     /// Create a node directory with fresh keys and print its public identity.
     Init(commands::node::InitArgs),

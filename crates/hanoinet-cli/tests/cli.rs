@@ -287,6 +287,18 @@ fn an_operator_sets_up_two_nodes_and_exchanges_a_request() {
         "--necessity",
         "Short retention",
         "--mla-request-to-follow",
+        "--offence-category",
+        "ict_theft_or_fraud",
+        "--language",
+        "fr",
+        "--proportionality-justification",
+        "One account, two months",
+        // Two States do not put the Convention in force (forty instruments do): this request
+        // rests on a treaty, recorded on it.
+        "--legal-basis",
+        "bilateral_treaty",
+        "--legal-basis-detail",
+        "VNM-FRA MLA treaty (demo)",
     ]))
     .unwrap();
     let id = sent["id"].as_str().unwrap().to_owned();

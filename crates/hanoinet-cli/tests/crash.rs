@@ -55,7 +55,7 @@ fn body() -> Value {
         "requesting_authority": "Cybercrime Unit", "offence": "ICT fraud (Art. 13)",
         "summary_of_facts": "Phishing", "data_to_preserve": "Login records",
         "relationship_to_offence": "Registered the domain", "custodian_or_location": "unknown",
-        "necessity": "Short retention", "mla_request_to_follow": true
+        "necessity": "Short retention", "mla_request_to_follow": true, "offence_category": "ict_theft_or_fraud", "language": "en", "proportionality_justification": "One account, two months of records"
     })
 }
 
@@ -108,9 +108,14 @@ async fn sigkill_and_restart(backend: Backend) {
             database,
         });
     }
-    let net = network::provision(tmp.path(), &specs, network::demo_states().unwrap(), true)
-        .await
-        .unwrap();
+    let net = network::provision(
+        tmp.path(),
+        &specs,
+        network::demo_states(network::today()).unwrap(),
+        true,
+    )
+    .await
+    .unwrap();
     let (vnm, fra) = (&net.nodes[0], &net.nodes[1]);
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))

@@ -45,7 +45,7 @@ async fn start(backend: Backend) -> Net {
         let body = serde_json::json!({
             "type": "preservation", "to": "FRA/247", "requesting_authority": "Unit", "offence": "fraud",
             "summary_of_facts": "facts", "data_to_preserve": "logs", "relationship_to_offence": "used",
-            "custodian_or_location": "unknown", "necessity": "deletion", "mla_request_to_follow": true
+            "custodian_or_location": "unknown", "necessity": "deletion", "mla_request_to_follow": true, "offence_category": "ict_theft_or_fraud", "language": "en", "proportionality_justification": "One account, two months of records"
         });
         let r = http
             .post(format!("{}/api/v1/requests", net.file.nodes[0].api_url))

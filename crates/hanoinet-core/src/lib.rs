@@ -13,6 +13,7 @@ pub mod access;
 pub mod catalogue;
 pub mod clock;
 pub mod ids;
+pub mod legal;
 pub mod request;
 pub mod time;
 

@@ -8,36 +8,12 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::catalogue::{ArticleRef, art40, art42};
+use crate::catalogue::forms::RefusalRule;
+use crate::catalogue::forms::{COMMON_FIELDS, FieldKind, FieldSpec, Presence};
+use crate::catalogue::{ArticleRef, art2, art40, art42, art43, art44, art45};
 use crate::ids::NodeId;
 
-/// Longest accepted free-text field, in characters.
-pub const MAX_TEXT_CHARS: usize = 20_000;
-/// Longest accepted short field (authority names, node ids), in characters.
-pub const MAX_SHORT_CHARS: usize = 500;
-
-/// The kinds of cooperation request this node can carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RequestType {
-    /// Expedited preservation of stored electronic data (Art. 42).
-    Preservation,
-}
-
-impl RequestType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Preservation => "preservation",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "preservation" => Some(Self::Preservation),
-            _ => None,
-        }
-    }
-}
+pub use crate::catalogue::forms::{MAX_SHORT_CHARS, MAX_TEXT_CHARS, RequestType};
 
 /// Which side of a request this node is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,7 +87,8 @@ impl Status {
 pub struct FieldError {
     pub field: String,
     /// Stable machine-readable code: `missing`, `empty`, `invalid`, `too_long`, `unknown_field`,
-    /// `not_a_ground`.
+    /// `not_a_ground`, `not_allowed`, `convention_not_in_force`, `unknown_node`, `same_state`,
+    /// `unknown_request`.
     pub code: String,
     pub message: String,
     /// The Convention paragraph that requires the field, e.g. `Art. 42(2)(a)`.
@@ -120,7 +97,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: &str, code: &str, message: String, article: Option<ArticleRef>) -> Self {
+    pub fn new(field: &str, code: &str, message: String, article: Option<ArticleRef>) -> Self {
         Self {
             field: field.to_owned(),
             code: code.to_owned(),
@@ -130,96 +107,76 @@ impl FieldError {
     }
 }
 
-/// The contents of an Art. 42 preservation request, as validated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PreservationFields {
-    /// (a) the authority seeking preservation.
-    pub requesting_authority: String,
-    /// (b) the offence under investigation.
-    pub offence: String,
-    /// (b) a brief summary of the facts.
-    pub summary_of_facts: String,
-    /// (c) the stored data to preserve.
-    pub data_to_preserve: String,
-    /// (c) the data's relationship to the offence.
-    pub relationship_to_offence: String,
-    /// (d) what is known of the custodian or the system's location; "unknown" must be said.
-    pub custodian_or_location: String,
-    /// (e) why preservation is necessary.
-    pub necessity: String,
-    /// (f) the requesting State will follow up with an MLA request.
-    pub mla_request_to_follow: bool,
-    /// (g) keep the request confidential and do not notify the user.
-    pub confidential: bool,
+/// How urgent a request is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    Normal,
+    Urgent,
+    /// A significant and imminent risk to the life or safety of a natural person (Art. 2).
+    Emergency,
 }
 
-/// A text field of a preservation request: its name, the paragraph requiring it, its limit.
-struct TextField {
-    name: &'static str,
-    article: ArticleRef,
-    max_chars: usize,
-    what: &'static str,
+impl Urgency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Normal => "normal",
+            Self::Urgent => "urgent",
+            Self::Emergency => "emergency",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "normal" => Some(Self::Normal),
+            "urgent" => Some(Self::Urgent),
+            "emergency" => Some(Self::Emergency),
+            _ => None,
+        }
+    }
 }
-
-const PRESERVATION_TEXT_FIELDS: [TextField; 7] = [
-    TextField {
-        name: "requesting_authority",
-        article: art42::AUTHORITY,
-        max_chars: MAX_SHORT_CHARS,
-        what: "the authority seeking preservation",
-    },
-    TextField {
-        name: "offence",
-        article: art42::OFFENCE_AND_FACTS,
-        max_chars: MAX_TEXT_CHARS,
-        what: "the offence that is the subject of the investigation or proceedings",
-    },
-    TextField {
-        name: "summary_of_facts",
-        article: art42::OFFENCE_AND_FACTS,
-        max_chars: MAX_TEXT_CHARS,
-        what: "a brief summary of the related facts",
-    },
-    TextField {
-        name: "data_to_preserve",
-        article: art42::DATA_AND_RELATIONSHIP,
-        max_chars: MAX_TEXT_CHARS,
-        what: "the stored electronic data to be preserved",
-    },
-    TextField {
-        name: "relationship_to_offence",
-        article: art42::DATA_AND_RELATIONSHIP,
-        max_chars: MAX_TEXT_CHARS,
-        what: "the data's relationship to the offence",
-    },
-    TextField {
-        name: "custodian_or_location",
-        article: art42::CUSTODIAN_OR_LOCATION,
-        max_chars: MAX_TEXT_CHARS,
-        what: "what is known of the custodian of the data or the location of the system (write \"unknown\" if nothing is known)",
-    },
-    TextField {
-        name: "necessity",
-        article: art42::NECESSITY,
-        max_chars: MAX_TEXT_CHARS,
-        what: "the necessity of the preservation",
-    },
-];
-
-/// Field names a new-request body may carry besides the type's own fields.
-const ENVELOPE_FIELDS: [&str; 2] = ["type", "to"];
-const PRESERVATION_FLAG_FIELDS: [&str; 2] = ["mla_request_to_follow", "confidential"];
 
 /// A new request as the API accepts it, after validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewRequest {
     pub to: NodeId,
-    pub fields: PreservationFields,
+    pub request_type: RequestType,
+    /// Every field of the request but `type` and `to`: strings trimmed, flags and defaults
+    /// (`urgency`, `legal_basis`) filled in.
+    pub fields: Map<String, Value>,
 }
 
-impl NewRequest {
-    pub fn request_type(&self) -> RequestType {
-        RequestType::Preservation
+/// The facts of a request that the node acts on, read from its validated fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestFacts {
+    pub offence_category: String,
+    pub legal_basis: String,
+    pub urgency: Urgency,
+    pub language: String,
+    pub time_limit: Option<jiff::civil::Date>,
+    pub follows_request: Option<crate::RequestId>,
+    /// Preservation only: the period asked for, in days.
+    pub requested_period_days: Option<i64>,
+}
+
+impl RequestFacts {
+    /// Reads the facts from validated fields; `None` if they were not validated.
+    pub fn of(fields: &Map<String, Value>) -> Option<Self> {
+        let s = |k: &str| fields.get(k).and_then(Value::as_str);
+        Some(Self {
+            offence_category: s("offence_category")?.to_owned(),
+            legal_basis: s("legal_basis").unwrap_or("convention").to_owned(),
+            urgency: Urgency::parse(s("urgency").unwrap_or("normal"))?,
+            language: s("language")?.to_owned(),
+            time_limit: s("time_limit").and_then(|d| d.parse().ok()),
+            follows_request: s("follows_request").and_then(|r| r.parse().ok()),
+            requested_period_days: fields.get("requested_period_days").and_then(Value::as_i64),
+        })
+    }
+
+    /// Whether the request rests on the Convention (and so needs it in force for both States).
+    pub fn under_convention(&self) -> bool {
+        self.legal_basis == "convention"
     }
 }
 
@@ -234,34 +191,31 @@ pub fn validate_new_request(body: &Value) -> Result<NewRequest, Vec<FieldError>>
         )]);
     };
     let mut errors = Vec::new();
-
+    let type_list = RequestType::ALL.map(RequestType::as_str).join(", ");
     let kind = match obj.get("type") {
         None | Some(Value::Null) => {
             errors.push(FieldError::new(
                 "type",
                 "missing",
-                "the request type is required (one of: preservation)".into(),
+                format!("the request type is required (one of: {type_list})"),
                 None,
             ));
             None
         }
-        Some(Value::String(s)) => match RequestType::parse(s) {
-            Some(t) => Some(t),
-            None => {
-                errors.push(FieldError::new(
-                    "type",
-                    "invalid",
-                    format!("unknown request type {s:?} (one of: preservation)"),
-                    None,
-                ));
-                None
-            }
-        },
+        Some(Value::String(s)) => RequestType::parse(s).or_else(|| {
+            errors.push(FieldError::new(
+                "type",
+                "invalid",
+                format!("unknown request type {s:?} (one of: {type_list})"),
+                None,
+            ));
+            None
+        }),
         Some(_) => {
             errors.push(FieldError::new(
                 "type",
                 "invalid",
-                "the request type must be a string (one of: preservation)".into(),
+                format!("the request type must be a string (one of: {type_list})"),
                 None,
             ));
             None
@@ -305,130 +259,251 @@ pub fn validate_new_request(body: &Value) -> Result<NewRequest, Vec<FieldError>>
         }
     };
 
-    // Only preservation exists today; an unknown type already produced an error above, and the
-    // type's own fields are still checked so the user sees every problem in one answer.
-    let fields = validate_preservation(obj, &mut errors);
+    // Without a known type, only the fields every request shares can be checked.
+    let own: &[FieldSpec] = kind.map_or(&[], |k| k.form().fields);
+    let specs = || own.iter().chain(COMMON_FIELDS.iter());
+    let mut fields = Map::new();
+    for spec in specs() {
+        if let Some(v) = check_field(spec, obj.get(spec.name), &mut errors) {
+            fields.insert(spec.name.to_owned(), v);
+        }
+    }
+    cross_field_rules(kind, obj, &fields, &mut errors);
 
-    for key in obj.keys() {
-        let known = ENVELOPE_FIELDS.contains(&key.as_str())
-            || PRESERVATION_FLAG_FIELDS.contains(&key.as_str())
-            || PRESERVATION_TEXT_FIELDS.iter().any(|f| f.name == key);
-        if !known {
-            errors.push(FieldError::new(
-                key,
-                "unknown_field",
-                format!("{key:?} is not a field of a preservation request"),
-                None,
-            ));
+    if kind.is_some() {
+        for key in obj.keys() {
+            let known = key == "type" || key == "to" || specs().any(|f| f.name == key);
+            if !known {
+                errors.push(FieldError::new(
+                    key,
+                    "unknown_field",
+                    format!(
+                        "{key:?} is not a field of a {} request",
+                        kind.map_or("", RequestType::as_str)
+                    ),
+                    None,
+                ));
+            }
         }
     }
 
-    match (kind, to, fields) {
-        (Some(RequestType::Preservation), Some(to), Some(fields)) if errors.is_empty() => {
-            Ok(NewRequest { to, fields })
-        }
+    match (kind, to) {
+        (Some(request_type), Some(to)) if errors.is_empty() => Ok(NewRequest {
+            to,
+            request_type,
+            fields,
+        }),
         _ => Err(errors),
     }
 }
 
-fn validate_preservation(
-    obj: &Map<String, Value>,
-    errors: &mut Vec<FieldError>,
-) -> Option<PreservationFields> {
-    let before = errors.len();
-    let mut texts: Vec<String> = Vec::with_capacity(PRESERVATION_TEXT_FIELDS.len());
-    for f in &PRESERVATION_TEXT_FIELDS {
-        match obj.get(f.name) {
-            None | Some(Value::Null) => errors.push(FieldError::new(
-                f.name,
-                "missing",
-                format!("{} is required: {}", f.name, f.what),
-                Some(f.article),
-            )),
-            Some(Value::String(s)) if s.trim().is_empty() => errors.push(FieldError::new(
-                f.name,
-                "empty",
-                format!("{} must not be empty: {}", f.name, f.what),
-                Some(f.article),
-            )),
-            Some(Value::String(s)) if s.chars().count() > f.max_chars => {
-                errors.push(FieldError::new(
-                    f.name,
-                    "too_long",
-                    format!("{} is longer than {} characters", f.name, f.max_chars),
-                    Some(f.article),
-                ))
-            }
-            Some(Value::String(s)) => texts.push(s.trim().to_owned()),
-            Some(_) => errors.push(FieldError::new(
-                f.name,
-                "invalid",
-                format!("{} must be a string: {}", f.name, f.what),
-                Some(f.article),
-            )),
-        }
-    }
-
-    let mla = match obj.get("mla_request_to_follow") {
+/// Checks one field against its spec; returns its normalized value if present and valid (or
+/// its default).
+fn check_field(spec: &FieldSpec, v: Option<&Value>, errors: &mut Vec<FieldError>) -> Option<Value> {
+    let name = spec.name;
+    let err = |errors: &mut Vec<FieldError>, code: &str, message: String| {
+        errors.push(FieldError::new(name, code, message, Some(spec.article)));
+    };
+    let v = match v {
         None | Some(Value::Null) => {
-            errors.push(FieldError::new(
-                "mla_request_to_follow",
-                "missing",
-                "mla_request_to_follow is required: state that a request for mutual legal assistance for the search, seizure or disclosure of the data will follow".into(),
-                Some(art42::MLA_TO_FOLLOW),
-            ));
-            None
+            match (spec.presence, spec.kind) {
+                (Presence::Required, _) => err(
+                    errors,
+                    "missing",
+                    format!("{name} is required: {}", spec.description),
+                ),
+                (_, FieldKind::Flag) => return Some(Value::Bool(false)),
+                (_, FieldKind::OneOf(values)) if name == "urgency" || name == "legal_basis" => {
+                    return values.first().map(|d| Value::String((*d).to_owned()));
+                }
+                _ => {}
+            }
+            return None;
         }
-        Some(Value::Bool(true)) => Some(true),
-        Some(Value::Bool(false)) => {
-            errors.push(FieldError::new(
-                "mla_request_to_follow",
-                "invalid",
-                "a preservation request must state that a request for mutual legal assistance will follow; without one, preservation has no purpose under Art. 42".into(),
-                Some(art42::MLA_TO_FOLLOW),
-            ));
-            None
-        }
-        Some(_) => {
-            errors.push(FieldError::new(
-                "mla_request_to_follow",
-                "invalid",
-                "mla_request_to_follow must be true or false".into(),
-                Some(art42::MLA_TO_FOLLOW),
-            ));
-            None
-        }
+        Some(v) => v,
     };
-
-    let confidential = match obj.get("confidential") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => {
-            errors.push(FieldError::new(
-                "confidential",
+    match spec.kind {
+        FieldKind::Text(max) => match v {
+            Value::String(s) if s.trim().is_empty() => err(
+                errors,
+                "empty",
+                format!("{name} must not be empty: {}", spec.description),
+            ),
+            Value::String(s) if s.chars().count() > max => err(
+                errors,
+                "too_long",
+                format!("{name} is longer than {max} characters"),
+            ),
+            Value::String(s) => return Some(Value::String(s.trim().to_owned())),
+            _ => err(
+                errors,
                 "invalid",
-                "confidential must be true or false".into(),
-                Some(art42::CONFIDENTIALITY),
-            ));
-            false
-        }
-    };
-
-    if errors.len() != before {
-        return None;
+                format!("{name} must be a string: {}", spec.description),
+            ),
+        },
+        FieldKind::Flag => match v {
+            Value::Bool(_) => return Some(v.clone()),
+            _ => err(errors, "invalid", format!("{name} must be true or false")),
+        },
+        FieldKind::MustBeTrue => match v {
+            Value::Bool(true) => return Some(v.clone()),
+            Value::Bool(false) => err(
+                errors,
+                "invalid",
+                format!(
+                    "{name} must be true: the request must state {}",
+                    spec.description
+                ),
+            ),
+            _ => err(errors, "invalid", format!("{name} must be true or false")),
+        },
+        FieldKind::Integer { min, max } => match v.as_i64() {
+            Some(n) if (min..=max).contains(&n) => return Some(Value::from(n)),
+            _ => err(
+                errors,
+                "invalid",
+                format!("{name} must be a whole number from {min} to {max}"),
+            ),
+        },
+        FieldKind::Date => match v.as_str().map(str::parse::<jiff::civil::Date>) {
+            Some(Ok(d)) if v.as_str().is_some_and(|s| s.len() == 10) => {
+                return Some(Value::String(d.to_string()));
+            }
+            _ => err(
+                errors,
+                "invalid",
+                format!("{name} must be a date written YYYY-MM-DD"),
+            ),
+        },
+        FieldKind::OneOf(values) => match v.as_str() {
+            Some(s) if values.contains(&s) => return Some(v.clone()),
+            _ => err(
+                errors,
+                "invalid",
+                format!("{name} must be one of: {}", values.join(", ")),
+            ),
+        },
+        FieldKind::RequestRef => match v.as_str().map(str::parse::<crate::RequestId>) {
+            Some(Ok(id)) => return Some(Value::String(id.to_string())),
+            _ => err(
+                errors,
+                "invalid",
+                format!("{name} must be the id of an earlier request"),
+            ),
+        },
+        FieldKind::Language => match v.as_str() {
+            Some(s) if s.len() == 2 && s.bytes().all(|b| b.is_ascii_lowercase()) => {
+                return Some(v.clone());
+            }
+            _ => err(
+                errors,
+                "invalid",
+                format!("{name} must be an ISO 639-1 language code such as \"en\" or \"fr\""),
+            ),
+        },
     }
-    let mut it = texts.into_iter();
-    Some(PreservationFields {
-        requesting_authority: it.next()?,
-        offence: it.next()?,
-        summary_of_facts: it.next()?,
-        data_to_preserve: it.next()?,
-        relationship_to_offence: it.next()?,
-        custodian_or_location: it.next()?,
-        necessity: it.next()?,
-        mla_request_to_follow: mla?,
-        confidential,
-    })
+    None
+}
+
+/// The rules that tie fields together: conditional requirements and values that depend on the
+/// type.
+fn cross_field_rules(
+    kind: Option<RequestType>,
+    obj: &Map<String, Value>,
+    fields: &Map<String, Value>,
+    errors: &mut Vec<FieldError>,
+) {
+    let present = |k: &str| obj.get(k).is_some_and(|v| !v.is_null());
+    let value = |k: &str| fields.get(k).and_then(Value::as_str);
+    let already = |errors: &Vec<FieldError>, k: &str| errors.iter().any(|e| e.field == k);
+    let spec = |k: &str| COMMON_FIELDS.iter().find(|f| f.name == k);
+    let need = |errors: &mut Vec<FieldError>, k: &str, why: &str| {
+        if !present(k) && !already(errors, k) {
+            errors.push(FieldError::new(
+                k,
+                "missing",
+                format!("{k} is required {why}"),
+                spec(k).map(|s| s.article),
+            ));
+        }
+    };
+
+    // A serious crime is one punishable by at least four years (Art. 2).
+    if value("offence_category") == Some("serious_crime") {
+        need(
+            errors,
+            "max_penalty_years",
+            "when offence_category is serious_crime",
+        );
+        if let Some(years) = fields.get("max_penalty_years").and_then(Value::as_i64)
+            && years < art2::SERIOUS_CRIME_MIN_YEARS
+        {
+            errors.push(FieldError::new(
+                "max_penalty_years",
+                "invalid",
+                format!(
+                    "a serious crime is punishable by at least {} years of deprivation of liberty; {years} is not enough: cooperation covers the Convention's offences and serious crimes only",
+                    art2::SERIOUS_CRIME_MIN_YEARS
+                ),
+                Some(art2::SERIOUS_CRIME),
+            ));
+        }
+    }
+    if value("legal_basis").is_some_and(|b| b != "convention") {
+        need(
+            errors,
+            "legal_basis_detail",
+            "when the request rests on another basis than the Convention: name the treaty, reciprocity undertaking or law",
+        );
+    }
+    match value("urgency") {
+        Some("emergency") => need(
+            errors,
+            "emergency_reason",
+            "for an emergency: describe the significant and imminent risk to the life or safety of a natural person",
+        ),
+        _ if present("emergency_reason") && !already(errors, "urgency") => {
+            errors.push(FieldError::new(
+                "emergency_reason",
+                "not_allowed",
+                "emergency_reason belongs to a request with urgency emergency".into(),
+                Some(art2::EMERGENCY),
+            ));
+        }
+        _ => {}
+    }
+    if present("time_limit") {
+        need(errors, "time_limit_reasons", "when a time limit is given");
+    }
+    match kind {
+        Some(RequestType::EmergencyDisclosure)
+            if value("urgency") != Some("emergency") && !already(errors, "urgency") =>
+        {
+            errors.push(FieldError::new(
+                "urgency",
+                "invalid",
+                "an emergency disclosure request must have urgency emergency".into(),
+                Some(crate::catalogue::art41::EMERGENCY_DISCLOSURE),
+            ));
+        }
+        Some(RequestType::TrafficDisclosure) => need(
+            errors,
+            "follows_request",
+            "for a traffic-data disclosure: the preservation request it follows (Art. 43)",
+        ),
+        Some(RequestType::StoredData)
+            if fields.get("expedited") == Some(&Value::Bool(true))
+                && !present("expedited_reason") =>
+        {
+            errors.push(FieldError::new(
+                "expedited_reason",
+                "missing",
+                "expedited_reason is required when expedited is true".into(),
+                Some(art44::EXPEDITED),
+            ));
+        }
+        _ => {}
+    }
 }
 
 /// A ground on which a requested State may refuse.
@@ -441,16 +516,20 @@ pub enum RefusalGround {
     ContraryToLegalSystem,
     Discrimination,
     DualCriminalityReservation,
+    /// Art. 45 and 46 are endeavours: the measure may be declined where domestic law or
+    /// applicable treaties do not permit it.
+    NotPermittedDomestically,
 }
 
 impl RefusalGround {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::NotInConformity,
         Self::EssentialInterests,
         Self::DomesticLawProhibits,
         Self::ContraryToLegalSystem,
         Self::Discrimination,
         Self::DualCriminalityReservation,
+        Self::NotPermittedDomestically,
     ];
 
     pub fn code(self) -> &'static str {
@@ -461,6 +540,7 @@ impl RefusalGround {
             Self::ContraryToLegalSystem => "contrary_to_legal_system",
             Self::Discrimination => "discrimination",
             Self::DualCriminalityReservation => "dual_criminality_reservation",
+            Self::NotPermittedDomestically => "not_permitted_domestically",
         }
     }
 
@@ -472,6 +552,7 @@ impl RefusalGround {
             Self::ContraryToLegalSystem => art40::CONTRARY_TO_LEGAL_SYSTEM,
             Self::Discrimination => art40::DISCRIMINATION,
             Self::DualCriminalityReservation => art42::DUAL_CRIMINALITY_RESERVATION,
+            Self::NotPermittedDomestically => art45::COLLECTION,
         }
     }
 
@@ -479,10 +560,59 @@ impl RefusalGround {
         Self::ALL.into_iter().find(|g| g.code() == s)
     }
 
-    /// Whether the ground may be cited against a preservation request (Art. 42: only
-    /// 40(21)(b)-(d), 40(22), and 42(5) where the requested State made that reservation).
-    pub fn allowed_for_preservation(self) -> bool {
-        !matches!(self, Self::NotInConformity)
+    /// What the ground means, in words.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::NotInConformity => "The request is not made in conformity with Art. 40",
+            Self::EssentialInterests => {
+                "Execution is likely to prejudice sovereignty, security, ordre public or other essential interests"
+            }
+            Self::DomesticLawProhibits => {
+                "Domestic law would prohibit the action for a similar offence under domestic investigation"
+            }
+            Self::ContraryToLegalSystem => {
+                "Granting the request would be contrary to the legal system of the requested State"
+            }
+            Self::Discrimination => {
+                "Substantial grounds to believe the request aims at or would prejudice a person on account of sex, race, language, religion, nationality, ethnic origin or political opinions"
+            }
+            Self::DualCriminalityReservation => {
+                "Dual criminality will not be met at the time of disclosure (only with the Art. 42(5) reservation, for offences other than the Convention's own)"
+            }
+            Self::NotPermittedDomestically => {
+                "The measure is not permitted by the requested State's domestic law or applicable treaties (Art. 45 and 46 are endeavours)"
+            }
+        }
+    }
+
+    /// Whether the ground may be cited under a type's refusal rule. `reserved` says whether the
+    /// requested State made the Art. 42(5) reservation.
+    pub fn allowed_under(self, rule: RefusalRule, reserved: bool) -> bool {
+        use RefusalGround::*;
+        match rule {
+            RefusalRule::PreservationGrounds => match self {
+                EssentialInterests
+                | DomesticLawProhibits
+                | ContraryToLegalSystem
+                | Discrimination => true,
+                DualCriminalityReservation => reserved,
+                NotInConformity | NotPermittedDomestically => false,
+            },
+            RefusalRule::MlaGrounds | RefusalRule::CooperationGrounds => {
+                !matches!(self, DualCriminalityReservation | NotPermittedDomestically)
+            }
+            RefusalRule::EndeavourGrounds => self != DualCriminalityReservation,
+            RefusalRule::NotApplicable => false,
+        }
+    }
+
+    /// The grounds a type allows, for the catalogue and error messages.
+    pub fn allowed_codes(rule: RefusalRule, reserved: bool) -> Vec<&'static str> {
+        Self::ALL
+            .into_iter()
+            .filter(|g| g.allowed_under(rule, reserved))
+            .map(Self::code)
+            .collect()
     }
 }
 
@@ -514,9 +644,10 @@ pub struct RequestedStateFacts {
 }
 
 /// Validates a response body (`{"decision":"accept"}` or
-/// `{"decision":"refuse","grounds":[...],"explanation":"..."}`) for a preservation request.
+/// `{"decision":"refuse","grounds":[...],"explanation":"..."}`) for a request of `kind`.
 pub fn validate_decision(
     body: &Value,
+    kind: RequestType,
     facts: RequestedStateFacts,
 ) -> Result<Decision, Vec<FieldError>> {
     let Some(obj) = body.as_object() else {
@@ -552,7 +683,7 @@ pub fn validate_decision(
             }
             Some(Decision::Accept)
         }
-        Some("refuse") => refusal(obj, facts, &mut errors),
+        Some("refuse") => refusal(obj, kind, facts, &mut errors),
         Some(other) => {
             errors.push(FieldError::new(
                 "decision",
@@ -580,10 +711,28 @@ pub fn validate_decision(
 
 fn refusal(
     obj: &Map<String, Value>,
+    kind: RequestType,
     facts: RequestedStateFacts,
     errors: &mut Vec<FieldError>,
 ) -> Option<Decision> {
     let before = errors.len();
+    let rule = kind.form().refusal;
+    let rule_article = match rule {
+        RefusalRule::PreservationGrounds if kind == RequestType::TrafficDisclosure => {
+            art43::REFUSAL_GROUNDS
+        }
+        RefusalRule::PreservationGrounds => art42::REFUSAL_GROUNDS,
+        _ => art40::NOT_IN_CONFORMITY,
+    };
+    if rule == RefusalRule::NotApplicable {
+        errors.push(FieldError::new(
+            "decision",
+            "invalid",
+            format!("a {} is not a request and is not refused", kind.as_str()),
+            None,
+        ));
+        return None;
+    }
     let mut grounds = Vec::new();
     match obj.get("grounds") {
         Some(Value::Array(items)) if !items.is_empty() => {
@@ -621,24 +770,29 @@ fn refusal(
                             ),
                             None,
                         )),
-                        Some(g) if !g.allowed_for_preservation() => errors.push(FieldError::new(
-                            &field,
-                            "not_a_ground",
-                            format!(
-                                "{} ({}) is not a ground for refusing preservation; only Art. 40(21)(b)-(d), 40(22) and, with the reservation, 42(5) are",
-                                g.code(),
-                                g.article()
-                            ),
-                            Some(art42::REFUSAL_GROUNDS),
-                        )),
                         Some(RefusalGround::DualCriminalityReservation)
-                            if !facts.has_dual_criminality_reservation =>
+                            if rule == RefusalRule::PreservationGrounds
+                                && !facts.has_dual_criminality_reservation =>
                         {
                             errors.push(FieldError::new(
                                 &field,
                                 "not_a_ground",
                                 "dual criminality may be cited only by a State that made the Art. 42(5) reservation, and this State did not".into(),
                                 Some(art42::DUAL_CRIMINALITY_RESERVATION),
+                            ))
+                        }
+                        Some(g) if !g.allowed_under(rule, facts.has_dual_criminality_reservation) => {
+                            errors.push(FieldError::new(
+                                &field,
+                                "not_a_ground",
+                                format!(
+                                    "{} ({}) is not a ground for refusing a {} request; allowed: {}",
+                                    g.code(),
+                                    g.article(),
+                                    kind.as_str(),
+                                    RefusalGround::allowed_codes(rule, facts.has_dual_criminality_reservation).join(", ")
+                                ),
+                                Some(rule_article),
                             ))
                         }
                         Some(g) if grounds.contains(&g) => {}
@@ -651,13 +805,13 @@ fn refusal(
             "grounds",
             "missing",
             "a refusal must cite at least one ground".into(),
-            Some(art42::REFUSAL_GROUNDS),
+            Some(rule_article),
         )),
         Some(_) => errors.push(FieldError::new(
             "grounds",
             "invalid",
             "grounds must be a list of ground codes".into(),
-            Some(art42::REFUSAL_GROUNDS),
+            Some(rule_article),
         )),
     }
     let explanation = match obj.get("explanation") {
@@ -692,11 +846,13 @@ fn refusal(
     })
 }
 
-/// The date until which accepted preserved data must be kept: at least 60 days after acceptance
-/// (Art. 42).
-pub fn preserved_until(accepted_at: Timestamp) -> Timestamp {
-    let min = SignedDuration::from_hours(24 * art42::MINIMUM_PERIOD_DAYS);
-    accepted_at.saturating_add(min).unwrap_or(accepted_at)
+/// The date until which accepted preserved data must be kept: acceptance plus the longer of 60
+/// days and the period the requesting State asked for (Art. 42).
+pub fn preserved_until(accepted_at: Timestamp, requested_days: Option<i64>) -> Timestamp {
+    let days = requested_days.unwrap_or(0).max(art42::MINIMUM_PERIOD_DAYS);
+    accepted_at
+        .saturating_add(SignedDuration::from_hours(24 * days))
+        .unwrap_or(accepted_at)
 }
 
 #[cfg(test)]
@@ -704,124 +860,324 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn valid() -> Value {
-        json!({
-            "type": "preservation",
-            "to": "FRA/247",
-            "requesting_authority": "Cybercrime Unit, Ministry of Public Security, Viet Nam",
-            "offence": "ICT fraud (Art. 13)",
-            "summary_of_facts": "Phishing campaign against bank customers.",
-            "data_to_preserve": "Subscriber and login records of account x@example.fr",
-            "relationship_to_offence": "The account registered the phishing domain.",
-            "custodian_or_location": "Example Mail SAS, Paris",
-            "necessity": "Logs are deleted after 30 days.",
-            "mla_request_to_follow": true,
-            "confidential": true
-        })
+    fn valid(t: RequestType) -> Value {
+        crate::catalogue::examples::example(t, "FRA/247", PRESERVATION_ID)
+    }
+
+    const PRESERVATION_ID: &str = "0190f0a0-0000-7000-8000-000000000001";
+
+    /// Each type's required fields and the paragraph each must cite, written out by hand.
+    fn required(t: RequestType) -> Vec<(&'static str, &'static str)> {
+        let mut own: Vec<(&str, &str)> = match t {
+            RequestType::Preservation => vec![
+                ("requesting_authority", "Art. 42(2)(a)"),
+                ("offence", "Art. 42(2)(b)"),
+                ("summary_of_facts", "Art. 42(2)(b)"),
+                ("data_to_preserve", "Art. 42(2)(c)"),
+                ("relationship_to_offence", "Art. 42(2)(c)"),
+                ("custodian_or_location", "Art. 42(2)(d)"),
+                ("necessity", "Art. 42(2)(e)"),
+                ("mla_request_to_follow", "Art. 42(2)(f)"),
+            ],
+            RequestType::TrafficDisclosure => vec![
+                ("requesting_authority", "Art. 43(1)"),
+                ("traffic_data", "Art. 43(1)"),
+                ("service_provider", "Art. 43(1)"),
+                ("transmission_path", "Art. 43(1)"),
+                ("follows_request", "Art. 44(1)"),
+            ],
+            RequestType::StoredData => vec![
+                ("requesting_authority", "Art. 40(15)(a)"),
+                ("subject_matter", "Art. 40(15)(b)"),
+                ("conducting_authority", "Art. 40(15)(b)"),
+                ("summary_of_facts", "Art. 40(15)(c)"),
+                ("assistance_sought", "Art. 40(15)(d)"),
+                ("data_description", "Art. 44(1)"),
+                ("purpose", "Art. 40(15)(g)"),
+            ],
+            RequestType::RealtimeTraffic => vec![
+                ("requesting_authority", "Art. 40(15)(a)"),
+                ("subject_matter", "Art. 40(15)(b)"),
+                ("conducting_authority", "Art. 40(15)(b)"),
+                ("summary_of_facts", "Art. 40(15)(c)"),
+                ("data_to_collect", "Art. 45(2)"),
+                ("relationship_to_offence", "Art. 45(2)"),
+                ("identifying_information", "Art. 45(2)"),
+                ("necessity", "Art. 45(2)"),
+                ("collection_period_days", "Art. 45(2)(d)"),
+                ("period_justification", "Art. 45(2)(d)"),
+                ("purpose", "Art. 40(15)(g)"),
+            ],
+            RequestType::Interception => vec![
+                ("requesting_authority", "Art. 40(15)(a)"),
+                ("subject_matter", "Art. 40(15)(b)"),
+                ("conducting_authority", "Art. 40(15)(b)"),
+                ("summary_of_facts", "Art. 40(15)(c)"),
+                ("data_to_collect", "Art. 46(2)"),
+                ("relationship_to_offence", "Art. 46(2)"),
+                ("identifying_information", "Art. 46(2)"),
+                ("necessity", "Art. 46(2)"),
+                ("collection_period_days", "Art. 46(2)(d)"),
+                ("period_justification", "Art. 46(2)(d)"),
+                ("purpose", "Art. 40(15)(g)"),
+            ],
+            RequestType::Mla => vec![
+                ("requesting_authority", "Art. 40(15)(a)"),
+                ("subject_matter", "Art. 40(15)(b)"),
+                ("conducting_authority", "Art. 40(15)(b)"),
+                ("summary_of_facts", "Art. 40(15)(c)"),
+                ("assistance_sought", "Art. 40(15)(d)"),
+                ("purpose", "Art. 40(15)(g)"),
+            ],
+            RequestType::SpontaneousInformation => vec![
+                ("providing_authority", "Art. 40(4)"),
+                ("information", "Art. 40(4)"),
+                ("relevance", "Art. 40(4)"),
+            ],
+            RequestType::LawEnforcement => vec![
+                ("requesting_authority", "Art. 47(1)"),
+                ("subject_matter", "Art. 47(1)"),
+                ("information_sought", "Art. 47(1)"),
+                ("purpose", "Art. 40(15)(g)"),
+            ],
+            RequestType::JointInvestigation => vec![
+                ("requesting_authority", "Art. 48"),
+                ("subject_matter", "Art. 48"),
+                ("proposed_arrangement", "Art. 48"),
+                ("purpose", "Art. 40(15)(g)"),
+            ],
+            RequestType::TechnicalAdvice => vec![
+                ("requesting_authority", "Art. 41(3)(a)"),
+                ("advice_sought", "Art. 41(3)(a)"),
+            ],
+            RequestType::LocateSuspect => vec![
+                ("requesting_authority", "Art. 41(3)(d)"),
+                ("identifying_information", "Art. 41(3)(d)"),
+                ("reasons", "Art. 41(3)(d)"),
+            ],
+            RequestType::EmergencyDisclosure => vec![
+                ("requesting_authority", "Art. 41(3)(e)"),
+                ("data_sought", "Art. 41(3)(e)"),
+                ("custodian_or_location", "Art. 41(3)(e)"),
+                ("how_data_averts_emergency", "Art. 41(3)(e)"),
+                ("emergency_reason", "Art. 2(i)"),
+            ],
+        };
+        own.extend([
+            ("offence_category", "Art. 35(1)"),
+            ("language", "Art. 40(14)"),
+            ("proportionality_justification", "Art. 24(1)"),
+        ]);
+        own
+    }
+
+    fn errors_of(v: &Value) -> Vec<FieldError> {
+        validate_new_request(v).unwrap_err()
+    }
+
+    fn has(errs: &[FieldError], field: &str, code: &str) -> bool {
+        errs.iter().any(|e| e.field == field && e.code == code)
     }
 
     #[test]
-    fn a_complete_request_is_accepted() {
-        let r = validate_new_request(&valid()).unwrap();
-        assert_eq!(r.to.as_str(), "FRA/247");
-        assert!(r.fields.confidential);
-        assert_eq!(r.request_type(), RequestType::Preservation);
+    fn every_type_has_a_valid_request() {
+        for t in RequestType::ALL {
+            let r = validate_new_request(&valid(t)).unwrap_or_else(|e| panic!("{t:?}: {e:?}"));
+            assert_eq!(r.request_type, t);
+            assert_eq!(r.to.as_str(), "FRA/247");
+            let facts = RequestFacts::of(&r.fields).unwrap();
+            assert_eq!(facts.legal_basis, "convention", "default legal basis");
+            assert!(!r.fields.contains_key("type") && !r.fields.contains_key("to"));
+        }
+        let r = validate_new_request(&valid(RequestType::Preservation)).unwrap();
+        assert_eq!(r.fields["urgency"], "normal");
     }
 
     #[test]
-    fn confidential_is_optional() {
-        let mut v = valid();
-        v.as_object_mut().unwrap().remove("confidential");
-        assert!(!validate_new_request(&v).unwrap().fields.confidential);
-    }
-
-    #[test]
-    fn each_missing_or_empty_field_is_named_with_its_paragraph() {
-        let cases = [
-            ("requesting_authority", "Art. 42(2)(a)"),
-            ("offence", "Art. 42(2)(b)"),
-            ("summary_of_facts", "Art. 42(2)(b)"),
-            ("data_to_preserve", "Art. 42(2)(c)"),
-            ("relationship_to_offence", "Art. 42(2)(c)"),
-            ("custodian_or_location", "Art. 42(2)(d)"),
-            ("necessity", "Art. 42(2)(e)"),
-            ("mla_request_to_follow", "Art. 42(2)(f)"),
-        ];
-        for (field, article) in cases {
-            let mut missing = valid();
-            missing.as_object_mut().unwrap().remove(field);
-            let errs = validate_new_request(&missing).unwrap_err();
-            assert_eq!(errs.len(), 1, "{field}: {errs:?}");
-            assert_eq!(errs[0].field, field);
-            assert_eq!(errs[0].code, "missing");
-            assert_eq!(errs[0].article.as_deref(), Some(article));
-
-            if field != "mla_request_to_follow" {
-                let mut empty = valid();
-                empty[field] = json!("   ");
-                let errs = validate_new_request(&empty).unwrap_err();
-                assert_eq!(
-                    (errs[0].field.as_str(), errs[0].code.as_str()),
-                    (field, "empty")
-                );
-                let mut wrong = valid();
-                wrong[field] = json!(42);
-                let errs = validate_new_request(&wrong).unwrap_err();
-                assert_eq!(
-                    (errs[0].field.as_str(), errs[0].code.as_str()),
-                    (field, "invalid")
-                );
+    fn every_missing_field_of_every_type_is_named_with_its_paragraph() {
+        for t in RequestType::ALL {
+            for (field, article) in required(t) {
+                let mut v = valid(t);
+                v.as_object_mut().unwrap().remove(field);
+                let errs = errors_of(&v);
+                let e = errs
+                    .iter()
+                    .find(|e| e.field == field)
+                    .unwrap_or_else(|| panic!("{t:?} without {field}: {errs:?}"));
+                assert_eq!(e.code, "missing", "{t:?} {field}");
+                assert_eq!(e.article.as_deref(), Some(article), "{t:?} {field}");
+                assert_eq!(errs.len(), 1, "{t:?} without {field}: {errs:?}");
             }
         }
     }
 
     #[test]
-    fn all_problems_are_reported_at_once() {
-        let errs = validate_new_request(&json!({"type": "preservation"})).unwrap_err();
-        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields.len(), 9, "{fields:?}");
-        assert!(fields.contains(&"to"));
-        assert!(fields.contains(&"necessity"));
+    fn catalogue_requires_exactly_the_listed_fields() {
+        for t in RequestType::ALL {
+            let listed: std::collections::BTreeSet<&str> =
+                required(t).into_iter().map(|(f, _)| f).collect();
+            let mut empty = json!({"type": t.as_str(), "to": "FRA/247"});
+            if t == RequestType::EmergencyDisclosure {
+                empty["urgency"] = json!("emergency");
+            }
+            let missing: std::collections::BTreeSet<&str> = errors_of(&empty)
+                .iter()
+                .filter(|e| e.code == "missing")
+                .map(|e| {
+                    required(t)
+                        .into_iter()
+                        .map(|(f, _)| f)
+                        .find(|f| *f == e.field)
+                        .unwrap_or("unexpected")
+                })
+                .collect();
+            assert_eq!(missing, listed, "{t:?}");
+        }
+    }
+
+    /// A value of the wrong kind for each field kind.
+    fn wrong_value(kind: FieldKind) -> Value {
+        match kind {
+            FieldKind::Text(_) => json!(42),
+            FieldKind::Flag | FieldKind::MustBeTrue => json!("yes"),
+            FieldKind::Integer { max, .. } => json!(max + 1),
+            FieldKind::Date => json!("2026-02-30"),
+            FieldKind::OneOf(_) => json!("something_else"),
+            FieldKind::RequestRef => json!("not-a-request-id"),
+            FieldKind::Language => json!("english"),
+        }
     }
 
     #[test]
-    fn invalid_values_are_rejected() {
+    fn every_invalid_value_of_every_type_is_rejected() {
+        for t in RequestType::ALL {
+            for spec in t.form().fields.iter().chain(COMMON_FIELDS) {
+                let mut v = valid(t);
+                v[spec.name] = wrong_value(spec.kind);
+                let errs = errors_of(&v);
+                assert!(
+                    has(&errs, spec.name, "invalid"),
+                    "{t:?} {} = {}: {errs:?}",
+                    spec.name,
+                    v[spec.name]
+                );
+                if let FieldKind::Text(max) = spec.kind {
+                    v[spec.name] = json!("  ");
+                    assert!(
+                        has(&errors_of(&v), spec.name, "empty"),
+                        "{t:?} {}",
+                        spec.name
+                    );
+                    v[spec.name] = json!("x".repeat(max + 1));
+                    assert!(
+                        has(&errors_of(&v), spec.name, "too_long"),
+                        "{t:?} {}",
+                        spec.name
+                    );
+                }
+            }
+            let mut v = valid(t);
+            v["colour"] = json!("blue");
+            assert!(has(&errors_of(&v), "colour", "unknown_field"), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn envelope_fields_are_checked() {
         for (field, value, code) in [
             ("type", json!("extradition"), "invalid"),
             ("type", json!(null), "missing"),
+            ("type", json!(7), "invalid"),
             ("to", json!("france"), "invalid"),
             ("to", json!(""), "empty"),
-            ("mla_request_to_follow", json!(false), "invalid"),
-            ("mla_request_to_follow", json!("yes"), "invalid"),
-            ("confidential", json!("no"), "invalid"),
-            ("offence", json!("x".repeat(MAX_TEXT_CHARS + 1)), "too_long"),
-            (
-                "requesting_authority",
-                json!("x".repeat(MAX_SHORT_CHARS + 1)),
-                "too_long",
-            ),
-            ("colour", json!("blue"), "unknown_field"),
+            ("to", json!(null), "missing"),
         ] {
-            let mut v = valid();
+            let mut v = valid(RequestType::Preservation);
             v[field] = value;
-            let errs = validate_new_request(&v).unwrap_err();
-            assert!(
-                errs.iter().any(|e| e.field == field && e.code == code),
-                "{field}: {errs:?}"
-            );
+            assert!(has(&errors_of(&v), field, code), "{field}");
         }
         assert!(validate_new_request(&json!([1, 2])).is_err());
+        // A preservation request must say that an MLA request will follow.
+        let mut v = valid(RequestType::Preservation);
+        v["mla_request_to_follow"] = json!(false);
+        assert!(has(&errors_of(&v), "mla_request_to_follow", "invalid"));
+    }
+
+    #[test]
+    fn all_problems_are_reported_at_once() {
+        let errs = errors_of(&json!({"type": "preservation"}));
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        // to, eight preservation fields, three common ones.
+        assert_eq!(fields.len(), 12, "{fields:?}");
+    }
+
+    #[test]
+    fn serious_crime_needs_at_least_four_years() {
+        let mut v = valid(RequestType::Mla);
+        v["offence_category"] = json!("serious_crime");
+        let errs = errors_of(&v);
+        assert!(has(&errs, "max_penalty_years", "missing"), "{errs:?}");
+        assert_eq!(errs[0].article.as_deref(), Some("Art. 2(h)"));
+        v["max_penalty_years"] = json!(3);
+        let errs = errors_of(&v);
+        assert!(has(&errs, "max_penalty_years", "invalid"), "{errs:?}");
+        v["max_penalty_years"] = json!(4);
+        assert!(validate_new_request(&v).is_ok());
+    }
+
+    #[test]
+    fn conditional_fields() {
+        let base = valid(RequestType::Mla);
+        let with = |k: &str, val: Value| {
+            let mut v = base.clone();
+            v[k] = val;
+            v
+        };
+        // Another legal basis must be recorded.
+        let v = with("legal_basis", json!("reciprocity"));
+        assert!(has(&errors_of(&v), "legal_basis_detail", "missing"));
+        let mut v2 = v.clone();
+        v2["legal_basis_detail"] = json!("Reciprocity note of 2026-01-02");
+        let r = validate_new_request(&v2).unwrap();
+        assert!(!RequestFacts::of(&r.fields).unwrap().under_convention());
+        // An emergency needs its reason; a reason needs an emergency.
+        assert!(has(
+            &errors_of(&with("urgency", json!("emergency"))),
+            "emergency_reason",
+            "missing"
+        ));
+        assert!(has(
+            &errors_of(&with("emergency_reason", json!("risk"))),
+            "emergency_reason",
+            "not_allowed"
+        ));
+        // A time limit needs its reasons (Art. 40(15)(f)).
+        let v = with("time_limit", json!("2026-12-01"));
+        assert!(has(&errors_of(&v), "time_limit_reasons", "missing"));
+        // An emergency disclosure is for emergencies only.
+        let mut v = valid(RequestType::EmergencyDisclosure);
+        v["urgency"] = json!("urgent");
+        v.as_object_mut().unwrap().remove("emergency_reason");
+        assert!(has(&errors_of(&v), "urgency", "invalid"));
+        // Expedited access needs the reason the data are vulnerable (Art. 44).
+        let mut v = valid(RequestType::StoredData);
+        v["expedited"] = json!(true);
+        assert!(has(&errors_of(&v), "expedited_reason", "missing"));
+        v["expedited_reason"] = json!("The provider rotates logs weekly");
+        assert!(validate_new_request(&v).is_ok());
     }
 
     #[test]
     fn decisions() {
         let facts = RequestedStateFacts::default();
+        let p = RequestType::Preservation;
         assert_eq!(
-            validate_decision(&json!({"decision": "accept"}), facts).unwrap(),
+            validate_decision(&json!({"decision": "accept"}), p, facts).unwrap(),
             Decision::Accept
         );
         let d = validate_decision(
             &json!({"decision": "refuse", "grounds": ["essential_interests", "discrimination"], "explanation": "x"}),
+            p,
             facts,
         )
         .unwrap();
@@ -829,22 +1185,17 @@ mod tests {
 
         for (body, field, code) in [
             (
-                json!({"decision": "refuse", "grounds": ["fiscal_matters"], "explanation": "x"}),
-                "grounds[0]",
-                "not_a_ground",
-            ),
-            (
-                json!({"decision": "refuse", "grounds": ["bank_secrecy"], "explanation": "x"}),
-                "grounds[0]",
-                "not_a_ground",
-            ),
-            (
                 json!({"decision": "refuse", "grounds": ["not_in_conformity"], "explanation": "x"}),
                 "grounds[0]",
                 "not_a_ground",
             ),
             (
                 json!({"decision": "refuse", "grounds": ["dual_criminality_reservation"], "explanation": "x"}),
+                "grounds[0]",
+                "not_a_ground",
+            ),
+            (
+                json!({"decision": "refuse", "grounds": ["not_permitted_domestically"], "explanation": "x"}),
                 "grounds[0]",
                 "not_a_ground",
             ),
@@ -871,27 +1222,94 @@ mod tests {
                 "invalid",
             ),
         ] {
-            let errs = validate_decision(&body, facts).unwrap_err();
-            assert!(
-                errs.iter().any(|e| e.field == field && e.code == code),
-                "{body}: {errs:?}"
-            );
+            let errs = validate_decision(&body, p, facts).unwrap_err();
+            assert!(has(&errs, field, code), "{body}: {errs:?}");
         }
 
-        let reserved = RequestedStateFacts {
-            has_dual_criminality_reservation: true,
+        // Fiscal matters and bank secrecy are never grounds, whatever the type.
+        for t in RequestType::ALL.into_iter().filter(|t| t.is_answered()) {
+            for not in ["fiscal_matters", "bank_secrecy"] {
+                let errs = validate_decision(
+                    &json!({"decision": "refuse", "grounds": [not], "explanation": "x"}),
+                    t,
+                    facts,
+                )
+                .unwrap_err();
+                assert!(has(&errs, "grounds[0]", "not_a_ground"), "{t:?} {not}");
+                assert!(errs[0].message.contains("not a ground"), "{errs:?}");
+            }
+        }
+
+        // Each type's allowed set.
+        let allowed = |t: RequestType, g: &str, reserved: bool| {
+            validate_decision(
+                &json!({"decision": "refuse", "grounds": [g], "explanation": "x"}),
+                t,
+                RequestedStateFacts {
+                    has_dual_criminality_reservation: reserved,
+                },
+            )
+            .is_ok()
         };
-        assert!(validate_decision(
-            &json!({"decision": "refuse", "grounds": ["dual_criminality_reservation"], "explanation": "x"}),
-            reserved
-        )
-        .is_ok());
+        assert!(allowed(p, "dual_criminality_reservation", true));
+        assert!(!allowed(
+            RequestType::Mla,
+            "dual_criminality_reservation",
+            true
+        ));
+        assert!(allowed(RequestType::Mla, "not_in_conformity", false));
+        assert!(!allowed(
+            RequestType::Mla,
+            "not_permitted_domestically",
+            false
+        ));
+        assert!(allowed(
+            RequestType::Interception,
+            "not_permitted_domestically",
+            false
+        ));
+        assert!(allowed(
+            RequestType::RealtimeTraffic,
+            "not_permitted_domestically",
+            false
+        ));
+        assert!(!allowed(
+            RequestType::TrafficDisclosure,
+            "not_in_conformity",
+            false
+        ));
+        assert!(allowed(
+            RequestType::TrafficDisclosure,
+            "essential_interests",
+            false
+        ));
+        assert!(!allowed(
+            RequestType::SpontaneousInformation,
+            "essential_interests",
+            false
+        ));
+        assert!(
+            validate_decision(
+                &json!({"decision": "accept"}),
+                RequestType::SpontaneousInformation,
+                facts
+            )
+            .is_ok()
+        );
     }
 
     #[test]
-    fn preservation_lasts_at_least_sixty_days() {
+    fn preservation_lasts_the_longer_of_sixty_days_and_the_period_asked() {
         let t: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        assert_eq!(preserved_until(t).to_string(), "2026-03-02T00:00:00Z");
+        assert_eq!(preserved_until(t, None).to_string(), "2026-03-02T00:00:00Z");
+        assert_eq!(
+            preserved_until(t, Some(30)).to_string(),
+            "2026-03-02T00:00:00Z"
+        );
+        assert_eq!(
+            preserved_until(t, Some(90)).to_string(),
+            "2026-04-01T00:00:00Z"
+        );
     }
 
     #[test]
@@ -907,10 +1325,10 @@ mod tests {
         for g in RefusalGround::ALL {
             assert_eq!(RefusalGround::parse(g.code()), Some(g));
         }
+        for t in RequestType::ALL {
+            assert_eq!(RequestType::parse(t.as_str()), Some(t));
+        }
         assert_eq!(Direction::parse("incoming"), Some(Direction::Incoming));
-        assert_eq!(
-            RequestType::parse("preservation"),
-            Some(RequestType::Preservation)
-        );
+        assert_eq!(Urgency::parse("emergency"), Some(Urgency::Emergency));
     }
 }

@@ -13,12 +13,15 @@ use serde_json::{Map, Value, json};
 
 use hanoinet_core::RequestId;
 use hanoinet_core::access::Role;
-use hanoinet_core::request::{self, Decision, Direction, FieldError, RequestedStateFacts};
+use hanoinet_core::request::{
+    self, Decision, Direction, FieldError, RequestFacts, RequestedStateFacts,
+};
 use hanoinet_ledger::Entry;
 use hanoinet_ledger::entry::events;
 use hanoinet_protocol::Kind;
 use hanoinet_store::{
-    Decided, DecisionUpdate, NewOutbox, NewOutgoing, NewRequest, RequestRecord, StatusEvent, User,
+    Decided, DecisionUpdate, ListOrder, NewOutbox, NewOutgoing, NewRequest, RequestRecord,
+    StatusEvent, User,
 };
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -38,6 +41,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/requests/{id}", get(show_request))
         .route("/api/v1/requests/{id}/responses", post(respond))
         .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/catalogue", get(catalogue))
+        .route("/api/v1/registry", get(registry))
         .route("/healthz", get(health))
         .layer(axum::extract::DefaultBodyLimit::disable())
 }
@@ -173,6 +178,8 @@ async fn create_request(
     require_officer(&user)?;
     let body = parse_json(body).await?;
     let new = request::validate_new_request(&body).map_err(validation_failed)?;
+    let facts = RequestFacts::of(&new.fields)
+        .ok_or_else(|| ApiError::internal("validated fields lack their facts"))?;
 
     // The requested node must be a registered node of another State.
     if state.registry.node(&new.to).is_none() {
@@ -192,12 +199,15 @@ async fn create_request(
             ),
         )]));
     }
+    let warnings = crate::gate::check(&state, &state.id, &new.to, &facts)
+        .await?
+        .map_err(validation_failed)?;
 
     let now = state.clock.now();
     let id = RequestId::new_v7();
     let payload = RequestPayload {
         request_id: id,
-        request_type: new.request_type(),
+        request_type: new.request_type,
         created_at: now,
         fields: new.fields.clone(),
         tree_head: crate::ledger::cached_head(&state),
@@ -213,13 +223,15 @@ async fn create_request(
     let record = NewRequest {
         id,
         direction: Direction::Outgoing,
-        request_type: new.request_type(),
+        request_type: new.request_type,
         from: state.id.clone(),
         to: new.to.clone(),
         fields: serde_json::to_string(&new.fields).map_err(ApiError::internal)?,
         envelope_id: envelope.header.id,
         created_by: Some(user.name.clone()),
         created_at: now,
+        facts,
+        warnings: warnings.clone(),
     };
     let outbox = NewOutbox {
         envelope_id: envelope.header.id,
@@ -235,7 +247,7 @@ async fn create_request(
         crate::ledger::user_actor(&user),
         format!("request:{id}"),
     )
-    .attr("type", new.request_type().as_str())
+    .attr("type", new.request_type.as_str())
     .attr("peer", new.to.as_str())
     .attr("envelope", envelope.header.id.to_string())
     .attr("envelope_hash", hex::encode(envelope.hash()))
@@ -253,11 +265,11 @@ async fn create_request(
     let rec = RequestRecord {
         id,
         direction: Direction::Outgoing,
-        request_type: new.request_type(),
+        request_type: new.request_type,
         from: state.id.clone(),
         to: new.to.clone(),
         status: request::Status::Queued,
-        fields: serde_json::to_value(&new.fields).map_err(ApiError::internal)?,
+        fields: Value::Object(new.fields.clone()),
         envelope_id: envelope.header.id,
         created_by,
         created_at: now,
@@ -267,6 +279,7 @@ async fn create_request(
         decided_at: None,
         receipt: None,
         response_receipt: None,
+        warnings,
         history: vec![StatusEvent {
             status: request::Status::Queued,
             at: now,
@@ -281,6 +294,8 @@ async fn create_request(
 struct ListQuery {
     direction: Option<String>,
     limit: Option<i64>,
+    /// `created_at` (newest first, the default) or `time_limit` (earliest first).
+    sort: Option<String>,
 }
 
 async fn list_requests(
@@ -308,7 +323,18 @@ async fn list_requests(
             format!("limit must be between 1 and {MAX_LIST}"),
         )]));
     }
-    let recs = state.store.list_requests(direction, limit).await?;
+    let order = match q.sort.as_deref() {
+        None | Some("") | Some("created_at") => ListOrder::Newest,
+        Some("time_limit") => ListOrder::TimeLimit,
+        Some(other) => {
+            return Err(validation_failed(vec![field_error(
+                "sort",
+                "invalid",
+                format!("sort must be created_at or time_limit, got {other:?}"),
+            )]));
+        }
+    };
+    let recs = state.store.list_requests(direction, order, limit).await?;
     Ok(Json(
         json!({"requests": recs.iter().map(request_view).collect::<Vec<_>>()}),
     ))
@@ -371,10 +397,18 @@ async fn respond(
             .state(&state.id.state())
             .is_some_and(|s| s.has_dual_criminality_reservation()),
     };
-    let decision = request::validate_decision(&body, facts).map_err(validation_failed)?;
+    let decision =
+        request::validate_decision(&body, rec.request_type, facts).map_err(validation_failed)?;
     let now = state.clock.now();
-    let preserved_until =
-        matches!(decision, Decision::Accept).then(|| request::preserved_until(now));
+    let preserved_until = (matches!(decision, Decision::Accept)
+        && rec.request_type == request::RequestType::Preservation)
+        .then(|| {
+            let asked = rec
+                .fields
+                .get("requested_period_days")
+                .and_then(Value::as_i64);
+            request::preserved_until(now, asked)
+        });
     let payload = ResponsePayload {
         request_id: id,
         decision: decision.clone(),
@@ -461,6 +495,17 @@ async fn openapi() -> Json<Value> {
     Json(crate::openapi::document())
 }
 
+/// The Convention catalogue: request types with their fields, offence categories, refusal
+/// grounds. Public reference data, so user interfaces build their forms from it.
+async fn catalogue() -> Json<Value> {
+    Json(crate::catalogue::document())
+}
+
+/// The registry as this node verified it, with the computed entry-into-force dates.
+async fn registry(State(state): AppStateRef) -> Json<Value> {
+    Json(crate::catalogue::registry_view(&state))
+}
+
 async fn health(State(state): AppStateRef) -> Json<Value> {
     Json(json!({"node": state.id, "status": "ok"}))
 }
@@ -500,6 +545,7 @@ pub fn request_view(r: &RequestRecord) -> Value {
                 .collect(),
         ),
     );
+    m.insert("warnings".into(), r.warnings.clone());
     m.insert("envelope_id".into(), json!(r.envelope_id));
     m.insert("receipt".into(), r.receipt.clone().unwrap_or(Value::Null));
     m.insert(

@@ -20,12 +20,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use jiff::SignedDuration;
 
-use hanoinet_core::request::{Decision, Direction, RequestType, validate_new_request};
+use hanoinet_core::request::{
+    Decision, Direction, FieldError, RequestFacts, RequestType, validate_new_request,
+};
 use hanoinet_core::{EnvelopeId, NodeId};
 use hanoinet_ledger::entry::events;
 use hanoinet_ledger::{Entry, SignedTreeHead};
 use hanoinet_protocol::{Envelope, EnvelopeError, Kind, MAX_ENVELOPE_BYTES, Receipt};
 use hanoinet_store::{DecisionUpdate, InboundEffect, NewInbox, NewRequest, Received};
+use serde_json::Value;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::payload::{RequestPayload, ResponsePayload};
@@ -186,7 +189,7 @@ async fn receive_inner(
     // 8. Kind, payload.
     let (effect, peer_head, ledger) = match h.kind.as_str() {
         Kind::PRESERVATION_REQUEST => {
-            let (req, head) = incoming_request(state, &env)?;
+            let (req, head) = incoming_request(state, &env).await?;
             let entry = crate::ledger::entry(
                 state,
                 events::REQUEST_RECEIVED,
@@ -197,10 +200,10 @@ async fn receive_inner(
             .attr("envelope", h.id.to_string())
             .attr("envelope_hash", hex::encode(env.hash()))
             .attr("fields", Entry::commitment(req.fields.as_bytes()));
-            (InboundEffect::CreateIncoming(req), head, entry)
+            (InboundEffect::CreateIncoming(Box::new(req)), head, entry)
         }
         Kind::PRESERVATION_RESPONSE => {
-            let (d, head) = decision(&env, state)?;
+            let (d, head) = decision(&env, state).await?;
             let entry = crate::ledger::entry(
                 state,
                 events::RESPONSE_RECEIVED,
@@ -278,60 +281,86 @@ fn invalid(message: impl Into<String>) -> ApiError {
     reject(ErrorCode::InvalidPayload, message)
 }
 
-/// An incoming request, validated independently of the sender's own validation.
-fn incoming_request(
+/// An incoming request, validated independently of the sender's own validation: the same field
+/// rules, the same legal gate and link checks.
+async fn incoming_request(
     state: &AppState,
     env: &Envelope,
 ) -> Result<(NewRequest, Option<SignedTreeHead>), ApiError> {
     let payload: RequestPayload = serde_json::from_slice(&open(state, env)?)
         .map_err(|e| invalid(format!("request payload: {e}")))?;
     // Re-validate the fields exactly as a local user's request would be.
-    let mut body = serde_json::to_value(&payload.fields).map_err(ApiError::internal)?;
-    if let Some(o) = body.as_object_mut() {
-        o.insert("type".into(), RequestType::Preservation.as_str().into());
-        o.insert("to".into(), state.id.as_str().into());
-    }
-    if let Err(errors) = validate_new_request(&body) {
+    let mut body = Value::Object(payload.fields.clone());
+    body["type"] = payload.request_type.as_str().into();
+    body["to"] = state.id.as_str().into();
+    let not_valid = |errors: Vec<FieldError>| {
         let fields: Vec<_> = errors
             .iter()
-            .map(|e| format!("{} ({})", e.field, e.code))
+            .map(|e| format!("{} ({}): {}", e.field, e.code, e.message))
             .collect();
-        return Err(invalid(format!(
+        invalid(format!(
             "request does not meet the Convention's requirements: {}",
-            fields.join(", ")
-        )));
-    }
+            fields.join("; ")
+        ))
+    };
+    let new = validate_new_request(&body).map_err(not_valid)?;
+    let facts = RequestFacts::of(&new.fields)
+        .ok_or_else(|| ApiError::internal("validated fields lack their facts"))?;
+    let warnings = crate::gate::check(state, &env.header.from, &state.id, &facts)
+        .await?
+        .map_err(not_valid)?;
     let request = NewRequest {
         id: payload.request_id,
         direction: Direction::Incoming,
-        request_type: payload.request_type,
+        request_type: new.request_type,
         from: env.header.from.clone(),
         to: state.id.clone(),
-        fields: serde_json::to_string(&payload.fields).map_err(ApiError::internal)?,
+        fields: serde_json::to_string(&new.fields).map_err(ApiError::internal)?,
         envelope_id: env.header.id,
         created_by: None,
         created_at: state.clock.now(),
+        facts,
+        warnings,
     };
     Ok((request, payload.tree_head))
 }
 
 /// A decision on one of our outgoing requests, checked against the Convention's minimum.
-fn decision(
+async fn decision(
     env: &Envelope,
     state: &AppState,
 ) -> Result<(DecisionUpdate, Option<SignedTreeHead>), ApiError> {
     let payload: ResponsePayload = serde_json::from_slice(&open(state, env)?)
         .map_err(|e| invalid(format!("response payload: {e}")))?;
-    match (&payload.decision, payload.preserved_until) {
-        (Decision::Accept, Some(until))
-            if until >= hanoinet_core::request::preserved_until(payload.decided_at) => {}
-        (Decision::Accept, _) => {
+    // The request decides what a valid answer is; an unknown one is refused when stored.
+    let rec = state.store.get_request(payload.request_id).await?;
+    let preservation = rec
+        .as_ref()
+        .filter(|r| r.request_type == RequestType::Preservation);
+    match (&payload.decision, payload.preserved_until, preservation) {
+        (Decision::Accept, Some(until), Some(r)) => {
+            let asked = r
+                .fields
+                .get("requested_period_days")
+                .and_then(Value::as_i64);
+            if until < hanoinet_core::request::preserved_until(payload.decided_at, asked) {
+                return Err(invalid(
+                    "an accepted preservation must be preserved for at least 60 days after acceptance, or the longer period asked for (Art. 42)",
+                ));
+            }
+        }
+        (Decision::Accept, None, Some(_)) => {
             return Err(invalid(
-                "an accepted preservation must be preserved for at least 60 days after acceptance (Art. 42)",
+                "an accepted preservation must say until when the data are preserved (Art. 42)",
             ));
         }
-        (Decision::Refuse { grounds, .. }, None) if !grounds.is_empty() => {}
-        (Decision::Refuse { .. }, _) => {
+        (Decision::Accept, None, None) => {}
+        (Decision::Accept, Some(_), None) if rec.is_none() => {}
+        (Decision::Accept, Some(_), None) => {
+            return Err(invalid("only a preservation is preserved until a date"));
+        }
+        (Decision::Refuse { grounds, .. }, None, _) if !grounds.is_empty() => {}
+        (Decision::Refuse { .. }, _, _) => {
             return Err(invalid(
                 "a refusal cites at least one ground and preserves nothing",
             ));

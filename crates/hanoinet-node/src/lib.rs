@@ -15,10 +15,12 @@
 
 pub mod api;
 pub mod batch;
+pub mod catalogue;
 pub mod delivery;
 pub mod dir;
 pub mod error;
 pub mod federation;
+pub mod gate;
 pub mod ledger;
 pub mod network;
 pub mod openapi;

@@ -54,46 +54,129 @@ pub fn node_dir(network_dir: &Path, id: &NodeId) -> PathBuf {
     network_dir.join(id.as_str().replace('/', "-"))
 }
 
+/// Today's date (UTC).
+pub fn today() -> Date {
+    Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date()
+}
+
 fn date(s: &str) -> anyhow::Result<Date> {
     s.parse().with_context(|| format!("bad date {s}"))
 }
 
-/// The demonstration States (fictitious dates, labelled as demo data in the registry).
-pub fn demo_states() -> anyhow::Result<Vec<StateEntry>> {
-    let state = |code: &str,
+/// Filler Parties of the demonstration registry: code, name, languages, day of 2026 on which the
+/// instrument was deposited. With the named States below they make more than forty instruments.
+const DEMO_PARTIES: [(&str, &str, &str, i16); 38] = [
+    ("ARG", "Argentina", "es", 5),
+    ("AUS", "Australia", "en", 8),
+    ("AUT", "Austria", "de", 12),
+    ("BEL", "Belgium", "fr", 15),
+    ("BGD", "Bangladesh", "en", 19),
+    ("BRA", "Brazil", "pt", 22),
+    ("CMR", "Cameroon", "fr", 26),
+    ("COL", "Colombia", "es", 29),
+    ("DEU", "Germany", "de", 33),
+    ("DOM", "Dominican Republic", "es", 36),
+    ("EGY", "Egypt", "ar", 40),
+    ("ESP", "Spain", "es", 43),
+    ("ETH", "Ethiopia", "en", 47),
+    ("GHA", "Ghana", "en", 50),
+    ("IDN", "Indonesia", "id", 54),
+    ("IND", "India", "en", 57),
+    ("ITA", "Italy", "it", 61),
+    ("JPN", "Japan", "ja", 64),
+    ("KHM", "Cambodia", "km", 68),
+    ("LAO", "Lao People's Democratic Republic", "lo", 71),
+    ("MAR", "Morocco", "fr", 75),
+    ("MEX", "Mexico", "es", 78),
+    ("MYS", "Malaysia", "ms", 82),
+    ("NGA", "Nigeria", "en", 85),
+    ("NLD", "Netherlands", "nl", 89),
+    ("PAK", "Pakistan", "en", 92),
+    ("PER", "Peru", "es", 96),
+    ("PHL", "Philippines", "en", 99),
+    ("POL", "Poland", "pl", 103),
+    ("PRT", "Portugal", "pt", 106),
+    ("RWA", "Rwanda", "en", 110),
+    ("SEN", "Senegal", "fr", 113),
+    ("SGP", "Singapore", "en", 117),
+    ("THA", "Thailand", "th", 120),
+    ("TUN", "Tunisia", "ar", 124),
+    ("TZA", "United Republic of Tanzania", "sw", 127),
+    ("URY", "Uruguay", "es", 131),
+    ("ZAF", "South Africa", "en", 134),
+];
+
+/// The States of the demonstration registry (fictitious dates, labelled as demo data), relative
+/// to `today` where the point is the window they are in:
+///
+/// - 41 States deposited instruments in the first months of 2026 (VNM, FRA, KEN and 38 others),
+///   so the Convention is in force generally;
+/// - `EU`, a regional organization whose members FRA, DEU, ITA, ESP, NLD, BEL deposited too (its
+///   instrument does not count towards the forty);
+/// - FRA made the Art. 42(5) reservation;
+/// - CHL and NZL signed only (CHL has a node, so the refusal can be seen);
+/// - SWE deposited ten days before `today`: in force only from its 30th day;
+/// - URY denounced the Convention a month before `today` (in force until the year is up).
+pub fn demo_states(today: Date) -> anyhow::Result<Vec<StateEntry>> {
+    use jiff::ToSpan;
+    let signed = date("2025-10-25")?;
+    let party = |code: &str,
                  name: &str,
-                 deposited: Option<&str>,
-                 langs: &[&str]|
+                 langs: &[&str],
+                 deposited: Option<Date>|
      -> anyhow::Result<StateEntry> {
         Ok(StateEntry {
-            code: code.parse::<StateCode>()?,
-            name: name.into(),
-            regional_organization: false,
-            signed: Some(date("2025-10-25")?),
-            instrument: deposited
-                .map(|d| {
-                    Ok::<_, anyhow::Error>(Instrument {
-                        kind: InstrumentKind::Ratification,
-                        deposited: date(d)?,
-                    })
-                })
-                .transpose()?,
-            denounced: None,
-            reservations: Vec::new(),
+            signed: Some(signed),
+            instrument: deposited.map(|d| Instrument {
+                kind: InstrumentKind::Ratification,
+                deposited: d,
+            }),
             languages: langs.iter().map(|l| (*l).to_owned()).collect(),
+            ..StateEntry::new(code.parse::<StateCode>()?, name)
         })
     };
-    let mut fra = state("FRA", "France", Some("2026-03-10"), &["fr", "en"])?;
-    fra.reservations.push(Reservation {
-        article: "42(5)".into(),
-        text: "Demo: France may refuse preservation for offences other than those established under the Convention where dual criminality cannot be met at the time of disclosure.".into(),
-        made: date("2026-03-10")?,
-    });
-    Ok(vec![
-        state("VNM", "Viet Nam", Some("2026-02-14"), &["vi", "en"])?,
-        fra,
-        state("KEN", "Kenya", Some("2026-04-02"), &["en", "sw"])?,
-    ])
+    let day_of_2026 =
+        |n: i16| date("2026-01-01").map(|d| d.saturating_add((i64::from(n) - 1).days()));
+
+    let mut states = vec![
+        StateEntry {
+            central_authority: Some("Ministry of Public Security, International Cooperation Department (demo)".into()),
+            point_of_contact: Some("24/7 desk, Department of Cybersecurity and High-Tech Crime Prevention (demo)".into()),
+            interpol_accepted: true,
+            ..party("VNM", "Viet Nam", &["vi", "en"], Some(date("2026-02-14")?))?
+        },
+        StateEntry {
+            central_authority: Some("Ministry of Justice, Bureau of International Mutual Assistance in Criminal Matters (demo)".into()),
+            reservations: vec![Reservation {
+                article: "42(5)".into(),
+                text: "Demo: France may refuse preservation for offences other than those established under the Convention where dual criminality cannot be met at the time of disclosure.".into(),
+                made: date("2026-03-10")?,
+                withdrawn: None,
+            }],
+            ..party("FRA", "France", &["fr", "en"], Some(date("2026-03-10")?))?
+        },
+        party("KEN", "Kenya", &["en", "sw"], Some(date("2026-04-02")?))?,
+        party("CHL", "Chile", &["es"], None)?,
+        party("NZL", "New Zealand", &["en"], None)?,
+        party("SWE", "Sweden", &["sv", "en"], Some(today.saturating_sub(10.days())))?,
+        StateEntry {
+            regional_organization: true,
+            members: ["BEL", "DEU", "ESP", "FRA", "ITA", "NLD"]
+                .iter()
+                .map(|c| c.parse())
+                .collect::<Result<_, _>>()?,
+            ..party("EU", "European Union", &["en", "fr", "de"], Some(date("2026-03-20")?))?
+        },
+    ];
+    for (code, name, lang, day) in DEMO_PARTIES {
+        let langs: &[&str] = if lang == "en" { &["en"] } else { &[lang, "en"] };
+        let mut p = party(code, name, langs, Some(day_of_2026(day)?))?;
+        if code == "URY" {
+            p.denounced = Some(today.saturating_sub(30.days()));
+        }
+        states.push(p);
+    }
+    Ok(states)
 }
 
 /// Creates the network under `network_dir`. Fails if it already exists.
@@ -250,7 +333,7 @@ pub async fn local(
         });
         listeners.push(l);
     }
-    let file = provision(dir, &specs, demo_states()?, true).await?;
+    let file = provision(dir, &specs, demo_states(today())?, true).await?;
     Ok(LocalNetwork {
         file,
         listeners,

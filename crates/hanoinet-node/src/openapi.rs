@@ -41,35 +41,38 @@ pub fn document() -> Value {
                     "type": "object",
                     "properties": {
                         "field": {"type": "string"},
-                        "code": {"type": "string", "enum": ["missing", "empty", "invalid", "too_long", "unknown_field", "not_a_ground", "unknown_node", "same_state"]},
+                        "code": {"type": "string", "enum": ["missing", "empty", "invalid", "too_long", "unknown_field", "not_a_ground", "not_allowed", "unknown_node", "same_state", "unknown_request", "convention_not_in_force"]},
                         "message": {"type": "string"},
                         "article": {"type": "string", "description": "The Convention paragraph, e.g. `Art. 42(2)(a)`."}
                     }
                 },
-                "NewPreservationRequest": {
+                "NewRequest": {
                     "type": "object",
-                    "additionalProperties": false,
-                    "required": ["type", "to", "requesting_authority", "offence", "summary_of_facts", "data_to_preserve", "relationship_to_offence", "custodian_or_location", "necessity", "mla_request_to_follow"],
+                    "description": "A new request of any type. `type` and `to` plus the type's own fields and the fields every request carries; `GET /api/v1/catalogue` lists them per type with the paragraph each cites, and gives a valid example of each. Unknown fields are refused.",
+                    "required": ["type", "to", "offence_category", "language", "proportionality_justification"],
                     "properties": {
-                        "type": {"const": "preservation"},
+                        "type": {"type": "string", "enum": ["preservation", "traffic_disclosure", "stored_data", "realtime_traffic", "interception", "mla", "spontaneous_information", "law_enforcement", "joint_investigation", "technical_advice", "locate_suspect", "emergency_disclosure"]},
                         "to": {"type": "string", "pattern": "^[A-Z]{2,8}/[A-Z0-9-]{1,32}$", "description": "The requested node, e.g. `FRA/247`."},
-                        "requesting_authority": text("Art. 42(2)(a): the authority seeking preservation."),
-                        "offence": text("Art. 42(2)(b): the offence under investigation."),
-                        "summary_of_facts": text("Art. 42(2)(b): a brief summary of the facts."),
-                        "data_to_preserve": text("Art. 42(2)(c): the stored electronic data to preserve."),
-                        "relationship_to_offence": text("Art. 42(2)(c): the data's relationship to the offence."),
-                        "custodian_or_location": text("Art. 42(2)(d): custodian or location of the system; write \"unknown\" if unknown."),
-                        "necessity": text("Art. 42(2)(e): why preservation is necessary."),
-                        "mla_request_to_follow": {"const": true, "description": "Art. 42(2)(f): a request for mutual legal assistance will follow."},
-                        "confidential": {"type": "boolean", "default": false, "description": "Art. 42(2)(g): keep the request confidential; do not notify the user."}
-                    }
+                        "offence_category": {"type": "string", "enum": ["illegal_access", "illegal_interception", "data_interference", "system_interference", "misuse_of_devices", "ict_forgery", "ict_theft_or_fraud", "child_sexual_abuse_material", "grooming", "non_consensual_intimate_images", "laundering", "serious_crime"], "description": "Art. 35, 7-17."},
+                        "max_penalty_years": {"type": "integer", "minimum": 4, "description": "Required for serious_crime (Art. 2: at least four years)."},
+                        "legal_basis": {"type": "string", "enum": ["convention", "bilateral_treaty", "multilateral_treaty", "reciprocity", "domestic_law"], "default": "convention", "description": "A request under the Convention needs it in force for both States on the day (Art. 65, 67): otherwise 422 `convention_not_in_force` says why and from when."},
+                        "legal_basis_detail": text("Required when legal_basis is not convention."),
+                        "urgency": {"type": "string", "enum": ["normal", "urgent", "emergency"], "default": "normal"},
+                        "emergency_reason": text("Required for urgency emergency: the imminent risk to life or safety (Art. 2)."),
+                        "language": {"type": "string", "pattern": "^[a-z]{2}$", "description": "ISO 639-1. A language the requested State does not list gives a warning, not an error (Art. 40)."},
+                        "proportionality_justification": text("Art. 24."),
+                        "follows_request": {"type": "string", "format": "uuid", "description": "An earlier request between the same States (required for traffic_disclosure)."},
+                        "time_limit": {"type": "string", "format": "date", "description": "Art. 40: execution wished by this date; with time_limit_reasons."},
+                        "time_limit_reasons": text("Required with time_limit.")
+                    },
+                    "additionalProperties": true
                 },
                 "Decision": {
                     "oneOf": [
                         {"type": "object", "additionalProperties": false, "required": ["decision"], "properties": {"decision": {"const": "accept"}}},
                         {"type": "object", "additionalProperties": false, "required": ["decision", "grounds", "explanation"], "properties": {
                             "decision": {"const": "refuse"},
-                            "grounds": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": ["essential_interests", "domestic_law_prohibits", "contrary_to_legal_system", "discrimination", "dual_criminality_reservation"]}, "description": "Art. 40(21)(b)-(d), 40(22); 42(5) only where the requested State made that reservation. `fiscal_matters` and `bank_secrecy` are not grounds."},
+                            "grounds": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": ["not_in_conformity", "essential_interests", "domestic_law_prohibits", "contrary_to_legal_system", "discrimination", "dual_criminality_reservation", "not_permitted_domestically"]}, "description": "Each type allows its own set (`refusal_grounds` in the catalogue): preservation and traffic_disclosure only Art. 40(21)(b)-(d), 40(22) and 42(5) where the requested State made that reservation; realtime_traffic and interception also not_permitted_domestically. `fiscal_matters` and `bank_secrecy` are not grounds."},
                             "explanation": {"type": "string", "minLength": 1}
                         }}
                     ]
@@ -93,7 +96,7 @@ pub fn document() -> Value {
                     "required": ["id", "type", "direction", "from", "to", "status", "created_at", "history"],
                     "properties": {
                         "id": {"type": "string", "format": "uuid"},
-                        "type": {"type": "string", "enum": ["preservation"]},
+                        "type": {"type": "string"},
                         "direction": {"type": "string", "enum": ["incoming", "outgoing"]},
                         "from": {"type": "string"},
                         "to": {"type": "string"},
@@ -101,7 +104,8 @@ pub fn document() -> Value {
                         "created_at": {"type": "string", "format": "date-time"},
                         "updated_at": {"type": "string", "format": "date-time"},
                         "created_by": {"type": ["string", "null"]},
-                        "preserved_until": {"type": ["string", "null"], "format": "date-time", "description": "Set when accepted: at least acceptance + 60 days (Art. 42)."},
+                        "preserved_until": {"type": ["string", "null"], "format": "date-time", "description": "Preservation only, set when accepted: acceptance + the longer of 60 days and requested_period_days (Art. 42)."},
+                        "warnings": {"type": "array", "items": {"type": "object", "properties": {"code": {"type": "string"}, "field": {"type": "string"}, "message": {"type": "string"}, "article": {"type": "string"}}}, "description": "E.g. `language_not_accepted`."},
                         "decision": {"type": ["object", "null"]},
                         "history": {"type": "array", "items": {"type": "object", "properties": {"status": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}}},
                         "envelope_id": {"type": "string", "format": "uuid"},
@@ -142,7 +146,7 @@ pub fn document() -> Value {
                 "post": {
                     "summary": "Create and send a cooperation request",
                     "security": bearer,
-                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewPreservationRequest"}}}},
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewRequest"}}}},
                     "responses": {
                         "201": {"description": "Stored and queued for delivery (status `queued`).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Request"}}}},
                         "400": error_response("`malformed_json`"),
@@ -157,7 +161,8 @@ pub fn document() -> Value {
                     "security": bearer,
                     "parameters": [
                         {"name": "direction", "in": "query", "schema": {"type": "string", "enum": ["incoming", "outgoing"]}},
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}}
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}},
+                        {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["created_at", "time_limit"], "default": "created_at"}, "description": "`time_limit`: earliest requested time limit first (Art. 40), requests without one last."}
                     ],
                     "responses": {
                         "200": {"description": "Requests (without history).", "content": {"application/json": {"schema": {"type": "object", "properties": {"requests": {"type": "array", "items": {"$ref": "#/components/schemas/Request"}}}}}}},
@@ -276,6 +281,18 @@ pub fn document() -> Value {
                         }}}}}}}},
                         "401": error_response("`unauthorized`")
                     }
+                }
+            },
+            "/api/v1/catalogue": {
+                "get": {
+                    "summary": "The Convention catalogue: request types and their fields with the paragraph each cites, an example of each, offence categories, refusal grounds (no token)",
+                    "responses": {"200": {"description": "Catalogue."}}
+                }
+            },
+            "/api/v1/registry": {
+                "get": {
+                    "summary": "The registry as this node verified it, with entry-into-force dates computed (Art. 65, 67), contacts and nodes (no token)",
+                    "responses": {"200": {"description": "`{general_in_force_from, states: [{code, name, regional_organization, members, signed, instrument: {kind, deposited}|null, denounced, reservations: [{article, text, made, withdrawn}], in_force_from, in_force_until, in_force_today, languages, central_authority, point_of_contact, diplomatic_channel_required, interpol_accepted, nodes}], nodes, today, serial, issued_at, demo}`; dates YYYY-MM-DD."}}
                 }
             },
             "/api/v1/registry/signed": {

@@ -4,10 +4,12 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use hanoinet_core::RequestId;
-use hanoinet_core::request::{Decision, PreservationFields, RequestType};
+use hanoinet_core::request::{Decision, RequestType};
 use hanoinet_ledger::SignedTreeHead;
+use serde_json::{Map, Value};
 
-/// Payload of a `preservation_request` envelope.
+/// Payload of a request envelope (`preservation_request` carries every request type; the kind
+/// name is kept for wire compatibility).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequestPayload {
@@ -15,13 +17,14 @@ pub struct RequestPayload {
     #[serde(rename = "type")]
     pub request_type: RequestType,
     pub created_at: Timestamp,
-    pub fields: PreservationFields,
+    /// The request's fields as validated by the sender; the receiver validates them again.
+    pub fields: Map<String, Value>,
     /// The sender's latest signed tree head, for gossip.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tree_head: Option<SignedTreeHead>,
 }
 
-/// Payload of a `preservation_response` envelope.
+/// Payload of a response envelope (`preservation_response`, for every request type).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResponsePayload {

@@ -12,6 +12,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
+use hanoinet_core::legal::{self, InForce, NotInForce, PartyFacts};
 use hanoinet_core::{NodeId, StateCode};
 
 use crate::b64;
@@ -62,6 +63,9 @@ pub struct Reservation {
     pub article: String,
     pub text: String,
     pub made: Date,
+    /// When the reservation was withdrawn, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn: Option<Date>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,14 +86,66 @@ pub struct StateEntry {
     /// Languages in which the State accepts requests (ISO 639-1 codes).
     #[serde(default)]
     pub languages: Vec<String>,
+    /// For a regional economic integration organization: its member States.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<StateCode>,
+    /// The central authority for mutual legal assistance (Art. 40).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub central_authority: Option<String>,
+    /// The 24/7 point of contact (Art. 41): how to reach it besides its node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point_of_contact: Option<String>,
+    /// Requests must go through diplomatic channels (Art. 40).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub diplomatic_channel_required: bool,
+    /// Urgent requests are accepted through INTERPOL (Art. 40).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interpol_accepted: bool,
 }
 
 impl StateEntry {
-    /// Whether the State made the Art. 42(5) dual-criminality reservation.
+    /// A State that has neither signed nor deposited anything yet.
+    pub fn new(code: StateCode, name: impl Into<String>) -> Self {
+        Self {
+            code,
+            name: name.into(),
+            regional_organization: false,
+            signed: None,
+            instrument: None,
+            denounced: None,
+            reservations: Vec::new(),
+            languages: Vec::new(),
+            members: Vec::new(),
+            central_authority: None,
+            point_of_contact: None,
+            diplomatic_channel_required: false,
+            interpol_accepted: false,
+        }
+    }
+
+    /// Whether the State made (and has not withdrawn) the Art. 42(5) dual-criminality
+    /// reservation.
     pub fn has_dual_criminality_reservation(&self) -> bool {
         self.reservations
             .iter()
-            .any(|r| r.article.replace(' ', "") == "42(5)")
+            .any(|r| r.withdrawn.is_none() && r.article.replace(' ', "") == "42(5)")
+    }
+
+    /// What the legal gate needs to know of the State.
+    pub fn party_facts(&self) -> PartyFacts {
+        PartyFacts {
+            code: self.code.as_str().to_owned(),
+            regional_organization: self.regional_organization,
+            signed: self.signed,
+            deposited: self.instrument.as_ref().map(|i| i.deposited),
+            denounced: self.denounced,
+        }
+    }
+
+    /// Whether the State accepts requests in `language`. A State that lists no language
+    /// accepts any.
+    pub fn accepts_language(&self, language: &str) -> bool {
+        self.languages.is_empty() || self.languages.iter().any(|l| l == language)
     }
 }
 
@@ -193,6 +249,31 @@ impl Registry {
         self.states.iter().find(|s| &s.code == code)
     }
 
+    /// The legal-gate facts of every listed State and organization.
+    pub fn party_facts(&self) -> Vec<PartyFacts> {
+        self.states.iter().map(StateEntry::party_facts).collect()
+    }
+
+    /// The general entry-into-force date (Art. 65(1)), if forty instruments are deposited.
+    pub fn general_in_force_from(&self) -> Option<Date> {
+        legal::general_entry_into_force(&self.party_facts())
+    }
+
+    /// When the Convention is in force for one State.
+    pub fn in_force(&self, state: &StateEntry) -> InForce {
+        legal::in_force(&state.party_facts(), self.general_in_force_from())
+    }
+
+    /// Checks that a request under the Convention between `a` and `b` is possible on `day`.
+    pub fn convention_between(
+        &self,
+        a: &StateCode,
+        b: &StateCode,
+        day: Date,
+    ) -> Result<(), NotInForce> {
+        legal::both_in_force(&self.party_facts(), a.as_str(), b.as_str(), day)
+    }
+
     /// Adds or replaces a State.
     pub fn upsert_state(&mut self, state: StateEntry) {
         self.states.retain(|s| s.code != state.code);
@@ -217,6 +298,27 @@ impl Registry {
         for s in &self.states {
             if !codes.insert(&s.code) {
                 return bad(format!("state {} is listed twice", s.code));
+            }
+        }
+        for s in &self.states {
+            if !s.members.is_empty() && !s.regional_organization {
+                return bad(format!(
+                    "{} lists members but is not a regional organization",
+                    s.code
+                ));
+            }
+            if let Some(m) = s.members.iter().find(|m| !codes.contains(m)) {
+                return bad(format!("{}: member {m} is not listed", s.code));
+            }
+            if let Some(l) = s
+                .languages
+                .iter()
+                .find(|l| l.len() != 2 || !l.bytes().all(|b| b.is_ascii_lowercase()))
+            {
+                return bad(format!(
+                    "{}: language {l:?} is not an ISO 639-1 code",
+                    s.code
+                ));
             }
         }
         let mut ids = BTreeSet::new();
@@ -325,14 +427,9 @@ mod tests {
         let mut r = Registry::new("2026-11-22T00:00:00Z".parse().unwrap(), true);
         for code in ["VNM", "FRA"] {
             r.upsert_state(StateEntry {
-                code: code.parse().unwrap(),
-                name: code.into(),
-                regional_organization: false,
                 signed: Some("2025-10-25".parse().unwrap()),
-                instrument: None,
-                denounced: None,
-                reservations: vec![],
                 languages: vec!["en".into()],
+                ..StateEntry::new(code.parse().unwrap(), code)
             });
         }
         let k = NodeKeys::generate();
@@ -405,6 +502,7 @@ mod tests {
             article: "42 (5)".into(),
             text: "x".into(),
             made: "2026-01-01".parse().unwrap(),
+            withdrawn: None,
         });
         assert!(s.has_dual_criminality_reservation());
     }

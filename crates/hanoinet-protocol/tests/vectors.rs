@@ -97,14 +97,9 @@ fn generate() -> Value {
     let depositary = DepositaryKey::from_secret(&h32(DEPOSITARY_SECRET));
     let mut registry = Registry::new("2026-11-22T00:00:00Z".parse().unwrap(), true);
     registry.upsert_state(StateEntry {
-        code: "VNM".parse().unwrap(),
-        name: "Viet Nam".into(),
-        regional_organization: false,
         signed: Some("2025-10-25".parse().unwrap()),
-        instrument: None,
-        denounced: None,
-        reservations: vec![],
         languages: vec!["vi".into(), "en".into()],
+        ..StateEntry::new("VNM".parse().unwrap(), "Viet Nam")
     });
     registry.upsert_node(NodeEntry {
         id: "VNM/247".parse().unwrap(),

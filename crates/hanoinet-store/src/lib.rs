@@ -97,7 +97,7 @@ mod ledger;
 #[derive(Debug, Clone)]
 pub enum InboundEffect {
     /// A peer sent a new request.
-    CreateIncoming(NewRequest),
+    CreateIncoming(Box<NewRequest>),
     /// The peer we sent a request to decided on it.
     ApplyDecision(DecisionUpdate),
 }
@@ -599,14 +599,21 @@ impl Store {
         })
     }
 
-    /// Requests, newest first, optionally of one direction, without their history.
+    /// Requests in `order`, optionally of one direction, without their history.
     pub async fn list_requests(
         &self,
         direction: Option<Direction>,
+        order: ListOrder,
         limit: i64,
     ) -> Result<Vec<RequestRecord>, StoreError> {
+        let order_by = match order {
+            ListOrder::Newest => "created_at DESC, id DESC",
+            ListOrder::TimeLimit => {
+                "CASE WHEN time_limit IS NULL THEN 1 ELSE 0 END, time_limit ASC, created_at DESC, id DESC"
+            }
+        };
         let sql = format!(
-            "SELECT {} FROM requests WHERE ($1 = '' OR direction = $1) ORDER BY created_at DESC, id DESC LIMIT $2",
+            "SELECT {} FROM requests WHERE ($1 = '' OR direction = $1) ORDER BY {order_by} LIMIT $2",
             records::REQUEST_COLUMNS
         );
         with_read!(self, |pool| {

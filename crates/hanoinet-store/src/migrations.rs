@@ -26,9 +26,9 @@ fn migrator(migrations: Vec<Migration>) -> Migrator {
 }
 
 pub fn sqlite() -> Migrator {
-    migrator(steps!("sqlite": 1 "0001_foundation", 2 "0002_ledger"))
+    migrator(steps!("sqlite": 1 "0001_foundation", 2 "0002_ledger", 3 "0003_request_types"))
 }
 
 pub fn postgres() -> Migrator {
-    migrator(steps!("postgres": 1 "0001_foundation", 2 "0002_ledger"))
+    migrator(steps!("postgres": 1 "0001_foundation", 2 "0002_ledger", 3 "0003_request_types"))
 }

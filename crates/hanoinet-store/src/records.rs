@@ -5,7 +5,7 @@ use serde_json::Value;
 use sqlx::Row;
 
 use hanoinet_core::access::Role;
-use hanoinet_core::request::{Direction, RequestType, Status};
+use hanoinet_core::request::{Direction, RequestFacts, RequestType, Status};
 use hanoinet_core::time::from_micros;
 use hanoinet_core::{EnvelopeId, NodeId, RequestId};
 
@@ -32,6 +32,20 @@ pub struct NewRequest {
     pub envelope_id: EnvelopeId,
     pub created_by: Option<String>,
     pub created_at: Timestamp,
+    /// The facts read from the validated fields (offence, legal basis, urgency, time limit...).
+    pub facts: RequestFacts,
+    /// Warnings shown with the request, as a JSON array.
+    pub warnings: Value,
+}
+
+/// How a list of requests is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListOrder {
+    /// Newest first.
+    #[default]
+    Newest,
+    /// Earliest requested time limit (Art. 40) first; requests without one last.
+    TimeLimit,
 }
 
 /// An envelope to deliver.
@@ -123,12 +137,14 @@ pub struct RequestRecord {
     pub decided_at: Option<Timestamp>,
     pub receipt: Option<Value>,
     pub response_receipt: Option<Value>,
+    /// Warnings shown with the request (JSON array).
+    pub warnings: Value,
     /// Filled by `get_request`; empty in lists.
     pub history: Vec<StatusEvent>,
 }
 
 pub(crate) const REQUEST_COLUMNS: &str = "id, direction, request_type, from_node, to_node, status, fields, envelope_id, \
-     created_by, created_at, updated_at, preserved_until, decision, decided_at, receipt, response_receipt";
+     created_by, created_at, updated_at, preserved_until, decision, decided_at, receipt, response_receipt, warnings";
 
 fn corrupt(what: &str, v: impl std::fmt::Debug) -> StoreError {
     StoreError::Corrupt(format!("{what} {v:?}"))
@@ -181,6 +197,7 @@ where
             .transpose()?,
         receipt: json(r.try_get("receipt")?)?,
         response_receipt: json(r.try_get("response_receipt")?)?,
+        warnings: json(r.try_get("warnings")?)?.unwrap_or(Value::Array(Vec::new())),
         history: Vec::new(),
     })
 }
@@ -231,8 +248,9 @@ macro_rules! insert_request {
         let req: &$crate::NewRequest = $req;
         sqlx::query(
             "INSERT INTO requests (id, direction, request_type, from_node, to_node, status, fields, envelope_id,
-                                   created_by, created_at, updated_at, receipt)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)
+                                   created_by, created_at, updated_at, receipt, offence_category, legal_basis,
+                                   urgency, language, time_limit, follows_request, warnings)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15, $16, $17, $18)
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(req.id.to_string())
@@ -249,6 +267,13 @@ macro_rules! insert_request {
         .bind(req.created_by.as_deref())
         .bind(hanoinet_core::time::to_micros(req.created_at))
         .bind($receipt)
+        .bind(&req.facts.offence_category)
+        .bind(&req.facts.legal_basis)
+        .bind(req.facts.urgency.as_str())
+        .bind(&req.facts.language)
+        .bind(req.facts.time_limit.map(|d| d.to_string()))
+        .bind(req.facts.follows_request.map(|r| r.to_string()))
+        .bind(req.warnings.to_string())
         .execute(&mut *$tx)
         .await?
         .rows_affected()

@@ -5,12 +5,12 @@
 use jiff::{SignedDuration, Timestamp};
 
 use hanoinet_core::access::Role;
-use hanoinet_core::request::{Direction, RequestType, Status};
+use hanoinet_core::request::{Direction, RequestFacts, RequestType, Status, Urgency};
 use hanoinet_core::{EnvelopeId, NodeId, RequestId};
 use hanoinet_store::testing::{BACKENDS, Backend, TestDb};
 use hanoinet_store::{
-    Decided, DecisionUpdate, Delivery, InboundEffect, NewInbox, NewOutbox, NewOutgoing, NewRequest,
-    Received, Store, User,
+    Decided, DecisionUpdate, Delivery, InboundEffect, ListOrder, NewInbox, NewOutbox, NewOutgoing,
+    NewRequest, Received, Store, User,
 };
 
 async fn store(backend: Backend) -> (Store, TestDb) {
@@ -27,6 +27,18 @@ fn t(s: &str) -> Timestamp {
     s.parse().unwrap()
 }
 
+fn facts(time_limit: Option<&str>) -> RequestFacts {
+    RequestFacts {
+        offence_category: "ict_theft_or_fraud".into(),
+        legal_basis: "convention".into(),
+        urgency: Urgency::Normal,
+        language: "en".into(),
+        time_limit: time_limit.map(|d| d.parse().unwrap()),
+        follows_request: None,
+        requested_period_days: None,
+    }
+}
+
 fn outgoing(now: Timestamp) -> (NewRequest, NewOutbox) {
     let id = RequestId::new_v7();
     let env = EnvelopeId::new_v7();
@@ -40,6 +52,8 @@ fn outgoing(now: Timestamp) -> (NewRequest, NewOutbox) {
         envelope_id: env,
         created_by: Some("officer".into()),
         created_at: now,
+        facts: facts(None),
+        warnings: serde_json::json!([]),
     };
     let out = NewOutbox {
         envelope_id: env,
@@ -56,6 +70,7 @@ async fn run_all(backend: Backend) {
     users(backend).await;
     ledger_tree(backend).await;
     outbox_lifecycle(backend).await;
+    time_limits_sort(backend).await;
     receiving_is_exactly_once(backend).await;
     decisions(backend).await;
     migrations_are_idempotent(backend).await;
@@ -163,18 +178,55 @@ async fn outbox_lifecycle(backend: Backend) {
     );
     assert_eq!(s.next_outbox_due().await.unwrap(), None);
     assert_eq!(
-        s.list_requests(Some(Direction::Outgoing), 10)
+        s.list_requests(Some(Direction::Outgoing), ListOrder::Newest, 10)
             .await
             .unwrap()
             .len(),
         1
     );
     assert!(
-        s.list_requests(Some(Direction::Incoming), 10)
+        s.list_requests(Some(Direction::Incoming), ListOrder::Newest, 10)
             .await
             .unwrap()
             .is_empty()
     );
+}
+
+/// Requests sort on their requested time limit (Art. 40), earliest first, those without last.
+async fn time_limits_sort(backend: Backend) {
+    let (s, _db) = store(backend).await;
+    let now = t("2026-11-22T10:00:00Z");
+    let mut items = Vec::new();
+    for (i, limit) in [
+        Some("2026-12-24"),
+        None,
+        Some("2026-12-01"),
+        Some("2027-01-15"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (mut req, outbox) = outgoing(now + SignedDuration::from_secs(i as i64));
+        req.facts = facts(limit);
+        items.push(NewOutgoing {
+            request: req,
+            outbox,
+            ledger: b"entry".to_vec(),
+        });
+    }
+    s.create_outgoing(&items).await.unwrap();
+    let order = |recs: Vec<hanoinet_store::RequestRecord>| -> Vec<hanoinet_core::RequestId> {
+        recs.into_iter().map(|r| r.id).collect()
+    };
+    let by_limit = order(
+        s.list_requests(None, ListOrder::TimeLimit, 10)
+            .await
+            .unwrap(),
+    );
+    let id = |i: usize| items[i].request.id;
+    assert_eq!(by_limit, vec![id(2), id(0), id(3), id(1)]);
+    let newest = order(s.list_requests(None, ListOrder::Newest, 10).await.unwrap());
+    assert_eq!(newest, vec![id(3), id(2), id(1), id(0)]);
 }
 
 fn inbox(sender: &str, receipt: &str) -> NewInbox {
@@ -193,7 +245,7 @@ async fn receiving_is_exactly_once(backend: Backend) {
     let (mut req, _) = outgoing(Timestamp::now());
     req.direction = Direction::Incoming;
     let first = inbox("VNM/247", r#"{"receipt":"receipt-1"}"#);
-    let effect = InboundEffect::CreateIncoming(req.clone());
+    let effect = InboundEffect::CreateIncoming(Box::new(req.clone()));
     assert_eq!(
         s.receive(&first, &effect, &[b"received".to_vec()])
             .await
@@ -240,7 +292,7 @@ async fn decisions(backend: Backend) {
     req.direction = Direction::Incoming;
     s.receive(
         &inbox("VNM/247", "{}"),
-        &InboundEffect::CreateIncoming(req.clone()),
+        &InboundEffect::CreateIncoming(Box::new(req.clone())),
         &[b"received".to_vec()],
     )
     .await

@@ -110,7 +110,7 @@ fn body(to: &str, i: usize) -> serde_json::Value {
         "relationship_to_offence": "Used in the fraud",
         "custodian_or_location": "unknown",
         "necessity": "Short retention",
-        "mla_request_to_follow": true
+        "mla_request_to_follow": true, "offence_category": "ict_theft_or_fraud", "language": "en", "proportionality_justification": "One account, two months of records"
     })
 }
 

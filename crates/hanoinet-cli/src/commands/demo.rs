@@ -1,4 +1,4 @@
-//! `demo`: a local network of three nodes on loopback, each with its own SQLite database and keys.
+//! `demo`: a local network of four nodes on loopback, each with its own SQLite database and keys.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,15 +11,17 @@ use hanoinet_node::dir;
 use hanoinet_node::network::{self, NodeSpec};
 use hanoinet_store::Store;
 
-/// The demo's nodes: 24/7 points of contact of three (fictitious-dated) States Parties.
-pub const DEMO_NODES: [&str; 3] = ["VNM/247", "FRA/247", "KEN/247"];
+/// The demo's nodes: 24/7 points of contact of three (fictitious-dated) States Parties, and of
+/// Chile, which in the demo registry has only signed, so requests under the Convention to it are
+/// refused.
+pub const DEMO_NODES: [&str; 4] = ["VNM/247", "FRA/247", "KEN/247", "CHL/247"];
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Directory for the network (keys, databases, registry, network.json); reused if it exists.
     #[arg(long, default_value = "hanoinet-demo")]
     pub dir: PathBuf,
-    /// First port; the nodes listen on PORT, PORT+1, PORT+2 on 127.0.0.1.
+    /// First port; the nodes listen on PORT, PORT+1, PORT+2, PORT+3 on 127.0.0.1.
     #[arg(long, default_value_t = 7400)]
     pub base_port: u16,
 }
@@ -46,7 +48,13 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
             });
         }
         println!("creating a demo network in {}", a.dir.display());
-        network::provision(&a.dir, &specs, network::demo_states()?, true).await?
+        network::provision(
+            &a.dir,
+            &specs,
+            network::demo_states(network::today())?,
+            true,
+        )
+        .await?
     };
 
     let mut handles = Vec::new();
@@ -89,6 +97,14 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         a.dir.join(network::NETWORK_FILE).display()
     );
     if let (Some(vnm), Some(fra)) = (net.nodes.first(), net.nodes.get(1)) {
+        let example = |to: &NodeId| {
+            hanoinet_core::catalogue::examples::example(
+                hanoinet_core::request::RequestType::Preservation,
+                to.as_str(),
+                "",
+            )
+            .to_string()
+        };
         println!();
         println!(
             "try it: send a preservation request from {} to {}:",
@@ -96,13 +112,34 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         );
         println!();
         println!(
-            "  curl -s -X POST {}/api/v1/requests -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{{\"type\":\"preservation\",\"to\":\"{}\",\"requesting_authority\":\"Cybercrime Unit, Hanoi\",\"offence\":\"ICT fraud (Art. 13)\",\"summary_of_facts\":\"Phishing of bank customers\",\"data_to_preserve\":\"Login records of mail account x@example.fr\",\"relationship_to_offence\":\"Account registered the phishing domain\",\"custodian_or_location\":\"Example Mail SAS, Paris\",\"necessity\":\"Logs are deleted after 30 days\",\"mla_request_to_follow\":true}}'",
-            vnm.api_url, vnm.token, fra.id
+            "  curl -s -X POST {}/api/v1/requests -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{}'",
+            vnm.api_url,
+            vnm.token,
+            example(&fra.id)
         );
         println!();
         println!(
             "  curl -s '{}/api/v1/requests?direction=incoming' -H 'Authorization: Bearer {}'",
             fra.api_url, fra.token
+        );
+        if let Some(chl) = net.nodes.get(3) {
+            println!();
+            println!(
+                "the same to {} is refused: Chile has only signed (see {}/api/v1/registry):",
+                chl.id, vnm.api_url
+            );
+            println!();
+            println!(
+                "  curl -s -X POST {}/api/v1/requests -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' -d '{}'",
+                vnm.api_url,
+                vnm.token,
+                example(&chl.id)
+            );
+        }
+        println!();
+        println!(
+            "every request type, its fields and an example: {}/api/v1/catalogue",
+            vnm.api_url
         );
     }
     println!();

@@ -34,7 +34,7 @@ pub enum RegistryCommand {
         demo: bool,
     },
     /// Add or replace a State in a draft.
-    AddState(AddStateArgs),
+    AddState(Box<AddStateArgs>),
     /// Add or replace a node in a draft, from the identity.json that `hanoinet init` wrote.
     AddNode {
         #[arg(long)]
@@ -101,6 +101,21 @@ pub struct AddStateArgs {
     /// A reservation or declaration: ARTICLE=DATE=TEXT, e.g. "42(5)=2026-03-10=dual criminality".
     #[arg(long = "reservation")]
     pub reservations: Vec<String>,
+    /// For a regional organization: a member State's code (repeatable).
+    #[arg(long = "member", requires = "regional_organization")]
+    pub members: Vec<StateCode>,
+    /// The central authority for mutual legal assistance (Art. 40).
+    #[arg(long)]
+    pub central_authority: Option<String>,
+    /// How to reach the 24/7 point of contact besides its node (Art. 41).
+    #[arg(long)]
+    pub point_of_contact: Option<String>,
+    /// Requests must go through diplomatic channels.
+    #[arg(long)]
+    pub diplomatic_channel_required: bool,
+    /// Urgent requests are accepted through INTERPOL.
+    #[arg(long)]
+    pub interpol_accepted: bool,
 }
 
 fn read_draft(path: &std::path::Path) -> anyhow::Result<Registry> {
@@ -159,6 +174,7 @@ pub fn run(c: RegistryCommand) -> anyhow::Result<()> {
                         .parse()
                         .with_context(|| format!("bad date in {spec:?}"))?,
                     text: text.trim().into(),
+                    withdrawn: None,
                 });
             }
             let instrument = match (a.instrument, a.deposited) {
@@ -174,14 +190,18 @@ pub fn run(c: RegistryCommand) -> anyhow::Result<()> {
                 _ => None,
             };
             r.upsert_state(StateEntry {
-                code: a.code.clone(),
-                name: a.name,
                 regional_organization: a.regional_organization,
                 signed: a.signed,
                 instrument,
                 denounced: a.denounced,
                 reservations,
                 languages: a.languages,
+                members: a.members,
+                central_authority: a.central_authority,
+                point_of_contact: a.point_of_contact,
+                diplomatic_channel_required: a.diplomatic_channel_required,
+                interpol_accepted: a.interpol_accepted,
+                ..StateEntry::new(a.code.clone(), a.name)
             });
             write_draft(&a.file, &r)?;
             println!("state {} recorded in {}", a.code, a.file.display());

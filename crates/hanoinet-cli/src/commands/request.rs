@@ -18,14 +18,18 @@ pub struct Conn {
 
 #[derive(Debug, Subcommand)]
 pub enum RequestCommand {
-    /// Send a preservation request (Art. 42). Give the fields as flags or as a JSON file.
-    Send(SendArgs),
+    /// Send a request of any type (preservation by default). Give the fields as flags, as
+    /// --field KEY=VALUE, or as a JSON file; `GET /api/v1/catalogue` lists each type's fields.
+    Send(Box<SendArgs>),
     /// List requests, newest first.
     List {
         #[command(flatten)]
         conn: Conn,
         #[arg(long, value_enum)]
         direction: Option<DirectionArg>,
+        /// Order: newest first (default) or earliest requested time limit first.
+        #[arg(long, value_enum)]
+        sort: Option<SortArg>,
     },
     /// Show one request with its status history and receipts.
     Show {
@@ -35,6 +39,12 @@ pub enum RequestCommand {
     },
     /// Answer an incoming request: --accept, or --refuse with grounds and an explanation.
     Respond(RespondArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SortArg {
+    CreatedAt,
+    TimeLimit,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -50,9 +60,53 @@ pub struct SendArgs {
     /// A JSON file with the request body; flags given as well override its fields.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// The request type (default preservation): preservation, traffic_disclosure, stored_data,
+    /// realtime_traffic, interception, mla, spontaneous_information, law_enforcement,
+    /// joint_investigation, technical_advice, locate_suspect, emergency_disclosure.
+    #[arg(long = "type")]
+    pub request_type: Option<String>,
     /// The requested node, e.g. FRA/247.
     #[arg(long)]
     pub to: Option<String>,
+    /// The offence category: illegal_access, illegal_interception, data_interference,
+    /// system_interference, misuse_of_devices, ict_forgery, ict_theft_or_fraud,
+    /// child_sexual_abuse_material, grooming, non_consensual_intimate_images, laundering,
+    /// serious_crime.
+    #[arg(long)]
+    pub offence_category: Option<String>,
+    /// For serious_crime: the maximum penalty in years (at least 4).
+    #[arg(long)]
+    pub max_penalty_years: Option<i64>,
+    /// convention (default), bilateral_treaty, multilateral_treaty, reciprocity, domestic_law.
+    #[arg(long)]
+    pub legal_basis: Option<String>,
+    /// The treaty or law, when the legal basis is not the Convention.
+    #[arg(long)]
+    pub legal_basis_detail: Option<String>,
+    /// normal (default), urgent, emergency.
+    #[arg(long)]
+    pub urgency: Option<String>,
+    /// For an emergency: the imminent risk to life or safety.
+    #[arg(long)]
+    pub emergency_reason: Option<String>,
+    /// The request's language (ISO 639-1, e.g. en).
+    #[arg(long)]
+    pub language: Option<String>,
+    /// Why the measure is proportionate.
+    #[arg(long)]
+    pub proportionality_justification: Option<String>,
+    /// The earlier request this one follows (e.g. the preservation an Art. 44 request follows).
+    #[arg(long)]
+    pub follows_request: Option<String>,
+    /// The date by which execution is wished (YYYY-MM-DD), with --time-limit-reasons.
+    #[arg(long)]
+    pub time_limit: Option<String>,
+    #[arg(long)]
+    pub time_limit_reasons: Option<String>,
+    /// Any other field of the type, KEY=VALUE (VALUE is read as JSON if it parses, else as
+    /// text). Repeatable.
+    #[arg(long = "field", value_name = "KEY=VALUE")]
+    pub fields: Vec<String>,
     /// (a) the authority seeking preservation.
     #[arg(long)]
     pub requesting_authority: Option<String>,
@@ -179,8 +233,27 @@ pub async fn run(c: RequestCommand) -> anyhow::Result<()> {
                 .as_object_mut()
                 .context("the JSON file must hold an object")?;
             obj.entry("type").or_insert(json!("preservation"));
+            if let Some(t) = &a.request_type {
+                obj.insert("type".into(), json!(t));
+            }
+            if let Some(years) = a.max_penalty_years {
+                obj.insert("max_penalty_years".into(), json!(years));
+            }
             for (k, v) in [
                 ("to", &a.to),
+                ("offence_category", &a.offence_category),
+                ("legal_basis", &a.legal_basis),
+                ("legal_basis_detail", &a.legal_basis_detail),
+                ("urgency", &a.urgency),
+                ("emergency_reason", &a.emergency_reason),
+                ("language", &a.language),
+                (
+                    "proportionality_justification",
+                    &a.proportionality_justification,
+                ),
+                ("follows_request", &a.follows_request),
+                ("time_limit", &a.time_limit),
+                ("time_limit_reasons", &a.time_limit_reasons),
                 ("requesting_authority", &a.requesting_authority),
                 ("offence", &a.offence),
                 ("summary_of_facts", &a.summary_of_facts),
@@ -199,6 +272,13 @@ pub async fn run(c: RequestCommand) -> anyhow::Result<()> {
             if a.confidential {
                 obj.insert("confidential".into(), json!(true));
             }
+            for f in &a.fields {
+                let (k, v) = f
+                    .split_once('=')
+                    .with_context(|| format!("--field must be KEY=VALUE, got {f:?}"))?;
+                let v = serde_json::from_str(v).unwrap_or_else(|_| json!(v));
+                obj.insert(k.trim().into(), v);
+            }
             let client = Client::new(&a.conn)?;
             print(
                 &client
@@ -206,28 +286,46 @@ pub async fn run(c: RequestCommand) -> anyhow::Result<()> {
                     .await?,
             );
         }
-        RequestCommand::List { conn, direction } => {
-            let q = match direction {
-                Some(DirectionArg::Incoming) => "?direction=incoming",
-                Some(DirectionArg::Outgoing) => "?direction=outgoing",
-                None => "",
+        RequestCommand::List {
+            conn,
+            direction,
+            sort,
+        } => {
+            let mut params = Vec::new();
+            match direction {
+                Some(DirectionArg::Incoming) => params.push("direction=incoming"),
+                Some(DirectionArg::Outgoing) => params.push("direction=outgoing"),
+                None => {}
+            }
+            match sort {
+                Some(SortArg::TimeLimit) => params.push("sort=time_limit"),
+                Some(SortArg::CreatedAt) => params.push("sort=created_at"),
+                None => {}
+            }
+            let q = if params.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", params.join("&"))
             };
             let v = Client::new(&conn)?
                 .call(reqwest::Method::GET, &format!("/api/v1/requests{q}"), None)
                 .await?;
             let rows = v["requests"].as_array().cloned().unwrap_or_default();
             println!(
-                "{:<36}  {:<9}  {:<10}  {:<9}  {:<9}  CREATED",
-                "ID", "DIRECTION", "STATUS", "FROM", "TO"
+                "{:<36}  {:<22}  {:<9}  {:<10}  {:<9}  {:<9}  {:<9}  {:<10}  CREATED",
+                "ID", "TYPE", "DIRECTION", "STATUS", "URGENCY", "FROM", "TO", "TIME LIMIT"
             );
             for r in rows {
                 println!(
-                    "{:<36}  {:<9}  {:<10}  {:<9}  {:<9}  {}",
+                    "{:<36}  {:<22}  {:<9}  {:<10}  {:<9}  {:<9}  {:<9}  {:<10}  {}",
                     r["id"].as_str().unwrap_or(""),
+                    r["type"].as_str().unwrap_or(""),
                     r["direction"].as_str().unwrap_or(""),
                     r["status"].as_str().unwrap_or(""),
+                    r["urgency"].as_str().unwrap_or(""),
                     r["from"].as_str().unwrap_or(""),
                     r["to"].as_str().unwrap_or(""),
+                    r["time_limit"].as_str().unwrap_or("-"),
                     r["created_at"].as_str().unwrap_or("")
                 );
             }

@@ -160,7 +160,8 @@ async fn invalid_requests_store_and_send_nothing(backend: hanoinet_store::testin
         )
         .await;
     assert_eq!(status, 422);
-    assert_eq!(v["details"].as_array().unwrap().len(), 8, "{v}");
+    // offence, seven missing preservation fields, three fields every request carries.
+    assert_eq!(v["details"].as_array().unwrap().len(), 11, "{v}");
     // Unknown node, own State, not JSON.
     let (status, v) = net.create(VNM, preservation("ZZZ/247")).await;
     assert_eq!(

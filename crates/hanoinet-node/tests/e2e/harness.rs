@@ -63,12 +63,23 @@ pub const IDS: [&str; 3] = ["VNM/247", "FRA/247", "KEN/247"];
 pub const VNM: usize = 0;
 pub const FRA: usize = 1;
 pub const KEN: usize = 2;
+/// With [`Net::start_with_chile`]: Chile signed the Convention but deposited no instrument.
+pub const CHL: usize = 3;
 
 impl Net {
     pub async fn start(backend: Backend) -> Self {
+        Self::start_nodes(backend, &IDS).await
+    }
+
+    /// The three usual nodes and a fourth, `CHL/247`, of a State that only signed.
+    pub async fn start_with_chile(backend: Backend) -> Self {
+        Self::start_nodes(backend, &["VNM/247", "FRA/247", "KEN/247", "CHL/247"]).await
+    }
+
+    async fn start_nodes(backend: Backend, ids: &[&str]) -> Self {
         log();
         let tmp = TempDir::new("e2e");
-        let local = network::local(tmp.path(), &IDS, backend)
+        let local = network::local(tmp.path(), ids, backend)
             .await
             .expect("a local network (PostgreSQL at HANOINET_TEST_POSTGRES)");
         let mut net = Self {
@@ -281,6 +292,7 @@ pub fn preservation(to: &str) -> Value {
         "custodian_or_location": "Example Mail, Paris",
         "necessity": "The provider deletes logs after 30 days.",
         "mla_request_to_follow": true,
+        "offence_category": "ict_theft_or_fraud", "language": "en", "proportionality_justification": "One account, two months of records",
         "confidential": true
     })
 }

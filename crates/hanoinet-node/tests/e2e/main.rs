@@ -8,3 +8,4 @@ mod api;
 mod delivery;
 mod federation;
 mod ledger;
+mod types;

@@ -1,0 +1,98 @@
+//! The checks a validated request must pass against the registry and this node's records, run
+//! by the requesting node before it sends and, independently, by the requested node on receipt:
+//!
+//! - the legal gate: a request under the Convention needs it in force for both States on the day
+//!   (Art. 65, 67), computed from the verified registry;
+//! - links: a request that follows an earlier one (an Art. 44 request after a preservation)
+//!   names a request this node holds between the same two States;
+//! - language: a warning, not a block, when the requested State does not list the request's
+//!   language (Art. 40).
+
+use serde_json::{Value, json};
+
+use hanoinet_core::catalogue::{art40, art65};
+use hanoinet_core::request::{FieldError, RequestFacts};
+use hanoinet_core::{NodeId, RequestId};
+
+use crate::error::{ApiError, ApiResult};
+use crate::server::AppState;
+
+/// Today's date in UTC on the node's clock.
+pub fn today(state: &AppState) -> jiff::civil::Date {
+    state.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date()
+}
+
+/// Runs the checks for a request from `from` to `to`. `Ok` carries the warnings to show with
+/// the request; `Err` every problem found.
+pub async fn check(
+    state: &AppState,
+    from: &NodeId,
+    to: &NodeId,
+    facts: &RequestFacts,
+) -> ApiResult<Result<Value, Vec<FieldError>>> {
+    let mut errors = Vec::new();
+    if facts.under_convention()
+        && let Err(e) = state
+            .registry
+            .convention_between(&from.state(), &to.state(), today(state))
+    {
+        errors.push(FieldError {
+            field: "legal_basis".into(),
+            code: "convention_not_in_force".into(),
+            message: e.reason,
+            article: Some(art65::GENERAL.to_string()),
+        });
+    }
+    if let Some(linked) = facts.follows_request
+        && let Some(problem) = check_link(state, linked, from, to).await?
+    {
+        errors.push(problem);
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let mut warnings = Vec::new();
+    if let Some(requested) = state.registry.state(&to.state())
+        && !requested.accepts_language(&facts.language)
+    {
+        warnings.push(json!({
+            "code": "language_not_accepted",
+            "field": "language",
+            "message": format!(
+                "{} lists {} as the languages it accepts requests in, not {:?}; the request may be delayed or returned for translation",
+                requested.code,
+                requested.languages.join(", "),
+                facts.language
+            ),
+            "article": art40::LANGUAGE.to_string(),
+        }));
+    }
+    Ok(Ok(Value::Array(warnings)))
+}
+
+async fn check_link(
+    state: &AppState,
+    linked: RequestId,
+    from: &NodeId,
+    to: &NodeId,
+) -> ApiResult<Option<FieldError>> {
+    let rec = state
+        .store
+        .get_request(linked)
+        .await
+        .map_err(ApiError::from)?;
+    let same_states = rec.as_ref().is_some_and(|r| {
+        let pair = [r.from.state(), r.to.state()];
+        pair.contains(&from.state()) && pair.contains(&to.state())
+    });
+    Ok((!same_states).then(|| FieldError {
+        field: "follows_request".into(),
+        code: "unknown_request".into(),
+        message: format!(
+            "{linked} is not a request between {} and {} held by this node",
+            from.state(),
+            to.state()
+        ),
+        article: Some(hanoinet_core::catalogue::art44::ACCESS.to_string()),
+    }))
+}
