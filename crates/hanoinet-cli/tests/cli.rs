@@ -62,6 +62,8 @@ fn every_command_has_help() {
         vec!["request", "list"],
         vec!["request", "show"],
         vec!["request", "respond"],
+        vec!["request", "move"],
+        vec!["request", "enquire"],
         vec!["bench"],
         vec!["bench", "delivery"],
     ] {
@@ -362,6 +364,33 @@ fn an_operator_sets_up_two_nodes_and_exchanges_a_request() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    // The lifecycle from the command line: a move the requesting side may not make names the
+    // allowed ones; the requested side executes; the requesting side asks for the status.
+    let err = fails(&[
+        "request", "move", "--url", &vnm_url, "--token", &vnm_token, &id, "--status", "executed",
+    ]);
+    assert!(
+        err.contains("conflict") && err.contains("allowed now: no_longer_needed"),
+        "{err}"
+    );
+    let moved: Value = serde_json::from_str(&ok(&[
+        "request", "move", "--url", &fra_url, "--token", &fra_token, &id, "--status", "executed",
+    ]))
+    .unwrap();
+    assert_eq!(moved["status"], "executed");
+    let asked: Value = serde_json::from_str(&ok(&[
+        "request",
+        "enquire",
+        "--url",
+        &vnm_url,
+        "--token",
+        &vnm_token,
+        &id,
+        "--note",
+        "Any news?",
+    ]))
+    .unwrap();
+    assert_eq!(asked["kind"], "status_enquiry");
     let err = fails(&[
         "request",
         "show",

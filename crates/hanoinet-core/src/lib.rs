@@ -14,6 +14,8 @@ pub mod catalogue;
 pub mod clock;
 pub mod ids;
 pub mod legal;
+pub mod lifecycle;
+pub mod policy;
 pub mod request;
 pub mod time;
 

@@ -42,45 +42,7 @@ impl Direction {
     }
 }
 
-/// Where a request is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Committed to the requesting node's outbox, not yet acknowledged by the peer.
-    Queued,
-    /// The requested node stored it and returned a signed receipt.
-    Delivered,
-    /// The requested State accepted it.
-    Accepted,
-    /// The requested State refused it, with grounds.
-    Refused,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Delivered => "delivered",
-            Self::Accepted => "accepted",
-            Self::Refused => "refused",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "queued" => Some(Self::Queued),
-            "delivered" => Some(Self::Delivered),
-            "accepted" => Some(Self::Accepted),
-            "refused" => Some(Self::Refused),
-            _ => None,
-        }
-    }
-
-    /// Whether the requested State may still answer a request in this status.
-    pub fn awaits_decision(self) -> bool {
-        matches!(self, Self::Queued | Self::Delivered)
-    }
-}
+pub use crate::lifecycle::Status;
 
 /// One problem with one field of a request body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -621,6 +583,10 @@ impl RefusalGround {
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
     Accept,
+    /// Accepted subject to conditions the requesting State must comply with (Art. 40).
+    AcceptWithConditions {
+        conditions: String,
+    },
     Refuse {
         grounds: Vec<RefusalGround>,
         explanation: String,
@@ -631,8 +597,157 @@ impl Decision {
     pub fn status(&self) -> Status {
         match self {
             Self::Accept => Status::Accepted,
+            Self::AcceptWithConditions { .. } => Status::AcceptedWithConditions,
             Self::Refuse { .. } => Status::Refused,
         }
+    }
+}
+
+/// A move a user asks for (`POST /api/v1/requests/{id}/transitions`), as validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Move {
+    pub to: Status,
+    pub note: Option<String>,
+    /// For `accepted`, `accepted_with_conditions` and `refused`: the decision it records.
+    pub decision: Option<Decision>,
+}
+
+/// Validates a move body: `{"status": "...", "note": "..."}`, plus `grounds` and `explanation`
+/// for `refused` and `conditions` for `accepted_with_conditions`.
+pub fn validate_move(
+    body: &Value,
+    kind: RequestType,
+    facts: RequestedStateFacts,
+) -> Result<Move, Vec<FieldError>> {
+    let Some(obj) = body.as_object() else {
+        return Err(vec![FieldError::new(
+            "",
+            "invalid",
+            "the body must be a JSON object".into(),
+            None,
+        )]);
+    };
+    let mut errors = Vec::new();
+    let statuses = Status::ALL.map(Status::as_str).join(", ");
+    let to = match obj.get("status") {
+        Some(Value::String(s)) => Status::parse(s).or_else(|| {
+            errors.push(FieldError::new(
+                "status",
+                "invalid",
+                format!("unknown status {s:?} (one of: {statuses})"),
+                None,
+            ));
+            None
+        }),
+        None | Some(Value::Null) => {
+            errors.push(FieldError::new(
+                "status",
+                "missing",
+                format!(
+                    "status is required: the status to move the request to (one of: {statuses})"
+                ),
+                None,
+            ));
+            None
+        }
+        Some(_) => {
+            errors.push(FieldError::new(
+                "status",
+                "invalid",
+                "status must be a string".into(),
+                None,
+            ));
+            None
+        }
+    };
+    let note = match obj.get("note") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) if s.chars().count() > MAX_TEXT_CHARS => {
+            errors.push(FieldError::new(
+                "note",
+                "too_long",
+                format!("note is longer than {MAX_TEXT_CHARS} characters"),
+                None,
+            ));
+            None
+        }
+        Some(Value::String(s)) => Some(s.trim().to_owned()),
+        Some(_) => {
+            errors.push(FieldError::new(
+                "note",
+                "invalid",
+                "note must be a string".into(),
+                None,
+            ));
+            None
+        }
+    };
+    let decision_keys = ["grounds", "explanation", "conditions"];
+    for key in obj.keys() {
+        if key != "status" && key != "note" && !decision_keys.contains(&key.as_str()) {
+            errors.push(FieldError::new(
+                key,
+                "unknown_field",
+                format!("{key:?} is not a field of a status change (status, note, grounds, explanation, conditions)"),
+                None,
+            ));
+        }
+    }
+    let decision = match to {
+        Some(Status::Refused) => {
+            let mut refusal_body = obj.clone();
+            refusal_body.remove("status");
+            refusal_body.remove("note");
+            refusal_body.insert("decision".into(), "refuse".into());
+            match validate_decision(&Value::Object(refusal_body), kind, facts) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    errors.extend(e);
+                    None
+                }
+            }
+        }
+        Some(Status::AcceptedWithConditions) => match obj.get("conditions") {
+            Some(Value::String(c))
+                if !c.trim().is_empty() && c.chars().count() <= MAX_TEXT_CHARS =>
+            {
+                Some(Decision::AcceptWithConditions {
+                    conditions: c.trim().to_owned(),
+                })
+            }
+            _ => {
+                errors.push(FieldError::new(
+                    "conditions",
+                    "missing",
+                    "conditions is required: the conditions subject to which assistance is given"
+                        .into(),
+                    Some(art40::CONSULTATION),
+                ));
+                None
+            }
+        },
+        Some(Status::Accepted) => Some(Decision::Accept),
+        _ => None,
+    };
+    if !matches!(
+        to,
+        Some(Status::Refused) | Some(Status::AcceptedWithConditions)
+    ) {
+        for key in decision_keys {
+            if obj.get(key).is_some_and(|v| !v.is_null()) {
+                errors.push(FieldError::new(
+                    key,
+                    "not_allowed",
+                    format!("{key} belongs to a refusal or a conditional acceptance"),
+                    None,
+                ));
+            }
+        }
+    }
+    match to {
+        Some(to) if errors.is_empty() => Ok(Move { to, note, decision }),
+        _ => Err(errors),
     }
 }
 
@@ -660,7 +775,7 @@ pub fn validate_decision(
     };
     let mut errors = Vec::new();
     for key in obj.keys() {
-        if !["decision", "grounds", "explanation"].contains(&key.as_str()) {
+        if !["decision", "grounds", "explanation", "conditions"].contains(&key.as_str()) {
             errors.push(FieldError::new(
                 key,
                 "unknown_field",
@@ -671,7 +786,7 @@ pub fn validate_decision(
     }
     let decision = match obj.get("decision").and_then(Value::as_str) {
         Some("accept") => {
-            for extra in ["grounds", "explanation"] {
+            for extra in ["grounds", "explanation", "conditions"] {
                 if obj.get(extra).is_some_and(|v| !v.is_null()) {
                     errors.push(FieldError::new(
                         extra,
@@ -684,11 +799,32 @@ pub fn validate_decision(
             Some(Decision::Accept)
         }
         Some("refuse") => refusal(obj, kind, facts, &mut errors),
+        Some("accept_with_conditions") => match obj.get("conditions") {
+            Some(Value::String(c))
+                if !c.trim().is_empty() && c.chars().count() <= MAX_TEXT_CHARS =>
+            {
+                Some(Decision::AcceptWithConditions {
+                    conditions: c.trim().to_owned(),
+                })
+            }
+            _ => {
+                errors.push(FieldError::new(
+                    "conditions",
+                    "missing",
+                    "conditions is required: the conditions subject to which assistance is given"
+                        .into(),
+                    Some(art40::CONSULTATION),
+                ));
+                None
+            }
+        },
         Some(other) => {
             errors.push(FieldError::new(
                 "decision",
                 "invalid",
-                format!("unknown decision {other:?} (one of: accept, refuse)"),
+                format!(
+                    "unknown decision {other:?} (one of: accept, accept_with_conditions, refuse)"
+                ),
                 None,
             ));
             None
@@ -697,7 +833,7 @@ pub fn validate_decision(
             errors.push(FieldError::new(
                 "decision",
                 "missing",
-                "decision is required (one of: accept, refuse)".into(),
+                "decision is required (one of: accept, accept_with_conditions, refuse)".into(),
                 None,
             ));
             None
@@ -1299,6 +1435,72 @@ mod tests {
     }
 
     #[test]
+    fn moves() {
+        let f = RequestedStateFacts::default();
+        let p = RequestType::Preservation;
+        let m = validate_move(
+            &json!({"status": "consultation", "note": "  conditions?  "}),
+            p,
+            f,
+        )
+        .unwrap();
+        assert_eq!(
+            (m.to, m.note.as_deref(), m.decision),
+            (Status::Consultation, Some("conditions?"), None)
+        );
+        let m = validate_move(
+            &json!({"status": "refused", "grounds": ["essential_interests"], "explanation": "x"}),
+            p,
+            f,
+        )
+        .unwrap();
+        assert_eq!(m.decision.unwrap().status(), Status::Refused);
+        let m = validate_move(
+            &json!({"status": "accepted_with_conditions", "conditions": "Use only in case 17"}),
+            p,
+            f,
+        )
+        .unwrap();
+        assert!(matches!(
+            m.decision,
+            Some(Decision::AcceptWithConditions { .. })
+        ));
+        for (body, field, code) in [
+            (json!({}), "status", "missing"),
+            (json!({"status": "sideways"}), "status", "invalid"),
+            (
+                json!({"status": "refused", "explanation": "x"}),
+                "grounds",
+                "missing",
+            ),
+            (
+                json!({"status": "refused", "grounds": ["fiscal_matters"], "explanation": "x"}),
+                "grounds[0]",
+                "not_a_ground",
+            ),
+            (
+                json!({"status": "accepted_with_conditions"}),
+                "conditions",
+                "missing",
+            ),
+            (
+                json!({"status": "accepted", "grounds": ["discrimination"]}),
+                "grounds",
+                "not_allowed",
+            ),
+            (
+                json!({"status": "accepted", "colour": "red"}),
+                "colour",
+                "unknown_field",
+            ),
+            (json!({"status": "accepted", "note": 3}), "note", "invalid"),
+        ] {
+            let errs = validate_move(&body, p, f).unwrap_err();
+            assert!(has(&errs, field, code), "{body}: {errs:?}");
+        }
+    }
+
+    #[test]
     fn preservation_lasts_the_longer_of_sixty_days_and_the_period_asked() {
         let t: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
         assert_eq!(preserved_until(t, None).to_string(), "2026-03-02T00:00:00Z");
@@ -1314,14 +1516,6 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        for s in [
-            Status::Queued,
-            Status::Delivered,
-            Status::Accepted,
-            Status::Refused,
-        ] {
-            assert_eq!(Status::parse(s.as_str()), Some(s));
-        }
         for g in RefusalGround::ALL {
             assert_eq!(RefusalGround::parse(g.code()), Some(g));
         }

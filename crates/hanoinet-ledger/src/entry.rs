@@ -36,13 +36,17 @@ pub mod events {
     pub const REQUEST_DELIVERED: &str = "request_delivered";
     pub const REQUEST_RECEIVED: &str = "request_received";
     pub const REQUEST_OPENED: &str = "request_opened";
-    pub const RESPONSE_SENT: &str = "response_sent";
     pub const RESPONSE_DELIVERED: &str = "response_delivered";
-    pub const RESPONSE_RECEIVED: &str = "response_received";
     pub const ENVELOPE_REJECTED: &str = "envelope_rejected";
     pub const USER_CREATED: &str = "user_created";
     pub const NODE_STARTED: &str = "node_started";
     pub const PEER_LOG_INCONSISTENT: &str = "peer_log_inconsistent";
+    /// A status change made on this node (attributes: from, to, by, grounds).
+    pub const STATUS_CHANGED: &str = "status_changed";
+    /// A status change received from the peer.
+    pub const STATUS_RECEIVED: &str = "status_received";
+    pub const MESSAGE_SENT: &str = "message_sent";
+    pub const MESSAGE_RECEIVED: &str = "message_received";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -13,19 +13,16 @@ use serde_json::{Map, Value, json};
 
 use hanoinet_core::RequestId;
 use hanoinet_core::access::Role;
-use hanoinet_core::request::{
-    self, Decision, Direction, FieldError, RequestFacts, RequestedStateFacts,
-};
+use hanoinet_core::request::{self, Direction, FieldError, Move, RequestFacts};
 use hanoinet_ledger::Entry;
 use hanoinet_ledger::entry::events;
 use hanoinet_protocol::Kind;
 use hanoinet_store::{
-    Decided, DecisionUpdate, ListOrder, NewOutbox, NewOutgoing, NewRequest, RequestRecord,
-    StatusEvent, User,
+    ListOrder, Message, NewOutbox, NewOutgoing, NewRequest, RequestRecord, StatusEvent, User,
 };
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::payload::{RequestPayload, ResponsePayload};
+use crate::payload::{RequestPayload, Step};
 use crate::server::AppState;
 
 /// Largest accepted API request body.
@@ -40,6 +37,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/requests", post(create_request).get(list_requests))
         .route("/api/v1/requests/{id}", get(show_request))
         .route("/api/v1/requests/{id}/responses", post(respond))
+        .route("/api/v1/requests/{id}/transitions", post(transition))
+        .route("/api/v1/requests/{id}/status-enquiry", post(status_enquiry))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/catalogue", get(catalogue))
         .route("/api/v1/registry", get(registry))
@@ -148,7 +147,7 @@ async fn parse_json(body: Body) -> ApiResult<Value> {
     })
 }
 
-fn validation_failed(errors: Vec<FieldError>) -> ApiError {
+pub fn validation_failed(errors: Vec<FieldError>) -> ApiError {
     let n = errors.len();
     let details = errors
         .into_iter()
@@ -176,7 +175,19 @@ async fn create_request(
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     require_officer(&user)?;
-    let body = parse_json(body).await?;
+    let mut body = parse_json(body).await?;
+    // `"draft": true` keeps the request on this node until its author submits it.
+    let draft = match body.as_object_mut().and_then(|o| o.remove("draft")) {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::Bool(true)) => true,
+        Some(_) => {
+            return Err(validation_failed(vec![field_error(
+                "draft",
+                "invalid",
+                "draft must be true or false".into(),
+            )]));
+        }
+    };
     let new = request::validate_new_request(&body).map_err(validation_failed)?;
     let facts = RequestFacts::of(&new.fields)
         .ok_or_else(|| ApiError::internal("validated fields lack their facts"))?;
@@ -205,43 +216,20 @@ async fn create_request(
 
     let now = state.clock.now();
     let id = RequestId::new_v7();
-    let payload = RequestPayload {
-        request_id: id,
-        request_type: new.request_type,
-        created_at: now,
-        fields: new.fields.clone(),
-        tree_head: crate::ledger::cached_head(&state),
+    let envelope_id = hanoinet_core::EnvelopeId::new_v7();
+    let status = if draft {
+        request::Status::Draft
+    } else if state.policy.needs_approval(new.request_type) {
+        request::Status::AwaitingApproval
+    } else {
+        request::Status::Queued
     };
-    let envelope = crate::outbound::seal(
-        &state,
-        &new.to,
-        Kind::PRESERVATION_REQUEST,
-        None,
-        &payload,
-        now,
-    )?;
-    let record = NewRequest {
-        id,
-        direction: Direction::Outgoing,
-        request_type: new.request_type,
-        from: state.id.clone(),
-        to: new.to.clone(),
-        fields: serde_json::to_string(&new.fields).map_err(ApiError::internal)?,
-        envelope_id: envelope.header.id,
-        created_by: Some(user.name.clone()),
-        created_at: now,
-        facts,
-        warnings: warnings.clone(),
+    let first = StatusEvent {
+        by: Some("requesting".into()),
+        ..StatusEvent::new(status, now)
     };
-    let outbox = NewOutbox {
-        envelope_id: envelope.header.id,
-        peer: new.to.clone(),
-        kind: Kind::PRESERVATION_REQUEST.into(),
-        request_id: id,
-        envelope: envelope.to_json(),
-        created_at: now,
-    };
-    let ledger = crate::ledger::entry(
+    let fields_json = serde_json::to_string(&new.fields).map_err(ApiError::internal)?;
+    let mut ledger = crate::ledger::entry(
         &state,
         events::REQUEST_CREATED,
         crate::ledger::user_actor(&user),
@@ -249,9 +237,53 @@ async fn create_request(
     )
     .attr("type", new.request_type.as_str())
     .attr("peer", new.to.as_str())
-    .attr("envelope", envelope.header.id.to_string())
-    .attr("envelope_hash", hex::encode(envelope.hash()))
-    .attr("fields", Entry::commitment(record.fields.as_bytes()));
+    .attr("status", status.as_str())
+    .attr("envelope", envelope_id.to_string())
+    .attr("fields", Entry::commitment(fields_json.as_bytes()));
+    let outbox = if status == request::Status::Queued {
+        let payload = RequestPayload {
+            request_id: id,
+            request_type: new.request_type,
+            created_at: now,
+            fields: new.fields.clone(),
+            history: vec![Step::from(&first)],
+            tree_head: crate::ledger::cached_head(&state),
+        };
+        let envelope = crate::outbound::seal_with_id(
+            &state,
+            envelope_id,
+            &new.to,
+            Kind::PRESERVATION_REQUEST,
+            None,
+            &payload,
+            now,
+        )?;
+        ledger = ledger.attr("envelope_hash", hex::encode(envelope.hash()));
+        Some(NewOutbox {
+            envelope_id,
+            peer: new.to.clone(),
+            kind: Kind::PRESERVATION_REQUEST.into(),
+            request_id: id,
+            envelope: envelope.to_json(),
+            created_at: now,
+        })
+    } else {
+        None
+    };
+    let record = NewRequest {
+        id,
+        direction: Direction::Outgoing,
+        request_type: new.request_type,
+        from: state.id.clone(),
+        to: new.to.clone(),
+        fields: fields_json,
+        envelope_id,
+        created_by: Some(user.name.clone()),
+        created_at: now,
+        facts,
+        warnings: warnings.clone(),
+        history: vec![first.clone()],
+    };
     let created_by = record.created_by.clone();
     let item = NewOutgoing {
         request: record,
@@ -260,7 +292,7 @@ async fn create_request(
     };
     crate::batch::create(&state, item).await?;
     state.outbox_wake.notify_one();
-    tracing::info!(request = %id, to = %new.to, "request queued");
+    tracing::info!(request = %id, to = %new.to, status = status.as_str(), "request created");
     // What was just committed, without reading it back.
     let rec = RequestRecord {
         id,
@@ -268,9 +300,9 @@ async fn create_request(
         request_type: new.request_type,
         from: state.id.clone(),
         to: new.to.clone(),
-        status: request::Status::Queued,
+        status,
         fields: Value::Object(new.fields.clone()),
-        envelope_id: envelope.header.id,
+        envelope_id,
         created_by,
         created_at: now,
         updated_at: now,
@@ -280,11 +312,9 @@ async fn create_request(
         receipt: None,
         response_receipt: None,
         warnings,
-        history: vec![StatusEvent {
-            status: request::Status::Queued,
-            at: now,
-            note: None,
-        }],
+        seq: 1,
+        history: vec![first],
+        messages: Vec::new(),
     };
     Ok((StatusCode::CREATED, Json(request_view(&rec))))
 }
@@ -368,6 +398,18 @@ async fn show_request(
     Ok(Json(request_view(&rec)))
 }
 
+async fn load(state: &AppState, id: &str) -> ApiResult<RequestRecord> {
+    let id = parse_request_id(id)?;
+    state
+        .store
+        .get_request(id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no request {id}")))
+}
+
+/// `POST /api/v1/requests/{id}/responses`: the requested State's decision (`accept`,
+/// `accept_with_conditions`, `refuse`), a move to `accepted`, `accepted_with_conditions` or
+/// `refused` (acknowledging first if needed).
 async fn respond(
     State(state): AppStateRef,
     AuthUser(user): AuthUser,
@@ -375,120 +417,97 @@ async fn respond(
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     require_officer(&user)?;
-    let id = parse_request_id(&id)?;
+    let rec = load(&state, &id).await?;
     let body = parse_json(body).await?;
-    let rec = state
-        .store
-        .get_request(id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no request {id}")))?;
     if rec.direction != Direction::Incoming {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             "this node sent the request; only the requested State's node can answer it",
         ));
     }
-    if !rec.status.awaits_decision() {
-        return Err(conflict_status(rec.status));
-    }
-    let facts = RequestedStateFacts {
-        has_dual_criminality_reservation: state
-            .registry
-            .state(&state.id.state())
-            .is_some_and(|s| s.has_dual_criminality_reservation()),
-    };
     let decision =
-        request::validate_decision(&body, rec.request_type, facts).map_err(validation_failed)?;
-    let now = state.clock.now();
-    let preserved_until = (matches!(decision, Decision::Accept)
-        && rec.request_type == request::RequestType::Preservation)
-        .then(|| {
-            let asked = rec
-                .fields
-                .get("requested_period_days")
-                .and_then(Value::as_i64);
-            request::preserved_until(now, asked)
-        });
-    let payload = ResponsePayload {
-        request_id: id,
-        decision: decision.clone(),
-        decided_at: now,
-        preserved_until,
-        tree_head: crate::ledger::cached_head(&state),
+        request::validate_decision(&body, rec.request_type, crate::lifecycle::own_facts(&state))
+            .map_err(validation_failed)?;
+    let mv = Move {
+        to: decision.status(),
+        note: None,
+        decision: Some(decision),
     };
-    let envelope = crate::outbound::seal(
-        &state,
-        &rec.from,
-        Kind::PRESERVATION_RESPONSE,
-        Some(rec.envelope_id),
-        &payload,
-        now,
-    )?;
-    let update = DecisionUpdate {
-        request_id: id,
-        status: decision.status(),
-        decision: serde_json::to_string(&decision).map_err(ApiError::internal)?,
-        decided_at: now,
-        preserved_until,
-    };
-    let outbox = NewOutbox {
-        envelope_id: envelope.header.id,
-        peer: rec.from.clone(),
-        kind: Kind::PRESERVATION_RESPONSE.into(),
-        request_id: id,
-        envelope: envelope.to_json(),
-        created_at: now,
-    };
-    let mut ledger = crate::ledger::entry(
-        &state,
-        events::RESPONSE_SENT,
-        crate::ledger::user_actor(&user),
-        format!("request:{id}"),
-    )
-    .attr("decision", decision.status().as_str())
-    .attr("peer", rec.from.as_str())
-    .attr("envelope", envelope.header.id.to_string())
-    .attr("envelope_hash", hex::encode(envelope.hash()));
-    if let Decision::Refuse {
-        grounds,
-        explanation,
-    } = &decision
-    {
-        let codes: Vec<&str> = grounds.iter().map(|g| g.code()).collect();
-        ledger = ledger
-            .attr("grounds", codes.join(","))
-            .attr("explanation", Entry::commitment(explanation.as_bytes()));
-    }
-    match state
-        .store
-        .decide(&update, &outbox, &[ledger.encode()])
-        .await?
-    {
-        Decided::Recorded => {}
-        Decided::NotFound => {
-            return Err(ApiError::new(
-                ErrorCode::NotFound,
-                format!("no request {id}"),
-            ));
-        }
-        Decided::Conflict { status } => return Err(conflict_status(status)),
-    }
-    state.outbox_wake.notify_one();
-    tracing::info!(request = %id, decision = decision.status().as_str(), "decision recorded");
-    let rec = state
-        .store
-        .get_request(id)
-        .await?
-        .ok_or_else(|| ApiError::internal("request vanished"))?;
+    crate::lifecycle::move_requested(&state, &user, &rec, mv).await?;
+    let rec = load(&state, &id).await?;
     Ok((StatusCode::CREATED, Json(request_view(&rec))))
 }
 
-fn conflict_status(status: request::Status) -> ApiError {
-    ApiError::new(
-        ErrorCode::Conflict,
-        format!("the request is {} and can no longer be answered; a request can be answered once, while it is delivered", status.as_str()),
-    )
-    .with_details(vec![json!({"status": status.as_str(), "allowed_from": ["delivered"]})])
+/// `POST /api/v1/requests/{id}/transitions`: `{"status": "...", "note": "..."}` (plus `grounds`
+/// and `explanation` for `refused`, `conditions` for `accepted_with_conditions`). `201` when the
+/// move is made; `202` when it is proposed to the requested node; `409` names the allowed moves.
+async fn transition(
+    State(state): AppStateRef,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require_officer(&user)?;
+    let rec = load(&state, &id).await?;
+    let body = parse_json(body).await?;
+    let mv = request::validate_move(&body, rec.request_type, crate::lifecycle::own_facts(&state))
+        .map_err(validation_failed)?;
+    let status = match rec.direction {
+        Direction::Incoming => {
+            crate::lifecycle::move_requested(&state, &user, &rec, mv).await?;
+            StatusCode::CREATED
+        }
+        Direction::Outgoing => crate::lifecycle::move_requesting(&state, &user, &rec, mv).await?,
+    };
+    let rec = load(&state, &id).await?;
+    Ok((status, Json(request_view(&rec))))
+}
+
+/// `POST /api/v1/requests/{id}/status-enquiry`: `{"note": "..."}` (optional); the requested
+/// node answers it.
+async fn status_enquiry(
+    State(state): AppStateRef,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require_officer(&user)?;
+    let rec = load(&state, &id).await?;
+    let body = parse_json(body).await.unwrap_or(Value::Null);
+    let note = match &body {
+        Value::Null => None,
+        Value::Object(o) => {
+            if let Some(k) = o.keys().find(|k| k.as_str() != "note") {
+                return Err(validation_failed(vec![field_error(
+                    k,
+                    "unknown_field",
+                    format!("{k:?} is not a field of a status enquiry (note)"),
+                )]));
+            }
+            match o.get("note") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) if s.chars().count() <= request::MAX_TEXT_CHARS => {
+                    Some(s.trim().to_owned()).filter(|s| !s.is_empty())
+                }
+                Some(_) => {
+                    return Err(validation_failed(vec![field_error(
+                        "note",
+                        "invalid",
+                        "note must be a string of at most 20000 characters".into(),
+                    )]));
+                }
+            }
+        }
+        _ => {
+            return Err(validation_failed(vec![field_error(
+                "",
+                "invalid",
+                "the body must be a JSON object (or empty)".into(),
+            )]));
+        }
+    };
+    let m = crate::lifecycle::status_enquiry(&state, &user, &rec, note).await?;
+    Ok((StatusCode::ACCEPTED, Json(message_view(&m, &rec))))
 }
 
 async fn openapi() -> Json<Value> {
@@ -541,9 +560,34 @@ pub fn request_view(r: &RequestRecord) -> Value {
         Value::Array(
             r.history
                 .iter()
-                .map(|e| json!({"status": e.status.as_str(), "at": e.at}))
+                .map(|e| {
+                    let mut v = json!({"status": e.status.as_str(), "at": e.at});
+                    if let Some(by) = &e.by {
+                        v["by"] = json!(by);
+                    }
+                    if let Some(note) = &e.note {
+                        v["note"] = json!(note);
+                    }
+                    if let Some(d) = &e.details {
+                        v["details"] = d.clone();
+                    }
+                    v
+                })
                 .collect(),
         ),
+    );
+    m.insert(
+        "allowed_transitions".into(),
+        json!(
+            crate::lifecycle::allowed_moves(r)
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+        ),
+    );
+    m.insert(
+        "messages".into(),
+        Value::Array(r.messages.iter().map(|msg| message_view(msg, r)).collect()),
     );
     m.insert("warnings".into(), r.warnings.clone());
     m.insert("envelope_id".into(), json!(r.envelope_id));
@@ -553,6 +597,38 @@ pub fn request_view(r: &RequestRecord) -> Value {
         r.response_receipt.clone().unwrap_or(Value::Null),
     );
     Value::Object(m)
+}
+
+/// The API's view of a message; a sent proposal says whether it is still pending, applied or
+/// declined.
+pub fn message_view(msg: &Message, r: &RequestRecord) -> Value {
+    let mut v = json!({
+        "id": msg.id,
+        "kind": msg.kind,
+        "direction": msg.direction,
+        "at": msg.at,
+        "body": msg.body,
+        "in_reply_to": msg.in_reply_to,
+    });
+    if msg.kind == crate::payload::messages::PROPOSAL && msg.direction == "sent" {
+        let declined = r.messages.iter().any(|m| {
+            m.kind == crate::payload::messages::PROPOSAL_DECLINED
+                && m.in_reply_to.as_deref() == Some(msg.id.as_str())
+        });
+        let proposed = msg.body.get("status").and_then(Value::as_str);
+        let applied = r
+            .history
+            .iter()
+            .any(|e| e.by.as_deref() == Some("requesting") && Some(e.status.as_str()) == proposed);
+        v["state"] = json!(if declined {
+            "declined"
+        } else if applied {
+            "applied"
+        } else {
+            "pending"
+        });
+    }
+    v
 }
 
 /// Roles that exist, for the CLI's help text.

@@ -217,6 +217,7 @@ async fn deliver(state: &AppState, item: OutboxItem, receipts: &mpsc::UnboundedS
             // If the recorder is gone (shutdown), the lease runs out and the envelope is re-sent.
             let _ = receipts.send(Delivery {
                 envelope_id: item.envelope_id,
+                delivered_at: receipt.received_at,
                 receipt: json,
                 ledger,
             });

@@ -38,6 +38,9 @@ pub struct FileConfig {
     pub listen: String,
     /// `sqlite://PATH` or `postgres://...`.
     pub database: String,
+    /// What the Convention leaves to the node: approvals, acknowledgement targets.
+    #[serde(default)]
+    pub policy: hanoinet_core::policy::Policy,
 }
 
 /// What `init` needs.
@@ -101,6 +104,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<NodeEntry> {
         id: opts.id.clone(),
         listen: opts.listen.clone(),
         database,
+        policy: Default::default(),
     };
     write(
         &dir.join(CONFIG_FILE),
@@ -136,6 +140,7 @@ pub fn load(dir: &Path, registry: Option<&Path>) -> anyhow::Result<(FileConfig, 
         registry,
         registry_file,
         tunables: Tunables::default(),
+        policy: config.policy.clone(),
     };
     crate::server::check_identity(&node)?;
     Ok((config, node))

@@ -20,18 +20,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use jiff::SignedDuration;
 
-use hanoinet_core::request::{
-    Decision, Direction, FieldError, RequestFacts, RequestType, validate_new_request,
-};
+use hanoinet_core::request::{Direction, FieldError, RequestFacts, Status, validate_new_request};
 use hanoinet_core::{EnvelopeId, NodeId};
 use hanoinet_ledger::entry::events;
 use hanoinet_ledger::{Entry, SignedTreeHead};
 use hanoinet_protocol::{Envelope, EnvelopeError, Kind, MAX_ENVELOPE_BYTES, Receipt};
-use hanoinet_store::{DecisionUpdate, InboundEffect, NewInbox, NewRequest, Received};
+use hanoinet_store::{InboundEffect, NewInbox, NewRequest, Received, StatusEvent};
 use serde_json::Value;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::payload::{RequestPayload, ResponsePayload};
+use crate::payload::RequestPayload;
 use crate::server::AppState;
 
 pub const ENVELOPES_PATH: &str = "/federation/v1/envelopes";
@@ -189,7 +187,7 @@ async fn receive_inner(
     // 8. Kind, payload.
     let (effect, peer_head, ledger) = match h.kind.as_str() {
         Kind::PRESERVATION_REQUEST => {
-            let (req, head) = incoming_request(state, &env).await?;
+            let (req, head) = incoming_request(state, &env, now).await?;
             let entry = crate::ledger::entry(
                 state,
                 events::REQUEST_RECEIVED,
@@ -202,25 +200,23 @@ async fn receive_inner(
             .attr("fields", Entry::commitment(req.fields.as_bytes()));
             (InboundEffect::CreateIncoming(Box::new(req)), head, entry)
         }
-        Kind::PRESERVATION_RESPONSE => {
-            let (d, head) = decision(&env, state).await?;
-            let entry = crate::ledger::entry(
-                state,
-                events::RESPONSE_RECEIVED,
-                crate::ledger::node_actor(&h.from),
-                format!("request:{}", d.request_id),
-            )
-            .attr("decision", d.status.as_str())
-            .attr("envelope", h.id.to_string())
-            .attr("envelope_hash", hex::encode(env.hash()));
-            let entry = match serde_json::from_str::<Decision>(&d.decision) {
-                Ok(Decision::Refuse { grounds, .. }) => {
-                    let codes: Vec<&str> = grounds.iter().map(|g| g.code()).collect();
-                    entry.attr("grounds", codes.join(","))
-                }
-                _ => entry,
-            };
-            (InboundEffect::ApplyDecision(d), head, entry)
+        Kind::STATUS_UPDATE => {
+            let p = serde_json::from_slice(&open(state, &env)?)
+                .map_err(|e| invalid(format!("status update payload: {e}")))?;
+            let i = crate::lifecycle::inbound_update(state, &env, p).await?;
+            (i.effect, i.head, i.ledger)
+        }
+        Kind::STATUS_PROPOSAL => {
+            let p = serde_json::from_slice(&open(state, &env)?)
+                .map_err(|e| invalid(format!("status proposal payload: {e}")))?;
+            let i = crate::lifecycle::inbound_proposal(state, &env, p).await?;
+            (i.effect, i.head, i.ledger)
+        }
+        Kind::REQUEST_MESSAGE => {
+            let p = serde_json::from_slice(&open(state, &env)?)
+                .map_err(|e| invalid(format!("message payload: {e}")))?;
+            let i = crate::lifecycle::inbound_message(state, &env, p).await?;
+            (i.effect, i.head, i.ledger)
         }
         other => {
             return Err(reject(
@@ -286,6 +282,7 @@ fn invalid(message: impl Into<String>) -> ApiError {
 async fn incoming_request(
     state: &AppState,
     env: &Envelope,
+    received_at: jiff::Timestamp,
 ) -> Result<(NewRequest, Option<SignedTreeHead>), ApiError> {
     let payload: RequestPayload = serde_json::from_slice(&open(state, env)?)
         .map_err(|e| invalid(format!("request payload: {e}")))?;
@@ -309,6 +306,24 @@ async fn incoming_request(
     let warnings = crate::gate::check(state, &env.header.from, &state.id, &facts)
         .await?
         .map_err(not_valid)?;
+    // The requesting node's history so far, then delivery (at the receipt's time).
+    let mut history: Vec<StatusEvent> = payload.history.iter().map(StatusEvent::from).collect();
+    if history.is_empty() {
+        history.push(StatusEvent::new(Status::Queued, payload.created_at));
+    }
+    if history
+        .iter()
+        .any(|e| !e.status.before_sending() && e.status != Status::Queued)
+        || history.last().map(|e| e.status) != Some(Status::Queued)
+    {
+        return Err(invalid(
+            "a request's history before delivery ends with queued and holds only draft, awaiting_approval and queued",
+        ));
+    }
+    history.push(StatusEvent {
+        by: Some("system".into()),
+        ..StatusEvent::new(Status::Delivered, received_at)
+    });
     let request = NewRequest {
         id: payload.request_id,
         direction: Direction::Incoming,
@@ -318,60 +333,10 @@ async fn incoming_request(
         fields: serde_json::to_string(&new.fields).map_err(ApiError::internal)?,
         envelope_id: env.header.id,
         created_by: None,
-        created_at: state.clock.now(),
+        created_at: received_at,
         facts,
         warnings,
+        history,
     };
     Ok((request, payload.tree_head))
-}
-
-/// A decision on one of our outgoing requests, checked against the Convention's minimum.
-async fn decision(
-    env: &Envelope,
-    state: &AppState,
-) -> Result<(DecisionUpdate, Option<SignedTreeHead>), ApiError> {
-    let payload: ResponsePayload = serde_json::from_slice(&open(state, env)?)
-        .map_err(|e| invalid(format!("response payload: {e}")))?;
-    // The request decides what a valid answer is; an unknown one is refused when stored.
-    let rec = state.store.get_request(payload.request_id).await?;
-    let preservation = rec
-        .as_ref()
-        .filter(|r| r.request_type == RequestType::Preservation);
-    match (&payload.decision, payload.preserved_until, preservation) {
-        (Decision::Accept, Some(until), Some(r)) => {
-            let asked = r
-                .fields
-                .get("requested_period_days")
-                .and_then(Value::as_i64);
-            if until < hanoinet_core::request::preserved_until(payload.decided_at, asked) {
-                return Err(invalid(
-                    "an accepted preservation must be preserved for at least 60 days after acceptance, or the longer period asked for (Art. 42)",
-                ));
-            }
-        }
-        (Decision::Accept, None, Some(_)) => {
-            return Err(invalid(
-                "an accepted preservation must say until when the data are preserved (Art. 42)",
-            ));
-        }
-        (Decision::Accept, None, None) => {}
-        (Decision::Accept, Some(_), None) if rec.is_none() => {}
-        (Decision::Accept, Some(_), None) => {
-            return Err(invalid("only a preservation is preserved until a date"));
-        }
-        (Decision::Refuse { grounds, .. }, None, _) if !grounds.is_empty() => {}
-        (Decision::Refuse { .. }, _, _) => {
-            return Err(invalid(
-                "a refusal cites at least one ground and preserves nothing",
-            ));
-        }
-    }
-    let update = DecisionUpdate {
-        request_id: payload.request_id,
-        status: payload.decision.status(),
-        decision: serde_json::to_string(&payload.decision).map_err(ApiError::internal)?,
-        decided_at: payload.decided_at,
-        preserved_until: payload.preserved_until,
-    };
-    Ok((update, payload.tree_head))
 }

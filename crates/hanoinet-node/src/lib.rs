@@ -12,6 +12,8 @@
 //!
 //! **Architecture Invariant:** keys come from the registry only. No handler trusts a key or URL
 //! that a peer sends.
+// The OpenAPI document is one `json!` literal, deeper than the default macro recursion limit.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod batch;
@@ -22,6 +24,7 @@ pub mod error;
 pub mod federation;
 pub mod gate;
 pub mod ledger;
+pub mod lifecycle;
 pub mod network;
 pub mod openapi;
 pub mod outbound;

@@ -35,6 +35,9 @@ pub struct NetworkNode {
     pub token: String,
     /// An auditor's bearer token: reads the ledger, not the cases (demo data).
     pub auditor_token: String,
+    /// A supervisor's bearer token: approves requests others wrote (four eyes) (demo data).
+    #[serde(default)]
+    pub supervisor_token: String,
     /// The node's directory.
     pub dir: PathBuf,
 }
@@ -238,12 +241,14 @@ pub async fn provision(
             .with_context(|| format!("opening {}", config.database))?;
         let token = add_user(&store, &spec.id, "officer", Role::Officer).await?;
         let auditor_token = add_user(&store, &spec.id, "auditor", Role::Auditor).await?;
+        let supervisor_token = add_user(&store, &spec.id, "supervisor", Role::Supervisor).await?;
         store.close().await;
         out.nodes.push(NetworkNode {
             id: spec.id.clone(),
             api_url: format!("http://{}", spec.listen),
             token,
             auditor_token,
+            supervisor_token,
             dir: ndir,
         });
     }

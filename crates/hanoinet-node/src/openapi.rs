@@ -16,6 +16,10 @@ fn text(description: &str) -> Value {
 
 pub fn document() -> Value {
     let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    let statuses: Vec<&str> = hanoinet_core::request::Status::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
     let bearer = json!([{"bearer": []}]);
     let id_param = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}, "description": "The request's global id (the same on both nodes)."});
     json!({
@@ -67,9 +71,22 @@ pub fn document() -> Value {
                     },
                     "additionalProperties": true
                 },
+                "Move": {
+                    "type": "object",
+                    "required": ["status"],
+                    "description": "A status change. The lifecycle table decides which moves each side may make from each status; `409 conflict` names the allowed ones. Notes are required where the move needs a reason (more information, consultation, postponement, Art. 42(7), returning a draft, partial execution).",
+                    "properties": {
+                        "status": {"type": "string", "enum": statuses.clone()},
+                        "note": {"type": "string"},
+                        "grounds": {"type": "array", "items": {"type": "string"}, "description": "For refused."},
+                        "explanation": {"type": "string", "description": "For refused."},
+                        "conditions": {"type": "string", "description": "For accepted_with_conditions."}
+                    }
+                },
                 "Decision": {
                     "oneOf": [
                         {"type": "object", "additionalProperties": false, "required": ["decision"], "properties": {"decision": {"const": "accept"}}},
+                        {"type": "object", "additionalProperties": false, "required": ["decision", "conditions"], "properties": {"decision": {"const": "accept_with_conditions"}, "conditions": {"type": "string", "minLength": 1}}},
                         {"type": "object", "additionalProperties": false, "required": ["decision", "grounds", "explanation"], "properties": {
                             "decision": {"const": "refuse"},
                             "grounds": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": ["not_in_conformity", "essential_interests", "domestic_law_prohibits", "contrary_to_legal_system", "discrimination", "dual_criminality_reservation", "not_permitted_domestically"]}, "description": "Each type allows its own set (`refusal_grounds` in the catalogue): preservation and traffic_disclosure only Art. 40(21)(b)-(d), 40(22) and 42(5) where the requested State made that reservation; realtime_traffic and interception also not_permitted_domestically. `fiscal_matters` and `bank_secrecy` are not grounds."},
@@ -100,14 +117,22 @@ pub fn document() -> Value {
                         "direction": {"type": "string", "enum": ["incoming", "outgoing"]},
                         "from": {"type": "string"},
                         "to": {"type": "string"},
-                        "status": {"type": "string", "enum": ["queued", "delivered", "accepted", "refused"]},
+                        "status": {"type": "string", "enum": statuses.clone()},
+                        "allowed_transitions": {"type": "array", "items": {"type": "string", "enum": statuses.clone()}, "description": "The statuses this node's users may move the request to now."},
+                        "seq": {"type": "integer", "description": "History length."},
+                        "messages": {"type": "array", "items": {"type": "object", "properties": {
+                            "id": {"type": "string"}, "kind": {"type": "string", "enum": ["proposal", "proposal_declined", "status_enquiry", "status_reply"]},
+                            "direction": {"type": "string", "enum": ["sent", "received"]}, "at": {"type": "string", "format": "date-time"},
+                            "body": {"type": "object"}, "in_reply_to": {"type": ["string", "null"]},
+                            "state": {"type": "string", "enum": ["pending", "applied", "declined"], "description": "Sent proposals only."}
+                        }}},
                         "created_at": {"type": "string", "format": "date-time"},
                         "updated_at": {"type": "string", "format": "date-time"},
                         "created_by": {"type": ["string", "null"]},
                         "preserved_until": {"type": ["string", "null"], "format": "date-time", "description": "Preservation only, set when accepted: acceptance + the longer of 60 days and requested_period_days (Art. 42)."},
                         "warnings": {"type": "array", "items": {"type": "object", "properties": {"code": {"type": "string"}, "field": {"type": "string"}, "message": {"type": "string"}, "article": {"type": "string"}}}, "description": "E.g. `language_not_accepted`."},
                         "decision": {"type": ["object", "null"]},
-                        "history": {"type": "array", "items": {"type": "object", "properties": {"status": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}}},
+                        "history": {"type": "array", "description": "The same on both nodes once delivered.", "items": {"type": "object", "properties": {"status": {"type": "string"}, "at": {"type": "string", "format": "date-time"}, "by": {"type": "string", "enum": ["requesting", "requested", "system"]}, "note": {"type": "string"}, "details": {"type": "object", "description": "The decision a step carried (grounds and explanation, conditions), or who approved."}}}},
                         "envelope_id": {"type": "string", "format": "uuid"},
                         "receipt": {"oneOf": [{"$ref": "#/components/schemas/Receipt"}, {"type": "null"}], "description": "The requested node's signed receipt for the request envelope."},
                         "response_receipt": {"oneOf": [{"$ref": "#/components/schemas/Receipt"}, {"type": "null"}], "description": "The requesting node's signed receipt for the response envelope."}
@@ -146,7 +171,7 @@ pub fn document() -> Value {
                 "post": {
                     "summary": "Create and send a cooperation request",
                     "security": bearer,
-                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewRequest"}}}},
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewRequest"}}}, "description": "Add `\"draft\": true` to keep it on this node until submitted. Types in the node policy's `approval_required` start as `awaiting_approval`."},
                     "responses": {
                         "201": {"description": "Stored and queued for delivery (status `queued`).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Request"}}}},
                         "400": error_response("`malformed_json`"),
@@ -187,7 +212,7 @@ pub fn document() -> Value {
                 "post": {
                     "summary": "Answer an incoming request (requested node only)",
                     "security": bearer,
-                    "parameters": [id_param],
+                    "parameters": [id_param.clone()],
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Decision"}}}},
                     "responses": {
                         "201": {"description": "Decision recorded and queued to the requesting node.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Request"}}}},
@@ -195,7 +220,7 @@ pub fn document() -> Value {
                         "401": error_response("`unauthorized`"),
                         "403": error_response("`forbidden`"),
                         "404": error_response("`not_found`"),
-                        "409": error_response("`conflict`: not an incoming request, or already answered"),
+                        "409": error_response("`conflict`: not an incoming request, or not a move allowed now (e.g. an MLA request is refused only after consultation); `details[0].allowed` lists the allowed moves"),
                         "422": error_response("`validation_failed`")
                     }
                 }
@@ -280,6 +305,35 @@ pub fn document() -> Value {
                             "evidence": {"type": "object"}, "created_at": {"type": "string", "format": "date-time"}
                         }}}}}}}},
                         "401": error_response("`unauthorized`")
+                    }
+                }
+            },
+            "/api/v1/requests/{id}/transitions": {
+                "post": {
+                    "summary": "Move a request through its lifecycle",
+                    "security": bearer,
+                    "parameters": [id_param.clone()],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Move"}}}},
+                    "responses": {
+                        "201": {"description": "Moved (and sent to the peer where it must know).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Request"}}}},
+                        "202": {"description": "Proposed to the requested node (a requesting-side move after sending); applied when it confirms, or declined with a message.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Request"}}}},
+                        "403": error_response("`forbidden`: approval needs a supervisor other than the author"),
+                        "404": error_response("`not_found`"),
+                        "409": error_response("`conflict`: not an allowed move; `details[0].allowed` lists the allowed ones"),
+                        "422": error_response("`validation_failed`: e.g. a missing note, grounds not allowed for the type, or the Convention not in force when a draft is sent")
+                    }
+                }
+            },
+            "/api/v1/requests/{id}/status-enquiry": {
+                "post": {
+                    "summary": "Ask the requested node where a request stands (Art. 40); its node answers with a status_reply message",
+                    "security": bearer,
+                    "parameters": [id_param.clone()],
+                    "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"note": {"type": "string"}}, "additionalProperties": false}}}},
+                    "responses": {
+                        "202": {"description": "The enquiry message, queued for delivery."},
+                        "409": error_response("`conflict`: only the requesting node asks, about a request it has sent"),
+                        "422": error_response("`validation_failed`")
                     }
                 }
             },

@@ -17,13 +17,35 @@ pub fn seal(
     payload: &impl Serialize,
     now: Timestamp,
 ) -> ApiResult<Envelope> {
+    seal_with_id(
+        state,
+        EnvelopeId::new_v7(),
+        to,
+        kind,
+        in_reply_to,
+        payload,
+        now,
+    )
+}
+
+/// Seals `payload` into an envelope with a given id (a request's envelope id is chosen when the
+/// request is created, before it is sent).
+pub fn seal_with_id(
+    state: &AppState,
+    id: EnvelopeId,
+    to: &NodeId,
+    kind: &str,
+    in_reply_to: Option<EnvelopeId>,
+    payload: &impl Serialize,
+    now: Timestamp,
+) -> ApiResult<Envelope> {
     let peer = state
         .registry
         .node(to)
         .ok_or_else(|| ApiError::internal(format!("peer {to} vanished from the registry")))?;
     let peer_keys = peer.public_keys().map_err(ApiError::internal)?;
     let header = Header {
-        id: EnvelopeId::new_v7(),
+        id,
         from: state.id.clone(),
         to: to.clone(),
         kind: Kind::new(kind).map_err(ApiError::internal)?,

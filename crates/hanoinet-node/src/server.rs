@@ -26,6 +26,7 @@ pub struct NodeConfig {
     /// The signed registry file the registry was verified from (served to verifiers).
     pub registry_file: String,
     pub tunables: Tunables,
+    pub policy: hanoinet_core::policy::Policy,
 }
 
 /// Timings and limits, with production defaults; tests shorten them.
@@ -78,6 +79,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub http: reqwest::Client,
     pub tunables: Tunables,
+    pub policy: hanoinet_core::policy::Policy,
     /// Woken when an envelope is queued, so delivery starts at once.
     pub outbox_wake: Notify,
     /// The signed registry file.
@@ -177,6 +179,7 @@ pub async fn start(
         clock,
         http,
         tunables: config.tunables,
+        policy: config.policy,
         outbox_wake: Notify::new(),
     });
 

@@ -29,7 +29,12 @@ pub struct Kind(String);
 
 impl Kind {
     pub const PRESERVATION_REQUEST: &'static str = "preservation_request";
-    pub const PRESERVATION_RESPONSE: &'static str = "preservation_response";
+    /// The requested node's moves of a request, in its order (PROTOCOL.md §5).
+    pub const STATUS_UPDATE: &'static str = "status_update";
+    /// A move the requesting side asks the requested node to make.
+    pub const STATUS_PROPOSAL: &'static str = "status_proposal";
+    /// A message about a request: status enquiry, answer, declined proposal.
+    pub const REQUEST_MESSAGE: &'static str = "request_message";
 
     pub fn new(s: &str) -> Result<Self, EnvelopeError> {
         let ok = (1..=64).contains(&s.len())

@@ -98,8 +98,10 @@ mod ledger;
 pub enum InboundEffect {
     /// A peer sent a new request.
     CreateIncoming(Box<NewRequest>),
-    /// The peer we sent a request to decided on it.
-    ApplyDecision(DecisionUpdate),
+    /// The peer moved a request on (the requested side's moves, in its order).
+    Transition(Box<Transition>),
+    /// Messages about a request (received, and the answer sent), with the answer's envelope.
+    Message(Vec<Message>, Option<Box<NewOutbox>>),
 }
 
 /// What happened to an inbound envelope.
@@ -114,15 +116,99 @@ pub enum Received {
     Rejected { reason: String },
 }
 
-/// What happened to a decision on an incoming request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decided {
-    Recorded,
-    NotFound,
-    /// The request is not in a status that can be decided.
-    Conflict {
-        status: Status,
-    },
+/// Applies a [`Transition`] inside a transaction; evaluates to `Transitioned`.
+macro_rules! apply_transition {
+    ($tx:ident, $t:expr) => {{
+        let t: &$crate::Transition = $t;
+        let rid = t.request_id.to_string();
+        let Some(last) = t.events.last() else {
+            return Err(StoreError::Corrupt("a transition without events".into()));
+        };
+        let expect = t.expect_seq;
+        let current = sqlx::query("SELECT status, seq FROM requests WHERE id = $1 AND direction = $2")
+            .bind(&rid)
+            .bind(t.direction.as_str())
+            .fetch_optional(&mut *$tx)
+            .await?;
+        let current = match current {
+            None => None,
+            Some(row) => {
+                let status: String = row.try_get("status")?;
+                let seq: i64 = row.try_get("seq")?;
+                Some((
+                    Status::parse(&status)
+                        .ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
+                    seq,
+                ))
+            }
+        };
+        match current {
+            None => $crate::Transitioned::NotFound,
+            Some((status, seq)) => {
+                // The receipt's bookkeeping is behind the peer's next move: record delivery first.
+                if let Some(at) = t.fill_delivered
+                    && status == Status::Queued
+                    && seq + 1 == expect
+                {
+                    let moved = sqlx::query(
+                        "UPDATE requests SET status = $1, updated_at = $2 WHERE id = $3 AND seq = $4",
+                    )
+                    .bind(Status::Delivered.as_str())
+                    .bind(to_micros(at))
+                    .bind(&rid)
+                    .bind(seq)
+                    .execute(&mut *$tx)
+                    .await?;
+                    if moved.rows_affected() == 1 {
+                        insert_event!($tx, rid, &$crate::StatusEvent {
+                            by: Some("system".into()),
+                            ..$crate::StatusEvent::new(Status::Delivered, at)
+                        });
+                    }
+                }
+                let updated = sqlx::query(
+                    "UPDATE requests SET status = $1, updated_at = $2,
+                        decision = COALESCE($3, decision), decided_at = COALESCE($4, decided_at),
+                        preserved_until = COALESCE($5, preserved_until)
+                     WHERE id = $6 AND direction = $7 AND seq = $8",
+                )
+                .bind(last.status.as_str())
+                .bind(to_micros(last.at))
+                .bind(t.decision.as_ref().map(|d| d.0.as_str()))
+                .bind(t.decision.as_ref().map(|d| to_micros(d.1)))
+                .bind(t.preserved_until.map(to_micros))
+                .bind(&rid)
+                .bind(t.direction.as_str())
+                .bind(expect)
+                .execute(&mut *$tx)
+                .await?;
+                if updated.rows_affected() != 1 {
+                    let row = sqlx::query("SELECT status, seq FROM requests WHERE id = $1")
+                        .bind(&rid)
+                        .fetch_one(&mut *$tx)
+                        .await?;
+                    let status: String = row.try_get("status")?;
+                    $crate::Transitioned::Stale {
+                        status: Status::parse(&status)
+                            .ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
+                        seq: row.try_get("seq")?,
+                    }
+                } else {
+                    for ev in &t.events {
+                        insert_event!($tx, rid, ev);
+                    }
+                    for o in &t.outbox {
+                        insert_outbox!($tx, o);
+                    }
+                    for m in &t.messages {
+                        insert_message!($tx, m);
+                    }
+                    insert_ledger!($tx, t.ledger);
+                    $crate::Transitioned::Recorded
+                }
+            }
+        }
+    }};
 }
 
 impl Store {
@@ -254,8 +340,12 @@ impl Store {
             } in items
             {
                 insert_request!(tx, req, None::<&str>);
-                insert_event!(tx, req.id, Status::Queued, req.created_at, None::<&str>);
-                insert_outbox!(tx, outbox);
+                for ev in &req.history {
+                    insert_event!(tx, req.id, ev);
+                }
+                if let Some(outbox) = outbox {
+                    insert_outbox!(tx, outbox);
+                }
                 insert_ledger!(tx, std::slice::from_ref(ledger));
             }
         });
@@ -319,6 +409,7 @@ impl Store {
         with_tx!(self, |tx| {
             for Delivery {
                 envelope_id,
+                delivered_at,
                 receipt: receipt_json,
                 ledger,
             } in receipts
@@ -343,14 +434,22 @@ impl Store {
                          WHERE id = $4 AND status = $5",
                     )
                     .bind(Status::Delivered.as_str())
-                    .bind(to_micros(now))
+                    .bind(to_micros(*delivered_at))
                     .bind(receipt_json)
                     .bind(&request_id)
                     .bind(Status::Queued.as_str())
                     .execute(&mut *tx)
                     .await?;
                     if moved.rows_affected() == 1 {
-                        insert_event!(tx, request_id, Status::Delivered, now, None::<&str>);
+                        // The peer's receipt time, so both nodes record the same moment.
+                        insert_event!(
+                            tx,
+                            request_id,
+                            &StatusEvent {
+                                by: Some("system".into()),
+                                ..StatusEvent::new(Status::Delivered, *delivered_at)
+                            }
+                        );
                     } else {
                         // The decision overtook the receipt; keep the receipt all the same.
                         sqlx::query(
@@ -361,7 +460,7 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                     }
-                } else {
+                } else if kind == "status_update" {
                     sqlx::query("UPDATE requests SET response_receipt = $1 WHERE id = $2")
                         .bind(receipt_json)
                         .bind(&request_id)
@@ -452,50 +551,51 @@ impl Store {
                             reason: format!("request {} already exists", req.id),
                         });
                     }
-                    insert_event!(tx, req.id, Status::Delivered, req.created_at, None::<&str>);
-                }
-                InboundEffect::ApplyDecision(d) => {
-                    let rid = d.request_id.to_string();
-                    // A decision implies delivery, even if our receipt bookkeeping is behind.
-                    let moved = sqlx::query(
-                        "UPDATE requests SET status = $1, updated_at = $2
-                         WHERE id = $3 AND direction = $4 AND to_node = $5 AND status = $6",
-                    )
-                    .bind(Status::Delivered.as_str())
-                    .bind(to_micros(inbox.received_at))
-                    .bind(&rid)
-                    .bind(Direction::Outgoing.as_str())
-                    .bind(inbox.sender.as_str())
-                    .bind(Status::Queued.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    if moved.rows_affected() == 1 {
-                        insert_event!(tx, rid, Status::Delivered, inbox.received_at, None::<&str>);
+                    for ev in &req.history {
+                        insert_event!(tx, req.id, ev);
                     }
-                    let decided = sqlx::query(
-                        "UPDATE requests SET status = $1, updated_at = $2, decision = $3, decided_at = $4, preserved_until = $5
-                         WHERE id = $6 AND direction = $7 AND to_node = $8 AND status = $9",
-                    )
-                    .bind(d.status.as_str())
-                    .bind(to_micros(inbox.received_at))
-                    .bind(&d.decision)
-                    .bind(to_micros(d.decided_at))
-                    .bind(d.preserved_until.map(to_micros))
-                    .bind(&rid)
-                    .bind(Direction::Outgoing.as_str())
-                    .bind(inbox.sender.as_str())
-                    .bind(Status::Delivered.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    if decided.rows_affected() != 1 {
+                }
+                InboundEffect::Transition(t) => match apply_transition!(tx, t) {
+                    Transitioned::Recorded => {}
+                    Transitioned::NotFound => {
                         return Ok(Received::Rejected {
                             reason: format!(
-                                "no outgoing request {rid} to {} awaits a decision",
-                                inbox.sender
+                                "no {} request {} on this node",
+                                t.direction.as_str(),
+                                t.request_id
                             ),
                         });
                     }
-                    insert_event!(tx, rid, d.status, d.decided_at, None::<&str>);
+                    Transitioned::Stale { seq, .. }
+                        if seq >= t.expect_seq + t.events.len() as i64 => {}
+                    Transitioned::Stale { status, seq } => {
+                        return Ok(Received::Rejected {
+                            reason: format!(
+                                "request {} is {} after {seq} steps here; this update follows step {}: earlier updates come first",
+                                t.request_id,
+                                status.as_str(),
+                                t.expect_seq
+                            ),
+                        });
+                    }
+                },
+                InboundEffect::Message(ms, answer) => {
+                    for m in ms {
+                        let known: Option<String> =
+                            sqlx::query_scalar("SELECT id FROM requests WHERE id = $1")
+                                .bind(m.request_id.to_string())
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                        if known.is_none() {
+                            return Ok(Received::Rejected {
+                                reason: format!("no request {} on this node", m.request_id),
+                            });
+                        }
+                        insert_message!(tx, m);
+                    }
+                    if let Some(o) = answer {
+                        insert_outbox!(tx, o.as_ref());
+                    }
                 }
             }
             insert_ledger!(tx, ledger);
@@ -519,54 +619,30 @@ impl Store {
         })
     }
 
-    // ----- decisions on incoming requests ------------------------------------------------------
+    // ----- status changes ----------------------------------------------------------------------
 
-    /// Records this node's decision on an incoming request and queues the response envelope,
-    /// atomically. Only a request in status `delivered` can be decided, once.
-    pub async fn decide(
-        &self,
-        d: &DecisionUpdate,
-        outbox: &NewOutbox,
-        ledger: &[Vec<u8>],
-    ) -> Result<Decided, StoreError> {
-        let rid = d.request_id.to_string();
-        let out = with_tx!(self, |tx| {
-            let updated = sqlx::query(
-                "UPDATE requests SET status = $1, updated_at = $2, decision = $3, decided_at = $4, preserved_until = $5
-                 WHERE id = $6 AND direction = $7 AND status = $8",
-            )
-            .bind(d.status.as_str())
-            .bind(to_micros(d.decided_at))
-            .bind(&d.decision)
-            .bind(to_micros(d.decided_at))
-            .bind(d.preserved_until.map(to_micros))
-            .bind(&rid)
-            .bind(Direction::Incoming.as_str())
-            .bind(Status::Delivered.as_str())
-            .execute(&mut *tx)
-            .await?;
-            if updated.rows_affected() != 1 {
-                let status: Option<String> = sqlx::query_scalar(
-                    "SELECT status FROM requests WHERE id = $1 AND direction = $2",
-                )
-                .bind(&rid)
-                .bind(Direction::Incoming.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-                return Ok(match status {
-                    None => Decided::NotFound,
-                    Some(s) => Decided::Conflict {
-                        status: Status::parse(&s)
-                            .ok_or_else(|| StoreError::Corrupt(format!("status {s:?}")))?,
-                    },
-                });
-            }
-            insert_event!(tx, rid, d.status, d.decided_at, None::<&str>);
-            insert_outbox!(tx, outbox);
-            insert_ledger!(tx, ledger);
-            Decided::Recorded
-        });
+    /// Records a status change with its outbox envelopes, messages and ledger entries, atomically,
+    /// if the request's history is still `expect_seq` long.
+    pub async fn transition(&self, t: &Transition) -> Result<Transitioned, StoreError> {
+        let out = with_tx!(self, |tx| { apply_transition!(tx, t) });
         Ok(out)
+    }
+
+    /// Records a message about a request (and queues its envelope, if any).
+    pub async fn add_message(
+        &self,
+        m: &Message,
+        outbox: Option<&NewOutbox>,
+        ledger: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            insert_message!(tx, m);
+            if let Some(o) = outbox {
+                insert_outbox!(tx, o);
+            }
+            insert_ledger!(tx, ledger);
+        });
+        Ok(())
     }
 
     // ----- reading requests --------------------------------------------------------------------
@@ -586,7 +662,7 @@ impl Store {
             };
             let mut rec = records::request_record(&row)?;
             let events = sqlx::query(
-                "SELECT status, at, note FROM request_events WHERE request_id = $1 ORDER BY seq",
+                "SELECT status, at, note, by_side, details FROM request_events WHERE request_id = $1 ORDER BY seq",
             )
             .bind(&rid)
             .fetch_all(pool)
@@ -594,6 +670,17 @@ impl Store {
             rec.history = events
                 .iter()
                 .map(records::status_event)
+                .collect::<Result<_, _>>()?;
+            let messages = sqlx::query(
+                "SELECT id, request_id, direction, kind, body, at, in_reply_to FROM request_messages
+                 WHERE request_id = $1 ORDER BY at, id",
+            )
+            .bind(&rid)
+            .fetch_all(pool)
+            .await?;
+            rec.messages = messages
+                .iter()
+                .map(records::message)
                 .collect::<Result<_, _>>()?;
             Ok(Some(rec))
         })

@@ -26,9 +26,13 @@ fn migrator(migrations: Vec<Migration>) -> Migrator {
 }
 
 pub fn sqlite() -> Migrator {
-    migrator(steps!("sqlite": 1 "0001_foundation", 2 "0002_ledger", 3 "0003_request_types"))
+    migrator(
+        steps!("sqlite": 1 "0001_foundation", 2 "0002_ledger", 3 "0003_request_types", 4 "0004_lifecycle"),
+    )
 }
 
 pub fn postgres() -> Migrator {
-    migrator(steps!("postgres": 1 "0001_foundation", 2 "0002_ledger", 3 "0003_request_types"))
+    migrator(
+        steps!("postgres": 1 "0001_foundation", 2 "0002_ledger", 3 "0003_request_types", 4 "0004_lifecycle"),
+    )
 }

@@ -34,6 +34,9 @@ pub struct NewRequest {
     pub created_at: Timestamp,
     /// The facts read from the validated fields (offence, legal basis, urgency, time limit...).
     pub facts: RequestFacts,
+    /// The history to record at creation; the request takes the last event's status. For an
+    /// incoming request: the sender's history so far, then `delivered`.
+    pub history: Vec<StatusEvent>,
     /// Warnings shown with the request, as a JSON array.
     pub warnings: Value,
 }
@@ -63,7 +66,8 @@ pub struct NewOutbox {
 #[derive(Debug, Clone)]
 pub struct NewOutgoing {
     pub request: NewRequest,
-    pub outbox: NewOutbox,
+    /// The request's envelope; `None` for a draft or a request awaiting approval.
+    pub outbox: Option<NewOutbox>,
     /// Its ledger entry.
     pub ledger: Vec<u8>,
 }
@@ -95,28 +99,81 @@ pub struct NewInbox {
 #[derive(Debug, Clone)]
 pub struct Delivery {
     pub envelope_id: EnvelopeId,
+    /// When the peer received it (from its signed receipt).
+    pub delivered_at: Timestamp,
     /// The receipt as JSON text.
     pub receipt: String,
     /// The ledger entry for the delivery (appended only if the delivery is new).
     pub ledger: Vec<u8>,
 }
 
-/// A decision on a request, recorded on the requested side and applied on the requesting side.
-#[derive(Debug, Clone)]
-pub struct DecisionUpdate {
-    pub request_id: RequestId,
-    pub status: Status,
-    /// The decision as JSON text.
-    pub decision: String,
-    pub decided_at: Timestamp,
-    pub preserved_until: Option<Timestamp>,
-}
-
+/// One entry of a request's status history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusEvent {
     pub status: Status,
     pub at: Timestamp,
     pub note: Option<String>,
+    /// Which side made the move: `requesting`, `requested` or `system`.
+    pub by: Option<String>,
+    /// What the move carried: grounds and explanation, conditions, a note's context.
+    pub details: Option<Value>,
+}
+
+impl StatusEvent {
+    pub fn new(status: Status, at: Timestamp) -> Self {
+        Self {
+            status,
+            at,
+            note: None,
+            by: None,
+            details: None,
+        }
+    }
+}
+
+/// A message about a request that is not a status change (status enquiry, answer, declined
+/// proposal).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub id: String,
+    pub request_id: RequestId,
+    /// `sent` or `received`.
+    pub direction: String,
+    pub kind: String,
+    pub body: Value,
+    pub at: Timestamp,
+    pub in_reply_to: Option<String>,
+}
+
+/// A status change to record atomically: the history grows by `events` only if it is still
+/// `expect_seq` long (compare-and-swap), and the request takes the last event's status.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub request_id: RequestId,
+    pub direction: Direction,
+    pub expect_seq: i64,
+    pub events: Vec<StatusEvent>,
+    /// A decision to record (JSON text) and when it was made.
+    pub decision: Option<(String, Timestamp)>,
+    pub preserved_until: Option<Timestamp>,
+    /// On the requesting side: if the request is still `queued` one event short of
+    /// `expect_seq`, the receipt's bookkeeping is behind: record `delivered` at this time first.
+    pub fill_delivered: Option<Timestamp>,
+    pub outbox: Vec<NewOutbox>,
+    pub messages: Vec<Message>,
+    pub ledger: Vec<Vec<u8>>,
+}
+
+/// What happened to a [`Transition`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transitioned {
+    Recorded,
+    NotFound,
+    /// The history is no longer `expect_seq` long: someone moved first.
+    Stale {
+        status: Status,
+        seq: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -139,12 +196,16 @@ pub struct RequestRecord {
     pub response_receipt: Option<Value>,
     /// Warnings shown with the request (JSON array).
     pub warnings: Value,
+    /// The length of the history (its compare-and-swap token).
+    pub seq: i64,
     /// Filled by `get_request`; empty in lists.
     pub history: Vec<StatusEvent>,
+    /// Filled by `get_request`; empty in lists.
+    pub messages: Vec<Message>,
 }
 
 pub(crate) const REQUEST_COLUMNS: &str = "id, direction, request_type, from_node, to_node, status, fields, envelope_id, \
-     created_by, created_at, updated_at, preserved_until, decision, decided_at, receipt, response_receipt, warnings";
+     created_by, created_at, updated_at, preserved_until, decision, decided_at, receipt, response_receipt, warnings, seq";
 
 fn corrupt(what: &str, v: impl std::fmt::Debug) -> StoreError {
     StoreError::Corrupt(format!("{what} {v:?}"))
@@ -198,7 +259,9 @@ where
         receipt: json(r.try_get("receipt")?)?,
         response_receipt: json(r.try_get("response_receipt")?)?,
         warnings: json(r.try_get("warnings")?)?.unwrap_or(Value::Array(Vec::new())),
+        seq: r.try_get("seq")?,
         history: Vec::new(),
+        messages: Vec::new(),
     })
 }
 
@@ -215,6 +278,30 @@ where
         status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
         at: ts(r.try_get("at")?)?,
         note: r.try_get("note")?,
+        by: r.try_get("by_side")?,
+        details: json(r.try_get("details")?)?,
+    })
+}
+
+pub(crate) fn message<R>(r: &R) -> Result<Message, StoreError>
+where
+    R: Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let s = |c: &str| r.try_get::<String, _>(c);
+    Ok(Message {
+        id: s("id")?,
+        request_id: s("request_id")?
+            .parse()
+            .map_err(|e| corrupt("request id", e))?,
+        direction: s("direction")?,
+        kind: s("kind")?,
+        body: serde_json::from_str(&s("body")?).map_err(|e| corrupt("message body", e))?,
+        at: ts(r.try_get("at")?)?,
+        in_reply_to: r.try_get("in_reply_to")?,
     })
 }
 
@@ -258,10 +345,10 @@ macro_rules! insert_request {
         .bind(req.request_type.as_str())
         .bind(req.from.as_str())
         .bind(req.to.as_str())
-        .bind(match req.direction {
-            Direction::Outgoing => Status::Queued.as_str(),
-            Direction::Incoming => Status::Delivered.as_str(),
-        })
+        .bind(req.history.last().map_or(match req.direction {
+            Direction::Outgoing => Status::Queued,
+            Direction::Incoming => Status::Delivered,
+        }, |e| e.status).as_str())
         .bind(&req.fields)
         .bind(req.envelope_id.to_string())
         .bind(req.created_by.as_deref())
@@ -280,18 +367,54 @@ macro_rules! insert_request {
     }};
 }
 
-/// Appends a status event to a request's history inside a transaction. Callers update the
-/// request row first, which serializes concurrent transitions of one request.
+/// Appends a status event to a request's history inside a transaction and lengthens the
+/// request's `seq` to match. Callers update the request row first, which serializes concurrent
+/// transitions of one request.
 macro_rules! insert_event {
     ($tx:ident, $request_id:expr, $status:expr, $at:expr, $note:expr) => {{
+        let ev = $crate::StatusEvent {
+            note: $note.map(|n: &str| n.to_owned()),
+            ..$crate::StatusEvent::new($status, $at)
+        };
+        insert_event!($tx, $request_id, &ev)
+    }};
+    ($tx:ident, $request_id:expr, $event:expr) => {{
+        let ev: &$crate::StatusEvent = $event;
+        let rid = $request_id.to_string();
         sqlx::query(
-            "INSERT INTO request_events (request_id, seq, status, at, note)
-             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4 FROM request_events WHERE request_id = $1",
+            "INSERT INTO request_events (request_id, seq, status, at, note, by_side, details)
+             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6 FROM request_events WHERE request_id = $1",
         )
-        .bind($request_id.to_string())
-        .bind($status.as_str())
-        .bind(hanoinet_core::time::to_micros($at))
-        .bind($note)
+        .bind(&rid)
+        .bind(ev.status.as_str())
+        .bind(hanoinet_core::time::to_micros(ev.at))
+        .bind(ev.note.as_deref())
+        .bind(ev.by.as_deref())
+        .bind(ev.details.as_ref().map(|d| d.to_string()))
+        .execute(&mut *$tx)
+        .await?;
+        sqlx::query("UPDATE requests SET seq = seq + 1 WHERE id = $1")
+            .bind(&rid)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+
+/// Records a message about a request inside a transaction (idempotent on its id).
+macro_rules! insert_message {
+    ($tx:ident, $message:expr) => {{
+        let m: &$crate::Message = $message;
+        sqlx::query(
+            "INSERT INTO request_messages (id, request_id, direction, kind, body, at, in_reply_to)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&m.id)
+        .bind(m.request_id.to_string())
+        .bind(&m.direction)
+        .bind(&m.kind)
+        .bind(m.body.to_string())
+        .bind(hanoinet_core::time::to_micros(m.at))
+        .bind(m.in_reply_to.as_deref())
         .execute(&mut *$tx)
         .await?;
     }};

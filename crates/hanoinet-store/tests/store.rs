@@ -9,8 +9,8 @@ use hanoinet_core::request::{Direction, RequestFacts, RequestType, Status, Urgen
 use hanoinet_core::{EnvelopeId, NodeId, RequestId};
 use hanoinet_store::testing::{BACKENDS, Backend, TestDb};
 use hanoinet_store::{
-    Decided, DecisionUpdate, Delivery, InboundEffect, ListOrder, NewInbox, NewOutbox, NewOutgoing,
-    NewRequest, Received, Store, User,
+    Delivery, InboundEffect, ListOrder, Message, NewInbox, NewOutbox, NewOutgoing, NewRequest,
+    Received, StatusEvent, Store, Transition, Transitioned, User,
 };
 
 async fn store(backend: Backend) -> (Store, TestDb) {
@@ -54,6 +54,7 @@ fn outgoing(now: Timestamp) -> (NewRequest, NewOutbox) {
         created_at: now,
         facts: facts(None),
         warnings: serde_json::json!([]),
+        history: vec![StatusEvent::new(Status::Queued, now)],
     };
     let out = NewOutbox {
         envelope_id: env,
@@ -72,7 +73,7 @@ async fn run_all(backend: Backend) {
     outbox_lifecycle(backend).await;
     time_limits_sort(backend).await;
     receiving_is_exactly_once(backend).await;
-    decisions(backend).await;
+    transitions(backend).await;
     migrations_are_idempotent(backend).await;
 }
 
@@ -121,7 +122,7 @@ async fn outbox_lifecycle(backend: Backend) {
     let (req, out) = outgoing(now);
     s.create_outgoing(&[NewOutgoing {
         request: req.clone(),
-        outbox: out.clone(),
+        outbox: Some(out.clone()),
         ledger: b"request_created".to_vec(),
     }])
     .await
@@ -155,6 +156,7 @@ async fn outbox_lifecycle(backend: Backend) {
         s.record_deliveries(
             &[Delivery {
                 envelope_id: out.envelope_id,
+                delivered_at: retry,
                 receipt: r#"{"r":1}"#.into(),
                 ledger: b"delivered".to_vec(),
             }],
@@ -210,7 +212,7 @@ async fn time_limits_sort(backend: Backend) {
         req.facts = facts(limit);
         items.push(NewOutgoing {
             request: req,
-            outbox,
+            outbox: Some(outbox),
             ledger: b"entry".to_vec(),
         });
     }
@@ -244,6 +246,7 @@ async fn receiving_is_exactly_once(backend: Backend) {
     let (s, _db) = store(backend).await;
     let (mut req, _) = outgoing(Timestamp::now());
     req.direction = Direction::Incoming;
+    req.history = steps(&[Status::Queued, Status::Delivered], req.created_at);
     let first = inbox("VNM/247", r#"{"receipt":"receipt-1"}"#);
     let effect = InboundEffect::CreateIncoming(Box::new(req.clone()));
     assert_eq!(
@@ -285,11 +288,38 @@ async fn receiving_is_exactly_once(backend: Backend) {
     assert_eq!(rec.status, Status::Delivered);
 }
 
-async fn decisions(backend: Backend) {
+fn steps(statuses: &[Status], at: Timestamp) -> Vec<StatusEvent> {
+    statuses.iter().map(|s| StatusEvent::new(*s, at)).collect()
+}
+
+fn move_to(
+    id: RequestId,
+    direction: Direction,
+    expect_seq: i64,
+    statuses: &[Status],
+    at: Timestamp,
+) -> Transition {
+    Transition {
+        request_id: id,
+        direction,
+        expect_seq,
+        events: steps(statuses, at),
+        decision: None,
+        preserved_until: None,
+        fill_delivered: None,
+        outbox: Vec::new(),
+        messages: Vec::new(),
+        ledger: vec![b"moved".to_vec()],
+    }
+}
+
+async fn transitions(backend: Backend) {
     let (s, _db) = store(backend).await;
-    // Requested side: an incoming request is decided once.
-    let (mut req, _) = outgoing(Timestamp::now());
+    let now = hanoinet_core::time::truncate_to_micros(Timestamp::now());
+    // Requested side: an incoming request, moved with compare-and-swap on its history length.
+    let (mut req, _) = outgoing(now);
     req.direction = Direction::Incoming;
+    req.history = steps(&[Status::Queued, Status::Delivered], now);
     s.receive(
         &inbox("VNM/247", "{}"),
         &InboundEffect::CreateIncoming(Box::new(req.clone())),
@@ -297,81 +327,85 @@ async fn decisions(backend: Backend) {
     )
     .await
     .unwrap();
-    let now = hanoinet_core::time::truncate_to_micros(Timestamp::now());
-    let decision = DecisionUpdate {
-        request_id: req.id,
-        status: Status::Accepted,
-        decision: r#"{"decision":"accept"}"#.into(),
-        decided_at: now,
-        preserved_until: Some(
-            now.checked_add(SignedDuration::from_hours(24 * 60))
-                .unwrap(),
-        ),
-    };
     let reply = NewOutbox {
         envelope_id: EnvelopeId::new_v7(),
         peer: node("VNM/247"),
-        kind: "preservation_response".into(),
+        kind: "status_update".into(),
         request_id: req.id,
         envelope: "{}".into(),
         created_at: now,
     };
-    assert_eq!(
-        s.decide(&decision, &reply, &[b"decided".to_vec()])
-            .await
-            .unwrap(),
-        Decided::Recorded
+    let mut accept = move_to(
+        req.id,
+        Direction::Incoming,
+        2,
+        &[Status::Acknowledged, Status::Accepted],
+        now,
     );
-    let mut reply2 = reply.clone();
-    reply2.envelope_id = EnvelopeId::new_v7();
+    accept.decision = Some((r#"{"decision":"accept"}"#.into(), now));
+    accept.preserved_until = Some(now + SignedDuration::from_hours(24 * 60));
+    accept.outbox = vec![reply.clone()];
+    assert_eq!(s.transition(&accept).await.unwrap(), Transitioned::Recorded);
+    let rec = s.get_request(req.id).await.unwrap().unwrap();
+    assert_eq!((rec.status, rec.seq), (Status::Accepted, 4));
     assert_eq!(
-        s.decide(&decision, &reply2, &[b"decided".to_vec()])
-            .await
-            .unwrap(),
-        Decided::Conflict {
-            status: Status::Accepted
+        rec.decision,
+        Some(serde_json::json!({"decision": "accept"}))
+    );
+    // The same move again (someone else moved first): stale, nothing written.
+    let mut again = accept.clone();
+    again.outbox[0].envelope_id = EnvelopeId::new_v7();
+    assert_eq!(
+        s.transition(&again).await.unwrap(),
+        Transitioned::Stale {
+            status: Status::Accepted,
+            seq: 4
         }
     );
     assert_eq!(
         s.outbox_counts().await.unwrap(),
         (1, 0),
-        "only one response queued"
+        "one update queued"
     );
-    let mut unknown = decision.clone();
+    let mut unknown = accept.clone();
     unknown.request_id = RequestId::new_v7();
     assert_eq!(
-        s.decide(&unknown, &reply2, &[b"decided".to_vec()])
-            .await
-            .unwrap(),
-        Decided::NotFound
+        s.transition(&unknown).await.unwrap(),
+        Transitioned::NotFound
     );
 
-    // Requesting side: a decision that overtakes the receipt still records delivery first.
+    // Requesting side: an update that overtakes the receipt records delivery first.
     let (out_req, out_box) = outgoing(now);
     s.create_outgoing(&[NewOutgoing {
         request: out_req.clone(),
-        outbox: out_box.clone(),
+        outbox: Some(out_box.clone()),
         ledger: b"request_created".to_vec(),
     }])
     .await
     .unwrap();
-    let mut apply = decision.clone();
-    apply.request_id = out_req.id;
-    let mut resp = inbox("FRA/247", "{}");
-    resp.kind = "preservation_response".into();
+    let mut apply = move_to(
+        out_req.id,
+        Direction::Outgoing,
+        2,
+        &[Status::Acknowledged, Status::Accepted],
+        now,
+    );
+    apply.fill_delivered = Some(now);
+    apply.decision = accept.decision.clone();
+    apply.preserved_until = accept.preserved_until;
+    let mut update = inbox("FRA/247", "{}");
+    update.kind = "status_update".into();
+    let effect = InboundEffect::Transition(Box::new(apply.clone()));
     assert_eq!(
-        s.receive(
-            &resp,
-            &InboundEffect::ApplyDecision(apply.clone()),
-            &[b"received".to_vec()]
-        )
-        .await
-        .unwrap(),
+        s.receive(&update, &effect, &[b"received".to_vec()])
+            .await
+            .unwrap(),
         Received::New
     );
     s.record_deliveries(
         &[Delivery {
             envelope_id: out_box.envelope_id,
+            delivered_at: now,
             receipt: r#"{"late":true}"#.into(),
             ledger: b"delivered".to_vec(),
         }],
@@ -380,36 +414,84 @@ async fn decisions(backend: Backend) {
     .await
     .unwrap();
     let rec = s.get_request(out_req.id).await.unwrap().unwrap();
-    assert_eq!(rec.status, Status::Accepted);
     assert_eq!(
         rec.history.iter().map(|e| e.status).collect::<Vec<_>>(),
-        [Status::Queued, Status::Delivered, Status::Accepted]
+        [
+            Status::Queued,
+            Status::Delivered,
+            Status::Acknowledged,
+            Status::Accepted
+        ]
     );
     assert_eq!(rec.receipt, Some(serde_json::json!({"late": true})));
     assert_eq!(rec.preserved_until, apply.preserved_until);
-    // A decision from a node the request was not sent to is refused.
-    let (o2, b2) = outgoing(now);
-    s.create_outgoing(&[NewOutgoing {
-        request: o2.clone(),
-        outbox: b2.clone(),
-        ledger: b"request_created".to_vec(),
-    }])
-    .await
-    .unwrap();
-    let mut apply2 = decision.clone();
-    apply2.request_id = o2.id;
-    let mut wrong = inbox("KEN/247", "{}");
-    wrong.kind = "preservation_response".into();
+    // The same steps in another envelope change nothing; a gap is refused (retried later).
+    let dup = inbox("FRA/247", "{}");
+    assert_eq!(
+        s.receive(&dup, &effect, &[b"received".to_vec()])
+            .await
+            .unwrap(),
+        Received::New
+    );
+    assert_eq!(s.get_request(out_req.id).await.unwrap().unwrap().seq, 4);
+    let gap = move_to(out_req.id, Direction::Outgoing, 7, &[Status::Executed], now);
     assert!(matches!(
         s.receive(
-            &wrong,
-            &InboundEffect::ApplyDecision(apply2),
+            &inbox("FRA/247", "{}"),
+            &InboundEffect::Transition(Box::new(gap)),
             &[b"received".to_vec()]
         )
         .await
         .unwrap(),
         Received::Rejected { .. }
     ));
+    // An update for a request this node does not hold is refused.
+    let stray = move_to(
+        RequestId::new_v7(),
+        Direction::Outgoing,
+        1,
+        &[Status::Delivered],
+        now,
+    );
+    assert!(matches!(
+        s.receive(
+            &inbox("KEN/247", "{}"),
+            &InboundEffect::Transition(Box::new(stray)),
+            &[b"received".to_vec()]
+        )
+        .await
+        .unwrap(),
+        Received::Rejected { .. }
+    ));
+
+    // Messages are kept with the request, in order.
+    let msg = |id: &str, kind: &str| Message {
+        id: id.into(),
+        request_id: out_req.id,
+        direction: "received".into(),
+        kind: kind.into(),
+        body: serde_json::json!({"status": "accepted"}),
+        at: now,
+        in_reply_to: None,
+    };
+    s.receive(
+        &inbox("FRA/247", "{}"),
+        &InboundEffect::Message(vec![msg("m1", "status_reply")], None),
+        &[b"received".to_vec()],
+    )
+    .await
+    .unwrap();
+    s.add_message(&msg("m2", "status_enquiry"), None, &[])
+        .await
+        .unwrap();
+    let rec = s.get_request(out_req.id).await.unwrap().unwrap();
+    assert_eq!(
+        rec.messages
+            .iter()
+            .map(|m| m.id.as_str())
+            .collect::<Vec<_>>(),
+        ["m1", "m2"]
+    );
 }
 
 async fn migrations_are_idempotent(backend: Backend) {

@@ -84,11 +84,12 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     );
     println!();
     println!(
-        "  {:<8}  {:<24}  OFFICER TOKEN / AUDITOR TOKEN",
+        "  {:<8}  {:<24}  OFFICER / SUPERVISOR / AUDITOR TOKEN",
         "NODE", "API URL"
     );
     for n in &net.nodes {
         println!("  {:<8}  {:<24}  {}", n.id, n.api_url, n.token);
+        println!("  {:<8}  {:<24}  {}", "", "", n.supervisor_token);
         println!("  {:<8}  {:<24}  {}", "", "", n.auditor_token);
     }
     println!();

@@ -39,6 +39,40 @@ pub enum RequestCommand {
     },
     /// Answer an incoming request: --accept, or --refuse with grounds and an explanation.
     Respond(RespondArgs),
+    /// Move a request to another status (e.g. acknowledged, consultation, postponed, executed,
+    /// withdrawn, closed); the answer lists the allowed moves when this one is not.
+    Move(MoveArgs),
+    /// Ask the requested node where a request you sent stands; its answer appears in `show`.
+    Enquire {
+        #[command(flatten)]
+        conn: Conn,
+        id: String,
+        /// Why you ask (optional).
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct MoveArgs {
+    #[command(flatten)]
+    pub conn: Conn,
+    pub id: String,
+    /// The status to move to.
+    #[arg(long)]
+    pub status: String,
+    /// The note the move needs (the information asked for, why it is postponed...).
+    #[arg(long)]
+    pub note: Option<String>,
+    /// For refused: a ground (repeatable).
+    #[arg(long = "ground")]
+    pub grounds: Vec<String>,
+    /// For refused: the reasons.
+    #[arg(long)]
+    pub explanation: Option<String>,
+    /// For accepted_with_conditions: the conditions.
+    #[arg(long)]
+    pub conditions: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -107,6 +141,9 @@ pub struct SendArgs {
     /// text). Repeatable.
     #[arg(long = "field", value_name = "KEY=VALUE")]
     pub fields: Vec<String>,
+    /// Keep it as a draft on this node until it is submitted (`request move --status ...`).
+    #[arg(long)]
+    pub draft: bool,
     /// (a) the authority seeking preservation.
     #[arg(long)]
     pub requesting_authority: Option<String>,
@@ -141,8 +178,15 @@ pub struct RespondArgs {
     #[command(flatten)]
     pub conn: Conn,
     pub id: String,
-    #[arg(long, conflicts_with = "refuse", required_unless_present = "refuse")]
+    #[arg(
+        long,
+        conflicts_with_all = ["refuse", "conditions"],
+        required_unless_present_any = ["refuse", "conditions"]
+    )]
     pub accept: bool,
+    /// Accept subject to these conditions (Art. 40).
+    #[arg(long, conflicts_with = "refuse")]
+    pub conditions: Option<String>,
     #[arg(long)]
     pub refuse: bool,
     /// A refusal ground (repeatable): essential_interests, domestic_law_prohibits,
@@ -198,7 +242,7 @@ impl Client {
             value["message"].as_str().unwrap_or("")
         );
         if let Some(details) = value["details"].as_array() {
-            for d in details {
+            for d in details.iter().filter(|d| d["field"].is_string()) {
                 msg.push_str(&format!(
                     "\n  - {}: {}{}",
                     d["field"].as_str().unwrap_or(""),
@@ -272,6 +316,9 @@ pub async fn run(c: RequestCommand) -> anyhow::Result<()> {
             if a.confidential {
                 obj.insert("confidential".into(), json!(true));
             }
+            if a.draft {
+                obj.insert("draft".into(), json!(true));
+            }
             for f in &a.fields {
                 let (k, v) = f
                     .split_once('=')
@@ -344,6 +391,8 @@ pub async fn run(c: RequestCommand) -> anyhow::Result<()> {
         RequestCommand::Respond(a) => {
             let body = if a.accept {
                 json!({"decision": "accept"})
+            } else if let Some(c) = &a.conditions {
+                json!({"decision": "accept_with_conditions", "conditions": c})
             } else {
                 json!({"decision": "refuse", "grounds": a.grounds, "explanation": a.explanation})
             };
@@ -353,6 +402,45 @@ pub async fn run(c: RequestCommand) -> anyhow::Result<()> {
                     .call(
                         reqwest::Method::POST,
                         &format!("/api/v1/requests/{}/responses", a.id),
+                        Some(&body),
+                    )
+                    .await?,
+            );
+        }
+        RequestCommand::Move(a) => {
+            let mut body = json!({"status": a.status});
+            if let Some(n) = &a.note {
+                body["note"] = json!(n);
+            }
+            if !a.grounds.is_empty() {
+                body["grounds"] = json!(a.grounds);
+            }
+            if let Some(e) = &a.explanation {
+                body["explanation"] = json!(e);
+            }
+            if let Some(c) = &a.conditions {
+                body["conditions"] = json!(c);
+            }
+            print(
+                &Client::new(&a.conn)?
+                    .call(
+                        reqwest::Method::POST,
+                        &format!("/api/v1/requests/{}/transitions", a.id),
+                        Some(&body),
+                    )
+                    .await?,
+            );
+        }
+        RequestCommand::Enquire { conn, id, note } => {
+            let body = match note {
+                Some(n) => json!({"note": n}),
+                None => json!({}),
+            };
+            print(
+                &Client::new(&conn)?
+                    .call(
+                        reqwest::Method::POST,
+                        &format!("/api/v1/requests/{id}/status-enquiry"),
                         Some(&body),
                     )
                     .await?,

@@ -88,7 +88,14 @@ async fn accepted_preservation_round_trip(backend: hanoinet_store::testing::Back
         .iter()
         .map(|e| e["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, ["queued", "delivered", "accepted"]);
+    // Answering a delivered request acknowledges it first.
+    assert_eq!(
+        statuses,
+        ["queued", "delivered", "acknowledged", "accepted"]
+    );
+    // Both nodes hold the same history, step for step and to the microsecond.
+    let theirs = net.get(FRA, &id).await;
+    assert_eq!(back["history"], theirs["history"]);
     for e in back["history"].as_array().unwrap() {
         ts(&e["at"]);
     }
@@ -355,6 +362,10 @@ async fn openapi_document_is_served(backend: hanoinet_store::testing::Backend) {
         "/api/v1/requests",
         "/api/v1/requests/{id}",
         "/api/v1/requests/{id}/responses",
+        "/api/v1/requests/{id}/transitions",
+        "/api/v1/requests/{id}/status-enquiry",
+        "/api/v1/catalogue",
+        "/api/v1/registry",
         "/api/v1/openapi.json",
         "/federation/v1/envelopes",
         "/api/v1/ledger/head",

@@ -127,7 +127,7 @@ async fn every_rejection_has_its_code_and_stores_nothing(
         "bad_signature",
     ));
     let mut e = good();
-    e.header.kind = Kind::new(Kind::PRESERVATION_RESPONSE).unwrap();
+    e.header.kind = Kind::new(Kind::STATUS_UPDATE).unwrap();
     cases.push((
         "tampered header",
         e.to_json().into_bytes(),
@@ -218,9 +218,9 @@ async fn every_rejection_has_its_code_and_stores_nothing(
         422,
         "invalid_payload",
     ));
-    let decision = json!({"request_id": hanoinet_core::RequestId::new_v7(), "decision": {"decision": "refuse", "grounds": ["discrimination"], "explanation": "x"}, "decided_at": now});
+    let decision = json!({"request_id": hanoinet_core::RequestId::new_v7(), "expect_seq": 2, "steps": [{"status": "acknowledged", "at": now, "by": "requested"}], "delivered_at": now});
     let e = seal(
-        header("VNM/247", "FRA/247", Kind::PRESERVATION_RESPONSE, now),
+        header("VNM/247", "FRA/247", Kind::STATUS_UPDATE, now),
         &serde_json::to_vec(&decision).unwrap(),
         &vnm,
         fra.public(),

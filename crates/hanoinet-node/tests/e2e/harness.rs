@@ -172,10 +172,42 @@ impl Net {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
+        self.call_as(self.token(i), i, method, path, body).await
+    }
+
+    /// Moves a request: `POST /api/v1/requests/{id}/transitions` with `body`, as `token`.
+    pub async fn move_as(&self, token: &str, i: usize, id: &str, body: Value) -> (u16, Value) {
+        self.call_as(
+            token,
+            i,
+            reqwest::Method::POST,
+            &format!("/api/v1/requests/{id}/transitions"),
+            Some(body),
+        )
+        .await
+    }
+
+    /// Moves a request as node `i`'s officer.
+    pub async fn move_to(&self, i: usize, id: &str, body: Value) -> (u16, Value) {
+        self.move_as(self.token(i), i, id, body).await
+    }
+
+    pub fn supervisor(&self, i: usize) -> &str {
+        &self.file.nodes[i].supervisor_token
+    }
+
+    pub async fn call_as(
+        &self,
+        token: &str,
+        i: usize,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.url(i)))
-            .bearer_auth(self.token(i));
+            .bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -254,7 +286,7 @@ impl Net {
             assert!(
                 start.elapsed() < Duration::from_secs(20),
                 "request {id} on {} never reached {status}: {v}",
-                IDS[i]
+                self.file.nodes[i].id
             );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }

@@ -105,7 +105,7 @@ async fn every_step_is_logged_and_provable(backend: hanoinet_store::testing::Bac
         events::NODE_STARTED,
         events::REQUEST_CREATED,
         events::REQUEST_DELIVERED,
-        events::RESPONSE_RECEIVED,
+        events::STATUS_RECEIVED,
         events::REQUEST_OPENED,
     ] {
         assert!(ev.iter().any(|x| x == e), "VNM log lacks {e}: {ev:?}");
@@ -115,7 +115,7 @@ async fn every_step_is_logged_and_provable(backend: hanoinet_store::testing::Bac
     let ev = events_of(&fra);
     for e in [
         events::REQUEST_RECEIVED,
-        events::RESPONSE_SENT,
+        events::STATUS_CHANGED,
         events::RESPONSE_DELIVERED,
     ] {
         assert!(ev.iter().any(|x| x == e), "FRA log lacks {e}: {ev:?}");

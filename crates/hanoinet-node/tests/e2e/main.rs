@@ -8,4 +8,5 @@ mod api;
 mod delivery;
 mod federation;
 mod ledger;
+mod lifecycle;
 mod types;

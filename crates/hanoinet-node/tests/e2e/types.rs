@@ -34,7 +34,27 @@ async fn every_type_travels_and_is_answered(backend: hanoinet_store::testing::Ba
         let (status, v) = net.create(VNM, body.clone()).await;
         assert_eq!(status, 201, "{t:?}: {v}");
         assert_eq!(v["type"], t.as_str());
-        sent.push((t, v["id"].as_str().unwrap().to_owned(), body));
+        let id = v["id"].as_str().unwrap().to_owned();
+        // The default policy: intrusive measures wait for a supervisor's approval.
+        let intrusive = matches!(
+            t,
+            RequestType::RealtimeTraffic
+                | RequestType::Interception
+                | RequestType::JointInvestigation
+        );
+        if intrusive {
+            assert_eq!(v["status"], "awaiting_approval", "{t:?}");
+            let (s, v) = net.move_to(VNM, &id, json!({"status": "queued"})).await;
+            assert_eq!(s, 403, "an officer does not approve: {v}");
+            let (s, v) = net
+                .move_as(net.supervisor(VNM), VNM, &id, json!({"status": "queued"}))
+                .await;
+            assert_eq!(s, 201, "{v}");
+            assert_eq!(v["history"][1]["details"]["approved_by"], "supervisor");
+        } else {
+            assert_eq!(v["status"], "queued", "{t:?}");
+        }
+        sent.push((t, id, body));
     }
     for (t, id, body) in &sent {
         let got = net.wait_status(FRA, id, "delivered").await;
@@ -56,8 +76,29 @@ async fn every_type_travels_and_is_answered(backend: hanoinet_store::testing::Ba
     );
 
     for (t, id, _) in &sent {
+        if *t == RequestType::SpontaneousInformation {
+            // Information is not accepted or refused: it is acknowledged, and its sender closes.
+            let (status, v) = net.respond(FRA, id, json!({"decision": "accept"})).await;
+            assert_eq!(status, 409, "{v}");
+            let (status, v) = net
+                .move_to(FRA, id, json!({"status": "acknowledged"}))
+                .await;
+            assert_eq!(status, 201, "{v}");
+            net.wait_status(VNM, id, "acknowledged").await;
+            let (status, v) = net.move_to(VNM, id, json!({"status": "closed"})).await;
+            assert_eq!(status, 202, "proposed to the requested node: {v}");
+            net.wait_status(VNM, id, "closed").await;
+            continue;
+        }
+        if t.consult_before_refusal() {
+            // Art. 40: consultation before a refusal.
+            let (status, v) = net
+                .move_to(FRA, id, json!({"status": "consultation", "note": "Could the request be limited to subscriber data?"}))
+                .await;
+            assert_eq!(status, 201, "{t:?}: {v}");
+            net.wait_status(VNM, id, "consultation").await;
+        }
         let answer = match t {
-            RequestType::SpontaneousInformation => json!({"decision": "accept"}),
             RequestType::Interception | RequestType::RealtimeTraffic => json!({
                 "decision": "refuse",
                 "grounds": ["not_permitted_domestically"],
@@ -84,6 +125,8 @@ async fn every_type_travels_and_is_answered(backend: hanoinet_store::testing::Ba
             *t == RequestType::Preservation,
             "{t:?}"
         );
+        // Both nodes hold the same history.
+        assert_eq!(back["history"], net.get(FRA, id).await["history"], "{t:?}");
     }
 
     // A ground a type does not allow is refused with the allowed ones named.

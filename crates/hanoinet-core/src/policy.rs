@@ -1,0 +1,68 @@
+//! Node policy: what the Convention leaves to each State and its node, with defaults.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::art41;
+use crate::catalogue::forms::RequestType;
+use crate::request::Urgency;
+
+/// A node's policy, from `node.json` (`"policy": {...}`); every member has a default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    /// Request types whose outgoing requests a supervisor other than the author must approve
+    /// before they are sent (four-eyes).
+    pub approval_required: Vec<RequestType>,
+    /// Acknowledgement target for an incoming request, in minutes (Art. 41: the Convention sets
+    /// no hour limit; the node does).
+    pub ack_minutes: i64,
+    /// Acknowledgement target for an emergency, in minutes.
+    pub emergency_ack_minutes: i64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            approval_required: vec![
+                RequestType::RealtimeTraffic,
+                RequestType::Interception,
+                RequestType::JointInvestigation,
+            ],
+            ack_minutes: art41::DEFAULT_ACK_MINUTES,
+            emergency_ack_minutes: art41::DEFAULT_EMERGENCY_ACK_MINUTES,
+        }
+    }
+}
+
+impl Policy {
+    pub fn needs_approval(&self, t: RequestType) -> bool {
+        self.approval_required.contains(&t)
+    }
+
+    /// Minutes the node has to acknowledge an incoming request of this urgency.
+    pub fn ack_target_minutes(&self, urgency: Urgency) -> i64 {
+        match urgency {
+            Urgency::Emergency => self.emergency_ack_minutes,
+            Urgency::Normal | Urgency::Urgent => self.ack_minutes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let p: Policy = serde_json::from_str("{}").unwrap();
+        assert_eq!(p, Policy::default());
+        assert!(p.needs_approval(RequestType::Interception));
+        assert!(!p.needs_approval(RequestType::Preservation));
+        assert_eq!(p.ack_target_minutes(Urgency::Emergency), 15);
+        assert_eq!(p.ack_target_minutes(Urgency::Normal), 60);
+        let p: Policy =
+            serde_json::from_str(r#"{"approval_required": ["mla"], "ack_minutes": 30}"#).unwrap();
+        assert!(p.needs_approval(RequestType::Mla) && !p.needs_approval(RequestType::Interception));
+        assert!(serde_json::from_str::<Policy>(r#"{"approval": []}"#).is_err());
+    }
+}

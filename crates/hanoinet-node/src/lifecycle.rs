@@ -1,0 +1,886 @@
+//! Moves a request through the lifecycle (`hanoinet_core::lifecycle::TRANSITIONS`) on either
+//! side, and keeps both nodes' histories the same:
+//!
+//! - the requested node orders the history once the request is delivered: its own moves apply
+//!   at once and travel as `status_update` envelopes; the requesting node applies them in order
+//!   (an update that arrives early is refused and retried by the sender);
+//! - the requesting side's moves after sending are proposals (`status_proposal`): the requested
+//!   node applies them if the table still allows them and sends them back as a `status_update`,
+//!   or declines them with a message naming the current status;
+//! - before sending (draft, awaiting approval) the requesting node moves alone; queueing seals
+//!   the request with its history so far.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use hanoinet_core::catalogue::art40;
+use hanoinet_core::lifecycle::{self, Needs, Side, Transition as Move_};
+use hanoinet_core::request::{
+    self, Decision, Direction, FieldError, Move, RequestFacts, RequestType, RequestedStateFacts,
+    Status,
+};
+use hanoinet_core::{NodeId, RequestId};
+use hanoinet_ledger::Entry;
+use hanoinet_ledger::entry::events;
+use hanoinet_protocol::{Envelope, Kind};
+use hanoinet_store::{
+    Message, NewOutbox, RequestRecord, StatusEvent, Transition, Transitioned, User,
+};
+
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::payload::{
+    MessagePayload, ProposalPayload, RequestPayload, StatusUpdatePayload, Step, messages,
+};
+use crate::server::AppState;
+
+/// The side this node is on for `rec`.
+pub fn side(rec: &RequestRecord) -> Side {
+    match rec.direction {
+        Direction::Outgoing => Side::Requesting,
+        Direction::Incoming => Side::Requested,
+    }
+}
+
+pub fn side_str(side: Side) -> &'static str {
+    match side {
+        Side::Requesting => "requesting",
+        Side::Requested => "requested",
+        Side::System => "system",
+    }
+}
+
+fn parse_side(s: Option<&str>) -> Option<Side> {
+    match s {
+        Some("requesting") => Some(Side::Requesting),
+        Some("requested") => Some(Side::Requested),
+        Some("system") => Some(Side::System),
+        _ => None,
+    }
+}
+
+/// The statuses this node's users may move `rec` to now.
+pub fn allowed_moves(rec: &RequestRecord) -> Vec<Status> {
+    let side = side(rec);
+    let mut out: Vec<Status> = lifecycle::moves(rec.status, rec.request_type, side)
+        .map(|t| t.to)
+        .collect();
+    if side == Side::Requested && rec.status == Status::Delivered {
+        // Answering a delivered request acknowledges it first.
+        out.extend(lifecycle::moves(Status::Acknowledged, rec.request_type, side).map(|t| t.to));
+    }
+    out.dedup();
+    out
+}
+
+/// What this node's State may cite when refusing.
+pub fn own_facts(state: &AppState) -> RequestedStateFacts {
+    facts_of(state, &state.id)
+}
+
+fn facts_of(state: &AppState, node: &NodeId) -> RequestedStateFacts {
+    RequestedStateFacts {
+        has_dual_criminality_reservation: state
+            .registry
+            .state(&node.state())
+            .is_some_and(|s| s.has_dual_criminality_reservation()),
+    }
+}
+
+fn conflict(rec: &RequestRecord, to: Status, allowed: &[Status]) -> ApiError {
+    let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+    let list = if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    };
+    ApiError::new(
+        ErrorCode::Conflict,
+        format!(
+            "a {} request that is {} cannot move to {} from this node's side ({}); allowed now: {list}",
+            rec.request_type.as_str(),
+            rec.status.as_str(),
+            to.as_str(),
+            side_str(side(rec)),
+        ),
+    )
+    .with_details(vec![json!({
+        "status": rec.status.as_str(),
+        "requested": to.as_str(),
+        "allowed": names,
+    })])
+}
+
+fn missing_note(t: &Move_, what: &str) -> ApiError {
+    let e = FieldError::new(
+        "note",
+        "missing",
+        format!("note is required to move to {}: {what}", t.to.as_str()),
+        t.article,
+    );
+    crate::api::validation_failed(vec![e])
+}
+
+fn check_needs(path: &[&Move_], mv: &Move) -> ApiResult<()> {
+    for t in path {
+        if let Needs::Note(what) = t.needs
+            && mv.note.is_none()
+        {
+            return Err(missing_note(t, what));
+        }
+    }
+    Ok(())
+}
+
+fn details_of(decision: Option<&Decision>) -> Option<Value> {
+    decision.and_then(|d| serde_json::to_value(d).ok())
+}
+
+fn event(status: Status, at: jiff::Timestamp, by: Side) -> StatusEvent {
+    StatusEvent {
+        by: Some(side_str(by).into()),
+        ..StatusEvent::new(status, at)
+    }
+}
+
+fn stale(rec: &RequestRecord, outcome: Transitioned) -> ApiResult<()> {
+    match outcome {
+        Transitioned::Recorded => Ok(()),
+        Transitioned::NotFound => Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no request {}", rec.id),
+        )),
+        Transitioned::Stale { status, .. } => Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "the request moved on meanwhile (it is now {}); reload it and try again",
+                status.as_str()
+            ),
+        )
+        .with_details(vec![json!({"status": status.as_str()})])),
+    }
+}
+
+fn ledger_move(
+    state: &AppState,
+    actor: String,
+    rec: &RequestRecord,
+    steps: &[StatusEvent],
+    env: Option<&Envelope>,
+    decision: Option<&Decision>,
+) -> Entry {
+    let mut e = crate::ledger::entry(
+        state,
+        events::STATUS_CHANGED,
+        actor,
+        format!("request:{}", rec.id),
+    )
+    .attr("from", rec.status.as_str())
+    .attr(
+        "to",
+        steps
+            .iter()
+            .map(|s| s.status.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    )
+    .attr("by", side_str(side(rec)));
+    if let Some(env) = env {
+        e = e
+            .attr("envelope", env.header.id.to_string())
+            .attr("envelope_hash", hex::encode(env.hash()));
+    }
+    decision_attrs(e, decision)
+}
+
+fn decision_attrs(mut e: Entry, decision: Option<&Decision>) -> Entry {
+    match decision {
+        Some(Decision::Refuse {
+            grounds,
+            explanation,
+        }) => {
+            let codes: Vec<&str> = grounds.iter().map(|g| g.code()).collect();
+            e = e
+                .attr("grounds", codes.join(","))
+                .attr("explanation", Entry::commitment(explanation.as_bytes()));
+        }
+        Some(Decision::AcceptWithConditions { conditions }) => {
+            e = e.attr("conditions", Entry::commitment(conditions.as_bytes()));
+        }
+        _ => {}
+    }
+    e
+}
+
+fn delivered_at(rec: &RequestRecord) -> jiff::Timestamp {
+    rec.history
+        .iter()
+        .find(|e| e.status == Status::Delivered)
+        .map_or(rec.created_at, |e| e.at)
+}
+
+fn preserved_until(
+    rec: &RequestRecord,
+    decision: Option<&Decision>,
+    now: jiff::Timestamp,
+) -> Option<jiff::Timestamp> {
+    let accepted = matches!(
+        decision,
+        Some(Decision::Accept | Decision::AcceptWithConditions { .. })
+    );
+    (accepted && rec.request_type == RequestType::Preservation).then(|| {
+        let asked = rec
+            .fields
+            .get("requested_period_days")
+            .and_then(Value::as_i64);
+        request::preserved_until(now, asked)
+    })
+}
+
+/// The requested node moves an incoming request (acknowledging it first if it is only
+/// delivered), records the move and sends it to the requesting node.
+pub async fn move_requested(
+    state: &AppState,
+    user: &User,
+    rec: &RequestRecord,
+    mv: Move,
+) -> ApiResult<()> {
+    let path = lifecycle::path_for_requested(rec.status, mv.to, rec.request_type)
+        .map_err(|allowed| conflict(rec, mv.to, &allowed))?;
+    check_needs(&path, &mv)?;
+    let now = state.clock.now();
+    let mut steps: Vec<StatusEvent> = path
+        .iter()
+        .map(|t| event(t.to, now, Side::Requested))
+        .collect();
+    if let Some(last) = steps.last_mut() {
+        last.note = mv.note.clone();
+        last.details = details_of(mv.decision.as_ref());
+    }
+    let preserved_until = preserved_until(rec, mv.decision.as_ref(), now);
+    let payload = StatusUpdatePayload {
+        request_id: rec.id,
+        expect_seq: rec.seq,
+        steps: steps.iter().map(Step::from).collect(),
+        delivered_at: delivered_at(rec),
+        decision: mv.decision.clone(),
+        preserved_until,
+        tree_head: crate::ledger::cached_head(state),
+    };
+    let env = crate::outbound::seal(state, &rec.from, Kind::STATUS_UPDATE, None, &payload, now)?;
+    let ledger = ledger_move(
+        state,
+        crate::ledger::user_actor(user),
+        rec,
+        &steps,
+        Some(&env),
+        mv.decision.as_ref(),
+    );
+    let t = Transition {
+        request_id: rec.id,
+        direction: Direction::Incoming,
+        expect_seq: rec.seq,
+        events: steps,
+        decision: match &mv.decision {
+            Some(d) => Some((serde_json::to_string(d).map_err(ApiError::internal)?, now)),
+            None => None,
+        },
+        preserved_until,
+        fill_delivered: None,
+        outbox: vec![outbox(&env, rec.id, now)],
+        messages: Vec::new(),
+        ledger: vec![ledger.encode()],
+    };
+    stale(rec, state.store.transition(&t).await?)?;
+    state.outbox_wake.notify_one();
+    tracing::info!(request = %rec.id, to = mv.to.as_str(), "status changed");
+    Ok(())
+}
+
+fn outbox(env: &Envelope, request_id: RequestId, now: jiff::Timestamp) -> NewOutbox {
+    NewOutbox {
+        envelope_id: env.header.id,
+        peer: env.header.to.clone(),
+        kind: env.header.kind.as_str().into(),
+        request_id,
+        envelope: env.to_json(),
+        created_at: now,
+    }
+}
+
+/// The requesting node moves an outgoing request: alone before sending (answering `201`), or
+/// by proposing the move to the requested node (answering `202`: it applies when the requested
+/// node confirms it).
+pub async fn move_requesting(
+    state: &AppState,
+    user: &User,
+    rec: &RequestRecord,
+    mv: Move,
+) -> ApiResult<StatusCode> {
+    let t = lifecycle::find(rec.status, mv.to, rec.request_type, Side::Requesting)
+        .map_err(|allowed| conflict(rec, mv.to, &allowed))?;
+    check_needs(&[t], &mv)?;
+    if t.needs == Needs::Approval {
+        if user.role != hanoinet_core::access::Role::Supervisor {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "approving a request needs a supervisor of this node",
+            ));
+        }
+        if rec.created_by.as_deref() == Some(user.name.as_str()) {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "four eyes: the author of a request may not approve it; another supervisor must",
+            ));
+        }
+    }
+    let now = state.clock.now();
+    if !rec.status.before_sending() {
+        propose(state, user, rec, mv, now).await?;
+        return Ok(StatusCode::ACCEPTED);
+    }
+    let mut step = event(mv.to, now, Side::Requesting);
+    step.note = mv.note.clone();
+    if t.needs == Needs::Approval {
+        step.details = Some(json!({"approved_by": user.name}));
+    }
+    let mut out = Vec::new();
+    let mut env_hash = None;
+    if mv.to == Status::Queued {
+        // Sending now: the legal gate and links are checked again, on today's date.
+        let facts = RequestFacts::of(rec.fields.as_object().unwrap_or(&serde_json::Map::new()))
+            .ok_or_else(|| ApiError::internal("stored fields lack their facts"))?;
+        crate::gate::check(state, &state.id, &rec.to, &facts)
+            .await?
+            .map_err(crate::api::validation_failed)?;
+        let mut history: Vec<Step> = rec.history.iter().map(Step::from).collect();
+        history.push(Step::from(&step));
+        let payload = RequestPayload {
+            request_id: rec.id,
+            request_type: rec.request_type,
+            created_at: rec.created_at,
+            fields: rec.fields.as_object().cloned().unwrap_or_default(),
+            history,
+            tree_head: crate::ledger::cached_head(state),
+        };
+        let env = crate::outbound::seal_with_id(
+            state,
+            rec.envelope_id,
+            &rec.to,
+            Kind::PRESERVATION_REQUEST,
+            None,
+            &payload,
+            now,
+        )?;
+        env_hash = Some(hex::encode(env.hash()));
+        out.push(outbox(&env, rec.id, now));
+    }
+    let mut ledger = ledger_move(
+        state,
+        crate::ledger::user_actor(user),
+        rec,
+        std::slice::from_ref(&step),
+        None,
+        None,
+    );
+    if let Some(h) = env_hash {
+        ledger = ledger
+            .attr("envelope", rec.envelope_id.to_string())
+            .attr("envelope_hash", h);
+    }
+    let tr = Transition {
+        request_id: rec.id,
+        direction: Direction::Outgoing,
+        expect_seq: rec.seq,
+        events: vec![step],
+        decision: None,
+        preserved_until: None,
+        fill_delivered: None,
+        outbox: out,
+        messages: Vec::new(),
+        ledger: vec![ledger.encode()],
+    };
+    stale(rec, state.store.transition(&tr).await?)?;
+    state.outbox_wake.notify_one();
+    Ok(StatusCode::CREATED)
+}
+
+async fn propose(
+    state: &AppState,
+    user: &User,
+    rec: &RequestRecord,
+    mv: Move,
+    now: jiff::Timestamp,
+) -> ApiResult<()> {
+    let proposal_id = uuid::Uuid::now_v7().to_string();
+    let payload = ProposalPayload {
+        request_id: rec.id,
+        proposal_id: proposal_id.clone(),
+        status: mv.to,
+        note: mv.note.clone(),
+        seen_seq: rec.seq,
+        tree_head: crate::ledger::cached_head(state),
+    };
+    let env = crate::outbound::seal(state, &rec.to, Kind::STATUS_PROPOSAL, None, &payload, now)?;
+    let message = Message {
+        id: proposal_id,
+        request_id: rec.id,
+        direction: "sent".into(),
+        kind: messages::PROPOSAL.into(),
+        body: json!({"status": mv.to.as_str(), "note": mv.note}),
+        at: now,
+        in_reply_to: None,
+    };
+    let ledger = crate::ledger::entry(
+        state,
+        events::MESSAGE_SENT,
+        crate::ledger::user_actor(user),
+        format!("request:{}", rec.id),
+    )
+    .attr("kind", messages::PROPOSAL)
+    .attr("status", mv.to.as_str())
+    .attr("envelope", env.header.id.to_string())
+    .attr("envelope_hash", hex::encode(env.hash()));
+    state
+        .store
+        .add_message(
+            &message,
+            Some(&outbox(&env, rec.id, now)),
+            &[ledger.encode()],
+        )
+        .await?;
+    state.outbox_wake.notify_one();
+    Ok(())
+}
+
+/// `POST .../status-enquiry`: asks the requested node where the request stands; its node
+/// answers automatically with a `status_reply` (Art. 40).
+pub async fn status_enquiry(
+    state: &AppState,
+    user: &User,
+    rec: &RequestRecord,
+    note: Option<String>,
+) -> ApiResult<Message> {
+    if rec.direction != Direction::Outgoing || rec.status.before_sending() {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "a status enquiry is made by the requesting node about a request it has sent",
+        )
+        .with_details(vec![
+            json!({"status": rec.status.as_str(), "direction": rec.direction.as_str()}),
+        ]));
+    }
+    let now = state.clock.now();
+    let id = uuid::Uuid::now_v7().to_string();
+    let body = json!({"note": note, "article": art40::EXECUTION_AND_STATUS.to_string()});
+    let env = send_message(
+        state,
+        rec,
+        &rec.to,
+        &id,
+        messages::STATUS_ENQUIRY,
+        &body,
+        None,
+        now,
+    )?;
+    let message = Message {
+        id,
+        request_id: rec.id,
+        direction: "sent".into(),
+        kind: messages::STATUS_ENQUIRY.into(),
+        body,
+        at: now,
+        in_reply_to: None,
+    };
+    let ledger = crate::ledger::entry(
+        state,
+        events::MESSAGE_SENT,
+        crate::ledger::user_actor(user),
+        format!("request:{}", rec.id),
+    )
+    .attr("kind", messages::STATUS_ENQUIRY)
+    .attr("envelope", env.header.id.to_string())
+    .attr("envelope_hash", hex::encode(env.hash()));
+    state
+        .store
+        .add_message(
+            &message,
+            Some(&outbox(&env, rec.id, now)),
+            &[ledger.encode()],
+        )
+        .await?;
+    state.outbox_wake.notify_one();
+    Ok(message)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn send_message(
+    state: &AppState,
+    rec: &RequestRecord,
+    to: &NodeId,
+    id: &str,
+    kind: &str,
+    body: &Value,
+    in_reply_to: Option<String>,
+    now: jiff::Timestamp,
+) -> ApiResult<Envelope> {
+    let payload = MessagePayload {
+        request_id: rec.id,
+        message_id: id.to_owned(),
+        kind: kind.to_owned(),
+        body: body.clone(),
+        in_reply_to,
+        tree_head: crate::ledger::cached_head(state),
+    };
+    crate::outbound::seal(state, to, Kind::REQUEST_MESSAGE, None, &payload, now)
+}
+
+/// What an inbound lifecycle envelope does to this node.
+pub struct Inbound {
+    pub effect: hanoinet_store::InboundEffect,
+    pub ledger: Entry,
+    pub head: Option<hanoinet_ledger::SignedTreeHead>,
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidPayload, message)
+}
+
+async fn peer_request(
+    state: &AppState,
+    id: RequestId,
+    sender: &NodeId,
+    direction: Direction,
+) -> ApiResult<RequestRecord> {
+    let rec = state.store.get_request(id).await?;
+    match rec {
+        Some(r) if r.direction == direction => {
+            let peer = match direction {
+                Direction::Outgoing => &r.to,
+                Direction::Incoming => &r.from,
+            };
+            if peer == sender {
+                Ok(r)
+            } else {
+                Err(invalid(format!("request {id} is not shared with {sender}")))
+            }
+        }
+        // Not (yet) here: the request envelope may still be on its way; the sender retries.
+        _ => Err(ApiError::new(
+            ErrorCode::UnknownRequest,
+            format!("no request {id} shared with {sender} on this node (yet)"),
+        )),
+    }
+}
+
+/// A `status_update` from the requested node: checked against the table step by step.
+pub async fn inbound_update(
+    state: &AppState,
+    env: &Envelope,
+    p: StatusUpdatePayload,
+) -> ApiResult<Inbound> {
+    let sender = &env.header.from;
+    let rec = peer_request(state, p.request_id, sender, Direction::Outgoing).await?;
+    if p.steps.is_empty() {
+        return Err(invalid("a status update carries at least one step"));
+    }
+    // Where the chain starts: this node's status, or `delivered` if the receipt is behind.
+    let start = if rec.seq == p.expect_seq {
+        Some(rec.status)
+    } else if rec.seq + 1 == p.expect_seq && rec.status == Status::Queued {
+        Some(Status::Delivered)
+    } else {
+        None // out of order or already applied: the store decides.
+    };
+    if let Some(mut at) = start {
+        for s in &p.steps {
+            let by = parse_side(s.by.as_deref())
+                .ok_or_else(|| invalid("every step says which side made it"))?;
+            lifecycle::find(at, s.status, rec.request_type, by).map_err(|_| {
+                invalid(format!(
+                    "{} -> {} by the {} side is not a move the lifecycle allows for a {} request",
+                    at.as_str(),
+                    s.status.as_str(),
+                    side_str(by),
+                    rec.request_type.as_str()
+                ))
+            })?;
+            at = s.status;
+        }
+    }
+    let last = p.steps.last().map(|s| s.status);
+    match (&p.decision, last) {
+        (Some(d), Some(l)) if d.status() == l => {
+            if let Decision::Refuse { .. } = d {
+                let body = serde_json::to_value(d).map_err(ApiError::internal)?;
+                request::validate_decision(&body, rec.request_type, facts_of(state, sender))
+                    .map_err(|e| {
+                        invalid(format!(
+                            "refusal: {}",
+                            e.iter()
+                                .map(|e| e.message.as_str())
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        ))
+                    })?;
+            }
+        }
+        (None, Some(l))
+            if !matches!(
+                l,
+                Status::Accepted | Status::AcceptedWithConditions | Status::Refused
+            ) => {}
+        _ => {
+            return Err(invalid(
+                "a decision travels with, and only with, its status",
+            ));
+        }
+    }
+    let min = preserved_until(
+        &rec,
+        p.decision.as_ref(),
+        p.steps.last().map_or(p.delivered_at, |s| s.at),
+    );
+    match (min, p.preserved_until) {
+        (Some(min), Some(until)) if until >= min => {}
+        (Some(_), _) => {
+            return Err(invalid(
+                "an accepted preservation is preserved for at least 60 days after acceptance, or the longer period asked for (Art. 42)",
+            ));
+        }
+        (None, None) => {}
+        (None, Some(_)) => {
+            return Err(invalid(
+                "only an accepted preservation is preserved until a date",
+            ));
+        }
+    }
+    let events: Vec<StatusEvent> = p.steps.iter().map(StatusEvent::from).collect();
+    let ledger = decision_attrs(
+        crate::ledger::entry(
+            state,
+            events::STATUS_RECEIVED,
+            crate::ledger::node_actor(sender),
+            format!("request:{}", rec.id),
+        )
+        .attr(
+            "to",
+            events
+                .iter()
+                .map(|e| e.status.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        )
+        .attr("envelope", env.header.id.to_string())
+        .attr("envelope_hash", hex::encode(env.hash())),
+        p.decision.as_ref(),
+    );
+    let decided_at = p.steps.last().map_or(p.delivered_at, |s| s.at);
+    let t = Transition {
+        request_id: rec.id,
+        direction: Direction::Outgoing,
+        expect_seq: p.expect_seq,
+        events,
+        decision: match &p.decision {
+            Some(d) => Some((
+                serde_json::to_string(d).map_err(ApiError::internal)?,
+                decided_at,
+            )),
+            None => None,
+        },
+        preserved_until: p.preserved_until,
+        fill_delivered: Some(p.delivered_at),
+        outbox: Vec::new(),
+        messages: Vec::new(),
+        ledger: Vec::new(),
+    };
+    Ok(Inbound {
+        effect: hanoinet_store::InboundEffect::Transition(Box::new(t)),
+        ledger,
+        head: p.tree_head,
+    })
+}
+
+/// A `status_proposal` from the requesting node: applied and echoed if the table allows it now,
+/// otherwise declined with a message.
+pub async fn inbound_proposal(
+    state: &AppState,
+    env: &Envelope,
+    p: ProposalPayload,
+) -> ApiResult<Inbound> {
+    let sender = &env.header.from;
+    let rec = peer_request(state, p.request_id, sender, Direction::Incoming).await?;
+    let now = state.clock.now();
+    let base = crate::ledger::entry(
+        state,
+        events::STATUS_RECEIVED,
+        crate::ledger::node_actor(sender),
+        format!("request:{}", rec.id),
+    )
+    .attr("proposal", p.status.as_str())
+    .attr("envelope", env.header.id.to_string())
+    .attr("envelope_hash", hex::encode(env.hash()));
+    let received = Message {
+        id: p.proposal_id.clone(),
+        request_id: rec.id,
+        direction: "received".into(),
+        kind: messages::PROPOSAL.into(),
+        body: json!({"status": p.status.as_str(), "note": p.note}),
+        at: now,
+        in_reply_to: None,
+    };
+    match lifecycle::find(rec.status, p.status, rec.request_type, Side::Requesting) {
+        Ok(t) if !matches!(t.needs, Needs::Note(_)) || p.note.is_some() => {
+            let mut step = event(p.status, now, Side::Requesting);
+            step.note = p.note.clone();
+            let payload = StatusUpdatePayload {
+                request_id: rec.id,
+                expect_seq: rec.seq,
+                steps: vec![Step::from(&step)],
+                delivered_at: delivered_at(&rec),
+                decision: None,
+                preserved_until: None,
+                tree_head: crate::ledger::cached_head(state),
+            };
+            let echo =
+                crate::outbound::seal(state, sender, Kind::STATUS_UPDATE, None, &payload, now)?;
+            let t = Transition {
+                request_id: rec.id,
+                direction: Direction::Incoming,
+                expect_seq: rec.seq,
+                events: vec![step],
+                decision: None,
+                preserved_until: None,
+                fill_delivered: None,
+                outbox: vec![outbox(&echo, rec.id, now)],
+                messages: vec![received],
+                ledger: Vec::new(),
+            };
+            Ok(Inbound {
+                effect: hanoinet_store::InboundEffect::Transition(Box::new(t)),
+                ledger: base.attr("outcome", "applied"),
+                head: p.tree_head,
+            })
+        }
+        outcome => {
+            let allowed: Vec<&str> = match outcome {
+                Err(a) => a.iter().map(|s| s.as_str()).collect(),
+                Ok(_) => vec![],
+            };
+            let id = uuid::Uuid::now_v7().to_string();
+            let body = json!({
+                "proposal_id": p.proposal_id,
+                "proposed": p.status.as_str(),
+                "status": rec.status.as_str(),
+                "allowed": allowed,
+                "reason": format!(
+                    "the request is {} here; {} is not a move the requesting side can make now{}",
+                    rec.status.as_str(),
+                    p.status.as_str(),
+                    if allowed.is_empty() { String::new() } else { format!(" (allowed: {})", allowed.join(", ")) }
+                ),
+            });
+            let answer = send_message(
+                state,
+                &rec,
+                sender,
+                &id,
+                messages::PROPOSAL_DECLINED,
+                &body,
+                Some(p.proposal_id.clone()),
+                now,
+            )?;
+            let declined = Message {
+                id,
+                request_id: rec.id,
+                direction: "sent".into(),
+                kind: messages::PROPOSAL_DECLINED.into(),
+                body,
+                at: now,
+                in_reply_to: Some(p.proposal_id.clone()),
+            };
+            Ok(Inbound {
+                effect: hanoinet_store::InboundEffect::Message(
+                    vec![received, declined],
+                    Some(Box::new(outbox(&answer, rec.id, now))),
+                ),
+                ledger: base.attr("outcome", "declined"),
+                head: p.tree_head,
+            })
+        }
+    }
+}
+
+/// A `request_message`: a status enquiry is answered at once with the request's status; an
+/// answer or a declined proposal is recorded.
+pub async fn inbound_message(
+    state: &AppState,
+    env: &Envelope,
+    p: MessagePayload,
+) -> ApiResult<Inbound> {
+    let sender = &env.header.from;
+    let direction = match p.kind.as_str() {
+        messages::STATUS_ENQUIRY => Direction::Incoming,
+        messages::STATUS_REPLY | messages::PROPOSAL_DECLINED => Direction::Outgoing,
+        other => return Err(invalid(format!("unknown message kind {other:?}"))),
+    };
+    let rec = peer_request(state, p.request_id, sender, direction).await?;
+    let now = state.clock.now();
+    let received = Message {
+        id: p.message_id.clone(),
+        request_id: rec.id,
+        direction: "received".into(),
+        kind: p.kind.clone(),
+        body: p.body.clone(),
+        at: now,
+        in_reply_to: p.in_reply_to.clone(),
+    };
+    let ledger = crate::ledger::entry(
+        state,
+        events::MESSAGE_RECEIVED,
+        crate::ledger::node_actor(sender),
+        format!("request:{}", rec.id),
+    )
+    .attr("kind", p.kind.as_str())
+    .attr("envelope", env.header.id.to_string())
+    .attr("envelope_hash", hex::encode(env.hash()));
+    let (messages, answer) = if p.kind == messages::STATUS_ENQUIRY {
+        let id = uuid::Uuid::now_v7().to_string();
+        let body = json!({
+            "status": rec.status.as_str(),
+            "steps": rec.seq,
+            "updated_at": rec.updated_at,
+            "allowed_next": allowed_moves(&rec).iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "answered_by": "node",
+        });
+        let env = send_message(
+            state,
+            &rec,
+            sender,
+            &id,
+            messages::STATUS_REPLY,
+            &body,
+            Some(p.message_id.clone()),
+            now,
+        )?;
+        let reply = Message {
+            id,
+            request_id: rec.id,
+            direction: "sent".into(),
+            kind: messages::STATUS_REPLY.into(),
+            body,
+            at: now,
+            in_reply_to: Some(p.message_id.clone()),
+        };
+        (
+            vec![received, reply],
+            Some(Box::new(outbox(&env, rec.id, now))),
+        )
+    } else {
+        (vec![received], None)
+    };
+    Ok(Inbound {
+        effect: hanoinet_store::InboundEffect::Message(messages, answer),
+        ledger,
+        head: p.tree_head,
+    })
+}
