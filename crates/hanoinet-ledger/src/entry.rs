@@ -47,6 +47,10 @@ pub mod events {
     pub const STATUS_RECEIVED: &str = "status_received";
     pub const MESSAGE_SENT: &str = "message_sent";
     pub const MESSAGE_RECEIVED: &str = "message_received";
+    /// An incoming request was not acknowledged in time; escalated.
+    pub const ACK_DEADLINE_MISSED: &str = "ack_deadline_missed";
+    /// A preservation's end is near (attributes: days_before, preserved_until).
+    pub const PRESERVATION_REMINDER: &str = "preservation_reminder";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -283,6 +283,7 @@ async fn create_request(
         facts,
         warnings: warnings.clone(),
         history: vec![first.clone()],
+        ack_due_at: None,
     };
     let created_by = record.created_by.clone();
     let item = NewOutgoing {
@@ -313,6 +314,8 @@ async fn create_request(
         response_receipt: None,
         warnings,
         seq: 1,
+        ack_due_at: None,
+        escalated_at: None,
         history: vec![first],
         messages: Vec::new(),
     };
@@ -548,6 +551,10 @@ pub fn request_view(r: &RequestRecord) -> Value {
         }
     }
     m.insert("preserved_until".into(), json!(r.preserved_until));
+    if r.direction == Direction::Incoming {
+        m.insert("ack_due_at".into(), json!(r.ack_due_at));
+        m.insert("escalated_at".into(), json!(r.escalated_at));
+    }
     let decision = r.decision.clone().map(|mut d| {
         if let Value::Object(o) = &mut d {
             o.insert("decided_at".into(), json!(r.decided_at));

@@ -41,6 +41,9 @@ pub struct FileConfig {
     /// What the Convention leaves to the node: approvals, acknowledgement targets.
     #[serde(default)]
     pub policy: hanoinet_core::policy::Policy,
+    /// Who hears of missed deadlines and reminders (webhooks, e-mail).
+    #[serde(default)]
+    pub escalation: crate::notify::Escalation,
 }
 
 /// What `init` needs.
@@ -105,6 +108,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<NodeEntry> {
         listen: opts.listen.clone(),
         database,
         policy: Default::default(),
+        escalation: Default::default(),
     };
     write(
         &dir.join(CONFIG_FILE),
@@ -141,6 +145,7 @@ pub fn load(dir: &Path, registry: Option<&Path>) -> anyhow::Result<(FileConfig, 
         registry_file,
         tunables: Tunables::default(),
         policy: config.policy.clone(),
+        escalation: config.escalation.clone(),
     };
     crate::server::check_identity(&node)?;
     Ok((config, node))

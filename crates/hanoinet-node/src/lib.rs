@@ -18,6 +18,7 @@
 pub mod api;
 pub mod batch;
 pub mod catalogue;
+pub mod clocks;
 pub mod delivery;
 pub mod dir;
 pub mod error;
@@ -26,6 +27,7 @@ pub mod gate;
 pub mod ledger;
 pub mod lifecycle;
 pub mod network;
+pub mod notify;
 pub mod openapi;
 pub mod outbound;
 pub mod payload;

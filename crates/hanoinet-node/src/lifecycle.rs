@@ -164,6 +164,7 @@ fn ledger_move(
     state: &AppState,
     actor: String,
     rec: &RequestRecord,
+    by: Side,
     steps: &[StatusEvent],
     env: Option<&Envelope>,
     decision: Option<&Decision>,
@@ -183,7 +184,7 @@ fn ledger_move(
             .collect::<Vec<_>>()
             .join(","),
     )
-    .attr("by", side_str(side(rec)));
+    .attr("by", side_str(by));
     if let Some(env) = env {
         e = e
             .attr("envelope", env.header.id.to_string())
@@ -247,11 +248,34 @@ pub async fn move_requested(
     let path = lifecycle::path_for_requested(rec.status, mv.to, rec.request_type)
         .map_err(|allowed| conflict(rec, mv.to, &allowed))?;
     check_needs(&path, &mv)?;
+    apply_requested(state, crate::ledger::user_actor(user), Side::Requested, rec, &path, mv).await
+}
+
+/// The requested node's own clock moves a request (a preservation period ends).
+pub async fn move_system(state: &AppState, rec: &RequestRecord, to: Status) -> ApiResult<()> {
+    let t = lifecycle::find(rec.status, to, rec.request_type, Side::System)
+        .map_err(|allowed| conflict(rec, to, &allowed))?;
+    let mv = Move {
+        to,
+        note: None,
+        decision: None,
+    };
+    apply_requested(state, "system".into(), Side::System, rec, &[t], mv).await
+}
+
+async fn apply_requested(
+    state: &AppState,
+    actor: String,
+    by: Side,
+    rec: &RequestRecord,
+    path: &[&Move_],
+    mv: Move,
+) -> ApiResult<()> {
+    if rec.direction != Direction::Incoming {
+        return Err(ApiError::internal("only the requested node orders the history"));
+    }
     let now = state.clock.now();
-    let mut steps: Vec<StatusEvent> = path
-        .iter()
-        .map(|t| event(t.to, now, Side::Requested))
-        .collect();
+    let mut steps: Vec<StatusEvent> = path.iter().map(|t| event(t.to, now, by)).collect();
     if let Some(last) = steps.last_mut() {
         last.note = mv.note.clone();
         last.details = details_of(mv.decision.as_ref());
@@ -267,14 +291,7 @@ pub async fn move_requested(
         tree_head: crate::ledger::cached_head(state),
     };
     let env = crate::outbound::seal(state, &rec.from, Kind::STATUS_UPDATE, None, &payload, now)?;
-    let ledger = ledger_move(
-        state,
-        crate::ledger::user_actor(user),
-        rec,
-        &steps,
-        Some(&env),
-        mv.decision.as_ref(),
-    );
+    let ledger = ledger_move(state, actor, rec, by, &steps, Some(&env), mv.decision.as_ref());
     let t = Transition {
         request_id: rec.id,
         direction: Direction::Incoming,
@@ -378,6 +395,7 @@ pub async fn move_requesting(
         state,
         crate::ledger::user_actor(user),
         rec,
+        Side::Requesting,
         std::slice::from_ref(&step),
         None,
         None,

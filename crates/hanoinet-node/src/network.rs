@@ -352,17 +352,26 @@ pub async fn start_node(
     listener: tokio::net::TcpListener,
     tunables: crate::Tunables,
 ) -> anyhow::Result<crate::NodeHandle> {
+    start_node_with_clock(
+        node,
+        listener,
+        tunables,
+        std::sync::Arc::new(hanoinet_core::SystemClock),
+    )
+    .await
+}
+
+/// Starts one provisioned node on `clock` (tests share a `ManualClock` between nodes).
+pub async fn start_node_with_clock(
+    node: &NetworkNode,
+    listener: tokio::net::TcpListener,
+    tunables: crate::Tunables,
+    clock: std::sync::Arc<dyn hanoinet_core::Clock>,
+) -> anyhow::Result<crate::NodeHandle> {
     let (file, mut config) = dir::load(&node.dir, None)?;
     config.tunables = tunables;
     let store = Store::connect(&file.database)
         .await
         .with_context(|| format!("opening {}", file.database))?;
-    crate::start(
-        listener,
-        config,
-        store,
-        std::sync::Arc::new(hanoinet_core::SystemClock),
-        std::future::pending(),
-    )
-    .await
+    crate::start(listener, config, store, clock, std::future::pending()).await
 }

@@ -27,6 +27,7 @@ pub struct NodeConfig {
     pub registry_file: String,
     pub tunables: Tunables,
     pub policy: hanoinet_core::policy::Policy,
+    pub escalation: crate::notify::Escalation,
 }
 
 /// Timings and limits, with production defaults; tests shorten them.
@@ -51,6 +52,8 @@ pub struct Tunables {
     /// How often the ledger integrates queued entries, signs a head if the log grew, and checks
     /// peers' heads.
     pub ledger_interval: Duration,
+    /// How often deadlines (acknowledgement, preservation) are checked.
+    pub clock_interval: Duration,
 }
 
 impl Default for Tunables {
@@ -65,6 +68,7 @@ impl Default for Tunables {
             max_clock_skew: Duration::from_secs(300),
             request_timeout: Duration::from_secs(30),
             ledger_interval: Duration::from_secs(2),
+            clock_interval: Duration::from_secs(15),
         }
     }
 }
@@ -80,6 +84,7 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub tunables: Tunables,
     pub policy: hanoinet_core::policy::Policy,
+    pub escalation: crate::notify::Escalation,
     /// Woken when an envelope is queued, so delivery starts at once.
     pub outbox_wake: Notify,
     /// The signed registry file.
@@ -110,6 +115,8 @@ pub struct NodeHandle {
     server: JoinHandle<()>,
     worker: JoinHandle<()>,
     ledger: JoinHandle<()>,
+    clocks: JoinHandle<()>,
+    notifier: JoinHandle<()>,
     stop: watch::Sender<bool>,
 }
 
@@ -120,6 +127,8 @@ impl NodeHandle {
         let _ = self.server.await;
         let _ = self.worker.await;
         let _ = self.ledger.await;
+        let _ = self.clocks.await;
+        let _ = self.notifier.await;
         self.state.store.close().await;
     }
 
@@ -128,6 +137,8 @@ impl NodeHandle {
         self.server.abort();
         self.worker.abort();
         self.ledger.abort();
+        self.clocks.abort();
+        self.notifier.abort();
     }
 }
 
@@ -158,6 +169,7 @@ pub async fn start(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<NodeHandle> {
     check_identity(&config)?;
+    config.escalation.validate()?;
     let addr = listener.local_addr()?;
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
@@ -180,6 +192,7 @@ pub async fn start(
         http,
         tunables: config.tunables,
         policy: config.policy,
+        escalation: config.escalation,
         outbox_wake: Notify::new(),
     });
 
@@ -205,7 +218,9 @@ pub async fn start(
     });
     log_start(&state).await?;
     let worker = tokio::spawn(crate::delivery::run(state.clone(), stop_rx.clone()));
-    let ledger = tokio::spawn(crate::ledger::run(state.clone(), stop_rx));
+    let ledger = tokio::spawn(crate::ledger::run(state.clone(), stop_rx.clone()));
+    let clocks = tokio::spawn(crate::clocks::run(state.clone(), stop_rx.clone()));
+    let notifier = tokio::spawn(crate::notify::run(state.clone(), stop_rx));
     tracing::info!(node = %state.id, %addr, backend = state.store.backend(), "node started");
     Ok(NodeHandle {
         addr,
@@ -213,6 +228,8 @@ pub async fn start(
         server,
         worker,
         ledger,
+        clocks,
+        notifier,
         stop,
     })
 }

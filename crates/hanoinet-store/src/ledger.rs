@@ -398,18 +398,7 @@ impl Store {
     /// Raises an alert and logs it, atomically.
     pub async fn raise_alert(&self, alert: &Alert, ledger: &[Vec<u8>]) -> Result<(), StoreError> {
         with_tx!(self, |tx| {
-            sqlx::query(
-                "INSERT INTO alerts (id, kind, subject, message, evidence, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(&alert.id)
-            .bind(&alert.kind)
-            .bind(&alert.subject)
-            .bind(&alert.message)
-            .bind(alert.evidence.to_string())
-            .bind(to_micros(alert.created_at))
-            .execute(&mut *tx)
-            .await?;
+            insert_alert!(tx, alert);
             insert_ledger!(tx, ledger);
         });
         Ok(())

@@ -90,7 +90,8 @@ macro_rules! with_read {
     };
 }
 
-// After the macros, which it uses.
+// After the macros, which they use.
+mod clocks;
 mod ledger;
 
 /// How a new envelope arriving at this node changes its state.

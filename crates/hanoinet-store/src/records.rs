@@ -37,8 +37,25 @@ pub struct NewRequest {
     /// The history to record at creation; the request takes the last event's status. For an
     /// incoming request: the sender's history so far, then `delivered`.
     pub history: Vec<StatusEvent>,
+    /// Incoming requests: when this node must have acknowledged it (node policy).
+    pub ack_due_at: Option<Timestamp>,
     /// Warnings shown with the request, as a JSON array.
     pub warnings: Value,
+}
+
+/// A notification to an escalation contact (webhook or e-mail), delivered with retries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    pub id: String,
+    /// `webhook` or `smtp`.
+    pub channel: String,
+    /// The webhook URL or the e-mail address.
+    pub target: String,
+    pub subject: String,
+    /// JSON text (webhook body; the e-mail's text is rendered from it).
+    pub body: String,
+    pub created_at: Timestamp,
+    pub attempts: i64,
 }
 
 /// How a list of requests is ordered.
@@ -198,6 +215,10 @@ pub struct RequestRecord {
     pub warnings: Value,
     /// The length of the history (its compare-and-swap token).
     pub seq: i64,
+    /// Incoming requests: the acknowledgement deadline.
+    pub ack_due_at: Option<Timestamp>,
+    /// When a missed acknowledgement deadline was escalated.
+    pub escalated_at: Option<Timestamp>,
     /// Filled by `get_request`; empty in lists.
     pub history: Vec<StatusEvent>,
     /// Filled by `get_request`; empty in lists.
@@ -205,7 +226,7 @@ pub struct RequestRecord {
 }
 
 pub(crate) const REQUEST_COLUMNS: &str = "id, direction, request_type, from_node, to_node, status, fields, envelope_id, \
-     created_by, created_at, updated_at, preserved_until, decision, decided_at, receipt, response_receipt, warnings, seq";
+     created_by, created_at, updated_at, preserved_until, decision, decided_at, receipt, response_receipt, warnings, seq, ack_due_at, escalated_at";
 
 fn corrupt(what: &str, v: impl std::fmt::Debug) -> StoreError {
     StoreError::Corrupt(format!("{what} {v:?}"))
@@ -260,6 +281,14 @@ where
         response_receipt: json(r.try_get("response_receipt")?)?,
         warnings: json(r.try_get("warnings")?)?.unwrap_or(Value::Array(Vec::new())),
         seq: r.try_get("seq")?,
+        ack_due_at: r
+            .try_get::<Option<i64>, _>("ack_due_at")?
+            .map(ts)
+            .transpose()?,
+        escalated_at: r
+            .try_get::<Option<i64>, _>("escalated_at")?
+            .map(ts)
+            .transpose()?,
         history: Vec::new(),
         messages: Vec::new(),
     })
@@ -336,8 +365,8 @@ macro_rules! insert_request {
         sqlx::query(
             "INSERT INTO requests (id, direction, request_type, from_node, to_node, status, fields, envelope_id,
                                    created_by, created_at, updated_at, receipt, offence_category, legal_basis,
-                                   urgency, language, time_limit, follows_request, warnings)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                                   urgency, language, time_limit, follows_request, warnings, ack_due_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(req.id.to_string())
@@ -361,6 +390,7 @@ macro_rules! insert_request {
         .bind(req.facts.time_limit.map(|d| d.to_string()))
         .bind(req.facts.follows_request.map(|r| r.to_string()))
         .bind(req.warnings.to_string())
+        .bind(req.ack_due_at.map(hanoinet_core::time::to_micros))
         .execute(&mut *$tx)
         .await?
         .rows_affected()
@@ -455,6 +485,46 @@ macro_rules! insert_ledger {
                 q = q.bind(*e);
             }
             q.execute(&mut *$tx).await?;
+        }
+    }};
+}
+
+/// Inserts an alert inside a transaction (idempotent on its id).
+macro_rules! insert_alert {
+    ($tx:ident, $alert:expr) => {{
+        let a: &$crate::Alert = $alert;
+        sqlx::query(
+            "INSERT INTO alerts (id, kind, subject, message, evidence, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&a.id)
+        .bind(&a.kind)
+        .bind(&a.subject)
+        .bind(&a.message)
+        .bind(a.evidence.to_string())
+        .bind(hanoinet_core::time::to_micros(a.created_at))
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+
+/// Queues notifications inside a transaction.
+macro_rules! insert_notifications {
+    ($tx:ident, $notifications:expr) => {{
+        for n in $notifications {
+            let n: &$crate::Notification = n;
+            sqlx::query(
+                "INSERT INTO notifications (id, channel, target, subject, body, created_at, next_attempt_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&n.id)
+            .bind(&n.channel)
+            .bind(&n.target)
+            .bind(&n.subject)
+            .bind(&n.body)
+            .bind(hanoinet_core::time::to_micros(n.created_at))
+            .execute(&mut *$tx)
+            .await?;
         }
     }};
 }

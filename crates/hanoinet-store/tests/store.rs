@@ -55,6 +55,7 @@ fn outgoing(now: Timestamp) -> (NewRequest, NewOutbox) {
         facts: facts(None),
         warnings: serde_json::json!([]),
         history: vec![StatusEvent::new(Status::Queued, now)],
+        ack_due_at: None,
     };
     let out = NewOutbox {
         envelope_id: env,
@@ -74,6 +75,7 @@ async fn run_all(backend: Backend) {
     time_limits_sort(backend).await;
     receiving_is_exactly_once(backend).await;
     transitions(backend).await;
+    clocks_and_notifications(backend).await;
     migrations_are_idempotent(backend).await;
 }
 
@@ -492,6 +494,94 @@ async fn transitions(backend: Backend) {
             .collect::<Vec<_>>(),
         ["m1", "m2"]
     );
+}
+
+/// Overdue acknowledgements are escalated once, with their notifications; follow-up requests
+/// keep a preservation in force while undecided; notifications are claimed, retried, sent.
+async fn clocks_and_notifications(backend: Backend) {
+    let (s, _db) = store(backend).await;
+    let now = hanoinet_core::time::truncate_to_micros(Timestamp::now());
+    let (mut req, _) = outgoing(now);
+    req.direction = Direction::Incoming;
+    req.history = steps(&[Status::Queued, Status::Delivered], now);
+    req.ack_due_at = Some(now + SignedDuration::from_mins(60));
+    s.receive(
+        &inbox("VNM/247", "{}"),
+        &InboundEffect::CreateIncoming(Box::new(req.clone())),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert!(s.overdue_acknowledgements(now, 10).await.unwrap().is_empty());
+    let later = now + SignedDuration::from_mins(61);
+    let overdue = s.overdue_acknowledgements(later, 10).await.unwrap();
+    assert_eq!(overdue.len(), 1);
+    assert_eq!(overdue[0].ack_due_at, req.ack_due_at);
+    let alert = hanoinet_store::Alert {
+        id: format!("ack_deadline_missed:{}", req.id),
+        kind: "ack_deadline_missed".into(),
+        subject: format!("request:{}", req.id),
+        message: "late".into(),
+        evidence: serde_json::json!({}),
+        created_at: later,
+    };
+    let note = |channel: &str, target: &str| hanoinet_store::Notification {
+        id: format!("{}:{channel}:{target}", alert.id),
+        channel: channel.into(),
+        target: target.into(),
+        subject: "late".into(),
+        body: "{}".into(),
+        created_at: later,
+        attempts: 0,
+    };
+    let notes = [note("webhook", "http://hook"), note("smtp", "duty@example.org")];
+    assert!(s.escalate(req.id, later, &alert, &[b"missed".to_vec()], &notes).await.unwrap());
+    assert!(!s.escalate(req.id, later, &alert, &[b"missed".to_vec()], &notes).await.unwrap());
+    assert!(s.overdue_acknowledgements(later, 10).await.unwrap().is_empty());
+    assert_eq!(s.alerts(10).await.unwrap().len(), 1);
+    assert_eq!(s.notification_counts().await.unwrap(), (2, 0));
+    // Claimed once (leased), retried after a failure, then sent.
+    let lease = later + SignedDuration::from_secs(60);
+    let claimed = s.claim_notifications(later, lease, 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert!(s.claim_notifications(later, lease, 10).await.unwrap().is_empty());
+    let retry = later + SignedDuration::from_secs(5);
+    s.notification_attempted(&claimed[0].id, later, Err(("down", retry)))
+        .await
+        .unwrap();
+    s.notification_attempted(&claimed[1].id, later, Ok(())).await.unwrap();
+    assert!(s.claim_notifications(later, lease, 10).await.unwrap().is_empty());
+    let again = s.claim_notifications(retry, lease, 10).await.unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 1));
+    s.notification_attempted(&again[0].id, retry, Ok(())).await.unwrap();
+    assert_eq!(s.notification_counts().await.unwrap(), (0, 2));
+    // Reminders are raised once per id.
+    let mut reminder = alert.clone();
+    reminder.id = format!("preservation_expiring:14d:{}", req.id);
+    assert!(s.raise_alert_once(&reminder, &[], &[]).await.unwrap());
+    assert!(!s.raise_alert_once(&reminder, &[], &[]).await.unwrap());
+
+    // A preservation in force, and an Art. 44 request that follows it.
+    let mut accept = move_to(req.id, Direction::Incoming, 2, &[Status::Acknowledged, Status::Accepted], now);
+    accept.preserved_until = Some(now + SignedDuration::from_hours(24 * 60));
+    s.transition(&accept).await.unwrap();
+    assert_eq!(s.preservations_in_force(10).await.unwrap().len(), 1);
+    let (mut follow, _) = outgoing(now);
+    follow.direction = Direction::Incoming;
+    follow.request_type = RequestType::StoredData;
+    follow.facts.follows_request = Some(req.id);
+    follow.history = steps(&[Status::Queued, Status::Delivered], now);
+    s.receive(
+        &inbox("VNM/247", "{}"),
+        &InboundEffect::CreateIncoming(Box::new(follow.clone())),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.undecided_followups(req.id).await.unwrap(), vec![follow.id]);
+    let decide = move_to(follow.id, Direction::Incoming, 2, &[Status::Acknowledged, Status::Accepted], now);
+    s.transition(&decide).await.unwrap();
+    assert!(s.undecided_followups(req.id).await.unwrap().is_empty());
 }
 
 async fn migrations_are_idempotent(backend: Backend) {

@@ -2,7 +2,10 @@
 
 use hanoinet_store::Store;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
+
+use hanoinet_core::Clock;
 
 use serde_json::{Value, json};
 
@@ -57,6 +60,7 @@ pub struct Net {
     pub file: NetworkFile,
     pub nodes: Vec<Option<NodeHandle>>,
     pub http: reqwest::Client,
+    pub clock: Arc<dyn Clock>,
 }
 
 pub const IDS: [&str; 3] = ["VNM/247", "FRA/247", "KEN/247"];
@@ -77,17 +81,31 @@ impl Net {
     }
 
     async fn start_nodes(backend: Backend, ids: &[&str]) -> Self {
+        Self::start_with(backend, ids, Arc::new(hanoinet_core::SystemClock), |_| {}).await
+    }
+
+    /// Nodes `ids` on `clock`, after `setup` edited each node's directory (e.g. its node.json).
+    pub async fn start_with(
+        backend: Backend,
+        ids: &[&str],
+        clock: Arc<dyn Clock>,
+        setup: impl Fn(&hanoinet_node::network::NetworkNode),
+    ) -> Self {
         log();
         let tmp = TempDir::new("e2e");
         let local = network::local(tmp.path(), ids, backend)
             .await
             .expect("a local network (PostgreSQL at HANOINET_TEST_POSTGRES)");
+        for n in &local.file.nodes {
+            setup(n);
+        }
         let mut net = Self {
             _tmp: tmp,
             _dbs: local.databases,
             file: local.file,
             nodes: Vec::new(),
             http: reqwest::Client::new(),
+            clock,
         };
         for (i, l) in local.listeners.into_iter().enumerate() {
             let h = net.launch(i, l).await;
@@ -97,7 +115,7 @@ impl Net {
     }
 
     async fn launch(&self, i: usize, listener: tokio::net::TcpListener) -> NodeHandle {
-        network::start_node(&self.file.nodes[i], listener, fast())
+        network::start_node_with_clock(&self.file.nodes[i], listener, fast(), self.clock.clone())
             .await
             .unwrap()
     }

@@ -5,6 +5,7 @@
 mod harness;
 
 mod api;
+mod clocks;
 mod delivery;
 mod federation;
 mod ledger;
