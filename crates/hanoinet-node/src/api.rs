@@ -39,6 +39,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/requests/{id}/responses", post(respond))
         .route("/api/v1/requests/{id}/transitions", post(transition))
         .route("/api/v1/requests/{id}/status-enquiry", post(status_enquiry))
+        .route("/api/v1/requests/{id}/extension", post(extension))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/catalogue", get(catalogue))
         .route("/api/v1/registry", get(registry))
@@ -511,6 +512,75 @@ async fn status_enquiry(
     };
     let m = crate::lifecycle::status_enquiry(&state, &user, &rec, note).await?;
     Ok((StatusCode::ACCEPTED, Json(message_view(&m, &rec))))
+}
+
+/// `POST /api/v1/requests/{id}/extension`: `{"days": N, "note": "..."}`. On the requesting node
+/// it asks the requested node to keep a preservation longer (`202`); on the requested node it
+/// grants that (`201`), and the new `preserved_until` reaches the requesting node.
+async fn extension(
+    State(state): AppStateRef,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require_officer(&user)?;
+    let rec = load(&state, &id).await?;
+    let body = parse_json(body).await?;
+    let mut errors = Vec::new();
+    let obj = body.as_object().cloned().unwrap_or_default();
+    for k in obj.keys().filter(|k| *k != "days" && *k != "note") {
+        errors.push(field_error(
+            k,
+            "unknown_field",
+            format!("{k:?} is not a field of an extension (days, note)"),
+        ));
+    }
+    let days = obj.get("days").and_then(Value::as_i64);
+    if !days.is_some_and(|d| (1..=3650).contains(&d)) {
+        errors.push(FieldError::new(
+            "days",
+            if obj.contains_key("days") {
+                "invalid"
+            } else {
+                "missing"
+            },
+            "days is required: a whole number of days from 1 to 3650".into(),
+            Some(hanoinet_core::catalogue::art42::MINIMUM_PERIOD),
+        ));
+    }
+    let note = obj
+        .get("note")
+        .and_then(Value::as_str)
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    let (Some(days), true) = (days, errors.is_empty()) else {
+        return Err(validation_failed(errors));
+    };
+    let in_force = rec.request_type == request::RequestType::Preservation
+        && rec.status.preserves()
+        && rec.preserved_until.is_some();
+    if !in_force {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "only an accepted preservation can be extended; this is a {} request that is {}",
+                rec.request_type.as_str(),
+                rec.status.as_str()
+            ),
+        )
+        .with_details(vec![json!({"status": rec.status.as_str()})]));
+    }
+    match rec.direction {
+        Direction::Outgoing => {
+            let m = crate::lifecycle::request_extension(&state, &user, &rec, days, note).await?;
+            Ok((StatusCode::ACCEPTED, Json(message_view(&m, &rec))))
+        }
+        Direction::Incoming => {
+            crate::lifecycle::grant_extension(&state, &user, &rec, days, note).await?;
+            let rec = load(&state, &id).await?;
+            Ok((StatusCode::CREATED, Json(request_view(&rec))))
+        }
+    }
 }
 
 async fn openapi() -> Json<Value> {

@@ -82,7 +82,9 @@ async fn escalate_overdue(state: &AppState) -> ApiResult<()> {
         )
         .attr("urgency", urgency)
         .attr("due", due.to_string());
-        let notes = state.escalation.notifications(&alert.id, &subject, &body, now);
+        let notes = state
+            .escalation
+            .notifications(&alert.id, &subject, &body, now);
         if state
             .store
             .escalate(rec.id, now, &alert, &[ledger.encode()], &notes)
@@ -166,7 +168,9 @@ async fn remind(
     )
     .attr("days_before", days.to_string())
     .attr("preserved_until", until.to_string());
-    let notes = state.escalation.notifications(&alert.id, &subject, &body, now);
+    let notes = state
+        .escalation
+        .notifications(&alert.id, &subject, &body, now);
     state
         .store
         .raise_alert_once(&alert, &[ledger.encode()], &notes)

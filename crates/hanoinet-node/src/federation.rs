@@ -334,9 +334,11 @@ async fn incoming_request(
         envelope_id: env.header.id,
         created_by: None,
         created_at: received_at,
-        ack_due_at: received_at.checked_add(jiff::SignedDuration::from_mins(
-            state.policy.ack_target_minutes(facts.urgency),
-        )).ok(),
+        ack_due_at: received_at
+            .checked_add(jiff::SignedDuration::from_mins(
+                state.policy.ack_target_minutes(facts.urgency),
+            ))
+            .ok(),
         facts,
         warnings,
         history,

@@ -248,7 +248,15 @@ pub async fn move_requested(
     let path = lifecycle::path_for_requested(rec.status, mv.to, rec.request_type)
         .map_err(|allowed| conflict(rec, mv.to, &allowed))?;
     check_needs(&path, &mv)?;
-    apply_requested(state, crate::ledger::user_actor(user), Side::Requested, rec, &path, mv).await
+    apply_requested(
+        state,
+        crate::ledger::user_actor(user),
+        Side::Requested,
+        rec,
+        &path,
+        mv,
+    )
+    .await
 }
 
 /// The requested node's own clock moves a request (a preservation period ends).
@@ -272,7 +280,9 @@ async fn apply_requested(
     mv: Move,
 ) -> ApiResult<()> {
     if rec.direction != Direction::Incoming {
-        return Err(ApiError::internal("only the requested node orders the history"));
+        return Err(ApiError::internal(
+            "only the requested node orders the history",
+        ));
     }
     let now = state.clock.now();
     let mut steps: Vec<StatusEvent> = path.iter().map(|t| event(t.to, now, by)).collect();
@@ -291,7 +301,15 @@ async fn apply_requested(
         tree_head: crate::ledger::cached_head(state),
     };
     let env = crate::outbound::seal(state, &rec.from, Kind::STATUS_UPDATE, None, &payload, now)?;
-    let ledger = ledger_move(state, actor, rec, by, &steps, Some(&env), mv.decision.as_ref());
+    let ledger = ledger_move(
+        state,
+        actor,
+        rec,
+        by,
+        &steps,
+        Some(&env),
+        mv.decision.as_ref(),
+    );
     let t = Transition {
         request_id: rec.id,
         direction: Direction::Incoming,
@@ -837,8 +855,10 @@ pub async fn inbound_message(
 ) -> ApiResult<Inbound> {
     let sender = &env.header.from;
     let direction = match p.kind.as_str() {
-        messages::STATUS_ENQUIRY => Direction::Incoming,
-        messages::STATUS_REPLY | messages::PROPOSAL_DECLINED => Direction::Outgoing,
+        messages::STATUS_ENQUIRY | messages::EXTENSION_REQUEST => Direction::Incoming,
+        messages::STATUS_REPLY | messages::PROPOSAL_DECLINED | messages::EXTENSION_GRANTED => {
+            Direction::Outgoing
+        }
         other => return Err(invalid(format!("unknown message kind {other:?}"))),
     };
     let rec = peer_request(state, p.request_id, sender, direction).await?;
@@ -861,6 +881,26 @@ pub async fn inbound_message(
     .attr("kind", p.kind.as_str())
     .attr("envelope", env.header.id.to_string())
     .attr("envelope_hash", hex::encode(env.hash()));
+    if p.kind == messages::EXTENSION_GRANTED {
+        let until: jiff::Timestamp = p
+            .body
+            .get("preserved_until")
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(|| invalid("an extension states the new preserved_until"))?;
+        if rec.preserved_until.is_some_and(|u| until <= u) {
+            return Err(invalid("an extension ends later than the current period"));
+        }
+        return Ok(Inbound {
+            effect: hanoinet_store::InboundEffect::Extend {
+                request_id: rec.id,
+                until,
+                message: Box::new(received),
+            },
+            ledger: ledger.attr("preserved_until", until.to_string()),
+            head: p.tree_head,
+        });
+    }
     let (messages, answer) = if p.kind == messages::STATUS_ENQUIRY {
         let id = uuid::Uuid::now_v7().to_string();
         let body = json!({
@@ -901,4 +941,136 @@ pub async fn inbound_message(
         ledger,
         head: p.tree_head,
     })
+}
+
+/// `POST .../extension` on the requesting side: asks the requested node to keep the preserved
+/// data `days` longer (Art. 42).
+pub async fn request_extension(
+    state: &AppState,
+    user: &User,
+    rec: &RequestRecord,
+    days: i64,
+    reason: Option<String>,
+) -> ApiResult<Message> {
+    let now = state.clock.now();
+    let id = uuid::Uuid::now_v7().to_string();
+    let body = json!({"days": days, "reason": reason, "preserved_until": rec.preserved_until});
+    let env = send_message(
+        state,
+        rec,
+        &rec.to,
+        &id,
+        messages::EXTENSION_REQUEST,
+        &body,
+        None,
+        now,
+    )?;
+    let message = Message {
+        id,
+        request_id: rec.id,
+        direction: "sent".into(),
+        kind: messages::EXTENSION_REQUEST.into(),
+        body,
+        at: now,
+        in_reply_to: None,
+    };
+    let ledger = crate::ledger::entry(
+        state,
+        events::MESSAGE_SENT,
+        crate::ledger::user_actor(user),
+        format!("request:{}", rec.id),
+    )
+    .attr("kind", messages::EXTENSION_REQUEST)
+    .attr("days", days.to_string())
+    .attr("envelope", env.header.id.to_string())
+    .attr("envelope_hash", hex::encode(env.hash()));
+    state
+        .store
+        .add_message(
+            &message,
+            Some(&outbox(&env, rec.id, now)),
+            &[ledger.encode()],
+        )
+        .await?;
+    state.outbox_wake.notify_one();
+    Ok(message)
+}
+
+/// `POST .../extension` on the requested side: keeps the data `days` longer and tells the
+/// requesting node the new end.
+pub async fn grant_extension(
+    state: &AppState,
+    user: &User,
+    rec: &RequestRecord,
+    days: i64,
+    note: Option<String>,
+) -> ApiResult<jiff::Timestamp> {
+    let current = rec.preserved_until.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Conflict,
+            "only a preservation in force can be extended",
+        )
+    })?;
+    let until = current
+        .checked_add(jiff::SignedDuration::from_hours(24 * days))
+        .map_err(ApiError::internal)?;
+    let now = state.clock.now();
+    let id = uuid::Uuid::now_v7().to_string();
+    let in_reply_to = rec
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.kind == messages::EXTENSION_REQUEST && m.direction == "received")
+        .map(|m| m.id.clone());
+    let body = json!({"days": days, "preserved_until": until, "note": note});
+    let env = send_message(
+        state,
+        rec,
+        &rec.from,
+        &id,
+        messages::EXTENSION_GRANTED,
+        &body,
+        in_reply_to.clone(),
+        now,
+    )?;
+    let message = Message {
+        id,
+        request_id: rec.id,
+        direction: "sent".into(),
+        kind: messages::EXTENSION_GRANTED.into(),
+        body,
+        at: now,
+        in_reply_to,
+    };
+    let ledger = crate::ledger::entry(
+        state,
+        events::MESSAGE_SENT,
+        crate::ledger::user_actor(user),
+        format!("request:{}", rec.id),
+    )
+    .attr("kind", messages::EXTENSION_GRANTED)
+    .attr("preserved_until", until.to_string())
+    .attr("envelope", env.header.id.to_string())
+    .attr("envelope_hash", hex::encode(env.hash()));
+    if !state
+        .store
+        .extend_preservation(
+            rec.id,
+            until,
+            &message,
+            &outbox(&env, rec.id, now),
+            &[ledger.encode()],
+        )
+        .await?
+    {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "the preservation is {} and cannot be extended now",
+                rec.status.as_str()
+            ),
+        ));
+    }
+    state.outbox_wake.notify_one();
+    Ok(until)
 }

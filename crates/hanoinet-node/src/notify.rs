@@ -50,7 +50,9 @@ impl Escalation {
         }
         if let Some(s) = &self.smtp {
             anyhow::ensure!(
-                s.server.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()),
+                s.server
+                    .rsplit_once(':')
+                    .is_some_and(|(_, p)| p.parse::<u16>().is_ok()),
                 "escalation smtp.server must be host:port, got {:?}",
                 s.server
             );

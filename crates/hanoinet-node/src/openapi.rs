@@ -337,6 +337,20 @@ pub fn document() -> Value {
                     }
                 }
             },
+            "/api/v1/requests/{id}/extension": {
+                "post": {
+                    "summary": "Extend an accepted preservation (Art. 42): asked by the requesting node (202), granted by the requested node (201; the new preserved_until reaches the requesting node)",
+                    "security": bearer,
+                    "parameters": [id_param.clone()],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["days"], "additionalProperties": false, "properties": {"days": {"type": "integer", "minimum": 1, "maximum": 3650}, "note": {"type": "string"}}}}}},
+                    "responses": {
+                        "201": {"description": "Granted: the request with its new preserved_until."},
+                        "202": {"description": "Asked: the extension_request message."},
+                        "409": error_response("`conflict`: not a preservation in force"),
+                        "422": error_response("`validation_failed`")
+                    }
+                }
+            },
             "/api/v1/catalogue": {
                 "get": {
                     "summary": "The Convention catalogue: request types and their fields with the paragraph each cites, an example of each, offence categories, refusal grounds (no token)",

@@ -124,4 +124,6 @@ pub mod messages {
     pub const STATUS_REPLY: &str = "status_reply";
     pub const PROPOSAL: &str = "proposal";
     pub const PROPOSAL_DECLINED: &str = "proposal_declined";
+    pub const EXTENSION_REQUEST: &str = "extension_request";
+    pub const EXTENSION_GRANTED: &str = "extension_granted";
 }

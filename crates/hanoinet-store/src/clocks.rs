@@ -98,7 +98,10 @@ impl Store {
     }
 
     /// Preservations in force (accepted, with a date), on either side.
-    pub async fn preservations_in_force(&self, limit: i64) -> Result<Vec<RequestRecord>, StoreError> {
+    pub async fn preservations_in_force(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
         let sql = format!(
             "SELECT {} FROM requests WHERE request_type = $1 AND status IN ($2, $3, $4)
              AND preserved_until IS NOT NULL ORDER BY preserved_until LIMIT $5",

@@ -103,6 +103,12 @@ pub enum InboundEffect {
     Transition(Box<Transition>),
     /// Messages about a request (received, and the answer sent), with the answer's envelope.
     Message(Vec<Message>, Option<Box<NewOutbox>>),
+    /// The requested node extended a preservation (Art. 42): the new end, with its message.
+    Extend {
+        request_id: RequestId,
+        until: Timestamp,
+        message: Box<Message>,
+    },
 }
 
 /// What happened to an inbound envelope.
@@ -580,6 +586,31 @@ impl Store {
                         });
                     }
                 },
+                InboundEffect::Extend {
+                    request_id,
+                    until,
+                    message,
+                } => {
+                    let extended = sqlx::query(
+                        "UPDATE requests SET preserved_until = $1
+                         WHERE id = $2 AND direction = $3 AND to_node = $4 AND preserved_until IS NOT NULL",
+                    )
+                    .bind(to_micros(*until))
+                    .bind(request_id.to_string())
+                    .bind(Direction::Outgoing.as_str())
+                    .bind(inbox.sender.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    if extended.rows_affected() != 1 {
+                        return Ok(Received::Rejected {
+                            reason: format!(
+                                "no preservation {request_id} sent to {} is in force here",
+                                inbox.sender
+                            ),
+                        });
+                    }
+                    insert_message!(tx, message.as_ref());
+                }
                 InboundEffect::Message(ms, answer) => {
                     for m in ms {
                         let known: Option<String> =
@@ -626,6 +657,41 @@ impl Store {
     /// if the request's history is still `expect_seq` long.
     pub async fn transition(&self, t: &Transition) -> Result<Transitioned, StoreError> {
         let out = with_tx!(self, |tx| { apply_transition!(tx, t) });
+        Ok(out)
+    }
+
+    /// The requested node extends a preservation in force to `until` (later than now), with the
+    /// message that tells the requesting node; `false` if it is not in force or `until` is not
+    /// later than its current end.
+    pub async fn extend_preservation(
+        &self,
+        request_id: RequestId,
+        until: Timestamp,
+        message: &Message,
+        outbox: &NewOutbox,
+        ledger: &[Vec<u8>],
+    ) -> Result<bool, StoreError> {
+        let out = with_tx!(self, |tx| {
+            let extended = sqlx::query(
+                "UPDATE requests SET preserved_until = $1
+                 WHERE id = $2 AND direction = $3 AND status IN ($4, $5, $6) AND preserved_until < $1",
+            )
+            .bind(to_micros(until))
+            .bind(request_id.to_string())
+            .bind(Direction::Incoming.as_str())
+            .bind(Status::Accepted.as_str())
+            .bind(Status::AcceptedWithConditions.as_str())
+            .bind(Status::PartiallyExecuted.as_str())
+            .execute(&mut *tx)
+            .await?;
+            if extended.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_message!(tx, message);
+            insert_outbox!(tx, outbox);
+            insert_ledger!(tx, ledger);
+            true
+        });
         Ok(out)
     }
 

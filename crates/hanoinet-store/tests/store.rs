@@ -512,7 +512,12 @@ async fn clocks_and_notifications(backend: Backend) {
     )
     .await
     .unwrap();
-    assert!(s.overdue_acknowledgements(now, 10).await.unwrap().is_empty());
+    assert!(
+        s.overdue_acknowledgements(now, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let later = now + SignedDuration::from_mins(61);
     let overdue = s.overdue_acknowledgements(later, 10).await.unwrap();
     assert_eq!(overdue.len(), 1);
@@ -534,26 +539,56 @@ async fn clocks_and_notifications(backend: Backend) {
         created_at: later,
         attempts: 0,
     };
-    let notes = [note("webhook", "http://hook"), note("smtp", "duty@example.org")];
-    assert!(s.escalate(req.id, later, &alert, &[b"missed".to_vec()], &notes).await.unwrap());
-    assert!(!s.escalate(req.id, later, &alert, &[b"missed".to_vec()], &notes).await.unwrap());
-    assert!(s.overdue_acknowledgements(later, 10).await.unwrap().is_empty());
+    let notes = [
+        note("webhook", "http://hook"),
+        note("smtp", "duty@example.org"),
+    ];
+    assert!(
+        s.escalate(req.id, later, &alert, &[b"missed".to_vec()], &notes)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.escalate(req.id, later, &alert, &[b"missed".to_vec()], &notes)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.overdue_acknowledgements(later, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(s.alerts(10).await.unwrap().len(), 1);
     assert_eq!(s.notification_counts().await.unwrap(), (2, 0));
     // Claimed once (leased), retried after a failure, then sent.
     let lease = later + SignedDuration::from_secs(60);
     let claimed = s.claim_notifications(later, lease, 10).await.unwrap();
     assert_eq!(claimed.len(), 2);
-    assert!(s.claim_notifications(later, lease, 10).await.unwrap().is_empty());
+    assert!(
+        s.claim_notifications(later, lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let retry = later + SignedDuration::from_secs(5);
     s.notification_attempted(&claimed[0].id, later, Err(("down", retry)))
         .await
         .unwrap();
-    s.notification_attempted(&claimed[1].id, later, Ok(())).await.unwrap();
-    assert!(s.claim_notifications(later, lease, 10).await.unwrap().is_empty());
+    s.notification_attempted(&claimed[1].id, later, Ok(()))
+        .await
+        .unwrap();
+    assert!(
+        s.claim_notifications(later, lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let again = s.claim_notifications(retry, lease, 10).await.unwrap();
     assert_eq!((again.len(), again[0].attempts), (1, 1));
-    s.notification_attempted(&again[0].id, retry, Ok(())).await.unwrap();
+    s.notification_attempted(&again[0].id, retry, Ok(()))
+        .await
+        .unwrap();
     assert_eq!(s.notification_counts().await.unwrap(), (0, 2));
     // Reminders are raised once per id.
     let mut reminder = alert.clone();
@@ -562,7 +597,13 @@ async fn clocks_and_notifications(backend: Backend) {
     assert!(!s.raise_alert_once(&reminder, &[], &[]).await.unwrap());
 
     // A preservation in force, and an Art. 44 request that follows it.
-    let mut accept = move_to(req.id, Direction::Incoming, 2, &[Status::Acknowledged, Status::Accepted], now);
+    let mut accept = move_to(
+        req.id,
+        Direction::Incoming,
+        2,
+        &[Status::Acknowledged, Status::Accepted],
+        now,
+    );
     accept.preserved_until = Some(now + SignedDuration::from_hours(24 * 60));
     s.transition(&accept).await.unwrap();
     assert_eq!(s.preservations_in_force(10).await.unwrap().len(), 1);
@@ -578,8 +619,17 @@ async fn clocks_and_notifications(backend: Backend) {
     )
     .await
     .unwrap();
-    assert_eq!(s.undecided_followups(req.id).await.unwrap(), vec![follow.id]);
-    let decide = move_to(follow.id, Direction::Incoming, 2, &[Status::Acknowledged, Status::Accepted], now);
+    assert_eq!(
+        s.undecided_followups(req.id).await.unwrap(),
+        vec![follow.id]
+    );
+    let decide = move_to(
+        follow.id,
+        Direction::Incoming,
+        2,
+        &[Status::Acknowledged, Status::Accepted],
+        now,
+    );
     s.transition(&decide).await.unwrap();
     assert!(s.undecided_followups(req.id).await.unwrap().is_empty());
 }

@@ -364,6 +364,7 @@ async fn openapi_document_is_served(backend: hanoinet_store::testing::Backend) {
         "/api/v1/requests/{id}/responses",
         "/api/v1/requests/{id}/transitions",
         "/api/v1/requests/{id}/status-enquiry",
+        "/api/v1/requests/{id}/extension",
         "/api/v1/catalogue",
         "/api/v1/registry",
         "/api/v1/openapi.json",

@@ -9,16 +9,17 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use hanoinet_core::{Clock, ManualClock};
 use hanoinet_core::catalogue::examples::example;
 use hanoinet_core::request::RequestType;
+use hanoinet_core::{Clock, ManualClock};
 use hanoinet_node::{clocks, dir, notify};
 
 use crate::harness::*;
 
 both_backends!(
     missed_acknowledgements_are_escalated,
-    preservation_clock_with_a_follow_up_request
+    preservation_clock_with_a_follow_up_request,
+    preservations_are_extended_on_request
 );
 
 /// A webhook receiver that answers 503 to its first call, then 200; keeps every body.
@@ -88,7 +89,9 @@ async fn smtp_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
                         w.write_all(b"221 bye\r\n").await.unwrap();
                         return;
                     } else if cmd.starts_with("EHLO") {
-                        w.write_all(b"250-test\r\n250 SIZE 1000000\r\n").await.unwrap();
+                        w.write_all(b"250-test\r\n250 SIZE 1000000\r\n")
+                            .await
+                            .unwrap();
                     } else {
                         w.write_all(b"250 ok\r\n").await.unwrap();
                     }
@@ -142,16 +145,34 @@ async fn missed_acknowledgements_are_escalated(backend: hanoinet_store::testing:
     let got = net.wait_status(FRA, &urgent_id, "delivered").await;
     net.wait_status(FRA, &normal_id, "delivered").await;
     // The deadline: 15 minutes for an emergency, 1 hour otherwise (default policy).
-    let due = |v: &Value| v["ack_due_at"].as_str().unwrap().parse::<Timestamp>().unwrap();
-    let received = got["history"][1]["at"].as_str().unwrap().parse::<Timestamp>().unwrap();
-    assert_eq!(due(&got).duration_since(received), SignedDuration::from_mins(15));
+    let due = |v: &Value| {
+        v["ack_due_at"]
+            .as_str()
+            .unwrap()
+            .parse::<Timestamp>()
+            .unwrap()
+    };
+    let received = got["history"][1]["at"]
+        .as_str()
+        .unwrap()
+        .parse::<Timestamp>()
+        .unwrap();
+    assert_eq!(
+        due(&got).duration_since(received),
+        SignedDuration::from_mins(15)
+    );
     let normal = net.get(FRA, &normal_id).await;
     assert!(due(&normal).duration_since(received) >= SignedDuration::from_mins(59));
 
     // 14 minutes: nothing yet.
     clock.advance(SignedDuration::from_mins(14));
     clocks::tick(&fra).await.unwrap();
-    assert!(alerts(&net, FRA).await.iter().all(|a| a["kind"] != "ack_deadline_missed"));
+    assert!(
+        alerts(&net, FRA)
+            .await
+            .iter()
+            .all(|a| a["kind"] != "ack_deadline_missed")
+    );
 
     // 16 minutes: the emergency is escalated, once; the normal request is not.
     clock.advance(SignedDuration::from_mins(2));
@@ -173,8 +194,14 @@ async fn missed_acknowledgements_are_escalated(backend: hanoinet_store::testing:
     notify::flush(&fra).await;
     assert!(eventually(secs, || async { mailed.lock().unwrap().len() == 1 }).await);
     let mail = mailed.lock().unwrap()[0].clone();
-    assert!(mail.contains("ack_deadline_missed") && mail.contains(&urgent_id), "{mail}");
-    assert!(mail.contains("Subject: FRA/247: emergency emergency_disclosure request"), "{mail}");
+    assert!(
+        mail.contains("ack_deadline_missed") && mail.contains(&urgent_id),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("Subject: FRA/247: emergency emergency_disclosure request"),
+        "{mail}"
+    );
     assert!(
         eventually(secs, || async {
             net.store(FRA).notification_counts().await.unwrap() == (1, 1)
@@ -194,7 +221,9 @@ async fn missed_acknowledgements_are_escalated(backend: hanoinet_store::testing:
     assert!(!mail.contains("Location data of the account"));
 
     // Acknowledged in time, a request is never escalated.
-    let (s, _) = net.move_to(FRA, &normal_id, json!({"status": "acknowledged"})).await;
+    let (s, _) = net
+        .move_to(FRA, &normal_id, json!({"status": "acknowledged"}))
+        .await;
     assert_eq!(s, 201);
     clock.advance(SignedDuration::from_hours(2));
     clocks::tick(&fra).await.unwrap();
@@ -205,7 +234,12 @@ async fn missed_acknowledgements_are_escalated(backend: hanoinet_store::testing:
         .count();
     assert_eq!(missed, 1);
     // The requesting node raised nothing.
-    assert!(alerts(&net, VNM).await.iter().all(|a| a["kind"] != "ack_deadline_missed"));
+    assert!(
+        alerts(&net, VNM)
+            .await
+            .iter()
+            .all(|a| a["kind"] != "ack_deadline_missed")
+    );
 }
 
 async fn preservation_clock_with_a_follow_up_request(backend: hanoinet_store::testing::Backend) {
@@ -251,14 +285,85 @@ async fn preservation_clock_with_a_follow_up_request(backend: hanoinet_store::te
     net.wait_status(FRA, &follow, "delivered").await;
     clock.set(until + SignedDuration::from_hours(24 * 10));
     clocks::tick(&fra).await.unwrap();
-    assert_eq!(net.get(FRA, &id).await["status"], "accepted", "kept while the follow-up is undecided");
+    assert_eq!(
+        net.get(FRA, &id).await["status"],
+        "accepted",
+        "kept while the follow-up is undecided"
+    );
 
     // Decided: the period (long over) ends, and both nodes record the expiry.
-    let (s, v) = net.respond(FRA, &follow, json!({"decision": "accept"})).await;
+    let (s, v) = net
+        .respond(FRA, &follow, json!({"decision": "accept"}))
+        .await;
     assert_eq!(s, 201, "{v}");
     clocks::tick(&fra).await.unwrap();
     let got = net.wait_status(VNM, &id, "expired").await;
     let fra_view = net.wait_status(FRA, &id, "expired").await;
     assert_eq!(got["history"], fra_view["history"]);
-    assert_eq!(got["history"].as_array().unwrap().last().unwrap()["by"], "system");
+    assert_eq!(
+        got["history"].as_array().unwrap().last().unwrap()["by"],
+        "system"
+    );
+}
+
+async fn preservations_are_extended_on_request(backend: hanoinet_store::testing::Backend) {
+    let net = Net::start(backend).await;
+    let id = net.send(VNM, FRA).await;
+    let path = format!("/api/v1/requests/{id}/extension");
+    // Not before it is accepted.
+    let (s, v) = net
+        .call(VNM, reqwest::Method::POST, &path, Some(json!({"days": 30})))
+        .await;
+    assert_eq!(s, 409, "{v}");
+    net.wait_status(FRA, &id, "delivered").await;
+    let (_, v) = net.respond(FRA, &id, json!({"decision": "accept"})).await;
+    let until: Timestamp = v["preserved_until"].as_str().unwrap().parse().unwrap();
+    net.wait_status(VNM, &id, "accepted").await;
+    let (s, v) = net
+        .call(VNM, reqwest::Method::POST, &path, Some(json!({"days": 0})))
+        .await;
+    assert_eq!(
+        (s, v["details"][0]["field"].as_str()),
+        (422, Some("days")),
+        "{v}"
+    );
+    let (s, v) = net
+        .call(
+            VNM,
+            reqwest::Method::POST,
+            &path,
+            Some(json!({"days": 30, "note": "The MLA request is being translated"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["kind"].as_str()),
+        (202, Some("extension_request")),
+        "{v}"
+    );
+    assert!(
+        eventually(std::time::Duration::from_secs(10), || async {
+            net.get(FRA, &id).await["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["kind"] == "extension_request" && m["body"]["days"] == 30)
+        })
+        .await
+    );
+    let (s, v) = net
+        .call(FRA, reqwest::Method::POST, &path, Some(json!({"days": 30})))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let extended: Timestamp = v["preserved_until"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        extended.duration_since(until),
+        SignedDuration::from_hours(24 * 30)
+    );
+    assert!(
+        eventually(std::time::Duration::from_secs(10), || async {
+            net.get(VNM, &id).await["preserved_until"] == v["preserved_until"]
+        })
+        .await,
+        "the requesting node holds the new end"
+    );
 }
