@@ -131,7 +131,7 @@ fn require_reader(user: &User) -> ApiResult<()> {
     }
 }
 
-async fn parse_json(body: Body) -> ApiResult<Value> {
+pub async fn parse_json(body: Body) -> ApiResult<Value> {
     let bytes = crate::federation::read_limited(body, MAX_API_BODY)
         .await
         .ok_or_else(|| {
@@ -176,7 +176,17 @@ async fn create_request(
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     require_officer(&user)?;
-    let mut body = parse_json(body).await?;
+    let body = parse_json(body).await?;
+    let rec = create_outgoing(&state, &user, body).await?;
+    Ok((StatusCode::CREATED, Json(request_view(&rec))))
+}
+
+/// Validates and creates an outgoing request (queued, awaiting approval, or a draft).
+pub async fn create_outgoing(
+    state: &AppState,
+    user: &User,
+    mut body: Value,
+) -> ApiResult<RequestRecord> {
     // `"draft": true` keeps the request on this node until its author submits it.
     let draft = match body.as_object_mut().and_then(|o| o.remove("draft")) {
         None | Some(Value::Null) | Some(Value::Bool(false)) => false,
@@ -211,9 +221,10 @@ async fn create_request(
             ),
         )]));
     }
-    let warnings = crate::gate::check(&state, &state.id, &new.to, &facts)
-        .await?
-        .map_err(validation_failed)?;
+    let warnings =
+        crate::gate::check_typed(state, &state.id, &new.to, &facts, Some(new.request_type))
+            .await?
+            .map_err(validation_failed)?;
 
     let now = state.clock.now();
     let id = RequestId::new_v7();
@@ -231,9 +242,9 @@ async fn create_request(
     };
     let fields_json = serde_json::to_string(&new.fields).map_err(ApiError::internal)?;
     let mut ledger = crate::ledger::entry(
-        &state,
+        state,
         events::REQUEST_CREATED,
-        crate::ledger::user_actor(&user),
+        crate::ledger::user_actor(user),
         format!("request:{id}"),
     )
     .attr("type", new.request_type.as_str())
@@ -248,10 +259,10 @@ async fn create_request(
             created_at: now,
             fields: new.fields.clone(),
             history: vec![Step::from(&first)],
-            tree_head: crate::ledger::cached_head(&state),
+            tree_head: crate::ledger::cached_head(state),
         };
         let envelope = crate::outbound::seal_with_id(
-            &state,
+            state,
             envelope_id,
             &new.to,
             Kind::PRESERVATION_REQUEST,
@@ -292,7 +303,7 @@ async fn create_request(
         outbox,
         ledger: ledger.encode(),
     };
-    crate::batch::create(&state, item).await?;
+    crate::batch::create(state, item).await?;
     state.outbox_wake.notify_one();
     tracing::info!(request = %id, to = %new.to, status = status.as_str(), "request created");
     // What was just committed, without reading it back.
@@ -320,7 +331,7 @@ async fn create_request(
         history: vec![first],
         messages: Vec::new(),
     };
-    Ok((StatusCode::CREATED, Json(request_view(&rec))))
+    Ok(rec)
 }
 
 #[derive(Debug, Deserialize)]

@@ -33,6 +33,7 @@ pub mod kinds {
 pub async fn tick(state: &AppState) -> ApiResult<()> {
     escalate_overdue(state).await?;
     preservations(state).await?;
+    crate::data::purge_due(state).await?;
     Ok(())
 }
 

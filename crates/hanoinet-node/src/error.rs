@@ -19,6 +19,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     ValidationFailed,
     Conflict,
+    /// The content existed and was purged (retention ended).
+    Gone,
     Internal,
     // Federation endpoint, in the order the checks run
     EnvelopeTooLarge,
@@ -34,7 +36,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 19] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -42,6 +44,7 @@ impl ErrorCode {
         Self::PayloadTooLarge,
         Self::ValidationFailed,
         Self::Conflict,
+        Self::Gone,
         Self::Internal,
         Self::EnvelopeTooLarge,
         Self::MalformedEnvelope,
@@ -64,6 +67,7 @@ impl ErrorCode {
             Self::PayloadTooLarge => "payload_too_large",
             Self::ValidationFailed => "validation_failed",
             Self::Conflict => "conflict",
+            Self::Gone => "gone",
             Self::Internal => "internal",
             Self::EnvelopeTooLarge => "envelope_too_large",
             Self::MalformedEnvelope => "malformed_envelope",
@@ -93,6 +97,7 @@ impl ErrorCode {
             | Self::InvalidPayload
             | Self::UnknownRequest => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict => StatusCode::CONFLICT,
+            Self::Gone => StatusCode::GONE,
             Self::WrongRecipient => StatusCode::MISDIRECTED_REQUEST,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

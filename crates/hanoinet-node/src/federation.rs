@@ -185,6 +185,7 @@ async fn receive_inner(
     }
 
     // 8. Kind, payload.
+    let mut check_after: Vec<String> = Vec::new();
     let (effect, peer_head, ledger) = match h.kind.as_str() {
         Kind::PRESERVATION_REQUEST => {
             let (req, head) = incoming_request(state, &env, now).await?;
@@ -211,6 +212,20 @@ async fn receive_inner(
                 .map_err(|e| invalid(format!("status proposal payload: {e}")))?;
             let i = crate::lifecycle::inbound_proposal(state, &env, p).await?;
             (i.effect, i.head, i.ledger)
+        }
+        Kind::DATA_TRANSFER => {
+            let p: crate::data::TransferPayload = serde_json::from_slice(&open(state, &env)?)
+                .map_err(|e| invalid(format!("data transfer payload: {e}")))?;
+            check_after = p.attachments.iter().map(|a| a.id.clone()).collect();
+            let i = crate::data::inbound_transfer(state, &env, p).await?;
+            (i.effect, i.head, i.ledger)
+        }
+        Kind::DATA_CHUNK => {
+            let p: crate::data::ChunkPayload = serde_json::from_slice(&open(state, &env)?)
+                .map_err(|e| invalid(format!("data chunk payload: {e}")))?;
+            check_after = vec![p.attachment_id.clone()];
+            let (effect, entry) = crate::data::inbound_chunk(state, &env, p).await?;
+            (effect, None, entry)
         }
         Kind::REQUEST_MESSAGE => {
             let p = serde_json::from_slice(&open(state, &env)?)
@@ -252,6 +267,12 @@ async fn receive_inner(
         .await?;
     if let Some(head) = peer_head {
         crate::ledger::remember_peer_head(state, &h.from, &head).await;
+    }
+    if outcome == Received::New {
+        // An attachment whose last chunk (or whose transfer) just arrived is checked now.
+        for a in &check_after {
+            crate::data::check_complete(state, a).await?;
+        }
     }
     match outcome {
         Received::New => {
@@ -303,9 +324,15 @@ async fn incoming_request(
     let new = validate_new_request(&body).map_err(not_valid)?;
     let facts = RequestFacts::of(&new.fields)
         .ok_or_else(|| ApiError::internal("validated fields lack their facts"))?;
-    let warnings = crate::gate::check(state, &env.header.from, &state.id, &facts)
-        .await?
-        .map_err(not_valid)?;
+    let warnings = crate::gate::check_typed(
+        state,
+        &env.header.from,
+        &state.id,
+        &facts,
+        Some(new.request_type),
+    )
+    .await?
+    .map_err(not_valid)?;
     // The requesting node's history so far, then delivery (at the receipt's time).
     let mut history: Vec<StatusEvent> = payload.history.iter().map(StatusEvent::from).collect();
     if history.is_empty() {

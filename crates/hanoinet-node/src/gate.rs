@@ -30,6 +30,17 @@ pub async fn check(
     to: &NodeId,
     facts: &RequestFacts,
 ) -> ApiResult<Result<Value, Vec<FieldError>>> {
+    check_typed(state, from, to, facts, None).await
+}
+
+/// [`check`], with the request type for the channel warnings (MLA goes to a central authority).
+pub async fn check_typed(
+    state: &AppState,
+    from: &NodeId,
+    to: &NodeId,
+    facts: &RequestFacts,
+    kind: Option<hanoinet_core::request::RequestType>,
+) -> ApiResult<Result<Value, Vec<FieldError>>> {
     let mut errors = Vec::new();
     if facts.under_convention()
         && let Err(e) = state
@@ -66,6 +77,39 @@ pub async fn check(
             ),
             "article": art40::LANGUAGE.to_string(),
         }));
+    }
+    // Channels (Art. 40): mutual legal assistance goes to the central authority, or through
+    // diplomatic channels where the requested State requires them. Warnings: the 24/7 network
+    // may still carry an urgent request, to be confirmed through the proper channel.
+    if let Some(requested) = state.registry.state(&to.state()) {
+        if requested.diplomatic_channel_required {
+            warnings.push(json!({
+                "code": "diplomatic_channel_required",
+                "field": "to",
+                "message": format!("{} requires requests through diplomatic channels; send the formal request that way as well", requested.code),
+                "article": art40::CENTRAL_AUTHORITY.to_string(),
+            }));
+        }
+        let mla = kind.is_some_and(|k| k.consult_before_refusal());
+        let to_poc = state
+            .registry
+            .node(to)
+            .is_some_and(|n| n.role == hanoinet_protocol::registry::NodeRole::PointOfContact);
+        let authority = state.registry.nodes.iter().find(|n| {
+            n.id.state() == to.state()
+                && n.role == hanoinet_protocol::registry::NodeRole::CentralAuthority
+        });
+        if mla
+            && to_poc
+            && let Some(ca) = authority
+        {
+            warnings.push(json!({
+                "code": "not_central_authority",
+                "field": "to",
+                "message": format!("mutual legal assistance requests go to {}'s central authority, {}; {to} is its 24/7 point of contact", requested.code, ca.id),
+                "article": art40::CENTRAL_AUTHORITY.to_string(),
+            }));
+        }
     }
     Ok(Ok(Value::Array(warnings)))
 }

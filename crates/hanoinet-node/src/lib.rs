@@ -19,6 +19,7 @@ pub mod api;
 pub mod batch;
 pub mod catalogue;
 pub mod clocks;
+pub mod data;
 pub mod delivery;
 pub mod dir;
 pub mod error;

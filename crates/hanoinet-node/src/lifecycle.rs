@@ -608,6 +608,21 @@ async fn peer_request(
     }
 }
 
+/// A request `sender` shares with this node, whichever side this node is on.
+pub async fn peer_request_any(
+    state: &AppState,
+    id: RequestId,
+    sender: &NodeId,
+) -> ApiResult<RequestRecord> {
+    match state.store.get_request(id).await? {
+        Some(r) if r.from == *sender || r.to == *sender => Ok(r),
+        _ => Err(ApiError::new(
+            ErrorCode::UnknownRequest,
+            format!("no request {id} shared with {sender} on this node (yet)"),
+        )),
+    }
+}
+
 /// A `status_update` from the requested node: checked against the table step by step.
 pub async fn inbound_update(
     state: &AppState,
@@ -855,13 +870,38 @@ pub async fn inbound_message(
 ) -> ApiResult<Inbound> {
     let sender = &env.header.from;
     let direction = match p.kind.as_str() {
-        messages::STATUS_ENQUIRY | messages::EXTENSION_REQUEST => Direction::Incoming,
+        messages::STATUS_ENQUIRY | messages::EXTENSION_REQUEST => Some(Direction::Incoming),
         messages::STATUS_REPLY | messages::PROPOSAL_DECLINED | messages::EXTENSION_GRANTED => {
-            Direction::Outgoing
+            Some(Direction::Outgoing)
         }
+        messages::ONWARD_REQUEST | messages::ONWARD_AUTHORIZATION => None,
         other => return Err(invalid(format!("unknown message kind {other:?}"))),
     };
-    let rec = peer_request(state, p.request_id, sender, direction).await?;
+    let rec = match direction {
+        Some(d) => peer_request(state, p.request_id, sender, d).await?,
+        None => peer_request_any(state, p.request_id, sender).await?,
+    };
+    if p.kind == messages::ONWARD_AUTHORIZATION {
+        // Kept only if the sender really signed it, for this node.
+        let auth: hanoinet_protocol::authorization::OnwardAuthorization = p
+            .body
+            .get("authorization")
+            .cloned()
+            .and_then(|a| serde_json::from_value(a).ok())
+            .ok_or_else(|| {
+                invalid("an onward-transfer authorization carries its signed document")
+            })?;
+        let keys = state
+            .registry
+            .node(sender)
+            .and_then(|n| n.public_keys().ok())
+            .ok_or_else(|| invalid("the sender has no keys in the registry"))?;
+        if auth.grantor != *sender || auth.holder != state.id || !auth.verify(&keys) {
+            return Err(invalid(
+                "the authorization is not signed by its sender for this node",
+            ));
+        }
+    }
     let now = state.clock.now();
     let received = Message {
         id: p.message_id.clone(),

@@ -117,7 +117,8 @@ const DEMO_PARTIES: [(&str, &str, &str, i16); 38] = [
 /// - `EU`, a regional organization whose members FRA, DEU, ITA, ESP, NLD, BEL deposited too (its
 ///   instrument does not count towards the forty);
 /// - FRA made the Art. 42(5) reservation;
-/// - CHL and NZL signed only (CHL has a node, so the refusal can be seen);
+/// - CHL and NZL signed only (CHL has a node, so the refusal can be seen); CHL requires
+///   diplomatic channels;
 /// - SWE deposited ten days before `today`: in force only from its 30th day;
 /// - URY denounced the Convention a month before `today` (in force until the year is up).
 pub fn demo_states(today: Date) -> anyhow::Result<Vec<StateEntry>> {
@@ -159,7 +160,10 @@ pub fn demo_states(today: Date) -> anyhow::Result<Vec<StateEntry>> {
             ..party("FRA", "France", &["fr", "en"], Some(date("2026-03-10")?))?
         },
         party("KEN", "Kenya", &["en", "sw"], Some(date("2026-04-02")?))?,
-        party("CHL", "Chile", &["es"], None)?,
+        StateEntry {
+            diplomatic_channel_required: true,
+            ..party("CHL", "Chile", &["es"], None)?
+        },
         party("NZL", "New Zealand", &["en"], None)?,
         party("SWE", "Sweden", &["sv", "en"], Some(today.saturating_sub(10.days())))?,
         StateEntry {
@@ -219,7 +223,13 @@ pub async fn provision(
             &node_dir(&network_dir, &spec.id),
             &InitOptions {
                 id: spec.id.clone(),
-                role: NodeRole::PointOfContact,
+                // Local networks name a central authority `STATE/CA`; every other node is a
+                // 24/7 point of contact.
+                role: if spec.id.as_str().ends_with("/CA") {
+                    NodeRole::CentralAuthority
+                } else {
+                    NodeRole::PointOfContact
+                },
                 url: format!("http://{}", spec.listen),
                 listen: spec.listen.clone(),
                 database: spec.database.clone(),

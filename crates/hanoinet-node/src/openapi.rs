@@ -351,6 +351,78 @@ pub fn document() -> Value {
                     }
                 }
             },
+            "/api/v1/requests/{id}/attachments": {
+                "post": {
+                    "summary": "Upload an attachment (raw body, streamed into chunks; SHA-256 and size computed); `?name=FILE`",
+                    "security": bearer,
+                    "parameters": [id_param.clone(), {"name": "name", "in": "query", "required": true, "schema": {"type": "string"}}],
+                    "requestBody": {"required": true, "content": {"application/octet-stream": {}}},
+                    "responses": {
+                        "201": {"description": "`{id, name, sha256, size, chunks, state: staged}`"},
+                        "413": error_response("`payload_too_large`: over the attachment limit (64 MiB by default)"),
+                        "422": error_response("`validation_failed`: a missing or unsafe name, an empty body")
+                    }
+                }
+            },
+            "/api/v1/requests/{id}/attachments/{aid}": {
+                "get": {
+                    "summary": "Download an attachment while it is held (logged in the ledger)",
+                    "security": bearer,
+                    "parameters": [id_param.clone(), {"name": "aid", "in": "path", "required": true, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"description": "The bytes.", "content": {"application/octet-stream": {}}},
+                        "404": error_response("`not_found`"),
+                        "409": error_response("`conflict`: not all chunks have arrived, or the content does not match its hash"),
+                        "410": error_response("`gone`: purged at the end of its retention period (Art. 36); hash and size remain")
+                    }
+                }
+            },
+            "/api/v1/requests/{id}/data": {
+                "post": {
+                    "summary": "Give data on a request, with its conditions (Art. 36, 40): `{conditions: {purpose, use_limitation, retention_until, onward_transfer: prohibited|with_authorization}, results?, attachments?: [ids]}`",
+                    "security": bearer,
+                    "parameters": [id_param.clone()],
+                    "responses": {
+                        "201": {"description": "The transfer, queued: one envelope for it and one per chunk."},
+                        "409": error_response("`conflict`: data are given by the requested node once it accepted (or with spontaneous information)"),
+                        "422": error_response("`validation_failed`")
+                    }
+                },
+                "get": {
+                    "summary": "Data transfers of a request, both ways, with conditions, attachments (sha256, size, state) and purge time",
+                    "security": bearer,
+                    "parameters": [id_param.clone()],
+                    "responses": {"200": {"description": "`{transfers: [...]}`"}}
+                }
+            },
+            "/api/v1/requests/{id}/data/{tid}/onward-requests": {
+                "post": {
+                    "summary": "Ask the original sender for an onward-transfer authorization: `{to, purpose}`",
+                    "security": bearer,
+                    "parameters": [id_param.clone(), {"name": "tid", "in": "path", "required": true, "schema": {"type": "string"}}],
+                    "responses": {"202": {"description": "The message, queued."}, "409": error_response("`conflict`")}
+                }
+            },
+            "/api/v1/requests/{id}/data/{tid}/onward-authorizations": {
+                "post": {
+                    "summary": "Authorize (signed with this node's key) passing a transfer this node sent on to one third node for one purpose: `{to, purpose}`",
+                    "security": bearer,
+                    "parameters": [id_param.clone(), {"name": "tid", "in": "path", "required": true, "schema": {"type": "string"}}],
+                    "responses": {"201": {"description": "The message carrying the signed authorization."}, "409": error_response("`conflict`: onward transfer prohibited by the transfer's own conditions")}
+                }
+            },
+            "/api/v1/requests/{id}/data/{tid}/forward": {
+                "post": {
+                    "summary": "Pass received data on to a third node (as spontaneous information, onward transfer then prohibited): `{to, purpose}`",
+                    "security": bearer,
+                    "parameters": [id_param.clone(), {"name": "tid", "in": "path", "required": true, "schema": {"type": "string"}}],
+                    "responses": {
+                        "201": {"description": "`{request, transfer}`"},
+                        "403": error_response("`forbidden` with detail `onward_transfer_not_authorized`: prohibited by the conditions, or no verified authorization of the original sender for that node (Art. 36)"),
+                        "410": error_response("`gone`: purged")
+                    }
+                }
+            },
             "/api/v1/catalogue": {
                 "get": {
                     "summary": "The Convention catalogue: request types and their fields with the paragraph each cites, an example of each, offence categories, refusal grounds (no token)",

@@ -126,4 +126,6 @@ pub mod messages {
     pub const PROPOSAL_DECLINED: &str = "proposal_declined";
     pub const EXTENSION_REQUEST: &str = "extension_request";
     pub const EXTENSION_GRANTED: &str = "extension_granted";
+    pub const ONWARD_REQUEST: &str = "onward_transfer_request";
+    pub const ONWARD_AUTHORIZATION: &str = "onward_transfer_authorization";
 }

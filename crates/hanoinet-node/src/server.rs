@@ -54,6 +54,8 @@ pub struct Tunables {
     pub ledger_interval: Duration,
     /// How often deadlines (acknowledgement, preservation) are checked.
     pub clock_interval: Duration,
+    /// Largest attachment accepted for upload, in bytes.
+    pub max_attachment_bytes: usize,
 }
 
 impl Default for Tunables {
@@ -69,6 +71,7 @@ impl Default for Tunables {
             request_timeout: Duration::from_secs(30),
             ledger_interval: Duration::from_secs(2),
             clock_interval: Duration::from_secs(15),
+            max_attachment_bytes: crate::data::MAX_ATTACHMENT_BYTES,
         }
     }
 }
@@ -261,6 +264,7 @@ async fn log_start(state: &AppState) -> anyhow::Result<()> {
 
 pub fn router(state: Arc<AppState>) -> Router {
     crate::api::routes()
+        .merge(crate::data::routes())
         .merge(crate::federation::routes())
         .merge(crate::ledger::api_routes())
         .merge(crate::ledger::federation_routes())

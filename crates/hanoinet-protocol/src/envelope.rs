@@ -35,6 +35,10 @@ impl Kind {
     pub const STATUS_PROPOSAL: &'static str = "status_proposal";
     /// A message about a request: status enquiry, answer, declined proposal.
     pub const REQUEST_MESSAGE: &'static str = "request_message";
+    /// Data given in answer to a request, with its Art. 36 conditions (§5.2).
+    pub const DATA_TRANSFER: &'static str = "data_transfer";
+    /// One chunk of an attachment of a data transfer.
+    pub const DATA_CHUNK: &'static str = "data_chunk";
 
     pub fn new(s: &str) -> Result<Self, EnvelopeError> {
         let ok = (1..=64).contains(&s.len())

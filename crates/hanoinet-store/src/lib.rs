@@ -32,6 +32,7 @@ use hanoinet_core::request::{Direction, Status};
 use hanoinet_core::time::to_micros;
 use hanoinet_core::{EnvelopeId, NodeId, RequestId};
 
+pub use data::*;
 pub use ledger::*;
 pub use records::*;
 
@@ -92,6 +93,7 @@ macro_rules! with_read {
 
 // After the macros, which they use.
 mod clocks;
+mod data;
 mod ledger;
 
 /// How a new envelope arriving at this node changes its state.
@@ -103,6 +105,14 @@ pub enum InboundEffect {
     Transition(Box<Transition>),
     /// Messages about a request (received, and the answer sent), with the answer's envelope.
     Message(Vec<Message>, Option<Box<NewOutbox>>),
+    /// Data given by the peer (Art. 36), with its attachments' metadata.
+    Transfer(Box<DataTransfer>, Vec<Attachment>),
+    /// One chunk of an attachment.
+    Chunk {
+        attachment_id: String,
+        idx: i64,
+        data: Vec<u8>,
+    },
     /// The requested node extended a preservation (Art. 42): the new end, with its message.
     Extend {
         request_id: RequestId,
@@ -586,6 +596,24 @@ impl Store {
                         });
                     }
                 },
+                InboundEffect::Transfer(t, attachments) => {
+                    insert_transfer!(tx, t.as_ref(), attachments);
+                }
+                InboundEffect::Chunk {
+                    attachment_id,
+                    idx,
+                    data,
+                } => {
+                    sqlx::query(
+                        "INSERT INTO attachment_chunks (attachment_id, idx, data) VALUES ($1, $2, $3)
+                         ON CONFLICT (attachment_id, idx) DO NOTHING",
+                    )
+                    .bind(attachment_id)
+                    .bind(idx)
+                    .bind(data)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 InboundEffect::Extend {
                     request_id,
                     until,

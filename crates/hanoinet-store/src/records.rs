@@ -528,3 +528,46 @@ macro_rules! insert_notifications {
         }
     }};
 }
+
+/// Inserts a transfer and its attachments' metadata inside a transaction.
+macro_rules! insert_transfer {
+    ($tx:ident, $t:expr, $attachments:expr) => {{
+        let t: &$crate::DataTransfer = $t;
+        sqlx::query(
+            "INSERT INTO data_transfers (id, request_id, direction, peer, conditions, results, retention_until,
+                                         onward_transfer, created_at, forwarded_from)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&t.id)
+        .bind(t.request_id.to_string())
+        .bind(&t.direction)
+        .bind(&t.peer)
+        .bind(t.conditions.to_string())
+        .bind(t.results.as_ref().map(|r| r.to_string()))
+        .bind(t.retention_until.to_string())
+        .bind(&t.onward_transfer)
+        .bind(hanoinet_core::time::to_micros(t.created_at))
+        .bind(t.forwarded_from.as_deref())
+        .execute(&mut *$tx)
+        .await?;
+        for a in $attachments {
+            let a: &$crate::Attachment = a;
+            sqlx::query(
+                "INSERT INTO attachments (id, request_id, transfer_id, name, sha256, size, chunks, state, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (id) DO UPDATE SET transfer_id = excluded.transfer_id, state = excluded.state",
+            )
+            .bind(&a.id)
+            .bind(a.request_id.to_string())
+            .bind(a.transfer_id.as_deref())
+            .bind(&a.name)
+            .bind(a.sha256.as_deref())
+            .bind(a.size)
+            .bind(a.chunks)
+            .bind(&a.state)
+            .bind(hanoinet_core::time::to_micros(a.created_at))
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}

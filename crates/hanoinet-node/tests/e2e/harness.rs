@@ -50,6 +50,7 @@ pub fn fast() -> Tunables {
         lease: Duration::from_secs(2),
         poll_interval: Duration::from_millis(100),
         ledger_interval: Duration::from_millis(50),
+        max_attachment_bytes: 1024 * 1024,
         ..Tunables::default()
     }
 }

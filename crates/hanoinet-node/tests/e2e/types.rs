@@ -13,6 +13,7 @@ use hanoinet_protocol::{Envelope, Header, Kind, NodeKeys};
 use crate::harness::*;
 
 both_backends!(
+    mla_goes_to_the_central_authority,
     every_type_travels_and_is_answered,
     the_legal_gate_holds_on_both_sides,
     links_warnings_and_time_limits,
@@ -200,6 +201,13 @@ async fn the_legal_gate_holds_on_both_sides(backend: hanoinet_store::testing::Ba
     let (status, v) = net.create(VNM, treaty).await;
     assert_eq!(status, 201, "{v}");
     let id = v["id"].as_str().unwrap().to_owned();
+    let codes: Vec<&str> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"diplomatic_channel_required"), "{v}");
     let got = net.wait_status(CHL, &id, "delivered").await;
     assert_eq!(got["legal_basis"], "bilateral_treaty");
     assert_eq!(
@@ -415,4 +423,64 @@ async fn catalogue_and_registry_are_published(backend: hanoinet_store::testing::
         .filter(|s| !s["instrument"].is_null() && s["regional_organization"] == false)
         .count();
     assert!(parties >= 40, "{parties} instruments");
+}
+
+/// Art. 40: mutual legal assistance goes to the central authority. Sent to a 24/7 point of
+/// contact of a State whose central authority has a node, the request carries a warning naming it.
+async fn mla_goes_to_the_central_authority(backend: hanoinet_store::testing::Backend) {
+    let net = Net::start_with(
+        backend,
+        &["VNM/247", "FRA/247", "KEN/247", "FRA/CA"],
+        std::sync::Arc::new(hanoinet_core::SystemClock),
+        |_| {},
+    )
+    .await;
+    let codes = |v: &Value| -> Vec<String> {
+        v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (s, v) = net
+        .create(VNM, example(RequestType::Mla, "FRA/247", NO_LINK))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(codes(&v), ["not_central_authority"]);
+    assert!(
+        v["warnings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("FRA/CA")
+    );
+    let (s, v) = net
+        .create(VNM, example(RequestType::Mla, "FRA/CA", NO_LINK))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert!(codes(&v).is_empty(), "{v}");
+    // A preservation goes to the 24/7 point of contact without a warning.
+    let (s, v) = net
+        .create(VNM, example(RequestType::Preservation, "FRA/247", NO_LINK))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert!(codes(&v).is_empty(), "{v}");
+    let reg = net
+        .call(VNM, reqwest::Method::GET, "/api/v1/registry", None)
+        .await
+        .1;
+    let fra = reg["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "FRA")
+        .unwrap()
+        .clone();
+    assert!(
+        fra["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["id"] == "FRA/CA" && n["role"] == "central_authority")
+    );
 }

@@ -1,0 +1,367 @@
+//! Data transfers (Art. 36): conditions, structured results, attachments in chunks, retention
+//! purge.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde_json::Value;
+use sqlx::Row;
+
+use hanoinet_core::RequestId;
+use hanoinet_core::time::{from_micros, to_micros};
+
+use crate::{NewOutbox, Store, StoreError};
+
+/// A data transfer as stored, on either side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataTransfer {
+    pub id: String,
+    pub request_id: RequestId,
+    /// `sent` or `received`.
+    pub direction: String,
+    pub peer: String,
+    /// `{purpose, use_limitation, retention_until, onward_transfer}`.
+    pub conditions: Value,
+    /// Structured results; `None` once purged (or if there were none).
+    pub results: Option<Value>,
+    pub retention_until: Date,
+    /// `prohibited` or `with_authorization`.
+    pub onward_transfer: String,
+    pub created_at: Timestamp,
+    pub purged_at: Option<Timestamp>,
+    /// For a forwarded copy: the transfer it was forwarded from.
+    pub forwarded_from: Option<String>,
+}
+
+/// An attachment's metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub id: String,
+    pub request_id: RequestId,
+    pub transfer_id: Option<String>,
+    pub name: String,
+    /// Lower-case hex.
+    pub sha256: Option<String>,
+    pub size: i64,
+    pub chunks: i64,
+    /// `uploading`, `staged`, `sent`, `receiving`, `complete`, `corrupt`, `purged`.
+    pub state: String,
+    pub created_at: Timestamp,
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+fn transfer_row<R>(r: &R) -> Result<DataTransfer, StoreError>
+where
+    R: Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let s = |c: &str| r.try_get::<String, _>(c);
+    let results: Option<String> = r.try_get("results")?;
+    Ok(DataTransfer {
+        id: s("id")?,
+        request_id: s("request_id")?
+            .parse()
+            .map_err(|_| corrupt("request id"))?,
+        direction: s("direction")?,
+        peer: s("peer")?,
+        conditions: serde_json::from_str(&s("conditions")?).map_err(|_| corrupt("conditions"))?,
+        results: results
+            .map(|r| serde_json::from_str(&r))
+            .transpose()
+            .map_err(|_| corrupt("results"))?,
+        retention_until: s("retention_until")?
+            .parse()
+            .map_err(|_| corrupt("retention date"))?,
+        onward_transfer: s("onward_transfer")?,
+        created_at: from_micros(r.try_get("created_at")?).ok_or_else(|| corrupt("time"))?,
+        purged_at: r
+            .try_get::<Option<i64>, _>("purged_at")?
+            .map(|t| from_micros(t).ok_or_else(|| corrupt("time")))
+            .transpose()?,
+        forwarded_from: r.try_get("forwarded_from")?,
+    })
+}
+
+fn attachment_row<R>(r: &R) -> Result<Attachment, StoreError>
+where
+    R: Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let s = |c: &str| r.try_get::<String, _>(c);
+    Ok(Attachment {
+        id: s("id")?,
+        request_id: s("request_id")?
+            .parse()
+            .map_err(|_| corrupt("request id"))?,
+        transfer_id: r.try_get("transfer_id")?,
+        name: s("name")?,
+        sha256: r.try_get("sha256")?,
+        size: r.try_get("size")?,
+        chunks: r.try_get("chunks")?,
+        state: s("state")?,
+        created_at: from_micros(r.try_get("created_at")?).ok_or_else(|| corrupt("time"))?,
+    })
+}
+
+const TRANSFER_COLUMNS: &str = "id, request_id, direction, peer, conditions, results, retention_until, onward_transfer, created_at, purged_at, forwarded_from";
+const ATTACHMENT_COLUMNS: &str =
+    "id, request_id, transfer_id, name, sha256, size, chunks, state, created_at";
+
+impl Store {
+    /// Starts an upload: an attachment in state `uploading`.
+    pub async fn begin_attachment(&self, a: &Attachment) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO attachments (id, request_id, name, size, chunks, state, created_at)
+                 VALUES ($1, $2, $3, 0, 0, 'uploading', $4)",
+            )
+            .bind(&a.id)
+            .bind(a.request_id.to_string())
+            .bind(&a.name)
+            .bind(to_micros(a.created_at))
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Stores one chunk of an attachment (idempotent).
+    pub async fn put_chunk(
+        &self,
+        attachment_id: &str,
+        idx: i64,
+        data: &[u8],
+    ) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO attachment_chunks (attachment_id, idx, data) VALUES ($1, $2, $3)
+                 ON CONFLICT (attachment_id, idx) DO NOTHING",
+            )
+            .bind(attachment_id)
+            .bind(idx)
+            .bind(data)
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Sets an attachment's hash, size, chunk count and state.
+    pub async fn finish_attachment(
+        &self,
+        id: &str,
+        sha256: &str,
+        size: i64,
+        chunks: i64,
+        state: &str,
+    ) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            sqlx::query("UPDATE attachments SET sha256 = $1, size = $2, chunks = $3, state = $4 WHERE id = $5")
+                .bind(sha256)
+                .bind(size)
+                .bind(chunks)
+                .bind(state)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn set_attachment_state(&self, id: &str, state: &str) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            sqlx::query("UPDATE attachments SET state = $1 WHERE id = $2")
+                .bind(state)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Removes an attachment and its chunks (an aborted or oversized upload).
+    pub async fn drop_attachment(&self, id: &str) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            sqlx::query("DELETE FROM attachment_chunks WHERE attachment_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM attachments WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn attachment(&self, id: &str) -> Result<Option<Attachment>, StoreError> {
+        let sql = format!("SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE id = $1");
+        with_read!(self, |pool| {
+            let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
+            row.as_ref().map(attachment_row).transpose()
+        })
+    }
+
+    pub async fn attachments_of_transfer(
+        &self,
+        transfer_id: &str,
+    ) -> Result<Vec<Attachment>, StoreError> {
+        let sql = format!(
+            "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE transfer_id = $1 ORDER BY created_at, id"
+        );
+        with_read!(self, |pool| {
+            let rows = sqlx::query(&sql).bind(transfer_id).fetch_all(pool).await?;
+            rows.iter().map(attachment_row).collect()
+        })
+    }
+
+    /// One chunk of an attachment, if stored.
+    pub async fn chunk(
+        &self,
+        attachment_id: &str,
+        idx: i64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        with_read!(self, |pool| {
+            let d: Option<Vec<u8>> = sqlx::query_scalar(
+                "SELECT data FROM attachment_chunks WHERE attachment_id = $1 AND idx = $2",
+            )
+            .bind(attachment_id)
+            .bind(idx)
+            .fetch_optional(pool)
+            .await?;
+            Ok(d)
+        })
+    }
+
+    /// How many chunks of an attachment are stored.
+    pub async fn chunk_count(&self, attachment_id: &str) -> Result<i64, StoreError> {
+        with_read!(self, |pool| {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM attachment_chunks WHERE attachment_id = $1",
+            )
+            .bind(attachment_id)
+            .fetch_one(pool)
+            .await?;
+            Ok(n)
+        })
+    }
+
+    /// Records a transfer this node sends, marks its attachments sent, queues its envelopes.
+    pub async fn send_transfer(
+        &self,
+        t: &DataTransfer,
+        attachments: &[Attachment],
+        outbox: &[NewOutbox],
+        ledger: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            insert_transfer!(tx, t, attachments);
+            for o in outbox {
+                insert_outbox!(tx, o);
+            }
+            insert_ledger!(tx, ledger);
+        });
+        Ok(())
+    }
+
+    /// Records a received transfer (idempotent), with its ledger entry.
+    pub async fn receive_transfer(
+        &self,
+        t: &DataTransfer,
+        attachments: &[Attachment],
+        ledger: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            insert_transfer!(tx, t, attachments);
+            insert_ledger!(tx, ledger);
+        });
+        Ok(())
+    }
+
+    pub async fn transfers_of(
+        &self,
+        request_id: RequestId,
+    ) -> Result<Vec<DataTransfer>, StoreError> {
+        let sql = format!(
+            "SELECT {TRANSFER_COLUMNS} FROM data_transfers WHERE request_id = $1 ORDER BY created_at, id"
+        );
+        with_read!(self, |pool| {
+            let rows = sqlx::query(&sql)
+                .bind(request_id.to_string())
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(transfer_row).collect()
+        })
+    }
+
+    pub async fn transfer(&self, id: &str) -> Result<Option<DataTransfer>, StoreError> {
+        let sql = format!("SELECT {TRANSFER_COLUMNS} FROM data_transfers WHERE id = $1");
+        with_read!(self, |pool| {
+            let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
+            row.as_ref().map(transfer_row).transpose()
+        })
+    }
+
+    /// Received transfers whose retention ended on or before `today` and are not purged yet.
+    pub async fn transfers_due_for_purge(
+        &self,
+        today: Date,
+    ) -> Result<Vec<DataTransfer>, StoreError> {
+        let sql = format!(
+            "SELECT {TRANSFER_COLUMNS} FROM data_transfers
+             WHERE direction = 'received' AND purged_at IS NULL AND retention_until <= $1
+             ORDER BY retention_until LIMIT 500"
+        );
+        with_read!(self, |pool| {
+            let rows = sqlx::query(&sql)
+                .bind(today.to_string())
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(transfer_row).collect()
+        })
+    }
+
+    /// Purges a transfer's content: results and attachment chunks go, metadata and hashes stay.
+    /// `false` if it was purged already.
+    pub async fn purge_transfer(
+        &self,
+        id: &str,
+        now: Timestamp,
+        ledger: &[Vec<u8>],
+    ) -> Result<bool, StoreError> {
+        let out = with_tx!(self, |tx| {
+            let done = sqlx::query(
+                "UPDATE data_transfers SET results = NULL, purged_at = $1 WHERE id = $2 AND purged_at IS NULL",
+            )
+            .bind(to_micros(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            sqlx::query(
+                "DELETE FROM attachment_chunks WHERE attachment_id IN (SELECT id FROM attachments WHERE transfer_id = $1)",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE attachments SET state = 'purged' WHERE transfer_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            insert_ledger!(tx, ledger);
+            true
+        });
+        Ok(out)
+    }
+}
