@@ -603,6 +603,27 @@ impl Decision {
     }
 }
 
+/// An acceptance with conditions: `conditions` must say them (Art. 40).
+fn conditional(obj: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<Decision> {
+    match obj.get("conditions") {
+        Some(Value::String(c)) if !c.trim().is_empty() && c.chars().count() <= MAX_TEXT_CHARS => {
+            Some(Decision::AcceptWithConditions {
+                conditions: c.trim().to_owned(),
+            })
+        }
+        _ => {
+            errors.push(FieldError::new(
+                "conditions",
+                "missing",
+                "conditions is required: the conditions subject to which assistance is given"
+                    .into(),
+                Some(art40::CONSULTATION),
+            ));
+            None
+        }
+    }
+}
+
 /// A move a user asks for (`POST /api/v1/requests/{id}/transitions`), as validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Move {
@@ -708,25 +729,7 @@ pub fn validate_move(
                 }
             }
         }
-        Some(Status::AcceptedWithConditions) => match obj.get("conditions") {
-            Some(Value::String(c))
-                if !c.trim().is_empty() && c.chars().count() <= MAX_TEXT_CHARS =>
-            {
-                Some(Decision::AcceptWithConditions {
-                    conditions: c.trim().to_owned(),
-                })
-            }
-            _ => {
-                errors.push(FieldError::new(
-                    "conditions",
-                    "missing",
-                    "conditions is required: the conditions subject to which assistance is given"
-                        .into(),
-                    Some(art40::CONSULTATION),
-                ));
-                None
-            }
-        },
+        Some(Status::AcceptedWithConditions) => conditional(obj, &mut errors),
         Some(Status::Accepted) => Some(Decision::Accept),
         _ => None,
     };
@@ -799,25 +802,7 @@ pub fn validate_decision(
             Some(Decision::Accept)
         }
         Some("refuse") => refusal(obj, kind, facts, &mut errors),
-        Some("accept_with_conditions") => match obj.get("conditions") {
-            Some(Value::String(c))
-                if !c.trim().is_empty() && c.chars().count() <= MAX_TEXT_CHARS =>
-            {
-                Some(Decision::AcceptWithConditions {
-                    conditions: c.trim().to_owned(),
-                })
-            }
-            _ => {
-                errors.push(FieldError::new(
-                    "conditions",
-                    "missing",
-                    "conditions is required: the conditions subject to which assistance is given"
-                        .into(),
-                    Some(art40::CONSULTATION),
-                ));
-                None
-            }
-        },
+        Some("accept_with_conditions") => conditional(obj, &mut errors),
         Some(other) => {
             errors.push(FieldError::new(
                 "decision",

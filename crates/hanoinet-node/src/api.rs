@@ -102,7 +102,7 @@ impl FromRequestParts<Arc<AppState>> for AuthUser {
     }
 }
 
-fn require_officer(user: &User) -> ApiResult<()> {
+pub(crate) fn require_officer(user: &User) -> ApiResult<()> {
     if user.role.may_act_on_requests() {
         Ok(())
     } else {
@@ -117,7 +117,7 @@ fn require_officer(user: &User) -> ApiResult<()> {
 }
 
 /// Reads a JSON body of at most [`MAX_API_BODY`] bytes.
-fn require_reader(user: &User) -> ApiResult<()> {
+pub(crate) fn require_reader(user: &User) -> ApiResult<()> {
     if user.role.may_read_requests() {
         Ok(())
     } else {
@@ -413,7 +413,7 @@ async fn show_request(
     Ok(Json(request_view(&rec)))
 }
 
-async fn load(state: &AppState, id: &str) -> ApiResult<RequestRecord> {
+pub(crate) async fn load(state: &AppState, id: &str) -> ApiResult<RequestRecord> {
     let id = parse_request_id(id)?;
     state
         .store

@@ -67,14 +67,14 @@ async fn escalate_overdue(state: &AppState) -> ApiResult<()> {
             "minutes_late": late,
             "article": art41::POINT_OF_CONTACT.to_string(),
         });
-        let alert = Alert {
-            id: format!("{}:{}", kinds::ACK_DEADLINE_MISSED, rec.id),
-            kind: kinds::ACK_DEADLINE_MISSED.into(),
-            subject: format!("request:{}", rec.id),
-            message: subject.clone(),
-            evidence: body.clone(),
-            created_at: now,
-        };
+        let (alert, notes) = event(
+            state,
+            kinds::ACK_DEADLINE_MISSED,
+            format!("{}:{}", kinds::ACK_DEADLINE_MISSED, rec.id),
+            &rec,
+            subject,
+            body,
+        );
         let ledger = crate::ledger::entry(
             state,
             events::ACK_DEADLINE_MISSED,
@@ -83,9 +83,6 @@ async fn escalate_overdue(state: &AppState) -> ApiResult<()> {
         )
         .attr("urgency", urgency)
         .attr("due", due.to_string());
-        let notes = state
-            .escalation
-            .notifications(&alert.id, &subject, &body, now);
         if state
             .store
             .escalate(rec.id, now, &alert, &[ledger.encode()], &notes)
@@ -119,7 +116,7 @@ async fn preservations(state: &AppState) -> ApiResult<()> {
                 .checked_sub(SignedDuration::from_hours(24 * days))
                 .unwrap_or(until);
             if now >= at {
-                remind(state, &rec, until, days, now).await?;
+                remind(state, &rec, until, days).await?;
             }
         }
     }
@@ -131,7 +128,6 @@ async fn remind(
     rec: &RequestRecord,
     until: Timestamp,
     days: i64,
-    now: Timestamp,
 ) -> ApiResult<()> {
     let side = match rec.direction {
         Direction::Outgoing => "send the follow-up request for the data, or ask for an extension",
@@ -153,14 +149,14 @@ async fn remind(
         "days_before": days,
         "article": art42::MINIMUM_PERIOD.to_string(),
     });
-    let alert = Alert {
-        id: format!("{}:{days}d:{}", kinds::PRESERVATION_EXPIRING, rec.id),
-        kind: kinds::PRESERVATION_EXPIRING.into(),
-        subject: format!("request:{}", rec.id),
-        message: subject.clone(),
-        evidence: body.clone(),
-        created_at: now,
-    };
+    let (alert, notes) = event(
+        state,
+        kinds::PRESERVATION_EXPIRING,
+        format!("{}:{days}d:{}", kinds::PRESERVATION_EXPIRING, rec.id),
+        rec,
+        subject,
+        body,
+    );
     let ledger = crate::ledger::entry(
         state,
         events::PRESERVATION_REMINDER,
@@ -169,9 +165,6 @@ async fn remind(
     )
     .attr("days_before", days.to_string())
     .attr("preserved_until", until.to_string());
-    let notes = state
-        .escalation
-        .notifications(&alert.id, &subject, &body, now);
     state
         .store
         .raise_alert_once(&alert, &[ledger.encode()], &notes)
@@ -189,6 +182,28 @@ async fn expire(state: &AppState, rec: &RequestRecord, until: Timestamp) -> ApiR
         Err(e) if e.code == crate::error::ErrorCode::Conflict => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// An alert about `rec` and the notifications to the escalation contacts that go with it.
+fn event(
+    state: &AppState,
+    kind: &str,
+    id: String,
+    rec: &RequestRecord,
+    subject: String,
+    body: serde_json::Value,
+) -> (Alert, Vec<hanoinet_store::Notification>) {
+    let now = state.clock.now();
+    let notes = state.escalation.notifications(&id, &subject, &body, now);
+    let alert = Alert {
+        id,
+        kind: kind.into(),
+        subject: format!("request:{}", rec.id),
+        message: subject,
+        evidence: body,
+        created_at: now,
+    };
+    (alert, notes)
 }
 
 /// Checks the clocks until `stop`.

@@ -33,9 +33,9 @@ use hanoinet_core::request::{Direction, FieldError, RequestType, Status};
 use hanoinet_ledger::Entry;
 use hanoinet_protocol::Kind;
 use hanoinet_protocol::authorization::OnwardAuthorization;
-use hanoinet_store::{Attachment, DataTransfer, Message, NewOutbox, RequestRecord, User};
+use hanoinet_store::{Attachment, DataTransfer, NewOutbox, RequestRecord, User};
 
-use crate::api::{AuthUser, validation_failed};
+use crate::api::{AuthUser, load, require_officer, require_reader, validation_failed};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::payload::messages;
 use crate::server::AppState;
@@ -124,39 +124,6 @@ fn field(field: &str, code: &str, message: impl Into<String>) -> FieldError {
     FieldError::new(field, code, message.into(), None)
 }
 
-async fn load(state: &AppState, id: &str) -> ApiResult<RequestRecord> {
-    let rid = id
-        .parse()
-        .map_err(|_| ApiError::new(ErrorCode::NotFound, format!("no request {id:?}")))?;
-    state
-        .store
-        .get_request(rid)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no request {id}")))
-}
-
-fn officer(user: &User) -> ApiResult<()> {
-    if user.role.may_act_on_requests() {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            ErrorCode::Forbidden,
-            format!("role {} may not give or forward data", user.role.as_str()),
-        ))
-    }
-}
-
-fn reader(user: &User) -> ApiResult<()> {
-    if user.role.may_read_requests() {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            ErrorCode::Forbidden,
-            format!("role {} may not read case data", user.role.as_str()),
-        ))
-    }
-}
-
 fn peer_of(rec: &RequestRecord) -> &NodeId {
     match rec.direction {
         Direction::Outgoing => &rec.to,
@@ -178,7 +145,7 @@ async fn upload(
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     use http_body_util::BodyExt;
-    officer(&user)?;
+    require_officer(&user)?;
     let rec = load(&state, &id).await?;
     let name = q.name.unwrap_or_default();
     if name.is_empty()
@@ -384,7 +351,7 @@ async fn send(
     Path(id): Path<String>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    officer(&user)?;
+    require_officer(&user)?;
     let rec = load(&state, &id).await?;
     let body = crate::api::parse_json(body).await?;
     if !may_give(&rec) {
@@ -594,7 +561,7 @@ async fn list(
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    reader(&user)?;
+    require_reader(&user)?;
     let rec = load(&state, &id).await?;
     let mut out = Vec::new();
     for t in state.store.transfers_of(rec.id).await? {
@@ -609,7 +576,7 @@ async fn download(
     AuthUser(user): AuthUser,
     Path((id, aid)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    reader(&user)?;
+    require_reader(&user)?;
     let rec = load(&state, &id).await?;
     let a = state
         .store
@@ -718,59 +685,6 @@ async fn transfer_of(state: &AppState, rec: &RequestRecord, tid: &str) -> ApiRes
         })
 }
 
-async fn message_to(
-    state: &AppState,
-    user: &User,
-    rec: &RequestRecord,
-    to: &NodeId,
-    kind: &str,
-    body: Value,
-) -> ApiResult<Message> {
-    let now = state.clock.now();
-    let id = uuid::Uuid::now_v7().to_string();
-    let payload = crate::payload::MessagePayload {
-        request_id: rec.id,
-        message_id: id.clone(),
-        kind: kind.into(),
-        body: body.clone(),
-        in_reply_to: None,
-        tree_head: crate::ledger::cached_head(state),
-    };
-    let env = crate::outbound::seal(state, to, Kind::REQUEST_MESSAGE, None, &payload, now)?;
-    let m = Message {
-        id,
-        request_id: rec.id,
-        direction: "sent".into(),
-        kind: kind.into(),
-        body,
-        at: now,
-        in_reply_to: None,
-    };
-    let ledger = crate::ledger::entry(
-        state,
-        hanoinet_ledger::entry::events::MESSAGE_SENT,
-        crate::ledger::user_actor(user),
-        format!("request:{}", rec.id),
-    )
-    .attr("kind", kind)
-    .attr("envelope", env.header.id.to_string())
-    .attr("envelope_hash", hex::encode(env.hash()));
-    let outbox = NewOutbox {
-        envelope_id: env.header.id,
-        peer: to.clone(),
-        kind: Kind::REQUEST_MESSAGE.into(),
-        request_id: rec.id,
-        envelope: env.to_json(),
-        created_at: now,
-    };
-    state
-        .store
-        .add_message(&m, Some(&outbox), &[ledger.encode()])
-        .await?;
-    state.outbox_wake.notify_one();
-    Ok(m)
-}
-
 /// `POST .../data/{tid}/onward-requests` (the node that received the data): asks the original
 /// sender for an onward-transfer authorization.
 async fn onward_request(
@@ -779,7 +693,7 @@ async fn onward_request(
     Path((id, tid)): Path<(String, String)>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    officer(&user)?;
+    require_officer(&user)?;
     let rec = load(&state, &id).await?;
     let t = transfer_of(&state, &rec, &tid).await?;
     if t.direction != "received" {
@@ -790,7 +704,7 @@ async fn onward_request(
     }
     let (to, purpose) = onward_body(body).await?;
     let grantor: NodeId = t.peer.parse().map_err(ApiError::internal)?;
-    let m = message_to(
+    let m = crate::lifecycle::send_recorded(
         &state,
         &user,
         &rec,
@@ -813,7 +727,7 @@ async fn onward_authorize(
     Path((id, tid)): Path<(String, String)>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    officer(&user)?;
+    require_officer(&user)?;
     let rec = load(&state, &id).await?;
     let t = transfer_of(&state, &rec, &tid).await?;
     if t.direction != "sent" {
@@ -847,7 +761,7 @@ async fn onward_authorize(
         state.id.clone(),
     );
     let doc = serde_json::to_value(&auth).map_err(ApiError::internal)?;
-    let m = message_to(
+    let m = crate::lifecycle::send_recorded(
         &state,
         &user,
         &rec,
@@ -894,7 +808,7 @@ async fn forward(
     Path((id, tid)): Path<(String, String)>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    officer(&user)?;
+    require_officer(&user)?;
     let rec = load(&state, &id).await?;
     let t = transfer_of(&state, &rec, &tid).await?;
     let (to, purpose) = onward_body(body).await?;

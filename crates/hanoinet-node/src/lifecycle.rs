@@ -505,47 +505,70 @@ pub async fn status_enquiry(
             json!({"status": rec.status.as_str(), "direction": rec.direction.as_str()}),
         ]));
     }
+    let body = json!({"note": note, "article": art40::EXECUTION_AND_STATUS.to_string()});
+    send_recorded(state, user, rec, &rec.to, messages::STATUS_ENQUIRY, body).await
+}
+
+/// A message about `rec` to `to`, sealed, with its record and ledger entry, ready to store.
+pub struct Prepared {
+    pub message: Message,
+    pub outbox: NewOutbox,
+    pub ledger: Entry,
+}
+
+/// Prepares a message from `user` about `rec` to `to`.
+pub fn prepare_message(
+    state: &AppState,
+    user: &User,
+    rec: &RequestRecord,
+    to: &NodeId,
+    kind: &str,
+    body: Value,
+    in_reply_to: Option<String>,
+) -> ApiResult<Prepared> {
     let now = state.clock.now();
     let id = uuid::Uuid::now_v7().to_string();
-    let body = json!({"note": note, "article": art40::EXECUTION_AND_STATUS.to_string()});
-    let env = send_message(
-        state,
-        rec,
-        &rec.to,
-        &id,
-        messages::STATUS_ENQUIRY,
-        &body,
-        None,
-        now,
-    )?;
-    let message = Message {
-        id,
-        request_id: rec.id,
-        direction: "sent".into(),
-        kind: messages::STATUS_ENQUIRY.into(),
-        body,
-        at: now,
-        in_reply_to: None,
-    };
+    let env = send_message(state, rec, to, &id, kind, &body, in_reply_to.clone(), now)?;
     let ledger = crate::ledger::entry(
         state,
         events::MESSAGE_SENT,
         crate::ledger::user_actor(user),
         format!("request:{}", rec.id),
     )
-    .attr("kind", messages::STATUS_ENQUIRY)
+    .attr("kind", kind)
     .attr("envelope", env.header.id.to_string())
     .attr("envelope_hash", hex::encode(env.hash()));
+    Ok(Prepared {
+        message: Message {
+            id,
+            request_id: rec.id,
+            direction: "sent".into(),
+            kind: kind.into(),
+            body,
+            at: now,
+            in_reply_to,
+        },
+        outbox: outbox(&env, rec.id, now),
+        ledger,
+    })
+}
+
+/// Sends a message from `user` about `rec` to `to` and records it.
+pub async fn send_recorded(
+    state: &AppState,
+    user: &User,
+    rec: &RequestRecord,
+    to: &NodeId,
+    kind: &str,
+    body: Value,
+) -> ApiResult<Message> {
+    let p = prepare_message(state, user, rec, to, kind, body, None)?;
     state
         .store
-        .add_message(
-            &message,
-            Some(&outbox(&env, rec.id, now)),
-            &[ledger.encode()],
-        )
+        .add_message(&p.message, Some(&p.outbox), &[p.ledger.encode()])
         .await?;
     state.outbox_wake.notify_one();
-    Ok(message)
+    Ok(p.message)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -992,48 +1015,8 @@ pub async fn request_extension(
     days: i64,
     reason: Option<String>,
 ) -> ApiResult<Message> {
-    let now = state.clock.now();
-    let id = uuid::Uuid::now_v7().to_string();
     let body = json!({"days": days, "reason": reason, "preserved_until": rec.preserved_until});
-    let env = send_message(
-        state,
-        rec,
-        &rec.to,
-        &id,
-        messages::EXTENSION_REQUEST,
-        &body,
-        None,
-        now,
-    )?;
-    let message = Message {
-        id,
-        request_id: rec.id,
-        direction: "sent".into(),
-        kind: messages::EXTENSION_REQUEST.into(),
-        body,
-        at: now,
-        in_reply_to: None,
-    };
-    let ledger = crate::ledger::entry(
-        state,
-        events::MESSAGE_SENT,
-        crate::ledger::user_actor(user),
-        format!("request:{}", rec.id),
-    )
-    .attr("kind", messages::EXTENSION_REQUEST)
-    .attr("days", days.to_string())
-    .attr("envelope", env.header.id.to_string())
-    .attr("envelope_hash", hex::encode(env.hash()));
-    state
-        .store
-        .add_message(
-            &message,
-            Some(&outbox(&env, rec.id, now)),
-            &[ledger.encode()],
-        )
-        .await?;
-    state.outbox_wake.notify_one();
-    Ok(message)
+    send_recorded(state, user, rec, &rec.to, messages::EXTENSION_REQUEST, body).await
 }
 
 /// `POST .../extension` on the requested side: keeps the data `days` longer and tells the
@@ -1054,8 +1037,6 @@ pub async fn grant_extension(
     let until = current
         .checked_add(jiff::SignedDuration::from_hours(24 * days))
         .map_err(ApiError::internal)?;
-    let now = state.clock.now();
-    let id = uuid::Uuid::now_v7().to_string();
     let in_reply_to = rec
         .messages
         .iter()
@@ -1063,44 +1044,19 @@ pub async fn grant_extension(
         .find(|m| m.kind == messages::EXTENSION_REQUEST && m.direction == "received")
         .map(|m| m.id.clone());
     let body = json!({"days": days, "preserved_until": until, "note": note});
-    let env = send_message(
+    let p = prepare_message(
         state,
+        user,
         rec,
         &rec.from,
-        &id,
         messages::EXTENSION_GRANTED,
-        &body,
-        in_reply_to.clone(),
-        now,
-    )?;
-    let message = Message {
-        id,
-        request_id: rec.id,
-        direction: "sent".into(),
-        kind: messages::EXTENSION_GRANTED.into(),
         body,
-        at: now,
         in_reply_to,
-    };
-    let ledger = crate::ledger::entry(
-        state,
-        events::MESSAGE_SENT,
-        crate::ledger::user_actor(user),
-        format!("request:{}", rec.id),
-    )
-    .attr("kind", messages::EXTENSION_GRANTED)
-    .attr("preserved_until", until.to_string())
-    .attr("envelope", env.header.id.to_string())
-    .attr("envelope_hash", hex::encode(env.hash()));
+    )?;
+    let ledger = p.ledger.attr("preserved_until", until.to_string());
     if !state
         .store
-        .extend_preservation(
-            rec.id,
-            until,
-            &message,
-            &outbox(&env, rec.id, now),
-            &[ledger.encode()],
-        )
+        .extend_preservation(rec.id, until, &p.message, &p.outbox, &[ledger.encode()])
         .await?
     {
         return Err(ApiError::new(
