@@ -584,7 +584,7 @@ impl Store {
                         });
                     }
                     Transitioned::Stale { seq, .. }
-                        if seq >= t.expect_seq + t.events.len() as i64 => {}
+                        if t.replay_ok && seq >= t.expect_seq + t.events.len() as i64 => {}
                     Transitioned::Stale { status, seq } => {
                         return Ok(Received::Rejected {
                             reason: format!(

@@ -176,6 +176,10 @@ pub struct Transition {
     /// On the requesting side: if the request is still `queued` one event short of
     /// `expect_seq`, the receipt's bookkeeping is behind: record `delivered` at this time first.
     pub fill_delivered: Option<Timestamp>,
+    /// Received from the node that orders the history: if the history is already longer, these
+    /// steps were applied before (a replay in another envelope) and nothing is to be done.
+    /// Otherwise a stale history means someone moved first and the sender must try again.
+    pub replay_ok: bool,
     pub outbox: Vec<NewOutbox>,
     pub messages: Vec<Message>,
     pub ledger: Vec<Vec<u8>>,

@@ -309,6 +309,7 @@ fn move_to(
         decision: None,
         preserved_until: None,
         fill_delivered: None,
+        replay_ok: false,
         outbox: Vec::new(),
         messages: Vec::new(),
         ledger: vec![b"moved".to_vec()],
@@ -393,6 +394,7 @@ async fn transitions(backend: Backend) {
         now,
     );
     apply.fill_delivered = Some(now);
+    apply.replay_ok = true;
     apply.decision = accept.decision.clone();
     apply.preserved_until = accept.preserved_until;
     let mut update = inbox("FRA/247", "{}");
@@ -441,6 +443,20 @@ async fn transitions(backend: Backend) {
         s.receive(
             &inbox("FRA/247", "{}"),
             &InboundEffect::Transition(Box::new(gap)),
+            &[b"received".to_vec()]
+        )
+        .await
+        .unwrap(),
+        Received::Rejected { .. }
+    ));
+    // A move that is not a replay (a proposal) on a history that moved on is refused, to be
+    // evaluated again.
+    let mut late = move_to(req.id, Direction::Incoming, 3, &[Status::Withdrawn], now);
+    late.replay_ok = false;
+    assert!(matches!(
+        s.receive(
+            &inbox("VNM/247", "{}"),
+            &InboundEffect::Transition(Box::new(late)),
             &[b"received".to_vec()]
         )
         .await
