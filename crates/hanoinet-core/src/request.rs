@@ -56,6 +56,10 @@ pub struct FieldError {
     /// The Convention paragraph that requires the field, e.g. `Art. 42(2)(a)`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub article: Option<String>,
+    /// For `convention_not_in_force`: the first day a request under the Convention would be
+    /// possible (YYYY-MM-DD), when one is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub possible_from: Option<String>,
 }
 
 impl FieldError {
@@ -65,6 +69,7 @@ impl FieldError {
             code: code.to_owned(),
             message,
             article: article.map(|a| a.to_string()),
+            possible_from: None,
         }
     }
 }

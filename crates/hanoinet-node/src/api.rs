@@ -38,6 +38,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/requests/{id}", get(show_request))
         .route("/api/v1/requests/{id}/responses", post(respond))
         .route("/api/v1/requests/{id}/transitions", post(transition))
+        // The same, by another name.
+        .route("/api/v1/requests/{id}/status", post(transition))
+        .route("/api/v1/requests/{id}/approve", post(approve))
         .route("/api/v1/requests/{id}/status-enquiry", post(status_enquiry))
         .route("/api/v1/requests/{id}/extension", post(extension))
         .route("/api/v1/openapi.json", get(openapi))
@@ -162,12 +165,7 @@ pub fn validation_failed(errors: Vec<FieldError>) -> ApiError {
 }
 
 fn field_error(field: &str, code: &str, message: String) -> FieldError {
-    FieldError {
-        field: field.into(),
-        code: code.into(),
-        message,
-        article: None,
-    }
+    FieldError::new(field, code, message, None)
 }
 
 async fn create_request(
@@ -410,7 +408,13 @@ async fn show_request(
         format!("request:{id}"),
     );
     state.store.append_ledger(&[opened.encode()]).await?;
-    Ok(Json(request_view(&rec)))
+    let mut view = request_view(&rec);
+    if rec.request_type == request::RequestType::Preservation && rec.status.preserves() {
+        // Art. 42: kept until the follow-up request is decided, even past preserved_until.
+        let pending = state.store.undecided_followups(rec.id).await?;
+        view["preserved_while_pending"] = json!(pending);
+    }
+    Ok(Json(view))
 }
 
 pub(crate) async fn load(state: &AppState, id: &str) -> ApiResult<RequestRecord> {
@@ -474,6 +478,31 @@ async fn transition(
         }
         Direction::Outgoing => crate::lifecycle::move_requesting(&state, &user, &rec, mv).await?,
     };
+    let rec = load(&state, &id).await?;
+    Ok((status, Json(request_view(&rec))))
+}
+
+/// `POST /api/v1/requests/{id}/approve`: a supervisor other than the author sends a request that
+/// awaits approval (the move to `queued`).
+async fn approve(
+    State(state): AppStateRef,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require_officer(&user)?;
+    let rec = load(&state, &id).await?;
+    if rec.direction != Direction::Outgoing {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "approval is for requests this node sends",
+        ));
+    }
+    let mv = Move {
+        to: request::Status::Queued,
+        note: None,
+        decision: None,
+    };
+    let status = crate::lifecycle::move_requesting(&state, &user, &rec, mv).await?;
     let rec = load(&state, &id).await?;
     Ok((status, Json(request_view(&rec))))
 }

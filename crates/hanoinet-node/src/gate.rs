@@ -52,6 +52,7 @@ pub async fn check_typed(
             code: "convention_not_in_force".into(),
             message: e.reason,
             article: Some(art65::GENERAL.to_string()),
+            possible_from: e.possible_from.map(|d| d.to_string()),
         });
     }
     if let Some(linked) = facts.follows_request
@@ -138,5 +139,6 @@ async fn check_link(
             to.state()
         ),
         article: Some(hanoinet_core::catalogue::art44::ACCESS.to_string()),
+        possible_from: None,
     }))
 }

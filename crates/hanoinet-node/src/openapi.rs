@@ -324,6 +324,28 @@ pub fn document() -> Value {
                     }
                 }
             },
+            "/api/v1/requests/{id}/status": {
+                "post": {
+                    "summary": "Alias of /api/v1/requests/{id}/transitions",
+                    "security": bearer,
+                    "parameters": [id_param.clone()],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Move"}}}},
+                    "responses": {"201": {"description": "Moved."}, "202": {"description": "Proposed."}, "409": error_response("`conflict`")}
+                }
+            },
+            "/api/v1/requests/{id}/approve": {
+                "post": {
+                    "summary": "Approve a request awaiting approval (four eyes: a supervisor of this node other than its author); it is sent",
+                    "security": bearer,
+                    "parameters": [id_param.clone()],
+                    "responses": {
+                        "201": {"description": "Approved and queued.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Request"}}}},
+                        "403": error_response("`forbidden`: not a supervisor, or the request's author"),
+                        "409": error_response("`conflict`: not awaiting approval"),
+                        "422": error_response("`validation_failed`: e.g. the Convention is not in force for both States today")
+                    }
+                }
+            },
             "/api/v1/requests/{id}/status-enquiry": {
                 "post": {
                     "summary": "Ask the requested node where a request stands (Art. 40); its node answers with a status_reply message",

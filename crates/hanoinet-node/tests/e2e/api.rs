@@ -364,6 +364,8 @@ async fn openapi_document_is_served(backend: hanoinet_store::testing::Backend) {
         "/api/v1/requests/{id}/responses",
         "/api/v1/requests/{id}/transitions",
         "/api/v1/requests/{id}/status-enquiry",
+        "/api/v1/requests/{id}/status",
+        "/api/v1/requests/{id}/approve",
         "/api/v1/requests/{id}/extension",
         "/api/v1/requests/{id}/attachments",
         "/api/v1/requests/{id}/attachments/{aid}",

@@ -76,9 +76,14 @@ impl Net {
         Self::start_nodes(backend, &IDS).await
     }
 
-    /// The three usual nodes and a fourth, `CHL/247`, of a State that only signed.
+    /// The three usual nodes, `CHL/247` of a State that only signed, and `SWE/247` of a State
+    /// whose instrument is inside its 30-day window.
     pub async fn start_with_chile(backend: Backend) -> Self {
-        Self::start_nodes(backend, &["VNM/247", "FRA/247", "KEN/247", "CHL/247"]).await
+        Self::start_nodes(
+            backend,
+            &["VNM/247", "FRA/247", "KEN/247", "CHL/247", "SWE/247"],
+        )
+        .await
     }
 
     async fn start_nodes(backend: Backend, ids: &[&str]) -> Self {

@@ -125,6 +125,17 @@ async fn drafts_and_four_eyes_approval(backend: hanoinet_store::testing::Backend
         .await;
     assert_eq!(s, 403, "{v}");
     assert!(v["message"].as_str().unwrap().contains("four eyes"), "{v}");
+    let approve = format!("/api/v1/requests/{own}/approve");
+    let (s, _) = net
+        .call_as(
+            net.supervisor(VNM),
+            VNM,
+            reqwest::Method::POST,
+            &approve,
+            None,
+        )
+        .await;
+    assert_eq!(s, 403, "nor through /approve");
     // Withdrawn before it was ever sent: nothing leaves the node.
     let (s, v) = net.move_to(VNM, &own, json!({"status": "withdrawn"})).await;
     assert_eq!((s, v["status"].as_str()), (201, Some("withdrawn")), "{v}");

@@ -191,7 +191,25 @@ async fn the_legal_gate_holds_on_both_sides(backend: hanoinet_store::testing::Ba
         "{msg}"
     );
     assert!(msg.contains("another recorded legal basis"), "{msg}");
+    assert!(
+        d.get("possible_from").is_none(),
+        "no date can be given for a State that only signed"
+    );
     assert!(net.list(VNM, "outgoing").await.is_empty(), "nothing stored");
+
+    // Sweden deposited ten days ago: possible from the 30th day after its deposit.
+    let (status, v) = net
+        .create(VNM, example(RequestType::Preservation, "SWE/247", NO_LINK))
+        .await;
+    assert_eq!(status, 422, "{v}");
+    let d = &v["details"][0];
+    assert_eq!(d["code"], "convention_not_in_force");
+    let from: jiff::civil::Date = d["possible_from"].as_str().unwrap().parse().unwrap();
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    assert_eq!(from, today.saturating_add(jiff::ToSpan::days(20)));
+    assert!(d["message"].as_str().unwrap().contains(&from.to_string()));
 
     // The same request under a bilateral treaty is sent, and shows its basis on both sides.
     let mut treaty = body.clone();
