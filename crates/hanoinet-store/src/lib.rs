@@ -142,11 +142,12 @@ macro_rules! apply_transition {
             return Err(StoreError::Corrupt("a transition without events".into()));
         };
         let expect = t.expect_seq;
-        let current = sqlx::query("SELECT status, seq FROM requests WHERE id = $1 AND direction = $2")
-            .bind(&rid)
-            .bind(t.direction.as_str())
-            .fetch_optional(&mut *$tx)
-            .await?;
+        let current =
+            sqlx::query("SELECT status, seq FROM requests WHERE id = $1 AND direction = $2")
+                .bind(&rid)
+                .bind(t.direction.as_str())
+                .fetch_optional(&mut *$tx)
+                .await?;
         let current = match current {
             None => None,
             Some(row) => {
@@ -168,7 +169,8 @@ macro_rules! apply_transition {
                     && seq + 1 == expect
                 {
                     let moved = sqlx::query(
-                        "UPDATE requests SET status = $1, updated_at = $2 WHERE id = $3 AND seq = $4",
+                        "UPDATE requests SET status = $1, updated_at = $2, seq = $4 + 1
+                         WHERE id = $3 AND seq = $4",
                     )
                     .bind(Status::Delivered.as_str())
                     .bind(to_micros(at))
@@ -177,16 +179,21 @@ macro_rules! apply_transition {
                     .execute(&mut *$tx)
                     .await?;
                     if moved.rows_affected() == 1 {
-                        insert_event!($tx, rid, &$crate::StatusEvent {
-                            by: Some("system".into()),
-                            ..$crate::StatusEvent::new(Status::Delivered, at)
-                        });
+                        insert_event!(
+                            $tx,
+                            rid,
+                            seq + 1,
+                            &$crate::StatusEvent {
+                                by: Some("system".into()),
+                                ..$crate::StatusEvent::new(Status::Delivered, at)
+                            }
+                        );
                     }
                 }
                 let updated = sqlx::query(
                     "UPDATE requests SET status = $1, updated_at = $2,
                         decision = COALESCE($3, decision), decided_at = COALESCE($4, decided_at),
-                        preserved_until = COALESCE($5, preserved_until)
+                        preserved_until = COALESCE($5, preserved_until), seq = $9
                      WHERE id = $6 AND direction = $7 AND seq = $8",
                 )
                 .bind(last.status.as_str())
@@ -197,6 +204,7 @@ macro_rules! apply_transition {
                 .bind(&rid)
                 .bind(t.direction.as_str())
                 .bind(expect)
+                .bind(expect + t.events.len() as i64)
                 .execute(&mut *$tx)
                 .await?;
                 if updated.rows_affected() != 1 {
@@ -211,9 +219,7 @@ macro_rules! apply_transition {
                         seq: row.try_get("seq")?,
                     }
                 } else {
-                    for ev in &t.events {
-                        insert_event!($tx, rid, ev);
-                    }
+                    insert_events!($tx, rid, expect + 1, &t.events);
                     for o in &t.outbox {
                         insert_outbox!($tx, o);
                     }
@@ -357,9 +363,7 @@ impl Store {
             } in items
             {
                 insert_request!(tx, req, None::<&str>);
-                for ev in &req.history {
-                    insert_event!(tx, req.id, ev);
-                }
+                insert_events!(tx, req.id, 1, &req.history);
                 if let Some(outbox) = outbox {
                     insert_outbox!(tx, outbox);
                 }
@@ -446,22 +450,23 @@ impl Store {
                 let request_id: String = row.try_get("request_id")?;
                 let kind: String = row.try_get("kind")?;
                 if kind.ends_with("_request") {
-                    let moved = sqlx::query(
-                        "UPDATE requests SET status = $1, updated_at = $2, receipt = COALESCE(receipt, $3)
-                         WHERE id = $4 AND status = $5",
+                    let moved: Option<i64> = sqlx::query_scalar(
+                        "UPDATE requests SET status = $1, updated_at = $2, receipt = COALESCE(receipt, $3), seq = seq + 1
+                         WHERE id = $4 AND status = $5 RETURNING seq",
                     )
                     .bind(Status::Delivered.as_str())
                     .bind(to_micros(*delivered_at))
                     .bind(receipt_json)
                     .bind(&request_id)
                     .bind(Status::Queued.as_str())
-                    .execute(&mut *tx)
+                    .fetch_optional(&mut *tx)
                     .await?;
-                    if moved.rows_affected() == 1 {
+                    if let Some(seq) = moved {
                         // The peer's receipt time, so both nodes record the same moment.
                         insert_event!(
                             tx,
                             request_id,
+                            seq,
                             &StatusEvent {
                                 by: Some("system".into()),
                                 ..StatusEvent::new(Status::Delivered, *delivered_at)
@@ -568,9 +573,7 @@ impl Store {
                             reason: format!("request {} already exists", req.id),
                         });
                     }
-                    for ev in &req.history {
-                        insert_event!(tx, req.id, ev);
-                    }
+                    insert_events!(tx, req.id, 1, &req.history);
                 }
                 InboundEffect::Transition(t) => match apply_transition!(tx, t) {
                     Transitioned::Recorded => {}

@@ -369,8 +369,8 @@ macro_rules! insert_request {
         sqlx::query(
             "INSERT INTO requests (id, direction, request_type, from_node, to_node, status, fields, envelope_id,
                                    created_by, created_at, updated_at, receipt, offence_category, legal_basis,
-                                   urgency, language, time_limit, follows_request, warnings, ack_due_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                                   urgency, language, time_limit, follows_request, warnings, ack_due_at, seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(req.id.to_string())
@@ -395,31 +395,25 @@ macro_rules! insert_request {
         .bind(req.facts.follows_request.map(|r| r.to_string()))
         .bind(req.warnings.to_string())
         .bind(req.ack_due_at.map(hanoinet_core::time::to_micros))
+        .bind(req.history.len() as i64)
         .execute(&mut *$tx)
         .await?
         .rows_affected()
     }};
 }
 
-/// Appends a status event to a request's history inside a transaction and lengthens the
-/// request's `seq` to match. Callers update the request row first, which serializes concurrent
-/// transitions of one request.
+/// Appends a status event to a request's history, at position `seq`, inside a transaction.
+/// Callers set the request row's `seq` in the same statement that changes its status (a
+/// compare-and-swap on the old length), which serializes concurrent transitions of one request.
 macro_rules! insert_event {
-    ($tx:ident, $request_id:expr, $status:expr, $at:expr, $note:expr) => {{
-        let ev = $crate::StatusEvent {
-            note: $note.map(|n: &str| n.to_owned()),
-            ..$crate::StatusEvent::new($status, $at)
-        };
-        insert_event!($tx, $request_id, &ev)
-    }};
-    ($tx:ident, $request_id:expr, $event:expr) => {{
+    ($tx:ident, $request_id:expr, $seq:expr, $event:expr) => {{
         let ev: &$crate::StatusEvent = $event;
-        let rid = $request_id.to_string();
         sqlx::query(
             "INSERT INTO request_events (request_id, seq, status, at, note, by_side, details)
-             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6 FROM request_events WHERE request_id = $1",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(&rid)
+        .bind($request_id.to_string())
+        .bind(i64::from($seq))
         .bind(ev.status.as_str())
         .bind(hanoinet_core::time::to_micros(ev.at))
         .bind(ev.note.as_deref())
@@ -427,10 +421,49 @@ macro_rules! insert_event {
         .bind(ev.details.as_ref().map(|d| d.to_string()))
         .execute(&mut *$tx)
         .await?;
-        sqlx::query("UPDATE requests SET seq = seq + 1 WHERE id = $1")
-            .bind(&rid)
-            .execute(&mut *$tx)
-            .await?;
+    }};
+}
+
+/// Appends several events at positions `first_seq, first_seq + 1, ...` in one statement.
+macro_rules! insert_events {
+    ($tx:ident, $request_id:expr, $first_seq:expr, $events:expr) => {{
+        let evs: &[$crate::StatusEvent] = $events;
+        if evs.len() == 1 {
+            insert_event!($tx, $request_id, $first_seq, &evs[0]);
+        } else if !evs.is_empty() {
+            let rid = $request_id.to_string();
+            let values = (0..evs.len())
+                .map(|i| {
+                    let b = i * 7;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6,
+                        b + 7
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO request_events (request_id, seq, status, at, note, by_side, details) VALUES {values}"
+            );
+            let mut q = sqlx::query(&sql);
+            for (i, ev) in evs.iter().enumerate() {
+                q = q
+                    .bind(rid.clone())
+                    .bind(i64::from($first_seq) + i as i64)
+                    .bind(ev.status.as_str())
+                    .bind(hanoinet_core::time::to_micros(ev.at))
+                    .bind(ev.note.clone())
+                    .bind(ev.by.clone())
+                    .bind(ev.details.as_ref().map(|d| d.to_string()));
+            }
+            q.execute(&mut *$tx).await?;
+        }
     }};
 }
 

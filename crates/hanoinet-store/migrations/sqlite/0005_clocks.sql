@@ -2,7 +2,8 @@
 -- one was escalated; notifications to escalation contacts, delivered with retries like envelopes.
 ALTER TABLE requests ADD COLUMN ack_due_at BIGINT;
 ALTER TABLE requests ADD COLUMN escalated_at BIGINT;
-CREATE INDEX requests_ack_due ON requests (ack_due_at) WHERE escalated_at IS NULL;
+CREATE INDEX requests_ack_due ON requests (ack_due_at)
+    WHERE ack_due_at IS NOT NULL AND escalated_at IS NULL;
 
 CREATE TABLE notifications (
     id TEXT PRIMARY KEY,
