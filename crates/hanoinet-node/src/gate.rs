@@ -43,9 +43,12 @@ pub async fn check_typed(
 ) -> ApiResult<Result<Value, Vec<FieldError>>> {
     let mut errors = Vec::new();
     if facts.under_convention()
-        && let Err(e) = state
-            .registry
-            .convention_between(&from.state(), &to.state(), today(state))
+        && let Err(e) = hanoinet_core::legal::both_in_force(
+            &state.parties,
+            from.state().as_str(),
+            to.state().as_str(),
+            today(state),
+        )
     {
         errors.push(FieldError {
             field: "legal_basis".into(),

@@ -212,6 +212,15 @@ fn decision_attrs(mut e: Entry, decision: Option<&Decision>) -> Entry {
     e
 }
 
+/// A decision as stored: its JSON text and when it was made.
+fn decision_at(
+    d: Option<&Decision>,
+    at: jiff::Timestamp,
+) -> ApiResult<Option<(String, jiff::Timestamp)>> {
+    d.map(|d| Ok((serde_json::to_string(d).map_err(ApiError::internal)?, at)))
+        .transpose()
+}
+
 fn delivered_at(rec: &RequestRecord) -> jiff::Timestamp {
     rec.history
         .iter()
@@ -311,20 +320,11 @@ async fn apply_requested(
         mv.decision.as_ref(),
     );
     let t = Transition {
-        request_id: rec.id,
-        direction: Direction::Incoming,
-        expect_seq: rec.seq,
-        events: steps,
-        decision: match &mv.decision {
-            Some(d) => Some((serde_json::to_string(d).map_err(ApiError::internal)?, now)),
-            None => None,
-        },
+        decision: decision_at(mv.decision.as_ref(), now)?,
         preserved_until,
-        fill_delivered: None,
-        replay_ok: false,
         outbox: vec![outbox(&env, rec.id, now)],
-        messages: Vec::new(),
         ledger: vec![ledger.encode()],
+        ..Transition::new(rec.id, Direction::Incoming, rec.seq, steps)
     };
     stale(rec, state.store.transition(&t).await?)?;
     state.outbox_wake.notify_one();
@@ -425,17 +425,9 @@ pub async fn move_requesting(
             .attr("envelope_hash", h);
     }
     let tr = Transition {
-        request_id: rec.id,
-        direction: Direction::Outgoing,
-        expect_seq: rec.seq,
-        events: vec![step],
-        decision: None,
-        preserved_until: None,
-        fill_delivered: None,
-        replay_ok: false,
         outbox: out,
-        messages: Vec::new(),
         ledger: vec![ledger.encode()],
+        ..Transition::new(rec.id, Direction::Outgoing, rec.seq, vec![step])
     };
     stale(rec, state.store.transition(&tr).await?)?;
     state.outbox_wake.notify_one();
@@ -752,23 +744,11 @@ pub async fn inbound_update(
     );
     let decided_at = p.steps.last().map_or(p.delivered_at, |s| s.at);
     let t = Transition {
-        request_id: rec.id,
-        direction: Direction::Outgoing,
-        expect_seq: p.expect_seq,
-        events,
-        decision: match &p.decision {
-            Some(d) => Some((
-                serde_json::to_string(d).map_err(ApiError::internal)?,
-                decided_at,
-            )),
-            None => None,
-        },
+        decision: decision_at(p.decision.as_ref(), decided_at)?,
         preserved_until: p.preserved_until,
         fill_delivered: Some(p.delivered_at),
         replay_ok: true,
-        outbox: Vec::new(),
-        messages: Vec::new(),
-        ledger: Vec::new(),
+        ..Transition::new(rec.id, Direction::Outgoing, p.expect_seq, events)
     };
     Ok(Inbound {
         effect: hanoinet_store::InboundEffect::Transition(Box::new(t)),
@@ -821,17 +801,9 @@ pub async fn inbound_proposal(
             let echo =
                 crate::outbound::seal(state, sender, Kind::STATUS_UPDATE, None, &payload, now)?;
             let t = Transition {
-                request_id: rec.id,
-                direction: Direction::Incoming,
-                expect_seq: rec.seq,
-                events: vec![step],
-                decision: None,
-                preserved_until: None,
-                fill_delivered: None,
-                replay_ok: false,
                 outbox: vec![outbox(&echo, rec.id, now)],
                 messages: vec![received],
-                ledger: Vec::new(),
+                ..Transition::new(rec.id, Direction::Incoming, rec.seq, vec![step])
             };
             Ok(Inbound {
                 effect: hanoinet_store::InboundEffect::Transition(Box::new(t)),

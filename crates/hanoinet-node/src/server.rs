@@ -88,6 +88,8 @@ pub struct AppState {
     pub tunables: Tunables,
     pub policy: hanoinet_core::policy::Policy,
     pub escalation: crate::notify::Escalation,
+    /// What the legal gate needs of every State, read once from the (immutable) registry.
+    pub parties: Vec<hanoinet_core::legal::PartyFacts>,
     /// Woken when an envelope is queued, so delivery starts at once.
     pub outbox_wake: Notify,
     /// The signed registry file.
@@ -181,6 +183,7 @@ pub async fn start(
         .user_agent(concat!("hanoinet/", env!("CARGO_PKG_VERSION")))
         .build()
         .context("building the HTTP client")?;
+    let parties = config.registry.party_facts();
     let state = Arc::new(AppState {
         id: config.id,
         keys: config.keys,
@@ -196,6 +199,7 @@ pub async fn start(
         tunables: config.tunables,
         policy: config.policy,
         escalation: config.escalation,
+        parties,
         outbox_wake: Notify::new(),
     });
 

@@ -159,10 +159,7 @@ impl Store {
         lease_until: Timestamp,
         limit: i64,
     ) -> Result<Vec<Notification>, StoreError> {
-        let lock = match self {
-            Self::Sqlite { .. } => "",
-            Self::Postgres(_) => "FOR UPDATE SKIP LOCKED",
-        };
+        let lock = self.skip_locked();
         let sql = format!(
             "UPDATE notifications SET claimed_until = $1
              WHERE id IN (

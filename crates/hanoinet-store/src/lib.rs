@@ -281,6 +281,15 @@ impl Store {
         Ok(Self::Sqlite { write, read })
     }
 
+    /// The row-locking clause of a claim's inner `SELECT`: replicas over one PostgreSQL
+    /// database skip rows another has locked; SQLite has a single writer.
+    pub(crate) fn skip_locked(&self) -> &'static str {
+        match self {
+            Self::Sqlite { .. } => "",
+            Self::Postgres(_) => "FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     pub fn backend(&self) -> &'static str {
         match self {
             Self::Sqlite { .. } => "sqlite",
@@ -381,10 +390,7 @@ impl Store {
         lease_until: Timestamp,
         limit: i64,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        let lock = match self {
-            Self::Sqlite { .. } => "",
-            Self::Postgres(_) => "FOR UPDATE SKIP LOCKED",
-        };
+        let lock = self.skip_locked();
         let sql = format!(
             "UPDATE outbox SET claimed_until = $1
              WHERE envelope_id IN (

@@ -185,6 +185,30 @@ pub struct Transition {
     pub ledger: Vec<Vec<u8>>,
 }
 
+impl Transition {
+    /// `events` on a history of length `expect_seq`, with nothing else attached.
+    pub fn new(
+        request_id: RequestId,
+        direction: Direction,
+        expect_seq: i64,
+        events: Vec<StatusEvent>,
+    ) -> Self {
+        Self {
+            request_id,
+            direction,
+            expect_seq,
+            events,
+            decision: None,
+            preserved_until: None,
+            fill_delivered: None,
+            replay_ok: false,
+            outbox: Vec::new(),
+            messages: Vec::new(),
+            ledger: Vec::new(),
+        }
+    }
+}
+
 /// What happened to a [`Transition`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transitioned {

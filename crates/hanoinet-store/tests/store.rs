@@ -302,17 +302,8 @@ fn move_to(
     at: Timestamp,
 ) -> Transition {
     Transition {
-        request_id: id,
-        direction,
-        expect_seq,
-        events: steps(statuses, at),
-        decision: None,
-        preserved_until: None,
-        fill_delivered: None,
-        replay_ok: false,
-        outbox: Vec::new(),
-        messages: Vec::new(),
         ledger: vec![b"moved".to_vec()],
+        ..Transition::new(id, direction, expect_seq, steps(statuses, at))
     }
 }
 
