@@ -1012,23 +1012,18 @@ pub async fn inbound_transfer(
             created_at: now,
         })
         .collect();
-    let ledger = crate::ledger::entry(
-        state,
-        events::DATA_RECEIVED,
-        crate::ledger::node_actor(&env.header.from),
-        format!("request:{}", rec.id),
-    )
-    .attr("transfer", p.transfer_id.clone())
-    .attr(
-        "attachments",
-        p.attachments
-            .iter()
-            .map(|a| a.sha256.clone())
-            .collect::<Vec<_>>()
-            .join(","),
-    )
-    .attr("retention_until", c.retention_until.to_string())
-    .attr("onward_transfer", c.onward_transfer.as_str());
+    let ledger = crate::lifecycle::received_entry(state, events::DATA_RECEIVED, env, rec.id)
+        .attr("transfer", p.transfer_id.clone())
+        .attr(
+            "attachments",
+            p.attachments
+                .iter()
+                .map(|a| a.sha256.clone())
+                .collect::<Vec<_>>()
+                .join(","),
+        )
+        .attr("retention_until", c.retention_until.to_string())
+        .attr("onward_transfer", c.onward_transfer.as_str());
     Ok(crate::lifecycle::Inbound {
         effect: hanoinet_store::InboundEffect::Transfer(Box::new(transfer), atts),
         ledger,
@@ -1052,11 +1047,11 @@ pub async fn inbound_chunk(
             "a chunk holds 1 to 262144 bytes",
         ));
     }
-    let entry = crate::ledger::entry(
+    let entry = crate::lifecycle::received_entry(
         state,
         hanoinet_ledger::entry::events::MESSAGE_RECEIVED,
-        crate::ledger::node_actor(&env.header.from),
-        format!("request:{}", rec.id),
+        env,
+        rec.id,
     )
     .attr("kind", "data_chunk")
     .attr("attachment", p.attachment_id.clone())

@@ -625,6 +625,23 @@ async fn peer_request(
     }
 }
 
+/// The ledger entry for an envelope received about `request_id`: who sent it, which envelope.
+pub fn received_entry(
+    state: &AppState,
+    event: &str,
+    env: &hanoinet_protocol::Envelope,
+    request_id: RequestId,
+) -> Entry {
+    crate::ledger::entry(
+        state,
+        event,
+        crate::ledger::node_actor(&env.header.from),
+        format!("request:{request_id}"),
+    )
+    .attr("envelope", env.header.id.to_string())
+    .attr("envelope_hash", hex::encode(env.hash()))
+}
+
 /// A request `sender` shares with this node, whichever side this node is on.
 pub async fn peer_request_any(
     state: &AppState,
@@ -724,22 +741,14 @@ pub async fn inbound_update(
     }
     let events: Vec<StatusEvent> = p.steps.iter().map(StatusEvent::from).collect();
     let ledger = decision_attrs(
-        crate::ledger::entry(
-            state,
-            events::STATUS_RECEIVED,
-            crate::ledger::node_actor(sender),
-            format!("request:{}", rec.id),
-        )
-        .attr(
+        received_entry(state, events::STATUS_RECEIVED, env, rec.id).attr(
             "to",
             events
                 .iter()
                 .map(|e| e.status.as_str())
                 .collect::<Vec<_>>()
                 .join(","),
-        )
-        .attr("envelope", env.header.id.to_string())
-        .attr("envelope_hash", hex::encode(env.hash())),
+        ),
         p.decision.as_ref(),
     );
     let decided_at = p.steps.last().map_or(p.delivered_at, |s| s.at);
@@ -767,15 +776,8 @@ pub async fn inbound_proposal(
     let sender = &env.header.from;
     let rec = peer_request(state, p.request_id, sender, Direction::Incoming).await?;
     let now = state.clock.now();
-    let base = crate::ledger::entry(
-        state,
-        events::STATUS_RECEIVED,
-        crate::ledger::node_actor(sender),
-        format!("request:{}", rec.id),
-    )
-    .attr("proposal", p.status.as_str())
-    .attr("envelope", env.header.id.to_string())
-    .attr("envelope_hash", hex::encode(env.hash()));
+    let base = received_entry(state, events::STATUS_RECEIVED, env, rec.id)
+        .attr("proposal", p.status.as_str());
     let received = Message {
         id: p.proposal_id.clone(),
         request_id: rec.id,
@@ -911,15 +913,8 @@ pub async fn inbound_message(
         at: now,
         in_reply_to: p.in_reply_to.clone(),
     };
-    let ledger = crate::ledger::entry(
-        state,
-        events::MESSAGE_RECEIVED,
-        crate::ledger::node_actor(sender),
-        format!("request:{}", rec.id),
-    )
-    .attr("kind", p.kind.as_str())
-    .attr("envelope", env.header.id.to_string())
-    .attr("envelope_hash", hex::encode(env.hash()));
+    let ledger =
+        received_entry(state, events::MESSAGE_RECEIVED, env, rec.id).attr("kind", p.kind.as_str());
     if p.kind == messages::EXTENSION_GRANTED {
         let until: jiff::Timestamp = p
             .body
