@@ -176,7 +176,7 @@ async fn create_request(
     require_officer(&user)?;
     let body = parse_json(body).await?;
     let rec = create_outgoing(&state, &user, body).await?;
-    Ok((StatusCode::CREATED, Json(request_view(&rec))))
+    Ok((StatusCode::CREATED, Json(request_view(&state, &rec))))
 }
 
 /// Validates and creates an outgoing request (queued, awaiting approval, or a draft).
@@ -257,6 +257,7 @@ pub async fn create_outgoing(
             created_at: now,
             fields: new.fields.clone(),
             history: vec![Step::from(&first)],
+            approval: None,
             tree_head: crate::ledger::cached_head(state),
         };
         let envelope = crate::outbound::seal_with_id(
@@ -379,7 +380,7 @@ async fn list_requests(
     };
     let recs = state.store.list_requests(direction, order, limit).await?;
     Ok(Json(
-        json!({"requests": recs.iter().map(request_view).collect::<Vec<_>>()}),
+        json!({"requests": recs.iter().map(|r| request_view(&state, r)).collect::<Vec<_>>()}),
     ))
 }
 
@@ -408,7 +409,7 @@ async fn show_request(
         format!("request:{id}"),
     );
     state.store.append_ledger(&[opened.encode()]).await?;
-    let mut view = request_view(&rec);
+    let mut view = request_view(&state, &rec);
     if rec.request_type == request::RequestType::Preservation && rec.status.preserves() {
         // Art. 42: kept until the follow-up request is decided, even past preserved_until.
         let pending = state.store.undecided_followups(rec.id).await?;
@@ -454,7 +455,7 @@ async fn respond(
     };
     crate::lifecycle::move_requested(&state, &user, &rec, mv).await?;
     let rec = load(&state, &id).await?;
-    Ok((StatusCode::CREATED, Json(request_view(&rec))))
+    Ok((StatusCode::CREATED, Json(request_view(&state, &rec))))
 }
 
 /// `POST /api/v1/requests/{id}/transitions`: `{"status": "...", "note": "..."}` (plus `grounds`
@@ -479,7 +480,7 @@ async fn transition(
         Direction::Outgoing => crate::lifecycle::move_requesting(&state, &user, &rec, mv).await?,
     };
     let rec = load(&state, &id).await?;
-    Ok((status, Json(request_view(&rec))))
+    Ok((status, Json(request_view(&state, &rec))))
 }
 
 /// `POST /api/v1/requests/{id}/approve`: a supervisor other than the author sends a request that
@@ -504,7 +505,7 @@ async fn approve(
     };
     let status = crate::lifecycle::move_requesting(&state, &user, &rec, mv).await?;
     let rec = load(&state, &id).await?;
-    Ok((status, Json(request_view(&rec))))
+    Ok((status, Json(request_view(&state, &rec))))
 }
 
 /// `POST /api/v1/requests/{id}/status-enquiry`: `{"note": "..."}` (optional); the requested
@@ -618,7 +619,7 @@ async fn extension(
         Direction::Incoming => {
             crate::lifecycle::grant_extension(&state, &user, &rec, days, note).await?;
             let rec = load(&state, &id).await?;
-            Ok((StatusCode::CREATED, Json(request_view(&rec))))
+            Ok((StatusCode::CREATED, Json(request_view(&state, &rec))))
         }
     }
 }
@@ -644,7 +645,7 @@ async fn health(State(state): AppStateRef) -> Json<Value> {
 
 /// The API's JSON view of a request: metadata, the type's fields at top level (as they were
 /// posted), the decision, the status history and the receipts.
-pub fn request_view(r: &RequestRecord) -> Value {
+pub fn request_view(state: &AppState, r: &RequestRecord) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(r.id));
     m.insert("type".into(), json!(r.request_type.as_str()));
@@ -693,10 +694,17 @@ pub fn request_view(r: &RequestRecord) -> Value {
                 .collect(),
         ),
     );
+    // The four-eyes approval, signed by the requesting node (on both nodes).
+    let approval = r
+        .history
+        .iter()
+        .rev()
+        .find_map(|e| e.details.as_ref()?.get("approval").cloned());
+    m.insert("approval".into(), approval.unwrap_or(Value::Null));
     m.insert(
         "allowed_transitions".into(),
         json!(
-            crate::lifecycle::allowed_moves(r)
+            crate::lifecycle::allowed_moves(&state.policy, r)
                 .iter()
                 .map(|s| s.as_str())
                 .collect::<Vec<_>>()
@@ -732,11 +740,10 @@ pub fn message_view(msg: &Message, r: &RequestRecord) -> Value {
             m.kind == crate::payload::messages::PROPOSAL_DECLINED
                 && m.in_reply_to.as_deref() == Some(msg.id.as_str())
         });
-        let proposed = msg.body.get("status").and_then(Value::as_str);
         let applied = r
             .history
             .iter()
-            .any(|e| e.by.as_deref() == Some("requesting") && Some(e.status.as_str()) == proposed);
+            .any(|e| crate::lifecycle::step_proposal(e) == Some(msg.id.as_str()));
         v["state"] = json!(if declined {
             "declined"
         } else if applied {

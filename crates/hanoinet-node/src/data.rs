@@ -88,6 +88,10 @@ pub struct TransferPayload {
     pub attachments: Vec<AttachmentMeta>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forwarded_from: Option<String>,
+    /// For data passed on: the original sender's signed authorization, so the third node can
+    /// check it was authorized, for it and for this purpose (Art. 36).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<OnwardAuthorization>,
 }
 
 /// Payload of a `data_chunk` envelope.
@@ -435,8 +439,9 @@ async fn transmit(
     conds: Conditions,
     results: Option<Value>,
     attachments: Vec<Attachment>,
-    forwarded_from: Option<String>,
+    forwarded: Option<(String, OnwardAuthorization)>,
 ) -> ApiResult<DataTransfer> {
+    let (forwarded_from, authorization) = forwarded.unzip();
     let now = state.clock.now();
     let peer = peer_of(rec).clone();
     let transfer_id = uuid::Uuid::now_v7().to_string();
@@ -457,6 +462,7 @@ async fn transmit(
         results: results.clone(),
         attachments: metas,
         forwarded_from: forwarded_from.clone(),
+        authorization,
     };
     let out = |env: &hanoinet_protocol::Envelope| NewOutbox {
         envelope_id: env.header.id,
@@ -646,9 +652,15 @@ async fn download(
 struct Onward {
     to: String,
     purpose: String,
+    /// Only on an authorization: how many times the data may be passed on (default 1).
+    #[serde(default)]
+    max_uses: Option<u32>,
 }
 
-async fn onward_body(body: Body) -> ApiResult<(NodeId, String)> {
+/// Most uses one onward-transfer authorization may grant.
+pub const MAX_ONWARD_USES: u32 = 100;
+
+async fn onward_body(body: Body) -> ApiResult<(NodeId, String, Option<u32>)> {
     let v = crate::api::parse_json(body).await?;
     let o: Onward = serde_json::from_value(v).map_err(|e| {
         validation_failed(vec![FieldError::new(
@@ -668,7 +680,28 @@ async fn onward_body(body: Body) -> ApiResult<(NodeId, String)> {
             "purpose must not be empty",
         )]));
     }
-    Ok((to, o.purpose.trim().to_owned()))
+    if o.max_uses
+        .is_some_and(|n| !(1..=MAX_ONWARD_USES).contains(&n))
+    {
+        return Err(validation_failed(vec![field(
+            "max_uses",
+            "invalid",
+            format!("max_uses is a whole number from 1 to {MAX_ONWARD_USES}"),
+        )]));
+    }
+    Ok((to, o.purpose.trim().to_owned(), o.max_uses))
+}
+
+/// `max_uses` belongs to an authorization only.
+fn no_uses(max_uses: Option<u32>) -> ApiResult<()> {
+    match max_uses {
+        None => Ok(()),
+        Some(_) => Err(validation_failed(vec![field(
+            "max_uses",
+            "unknown_field",
+            "max_uses is set by the node that authorizes, not asked for or used here",
+        )])),
+    }
 }
 
 async fn transfer_of(state: &AppState, rec: &RequestRecord, tid: &str) -> ApiResult<DataTransfer> {
@@ -702,7 +735,8 @@ async fn onward_request(
             "only the node that received the data asks to pass it on",
         ));
     }
-    let (to, purpose) = onward_body(body).await?;
+    let (to, purpose, max_uses) = onward_body(body).await?;
+    no_uses(max_uses)?;
     let grantor: NodeId = t.peer.parse().map_err(ApiError::internal)?;
     let m = crate::lifecycle::send_recorded(
         &state,
@@ -742,7 +776,7 @@ async fn onward_authorize(
             "this transfer's conditions prohibit onward transfer; send the data again with other conditions instead",
         ));
     }
-    let (to, purpose) = onward_body(body).await?;
+    let (to, purpose, max_uses) = onward_body(body).await?;
     if state.registry.node(&to).is_none() {
         return Err(validation_failed(vec![field(
             "to",
@@ -756,6 +790,7 @@ async fn onward_authorize(
         holder.clone(),
         to.clone(),
         &purpose,
+        max_uses.unwrap_or(1),
         state.clock.now(),
         &state.keys,
         state.id.clone(),
@@ -776,28 +811,35 @@ async fn onward_authorize(
     ))
 }
 
-/// A verified authorization on record for passing `t` on to `to`.
-fn authorization_for(
+/// The verified authorizations on record for passing `t` on to `to` (for any purpose).
+fn authorizations_for(
     state: &AppState,
     rec: &RequestRecord,
     t: &DataTransfer,
     to: &NodeId,
-) -> Option<OnwardAuthorization> {
-    let grantor: NodeId = t.peer.parse().ok()?;
-    let keys = state.registry.node(&grantor)?.public_keys().ok()?;
+) -> Vec<OnwardAuthorization> {
+    let Some(keys) = t
+        .peer
+        .parse::<NodeId>()
+        .ok()
+        .and_then(|g| state.registry.node(&g)?.public_keys().ok())
+    else {
+        return Vec::new();
+    };
     rec.messages
         .iter()
         .filter(|m| m.kind == messages::ONWARD_AUTHORIZATION && m.direction == "received")
         .filter_map(|m| {
             serde_json::from_value::<OnwardAuthorization>(m.body.get("authorization")?.clone()).ok()
         })
-        .find(|a| {
+        .filter(|a| {
             a.transfer_id == t.id
-                && a.grantor == grantor
+                && a.grantor.as_str() == t.peer
                 && a.holder == state.id
                 && &a.third == to
                 && a.verify(&keys)
         })
+        .collect()
 }
 
 /// `POST .../data/{tid}/forward` (the node that received the data): passes it on to a third
@@ -811,7 +853,8 @@ async fn forward(
     require_officer(&user)?;
     let rec = load(&state, &id).await?;
     let t = transfer_of(&state, &rec, &tid).await?;
-    let (to, purpose) = onward_body(body).await?;
+    let (to, purpose, max_uses) = onward_body(body).await?;
+    no_uses(max_uses)?;
     if t.direction != "received" {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -843,10 +886,40 @@ async fn forward(
             t.peer
         )));
     }
-    let Some(auth) = authorization_for(&state, &rec, &t, &to) else {
+    let auths = authorizations_for(&state, &rec, &t, &to);
+    if auths.is_empty() {
         return Err(refused(format!(
             "passing these data on to {to} needs the prior authorization of {} (Art. 36); ask for it with POST .../data/{}/onward-requests",
             t.peer, t.id
+        )));
+    }
+    // Only for the purpose authorized, and only as often as authorized.
+    let for_purpose: Vec<&OnwardAuthorization> =
+        auths.iter().filter(|a| a.purpose == purpose).collect();
+    if for_purpose.is_empty() {
+        let allowed: Vec<&str> = auths.iter().map(|a| a.purpose.as_str()).collect();
+        return Err(refused(format!(
+            "{} authorized passing these data on to {to} for another purpose ({}); they go only with the purpose authorized (Art. 36)",
+            t.peer,
+            allowed.join("; ")
+        )));
+    }
+    let mut claimed = None;
+    for a in for_purpose {
+        let sig = hex::encode(a.signature);
+        if state
+            .store
+            .claim_onward_use(&sig, a.max_uses, &t.id, state.clock.now())
+            .await?
+        {
+            claimed = Some(a.clone());
+            break;
+        }
+    }
+    let Some(auth) = claimed else {
+        return Err(refused(format!(
+            "the authorization of {} to pass these data on to {to} has been used as often as it allows; ask for a new one",
+            t.peer
         )));
     };
     // A request of spontaneous information to the third node carries the data.
@@ -927,7 +1000,7 @@ async fn forward(
         conds,
         t.results.clone(),
         copies,
-        Some(t.id.clone()),
+        Some((t.id.clone(), auth.clone())),
     )
     .await?;
     let entry = crate::ledger::entry(
@@ -944,7 +1017,7 @@ async fn forward(
     Ok((
         StatusCode::CREATED,
         Json(
-            json!({"request": crate::api::request_view(&new), "transfer": transfer_view(&state, &sent).await?}),
+            json!({"request": crate::api::request_view(&state, &new), "transfer": transfer_view(&state, &sent).await?}),
         ),
     ))
 }
@@ -970,6 +1043,30 @@ pub async fn inbound_transfer(
         "prohibited" | "with_authorization"
     ) {
         return Err(bad("onward_transfer is prohibited or with_authorization"));
+    }
+    match (&p.forwarded_from, &p.authorization) {
+        (None, None) => {}
+        (Some(from), Some(a)) => {
+            let authorized = state
+                .registry
+                .node(&a.grantor)
+                .and_then(|n| n.public_keys().ok())
+                .is_some_and(|keys| a.verify(&keys))
+                && a.holder == env.header.from
+                && a.third == state.id
+                && &a.transfer_id == from
+                && a.purpose == c.purpose;
+            if !authorized {
+                return Err(bad(
+                    "data passed on carry the original sender's authorization, for this node and this purpose (Art. 36)",
+                ));
+            }
+        }
+        _ => {
+            return Err(bad(
+                "data passed on carry the original sender's authorization (Art. 36), and only they do",
+            ));
+        }
     }
     for a in &p.attachments {
         let expected = (a.size + CHUNK_BYTES as i64 - 1) / CHUNK_BYTES as i64;
@@ -1029,6 +1126,15 @@ pub async fn inbound_transfer(
         ledger,
         head: None,
     })
+}
+
+/// Whether the content of attachment `id` was purged (its retention ended).
+pub async fn purged(state: &AppState, id: &str) -> ApiResult<bool> {
+    Ok(state
+        .store
+        .attachment(id)
+        .await?
+        .is_some_and(|a| a.state == "purged"))
 }
 
 /// A `data_chunk`.
@@ -1118,9 +1224,20 @@ pub async fn purge_due(state: &AppState) -> ApiResult<()> {
         .attr("retention_until", t.retention_until.to_string())
         .attr("article", art36::CONDITIONS.to_string())
         .attr("use_limitation_article", art40::USE_LIMITATION.to_string());
+        // What was received stays provable (header, hash, signature); the content goes.
+        let reduced: Vec<(String, String)> = state
+            .store
+            .transfer_envelopes(&t.id)
+            .await?
+            .into_iter()
+            .filter_map(|(id, json)| {
+                let env = hanoinet_protocol::Envelope::from_json(json.as_bytes()).ok()?;
+                Some((id, env.reduced().to_json()))
+            })
+            .collect();
         if state
             .store
-            .purge_transfer(&t.id, state.clock.now(), &[entry.encode()])
+            .purge_transfer(&t.id, state.clock.now(), &reduced, &[entry.encode()])
             .await?
         {
             tracing::info!(transfer = %t.id, request = %t.request_id, "retention ended: data purged");

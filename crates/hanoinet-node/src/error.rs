@@ -33,10 +33,12 @@ pub enum ErrorCode {
     UndecryptablePayload,
     InvalidPayload,
     UnknownRequest,
+    /// A status update would put other steps where the history already holds steps.
+    HistoryConflict,
 }
 
 impl ErrorCode {
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 20] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -56,6 +58,7 @@ impl ErrorCode {
         Self::UndecryptablePayload,
         Self::InvalidPayload,
         Self::UnknownRequest,
+        Self::HistoryConflict,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -79,6 +82,7 @@ impl ErrorCode {
             Self::UndecryptablePayload => "undecryptable_payload",
             Self::InvalidPayload => "invalid_payload",
             Self::UnknownRequest => "unknown_request",
+            Self::HistoryConflict => "history_conflict",
         }
     }
 
@@ -96,7 +100,7 @@ impl ErrorCode {
             | Self::UndecryptablePayload
             | Self::InvalidPayload
             | Self::UnknownRequest => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Conflict => StatusCode::CONFLICT,
+            Self::Conflict | Self::HistoryConflict => StatusCode::CONFLICT,
             Self::Gone => StatusCode::GONE,
             Self::WrongRecipient => StatusCode::MISDIRECTED_REQUEST,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,

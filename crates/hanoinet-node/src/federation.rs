@@ -186,6 +186,10 @@ async fn receive_inner(
 
     // 8. Kind, payload.
     let mut check_after: Vec<String> = Vec::new();
+    // Envelopes that carry data name their transfer; one whose content is already purged is
+    // kept without it.
+    let mut transfer_id = None;
+    let mut keep_content = true;
     let (effect, peer_head, ledger) = match h.kind.as_str() {
         Kind::PRESERVATION_REQUEST => {
             let (req, head) = incoming_request(state, &env, now).await?;
@@ -217,6 +221,7 @@ async fn receive_inner(
             let p: crate::data::TransferPayload = serde_json::from_slice(&open(state, &env)?)
                 .map_err(|e| invalid(format!("data transfer payload: {e}")))?;
             check_after = p.attachments.iter().map(|a| a.id.clone()).collect();
+            transfer_id = Some(p.transfer_id.clone());
             let i = crate::data::inbound_transfer(state, &env, p).await?;
             (i.effect, i.head, i.ledger)
         }
@@ -224,6 +229,8 @@ async fn receive_inner(
             let p: crate::data::ChunkPayload = serde_json::from_slice(&open(state, &env)?)
                 .map_err(|e| invalid(format!("data chunk payload: {e}")))?;
             check_after = vec![p.attachment_id.clone()];
+            transfer_id = Some(p.transfer_id.clone());
+            keep_content = !crate::data::purged(state, &p.attachment_id).await?;
             let (effect, entry) = crate::data::inbound_chunk(state, &env, p).await?;
             (effect, None, entry)
         }
@@ -257,9 +264,14 @@ async fn receive_inner(
         envelope_id: h.id,
         sender: h.from.clone(),
         kind: h.kind.as_str().into(),
-        envelope: env.to_json(),
+        envelope: if keep_content {
+            env.to_json()
+        } else {
+            env.reduced().to_json()
+        },
         received_at: now,
         receipt: receipt_json.clone(),
+        transfer_id,
     };
     let outcome = state
         .store
@@ -281,6 +293,7 @@ async fn receive_inner(
         }
         Received::Duplicate { receipt } => Ok((StatusCode::OK, receipt)),
         Received::Rejected { reason } => Err(reject(ErrorCode::UnknownRequest, reason)),
+        Received::Conflict { reason } => Err(reject(ErrorCode::HistoryConflict, reason)),
     }
 }
 
@@ -347,6 +360,20 @@ async fn incoming_request(
             "a request's history before delivery ends with queued and holds only draft, awaiting_approval and queued",
         ));
     }
+    let latest = env
+        .header
+        .created_at
+        .checked_add(SignedDuration::try_from(state.tunables.max_clock_skew).unwrap_or_default())
+        .unwrap_or(env.header.created_at);
+    if history
+        .iter()
+        .any(|e| e.by.as_deref().is_some_and(|b| b != "requesting") || e.at > latest)
+    {
+        return Err(invalid(
+            "a request's history before delivery holds the requesting side's steps, none later than the envelope",
+        ));
+    }
+    check_approval(state, env, &payload, &mut history)?;
     history.push(StatusEvent {
         by: Some("system".into()),
         ..StatusEvent::new(Status::Delivered, received_at)
@@ -371,4 +398,48 @@ async fn incoming_request(
         history,
     };
     Ok((request, payload.tree_head))
+}
+
+/// Four eyes, as the requesting node recorded them: a request queued from `awaiting_approval`
+/// carries an approval its sender signed, for this request and envelope, by a supervisor who is
+/// not the author; a request queued straight from a draft carries none.
+fn check_approval(
+    state: &AppState,
+    env: &Envelope,
+    payload: &RequestPayload,
+    history: &mut [StatusEvent],
+) -> Result<(), ApiError> {
+    use hanoinet_protocol::approval::SUPERVISOR;
+    let n = history.len();
+    let approved = n >= 2 && history[n - 2].status == Status::AwaitingApproval;
+    match (&payload.approval, approved) {
+        (None, false) => Ok(()),
+        (Some(a), true) => {
+            let keys = state
+                .registry
+                .node(&env.header.from)
+                .and_then(|n| n.public_keys().ok())
+                .ok_or_else(|| ApiError::internal("the sender's registry keys vanished"))?;
+            let fits = a.node == env.header.from
+                && a.request_id == payload.request_id
+                && a.envelope_id == env.header.id
+                && a.role == SUPERVISOR
+                && a.approver != a.author
+                && a.verify(&keys);
+            if !fits {
+                return Err(invalid(
+                    "the approval is not signed by the requesting node for this request and envelope, by a supervisor other than the author",
+                ));
+            }
+            let doc = serde_json::to_value(a).map_err(ApiError::internal)?;
+            history[n - 1].details = Some(serde_json::json!({ "approval": doc }));
+            Ok(())
+        }
+        (Some(_), false) => Err(invalid(
+            "an approval travels only with a request queued from awaiting_approval",
+        )),
+        (None, true) => Err(invalid(
+            "a request queued from awaiting_approval carries its signed approval",
+        )),
+    }
 }

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use hanoinet_core::catalogue::art40;
 use hanoinet_core::lifecycle::{self, Needs, Side, Transition as Move_};
+use hanoinet_core::policy::Policy;
 use hanoinet_core::request::{
     self, Decision, Direction, FieldError, Move, RequestFacts, RequestType, RequestedStateFacts,
     Status,
@@ -22,6 +23,7 @@ use hanoinet_core::request::{
 use hanoinet_core::{NodeId, RequestId};
 use hanoinet_ledger::Entry;
 use hanoinet_ledger::entry::events;
+use hanoinet_protocol::approval::{self, Approval};
 use hanoinet_protocol::{Envelope, Kind};
 use hanoinet_store::{
     Message, NewOutbox, RequestRecord, StatusEvent, Transition, Transitioned, User,
@@ -58,10 +60,17 @@ fn parse_side(s: Option<&str>) -> Option<Side> {
     }
 }
 
+/// Whether node policy forbids move `t` of `rec`: a type that needs four-eyes approval is
+/// queued (sent) only by the approval move, never straight from a draft.
+fn policy_forbids(policy: &Policy, rec: &RequestRecord, t: &Move_) -> bool {
+    t.to == Status::Queued && t.needs != Needs::Approval && policy.needs_approval(rec.request_type)
+}
+
 /// The statuses this node's users may move `rec` to now.
-pub fn allowed_moves(rec: &RequestRecord) -> Vec<Status> {
+pub fn allowed_moves(policy: &Policy, rec: &RequestRecord) -> Vec<Status> {
     let side = side(rec);
     let mut out: Vec<Status> = lifecycle::moves(rec.status, rec.request_type, side)
+        .filter(|t| !policy_forbids(policy, rec, t))
         .map(|t| t.to)
         .collect();
     if side == Side::Requested && rec.status == Status::Delivered {
@@ -354,6 +363,15 @@ pub async fn move_requesting(
 ) -> ApiResult<StatusCode> {
     let t = lifecycle::find(rec.status, mv.to, rec.request_type, Side::Requesting)
         .map_err(|allowed| conflict(rec, mv.to, &allowed))?;
+    if policy_forbids(&state.policy, rec, t) {
+        let allowed = allowed_moves(&state.policy, rec);
+        let mut e = conflict(rec, mv.to, &allowed);
+        e.message = format!(
+            "four eyes: this node's policy requires a supervisor other than the author to approve every {} request before it is sent; submit it for approval (awaiting_approval)",
+            rec.request_type.as_str()
+        );
+        return Err(e);
+    }
     check_needs(&[t], &mv)?;
     if t.needs == Needs::Approval {
         if user.role != hanoinet_core::access::Role::Supervisor {
@@ -376,8 +394,25 @@ pub async fn move_requesting(
     }
     let mut step = event(mv.to, now, Side::Requesting);
     step.note = mv.note.clone();
+    let mut approval = None;
     if t.needs == Needs::Approval {
-        step.details = Some(json!({"approved_by": user.name}));
+        let author = match &rec.created_by {
+            Some(name) => state.store.user_by_name(name).await?.map(|u| u.id),
+            None => None,
+        }
+        .ok_or_else(|| ApiError::internal("the author of an outgoing request is not a user"))?;
+        let a = Approval::sign(
+            rec.id,
+            rec.envelope_id,
+            state.id.clone(),
+            &crate::ledger::user_actor(user),
+            approval::SUPERVISOR,
+            &format!("user:{author}"),
+            now,
+            &state.keys,
+        );
+        step.details = Some(json!({ "approval": a }));
+        approval = Some(a);
     }
     let mut out = Vec::new();
     let mut env_hash = None;
@@ -396,6 +431,7 @@ pub async fn move_requesting(
             created_at: rec.created_at,
             fields: rec.fields.as_object().cloned().unwrap_or_default(),
             history,
+            approval,
             tree_head: crate::ledger::cached_head(state),
         };
         let env = crate::outbound::seal_with_id(
@@ -677,9 +713,16 @@ pub async fn inbound_update(
         None // out of order or already applied: the store decides.
     };
     if let Some(mut at) = start {
+        let mut used: Vec<&str> = Vec::new();
         for s in &p.steps {
             let by = parse_side(s.by.as_deref())
                 .ok_or_else(|| invalid("every step says which side made it"))?;
+            if by == Side::Requesting {
+                // The requested node writes a requesting-side step only as the answer to a
+                // proposal this node made, once.
+                let pid = answered_proposal(&rec, s, &used)?;
+                used.push(pid);
+            }
             lifecycle::find(at, s.status, rec.request_type, by).map_err(|_| {
                 invalid(format!(
                     "{} -> {} by the {} side is not a move the lifecycle allows for a {} request",
@@ -766,6 +809,44 @@ pub async fn inbound_update(
     })
 }
 
+/// The proposal (sent by this node, for this status, pending) that a requesting-side step of a
+/// `status_update` answers; `used` are proposals answered earlier in the same update.
+fn answered_proposal<'a>(rec: &RequestRecord, s: &'a Step, used: &[&str]) -> ApiResult<&'a str> {
+    let pid = s
+        .details
+        .as_ref()
+        .and_then(|d| d.as_object())
+        .filter(|d| d.len() == 1)
+        .and_then(|d| d.get("proposal_id"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            invalid("a requesting-side step names the proposal it answers (details.proposal_id)")
+        })?;
+    let sent = rec.messages.iter().any(|m| {
+        m.kind == messages::PROPOSAL
+            && m.direction == "sent"
+            && m.id == pid
+            && m.body.get("status").and_then(Value::as_str) == Some(s.status.as_str())
+    });
+    let declined = rec
+        .messages
+        .iter()
+        .any(|m| m.kind == messages::PROPOSAL_DECLINED && m.in_reply_to.as_deref() == Some(pid));
+    let applied = used.contains(&pid) || rec.history.iter().any(|e| step_proposal(e) == Some(pid));
+    if !sent || declined || applied {
+        return Err(invalid(format!(
+            "{} by the requesting side does not answer a pending proposal this node sent",
+            s.status.as_str()
+        )));
+    }
+    Ok(pid)
+}
+
+/// The proposal a requesting-side step answered, if any.
+pub fn step_proposal(e: &StatusEvent) -> Option<&str> {
+    e.details.as_ref()?.get("proposal_id")?.as_str()
+}
+
 /// A `status_proposal` from the requesting node: applied and echoed if the table allows it now,
 /// otherwise declined with a message.
 pub async fn inbound_proposal(
@@ -791,6 +872,7 @@ pub async fn inbound_proposal(
         Ok(t) if !matches!(t.needs, Needs::Note(_)) || p.note.is_some() => {
             let mut step = event(p.status, now, Side::Requesting);
             step.note = p.note.clone();
+            step.details = Some(json!({ "proposal_id": p.proposal_id }));
             let payload = StatusUpdatePayload {
                 request_id: rec.id,
                 expect_seq: rec.seq,
@@ -941,7 +1023,7 @@ pub async fn inbound_message(
             "status": rec.status.as_str(),
             "steps": rec.seq,
             "updated_at": rec.updated_at,
-            "allowed_next": allowed_moves(&rec).iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "allowed_next": allowed_moves(&state.policy, &rec).iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             "answered_by": "node",
         });
         let env = send_message(

@@ -63,6 +63,10 @@ pub struct RequestPayload {
     /// before `delivered`, so both nodes hold the same history.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<Step>,
+    /// The four-eyes approval, signed by the requesting node, when a supervisor approved the
+    /// request before it was sent (the `awaiting_approval` → `queued` step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<hanoinet_protocol::approval::Approval>,
     /// The sender's latest signed tree head, for gossip.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tree_head: Option<SignedTreeHead>,

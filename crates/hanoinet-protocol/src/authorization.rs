@@ -1,7 +1,8 @@
 //! Onward-transfer authorizations (Convention Art. 36): the State that transferred data signs,
 //! with its node's key, that the receiving node may pass the data of one transfer on to one third
-//! node for one purpose. The receiving node keeps the signed document and checks it against the
-//! registry key before it forwards anything.
+//! node, for one purpose, at most `max_uses` times (once unless it says otherwise). The receiving
+//! node keeps the signed document, checks it against the registry key before it forwards
+//! anything, sends the data with exactly that purpose, and counts the uses.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -28,17 +29,21 @@ pub struct OnwardAuthorization {
     pub third: NodeId,
     pub purpose: String,
     pub granted_at: Timestamp,
+    /// How many times the data may be passed on under this authorization (at least 1).
+    pub max_uses: u32,
     /// Ed25519 signature by the grantor's registry key over [`Self::signing_input`].
     #[serde(with = "b64::array")]
     pub signature: [u8; 64],
 }
 
 impl OnwardAuthorization {
+    #[allow(clippy::too_many_arguments)]
     pub fn sign(
         transfer_id: &str,
         holder: NodeId,
         third: NodeId,
         purpose: &str,
+        max_uses: u32,
         granted_at: Timestamp,
         keys: &NodeKeys,
         grantor: NodeId,
@@ -50,13 +55,15 @@ impl OnwardAuthorization {
             third,
             purpose: purpose.to_owned(),
             granted_at,
+            max_uses,
             signature: [0; 64],
         };
         a.signature = keys.sign(&a.signing_input());
         a
     }
 
-    /// Domain, transfer id, grantor, holder, third node, purpose, time: each length-prefixed.
+    /// Domain, transfer id, grantor, holder, third node, purpose, time, uses (u32 big-endian):
+    /// each length-prefixed.
     pub fn signing_input(&self) -> Vec<u8> {
         Canonical::new(DOMAIN)
             .str(&self.transfer_id)
@@ -65,12 +72,14 @@ impl OnwardAuthorization {
             .str(self.third.as_str())
             .str(&self.purpose)
             .timestamp(self.granted_at)
+            .bytes(&self.max_uses.to_be_bytes())
             .finish()
     }
 
     /// Whether `grantor` (its registry keys) signed exactly this document. Callers MUST also
-    /// check that `grantor` is the node the data came from, `holder` is themselves and `third`
-    /// is the node they forward to.
+    /// check that `grantor` is the node the data came from, `holder` is themselves, `third` is
+    /// the node they forward to, that the data go with `purpose` and no other, and that they
+    /// used it fewer than `max_uses` times before.
     pub fn verify(&self, grantor: &PublicKeys) -> bool {
         let sig = ed25519_dalek::Signature::from_bytes(&self.signature);
         grantor
@@ -94,6 +103,7 @@ mod tests {
             node("VNM/247"),
             node("KEN/247"),
             "Joint prosecution",
+            1,
             "2026-11-22T10:00:00Z".parse().unwrap(),
             &fra,
             node("FRA/247"),
@@ -108,6 +118,7 @@ mod tests {
             |a: &mut OnwardAuthorization| a.purpose.push('!'),
             |a: &mut OnwardAuthorization| a.transfer_id = "t2".into(),
             |a: &mut OnwardAuthorization| a.holder = "EU/X".parse().unwrap(),
+            |a: &mut OnwardAuthorization| a.max_uses = 2,
         ] {
             let mut t = a.clone();
             tamper(&mut t);

@@ -220,6 +220,50 @@ impl Envelope {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
+
+    /// What a node keeps of a received envelope once the content it carried is purged (Art. 36
+    /// retention): the header, the hash its receipt acknowledges and the sender's signature. It
+    /// proves what was received and when, and nothing in it opens to the content.
+    pub fn reduced(&self) -> ReducedEnvelope {
+        ReducedEnvelope {
+            header: self.header.clone(),
+            envelope_hash: self.hash(),
+            signature: self.signature,
+        }
+    }
+}
+
+/// An envelope with its sealed content removed (see [`Envelope::reduced`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReducedEnvelope {
+    pub header: Header,
+    /// SHA-256 of the envelope's signing input, hex.
+    #[serde(with = "hex_array")]
+    pub envelope_hash: [u8; 32],
+    #[serde(with = "b64::array")]
+    pub signature: [u8; 64],
+}
+
+impl ReducedEnvelope {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+mod hex_array {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(v))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let s = String::deserialize(d)?;
+        let v = hex::decode(&s).map_err(D::Error::custom)?;
+        v.try_into()
+            .map_err(|_| D::Error::custom("expected 32 bytes of hex"))
+    }
 }
 
 #[cfg(test)]

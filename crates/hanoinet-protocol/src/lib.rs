@@ -11,6 +11,7 @@
 //! ed25519-dalek's `verify_strict`, sealing is the `hpke` crate (RFC 9180), hashing is `sha2`.
 //! This crate does no I/O.
 
+pub mod approval;
 pub mod authorization;
 pub mod b64;
 pub mod canonical;

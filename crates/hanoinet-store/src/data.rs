@@ -330,12 +330,30 @@ impl Store {
         })
     }
 
-    /// Purges a transfer's content: results and attachment chunks go, metadata and hashes stay.
-    /// `false` if it was purged already.
+    /// The received envelopes that carried a transfer (the transfer and its chunks): id and
+    /// stored JSON.
+    pub async fn transfer_envelopes(&self, id: &str) -> Result<Vec<(String, String)>, StoreError> {
+        with_read!(self, |pool| {
+            let rows =
+                sqlx::query("SELECT envelope_id, envelope FROM inbox WHERE transfer_id = $1")
+                    .bind(id)
+                    .fetch_all(pool)
+                    .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("envelope_id")?, r.try_get("envelope")?)))
+                .collect()
+        })
+    }
+
+    /// Purges a transfer's content: results and attachment chunks go, metadata and hashes stay;
+    /// every envelope that carried it is replaced by its `reduced` form (id, JSON); copies this
+    /// node passed on (transfers `forwarded_from` it) lose their content too. `false` if it was
+    /// purged already.
     pub async fn purge_transfer(
         &self,
         id: &str,
         now: Timestamp,
+        reduced: &[(String, String)],
         ledger: &[Vec<u8>],
     ) -> Result<bool, StoreError> {
         let out = with_tx!(self, |tx| {
@@ -350,18 +368,78 @@ impl Store {
                 return Ok(false);
             }
             sqlx::query(
-                "DELETE FROM attachment_chunks WHERE attachment_id IN (SELECT id FROM attachments WHERE transfer_id = $1)",
+                "UPDATE data_transfers SET results = NULL, purged_at = $1 WHERE forwarded_from = $2 AND purged_at IS NULL",
             )
+            .bind(to_micros(now))
             .bind(id)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("UPDATE attachments SET state = 'purged' WHERE transfer_id = $1")
+            let scope = "transfer_id = $1 OR transfer_id IN (SELECT id FROM data_transfers WHERE forwarded_from = $1)";
+            sqlx::query(&format!(
+                "DELETE FROM attachment_chunks WHERE attachment_id IN (SELECT id FROM attachments WHERE {scope})"
+            ))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(&format!(
+                "UPDATE attachments SET state = 'purged' WHERE {scope}"
+            ))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            for (envelope_id, json) in reduced {
+                sqlx::query(
+                    "UPDATE inbox SET envelope = $1 WHERE envelope_id = $2 AND transfer_id = $3",
+                )
+                .bind(json)
+                .bind(envelope_id)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            }
             insert_ledger!(tx, ledger);
             true
         });
         Ok(out)
+    }
+
+    /// Records one use of the onward-transfer authorization with signature `auth_sig` (hex) for
+    /// passing on transfer `transfer_id`; `false` if it was used `max_uses` times already.
+    /// Concurrent claims of the last use cannot both succeed (the use number is a key).
+    pub async fn claim_onward_use(
+        &self,
+        auth_sig: &str,
+        max_uses: u32,
+        transfer_id: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let out = with_tx!(self, |tx| {
+            let done = sqlx::query(
+                "INSERT INTO onward_uses (auth_sig, n, transfer_id, used_at)
+                 SELECT $1, COUNT(*), $2, $3 FROM onward_uses WHERE auth_sig = $1
+                 HAVING COUNT(*) < $4
+                 ON CONFLICT (auth_sig, n) DO NOTHING",
+            )
+            .bind(auth_sig)
+            .bind(transfer_id)
+            .bind(to_micros(now))
+            .bind(i64::from(max_uses))
+            .execute(&mut *tx)
+            .await?;
+            done.rows_affected() == 1
+        });
+        Ok(out)
+    }
+
+    /// Every stored inbound envelope (kind, JSON), for audits of what the database still holds.
+    pub async fn inbox_envelopes(&self) -> Result<Vec<(String, String)>, StoreError> {
+        with_read!(self, |pool| {
+            let rows = sqlx::query("SELECT kind, envelope FROM inbox ORDER BY received_at")
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("kind")?, r.try_get("envelope")?)))
+                .collect()
+        })
     }
 }

@@ -131,6 +131,9 @@ pub enum Received {
     /// The effect does not fit this node's state (e.g. a decision on a request it never sent);
     /// nothing was stored.
     Rejected { reason: String },
+    /// The envelope would rewrite a request's history: steps at positions that already hold
+    /// other steps. Nothing was stored.
+    Conflict { reason: String },
 }
 
 /// Applies a [`Transition`] inside a transaction; evaluates to `Transitioned`.
@@ -337,6 +340,17 @@ impl Store {
         Ok(out)
     }
 
+    /// The user called `name`, if any.
+    pub async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
+        with_read!(self, |pool| {
+            let row = sqlx::query("SELECT id, name, role FROM users WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await?;
+            row.map(|r| user_row(&r)).transpose()
+        })
+    }
+
     pub async fn user_by_token_hash(
         &self,
         token_hash: &[u8; 32],
@@ -346,16 +360,7 @@ impl Store {
                 .bind(&token_hash[..])
                 .fetch_optional(pool)
                 .await?;
-            row.map(|r| {
-                let role: String = r.try_get("role")?;
-                Ok(User {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    role: Role::parse(&role)
-                        .ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
-                })
-            })
-            .transpose()
+            row.map(|r| user_row(&r)).transpose()
         })
     }
 
@@ -552,8 +557,8 @@ impl Store {
         let id = inbox.envelope_id.to_string();
         let out = with_tx!(self, |tx| {
             let inserted = sqlx::query(
-                "INSERT INTO inbox (envelope_id, sender, kind, envelope, received_at, receipt)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (envelope_id) DO NOTHING",
+                "INSERT INTO inbox (envelope_id, sender, kind, envelope, received_at, receipt, transfer_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (envelope_id) DO NOTHING",
             )
             .bind(&id)
             .bind(inbox.sender.as_str())
@@ -561,6 +566,7 @@ impl Store {
             .bind(&inbox.envelope)
             .bind(to_micros(inbox.received_at))
             .bind(&inbox.receipt)
+            .bind(inbox.transfer_id.as_deref())
             .execute(&mut *tx)
             .await?;
             if inserted.rows_affected() == 0 {
@@ -571,6 +577,7 @@ impl Store {
                         .await?;
                 return Ok(Received::Duplicate { receipt });
             }
+            let mut log = true;
             match effect {
                 InboundEffect::CreateIncoming(req) => {
                     let inserted = insert_request!(tx, req, Some(inbox.receipt.as_str()));
@@ -592,8 +599,40 @@ impl Store {
                             ),
                         });
                     }
-                    Transitioned::Stale { seq, .. }
-                        if t.replay_ok && seq >= t.expect_seq + t.events.len() as i64 => {}
+                    Transitioned::Stale { seq, .. } if t.replay_ok && seq > t.expect_seq => {
+                        // Some of those positions are taken: steps other than the ones there
+                        // would fork the history; the same steps again change nothing (and are
+                        // not logged again).
+                        let stored = sqlx::query(
+                            "SELECT status, at, note, by_side, details FROM request_events
+                             WHERE request_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
+                        )
+                        .bind(t.request_id.to_string())
+                        .bind(t.expect_seq)
+                        .bind(t.expect_seq + t.events.len() as i64)
+                        .fetch_all(&mut *tx)
+                        .await?
+                        .iter()
+                        .map(records::status_event)
+                        .collect::<Result<Vec<_>, _>>()?;
+                        if !stored.iter().zip(&t.events).all(|(a, b)| a.same_step(b)) {
+                            return Ok(Received::Conflict {
+                                reason: format!(
+                                    "request {} already holds other steps after step {} here; a history is never rewritten",
+                                    t.request_id, t.expect_seq
+                                ),
+                            });
+                        }
+                        if stored.len() < t.events.len() {
+                            return Ok(Received::Rejected {
+                                reason: format!(
+                                    "request {} has {seq} steps here; an update repeats steps it holds and adds others",
+                                    t.request_id
+                                ),
+                            });
+                        }
+                        log = false;
+                    }
                     Transitioned::Stale { status, seq } => {
                         return Ok(Received::Rejected {
                             reason: format!(
@@ -613,8 +652,11 @@ impl Store {
                     idx,
                     data,
                 } => {
+                    // A chunk that arrives after its attachment was purged is not kept.
                     sqlx::query(
-                        "INSERT INTO attachment_chunks (attachment_id, idx, data) VALUES ($1, $2, $3)
+                        "INSERT INTO attachment_chunks (attachment_id, idx, data)
+                         SELECT $1, $2, $3 WHERE NOT EXISTS
+                             (SELECT 1 FROM attachments WHERE id = $1 AND state = 'purged')
                          ON CONFLICT (attachment_id, idx) DO NOTHING",
                     )
                     .bind(attachment_id)
@@ -667,7 +709,9 @@ impl Store {
                     }
                 }
             }
-            insert_ledger!(tx, ledger);
+            if log {
+                insert_ledger!(tx, ledger);
+            }
             Received::New
         });
         Ok(out)
@@ -861,6 +905,20 @@ impl Store {
 }
 
 /// The node id of a stored request's peer, parsed.
+fn user_row<R>(r: &R) -> Result<User, StoreError>
+where
+    R: sqlx::Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let role: String = r.try_get("role")?;
+    Ok(User {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+    })
+}
+
 pub fn parse_node(s: &str) -> Result<NodeId, StoreError> {
     s.parse().map_err(|e| StoreError::Corrupt(format!("{e}")))
 }

@@ -110,6 +110,8 @@ pub struct NewInbox {
     pub envelope: String,
     pub received_at: Timestamp,
     pub receipt: String,
+    /// The data transfer the envelope carried (a `data_transfer` or one of its chunks).
+    pub transfer_id: Option<String>,
 }
 
 /// A verified receipt to record, with its ledger entry.
@@ -137,6 +139,15 @@ pub struct StatusEvent {
 }
 
 impl StatusEvent {
+    /// Whether `other` is the same step as stored (times compared at the stored precision).
+    pub fn same_step(&self, other: &Self) -> bool {
+        self.status == other.status
+            && self.at.as_microsecond() == other.at.as_microsecond()
+            && self.note == other.note
+            && self.by == other.by
+            && self.details == other.details
+    }
+
     pub fn new(status: Status, at: Timestamp) -> Self {
         Self {
             status,

@@ -241,6 +241,7 @@ fn inbox(sender: &str, receipt: &str) -> NewInbox {
         envelope: "{}".into(),
         received_at: Timestamp::now(),
         receipt: receipt.into(),
+        transfer_id: None,
     }
 }
 

@@ -15,7 +15,13 @@ use crate::harness::*;
 
 both_backends!(data_with_conditions_onward_transfer_and_purge);
 
-async fn upload(net: &Net, i: usize, id: &str, name: &str, bytes: Vec<u8>) -> (u16, Value) {
+pub(crate) async fn upload(
+    net: &Net,
+    i: usize,
+    id: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> (u16, Value) {
     let resp = net
         .http
         .post(format!(
@@ -31,7 +37,7 @@ async fn upload(net: &Net, i: usize, id: &str, name: &str, bytes: Vec<u8>) -> (u
     (s, resp.json().await.unwrap_or(Value::Null))
 }
 
-async fn transfers(net: &Net, i: usize, id: &str) -> Vec<Value> {
+pub(crate) async fn transfers(net: &Net, i: usize, id: &str) -> Vec<Value> {
     let (s, v) = net
         .call(
             i,
@@ -44,7 +50,7 @@ async fn transfers(net: &Net, i: usize, id: &str) -> Vec<Value> {
     v["transfers"].as_array().unwrap().clone()
 }
 
-async fn download(net: &Net, i: usize, id: &str, aid: &str) -> (u16, Vec<u8>) {
+pub(crate) async fn download(net: &Net, i: usize, id: &str, aid: &str) -> (u16, Vec<u8>) {
     let resp = net
         .http
         .get(format!(
@@ -268,7 +274,7 @@ async fn data_with_conditions_onward_transfer_and_purge(backend: hanoinet_store:
     assert_eq!(s, 200);
 }
 
-fn clock_date(clock: &ManualClock) -> jiff::civil::Date {
+pub(crate) fn clock_date(clock: &ManualClock) -> jiff::civil::Date {
     use hanoinet_core::Clock;
     clock.now().to_zoned(jiff::tz::TimeZone::UTC).date()
 }

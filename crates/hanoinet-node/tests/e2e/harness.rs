@@ -352,3 +352,85 @@ pub fn preservation(to: &str) -> Value {
         "confidential": true
     })
 }
+
+/// Node `i`'s own keys, read from its directory (a hostile peer holds its own keys).
+pub fn node_keys(net: &Net, i: usize) -> hanoinet_protocol::NodeKeys {
+    let dir = &net.file.nodes[i].dir;
+    hanoinet_protocol::NodeKeys::from_key_file_json(
+        &hanoinet_node::dir::read(&dir.join(hanoinet_node::dir::KEYS_FILE)).unwrap(),
+    )
+    .unwrap()
+}
+
+impl Net {
+    /// Seals `payload` as node `from` (with its real keys) to node `to` under `kind`.
+    pub fn forge(
+        &self,
+        from: usize,
+        to: usize,
+        kind: &str,
+        payload: &Value,
+    ) -> hanoinet_protocol::Envelope {
+        self.forge_with_id(from, to, kind, hanoinet_core::EnvelopeId::new_v7(), payload)
+    }
+
+    /// [`Net::forge`] under a chosen envelope id.
+    pub fn forge_with_id(
+        &self,
+        from: usize,
+        to: usize,
+        kind: &str,
+        id: hanoinet_core::EnvelopeId,
+        payload: &Value,
+    ) -> hanoinet_protocol::Envelope {
+        let header = hanoinet_protocol::Header {
+            id,
+            from: IDS_ALL[from].parse().unwrap(),
+            to: IDS_ALL[to].parse().unwrap(),
+            kind: hanoinet_protocol::Kind::new(kind).unwrap(),
+            created_at: hanoinet_core::time::truncate_to_micros(self.clock.now()),
+            in_reply_to: None,
+        };
+        hanoinet_protocol::Envelope::seal(
+            header,
+            &serde_json::to_vec(payload).unwrap(),
+            &node_keys(self, from),
+            node_keys(self, to).public(),
+            &mut rand::rng(),
+        )
+        .unwrap()
+    }
+
+    /// Posts an envelope to node `i`'s federation endpoint.
+    pub async fn post_envelope(&self, i: usize, env: &hanoinet_protocol::Envelope) -> (u16, Value) {
+        self.post_raw(i, env.to_json().into_bytes()).await
+    }
+
+    pub async fn post_raw(&self, i: usize, body: Vec<u8>) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/federation/v1/envelopes", self.url(i)))
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Forges and posts in one go.
+    pub async fn forge_post(
+        &self,
+        from: usize,
+        to: usize,
+        kind: &str,
+        payload: Value,
+    ) -> (u16, Value) {
+        let env = self.forge(from, to, kind, &payload);
+        self.post_envelope(to, &env).await
+    }
+}
+
+/// Node ids of [`Net::start_with_chile`], whose first three are [`IDS`].
+pub const IDS_ALL: [&str; 5] = ["VNM/247", "FRA/247", "KEN/247", "CHL/247", "SWE/247"];

@@ -9,6 +9,7 @@ mod clocks;
 mod data;
 mod delivery;
 mod federation;
+mod hostile;
 mod ledger;
 mod lifecycle;
 mod types;

@@ -51,7 +51,10 @@ async fn every_type_travels_and_is_answered(backend: hanoinet_store::testing::Ba
                 .move_as(net.supervisor(VNM), VNM, &id, json!({"status": "queued"}))
                 .await;
             assert_eq!(s, 201, "{v}");
-            assert_eq!(v["history"][1]["details"]["approved_by"], "supervisor");
+            let approval = &v["history"][1]["details"]["approval"];
+            assert_eq!(approval["role"], "supervisor", "{v}");
+            assert!(approval["approver"].as_str().unwrap().starts_with("user:"));
+            assert_eq!(&v["approval"], approval);
         } else {
             assert_eq!(v["status"], "queued", "{t:?}");
         }

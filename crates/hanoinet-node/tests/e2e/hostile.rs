@@ -1,0 +1,657 @@
+//! The adversary's side: an officer who tries to skip four eyes, a requested node that forges
+//! the requesting side's moves or rewrites a history, a peer that replays, floods or reuses ids.
+//! Each case is one that held on an earlier main and must stay closed.
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use hanoinet_core::request::RequestType;
+
+use crate::harness::*;
+
+both_backends!(
+    four_eyes_cannot_be_skipped,
+    a_forged_approval_is_refused,
+    the_requested_node_cannot_forge_the_requesting_sides_moves,
+    a_history_is_never_rewritten,
+    onward_authorizations_bind_purpose_and_uses_and_purges_purge,
+);
+
+fn interception(to: &str) -> Value {
+    hanoinet_core::catalogue::examples::example(RequestType::Interception, to, "")
+}
+
+fn payload_fields(body: &Value) -> Value {
+    let mut f = body.clone();
+    let o = f.as_object_mut().unwrap();
+    o.remove("type");
+    o.remove("to");
+    o.remove("draft");
+    f
+}
+
+async fn four_eyes_cannot_be_skipped(backend: hanoinet_store::testing::Backend) {
+    let net = Net::start(backend).await;
+    // A draft of a type that needs approval cannot be queued by its author...
+    let mut body = interception("FRA/247");
+    body["draft"] = json!(true);
+    let (s, v) = net.create(VNM, body).await;
+    assert_eq!((s, v["status"].as_str()), (201, Some("draft")), "{v}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        v["allowed_transitions"],
+        json!(["awaiting_approval", "withdrawn"]),
+        "queued is not offered: {v}"
+    );
+    let (s, v) = net.move_to(VNM, &id, json!({"status": "queued"})).await;
+    assert_eq!((s, v["error"].as_str()), (409, Some("conflict")), "{v}");
+    assert!(v["message"].as_str().unwrap().contains("four eyes"), "{v}");
+    // ...nor by a supervisor straight from the draft.
+    let (s, v) = net
+        .move_as(net.supervisor(VNM), VNM, &id, json!({"status": "queued"}))
+        .await;
+    assert_eq!(s, 409, "{v}");
+    // Submitted, returned to the draft, and queued from there: still refused.
+    let (s, _) = net
+        .move_to(VNM, &id, json!({"status": "awaiting_approval"}))
+        .await;
+    assert_eq!(s, 201);
+    let (s, _) = net
+        .move_as(
+            net.supervisor(VNM),
+            VNM,
+            &id,
+            json!({"status": "draft", "note": "Narrow the period"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, v) = net.move_to(VNM, &id, json!({"status": "queued"})).await;
+    assert_eq!(s, 409, "{v}");
+    // Nothing left the node.
+    assert_eq!(net.store(VNM).outbox_counts().await.unwrap(), (0, 0));
+    assert!(net.list(FRA, "incoming").await.is_empty());
+
+    // The proper way: submitted, approved by a supervisor who is not the author.
+    net.move_to(VNM, &id, json!({"status": "awaiting_approval"}))
+        .await;
+    let (s, v) = net
+        .move_as(net.supervisor(VNM), VNM, &id, json!({"status": "queued"}))
+        .await;
+    assert_eq!((s, v["status"].as_str()), (201, Some("queued")), "{v}");
+    let got = net.wait_status(FRA, &id, "delivered").await;
+    // The peer sees the approval, signed by VNM, with pseudonymous ids and no user names.
+    let approval = &got["approval"];
+    assert_eq!(approval["node"], "VNM/247", "{got}");
+    assert_eq!(approval["role"], "supervisor");
+    assert_eq!(approval["request_id"], id.as_str());
+    let approver = approval["approver"].as_str().unwrap();
+    let author = approval["author"].as_str().unwrap();
+    assert!(approver.starts_with("user:") && author.starts_with("user:"));
+    assert_ne!(approver, author);
+    let a: hanoinet_protocol::approval::Approval =
+        serde_json::from_value(approval.clone()).unwrap();
+    assert!(a.verify(node_keys(&net, VNM).public()));
+    let text = got.to_string();
+    for name in ["\"officer\"", "\"supervisor\":", "approved_by"] {
+        assert!(!text.contains(name), "{name} travels to the peer: {text}");
+    }
+    assert_eq!(got["created_by"], Value::Null);
+    let vnm = net.wait_status(VNM, &id, "delivered").await;
+    assert_eq!(vnm["history"], got["history"]);
+}
+
+async fn a_forged_approval_is_refused(backend: hanoinet_store::testing::Backend) {
+    use hanoinet_protocol::approval::{Approval, SUPERVISOR};
+    let net = Net::start(backend).await;
+    let now = hanoinet_core::time::truncate_to_micros(Timestamp::now());
+    let fields = payload_fields(&interception("FRA/247"));
+    let vnm = node_keys(&net, VNM);
+    let stranger = hanoinet_protocol::NodeKeys::generate();
+    // (case, approver, role, author, signing key, for another request, queued from a draft)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a hanoinet_protocol::NodeKeys,
+        bool,
+        bool,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "signed by another key",
+            "user:a",
+            SUPERVISOR,
+            "user:b",
+            &stranger,
+            false,
+            false,
+        ),
+        (
+            "approver is the author",
+            "user:a",
+            SUPERVISOR,
+            "user:a",
+            &vnm,
+            false,
+            false,
+        ),
+        (
+            "an officer approved",
+            "user:a",
+            "officer",
+            "user:b",
+            &vnm,
+            false,
+            false,
+        ),
+        (
+            "for another request",
+            "user:a",
+            SUPERVISOR,
+            "user:b",
+            &vnm,
+            true,
+            false,
+        ),
+        (
+            "approval on a request never submitted",
+            "user:a",
+            SUPERVISOR,
+            "user:b",
+            &vnm,
+            false,
+            true,
+        ),
+    ];
+    for (name, approver, role, author, key, other_request, from_draft) in cases {
+        let request_id = hanoinet_core::RequestId::new_v7();
+        let envelope_id = hanoinet_core::EnvelopeId::new_v7();
+        let approval = Approval::sign(
+            if other_request {
+                hanoinet_core::RequestId::new_v7()
+            } else {
+                request_id
+            },
+            envelope_id,
+            "VNM/247".parse().unwrap(),
+            approver,
+            role,
+            author,
+            now,
+            key,
+        );
+        let first = if from_draft {
+            "draft"
+        } else {
+            "awaiting_approval"
+        };
+        let payload = json!({
+            "request_id": request_id, "type": "interception", "created_at": now, "fields": fields,
+            "history": [{"status": first, "at": now, "by": "requesting"},
+                        {"status": "queued", "at": now, "by": "requesting"}],
+            "approval": approval,
+        });
+        let env = net.forge_with_id(VNM, FRA, "preservation_request", envelope_id, &payload);
+        let (s, v) = net.post_envelope(FRA, &env).await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (422, Some("invalid_payload")),
+            "{name}: {v}"
+        );
+    }
+    // Approved, but no approval travels with it.
+    let payload = json!({
+        "request_id": hanoinet_core::RequestId::new_v7(), "type": "interception", "created_at": now,
+        "fields": fields,
+        "history": [{"status": "awaiting_approval", "at": now, "by": "requesting"},
+                    {"status": "queued", "at": now, "by": "requesting"}],
+    });
+    let (s, v) = net
+        .forge_post(VNM, FRA, "preservation_request", payload)
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("invalid_payload")),
+        "{v}"
+    );
+    // Steps dated after the envelope, or made by the other side, are not the sender's history.
+    for history in [
+        json!([{"status": "queued", "at": "2099-01-01T00:00:00Z", "by": "requesting"}]),
+        json!([{"status": "queued", "at": now, "by": "requested"}]),
+    ] {
+        let payload = json!({
+            "request_id": hanoinet_core::RequestId::new_v7(), "type": "interception",
+            "created_at": now, "fields": fields, "history": history,
+        });
+        let (s, v) = net
+            .forge_post(VNM, FRA, "preservation_request", payload)
+            .await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (422, Some("invalid_payload")),
+            "{history}: {v}"
+        );
+    }
+    assert!(net.list(FRA, "incoming").await.is_empty());
+}
+
+/// Sends a preservation VNM → FRA and waits until FRA holds it; returns its id.
+async fn delivered(net: &Net) -> String {
+    let id = net.send(VNM, FRA).await;
+    net.wait_status(FRA, &id, "delivered").await;
+    net.wait_status(VNM, &id, "delivered").await;
+    id
+}
+
+fn seq_of(v: &Value) -> i64 {
+    v["history"].as_array().unwrap().len() as i64
+}
+
+async fn the_requested_node_cannot_forge_the_requesting_sides_moves(
+    backend: hanoinet_store::testing::Backend,
+) {
+    let net = Net::start(backend).await;
+    let id = delivered(&net).await;
+    let vnm = net.get(VNM, &id).await;
+    let now = hanoinet_core::time::truncate_to_micros(Timestamp::now());
+    let delivered_at = vnm["history"][1]["at"].clone();
+    let update = |steps: Value| json!({"request_id": id, "expect_seq": seq_of(&vnm), "steps": steps, "delivered_at": delivered_at});
+    // "Withdrawn" by the requesting side, which never proposed it.
+    for steps in [
+        json!([{"status": "withdrawn", "at": now, "by": "requesting"}]),
+        json!([{"status": "withdrawn", "at": now, "by": "requesting",
+                "details": {"proposal_id": uuid::Uuid::now_v7().to_string()}}]),
+        json!([{"status": "acknowledged", "at": now, "by": "requested"},
+               {"status": "withdrawn", "at": now, "by": "requesting"}]),
+    ] {
+        let (s, v) = net
+            .forge_post(FRA, VNM, "status_update", update(steps.clone()))
+            .await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (422, Some("invalid_payload")),
+            "{steps}: {v}"
+        );
+    }
+    assert_eq!(net.get(VNM, &id).await["status"], "delivered");
+
+    // A real proposal is applied once, and its answer cannot be replayed for another move.
+    let (s, v) = net.move_to(VNM, &id, json!({"status": "withdrawn"})).await;
+    assert_eq!(s, 202, "{v}");
+    let got = net.wait_status(VNM, &id, "withdrawn").await;
+    let step = got["history"].as_array().unwrap().last().unwrap().clone();
+    let pid = step["details"]["proposal_id"].as_str().unwrap().to_owned();
+    let proposal = got["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == pid.as_str())
+        .unwrap();
+    assert_eq!(proposal["state"], "applied");
+    // The same proposal answered again for "closed": refused.
+    let (s, v) = net
+        .forge_post(
+            FRA,
+            VNM,
+            "status_update",
+            json!({"request_id": id, "expect_seq": seq_of(&got), "delivered_at": delivered_at,
+                   "steps": [{"status": "closed", "at": now, "by": "requesting", "details": {"proposal_id": pid}}]}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("invalid_payload")),
+        "{v}"
+    );
+    assert_eq!(net.get(VNM, &id).await["status"], "withdrawn");
+}
+
+async fn a_history_is_never_rewritten(backend: hanoinet_store::testing::Backend) {
+    let net = Net::start(backend).await;
+    let id = delivered(&net).await;
+    let (s, v) = net.respond(FRA, &id, json!({"decision": "accept"})).await;
+    assert_eq!(s, 201, "{v}");
+    let vnm = net.wait_status(VNM, &id, "accepted").await;
+    let before = net.get(VNM, &id).await["history"].clone();
+    let (_, head) = net.audit(VNM, "/api/v1/ledger/head").await;
+    // FRA now claims that, at the same position, it refused instead.
+    let now = hanoinet_core::time::truncate_to_micros(Timestamp::now());
+    let decision = json!({"decision": "refuse", "grounds": ["essential_interests"], "explanation": "Changed our mind"});
+    let forged = json!({
+        "request_id": id, "expect_seq": 3, "delivered_at": vnm["history"][1]["at"],
+        "steps": [{"status": "acknowledged", "at": now, "by": "requested"},
+                  {"status": "refused", "at": now, "by": "requested", "details": decision}],
+        "decision": decision,
+    });
+    let (s, v) = net.forge_post(FRA, VNM, "status_update", forged).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (409, Some("history_conflict")),
+        "{v}"
+    );
+    // Or at an earlier position, keeping the acknowledgement and changing the decision.
+    let fra = net.get(FRA, &id).await;
+    let forged = json!({
+        "request_id": id, "expect_seq": 2, "delivered_at": vnm["history"][1]["at"],
+        "steps": [fra["history"][2], {"status": "refused", "at": now, "by": "requested", "details": decision}],
+        "decision": decision,
+    });
+    let (s, v) = net.forge_post(FRA, VNM, "status_update", forged).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (409, Some("history_conflict")),
+        "{v}"
+    );
+    // The same steps again (under a new envelope id) change nothing and are not logged.
+    let again = json!({
+        "request_id": id, "expect_seq": 2, "delivered_at": vnm["history"][1]["at"],
+        "steps": [fra["history"][2], fra["history"][3]],
+        "decision": {"decision": "accept"}, "preserved_until": fra["preserved_until"],
+    });
+    let (s, v) = net.forge_post(FRA, VNM, "status_update", again).await;
+    assert_eq!(s, 201, "{v}");
+    let after = net.get(VNM, &id).await;
+    assert_eq!(after["history"], before);
+    assert_eq!(after["status"], "accepted");
+    // Nothing about it entered the ledger but the (authenticated) rejection.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (_, head2) = net.audit(VNM, "/api/v1/ledger/head").await;
+    let (_, entries) = net
+        .audit(
+            VNM,
+            &format!(
+                "/api/v1/ledger/entries?start={}&end={}",
+                head["tree_size"], head2["tree_size"]
+            ),
+        )
+        .await;
+    let events = ledger_events(&entries);
+    assert!(
+        !events.iter().any(|e| e == "status_received"),
+        "a move that never happened was logged: {events:?}"
+    );
+}
+
+/// The event names of a page of ledger entries.
+pub fn ledger_events(page: &Value) -> Vec<String> {
+    use base64::Engine;
+    page["entries"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|e| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(e["leaf"].as_str().unwrap())
+                .unwrap();
+            hanoinet_ledger::Entry::decode(&bytes).unwrap().event
+        })
+        .collect()
+}
+
+/// A stored-data request VNM → FRA, accepted by FRA; returns its id.
+async fn accepted_stored_data(net: &Net) -> String {
+    let mut body =
+        hanoinet_core::catalogue::examples::example(RequestType::StoredData, "FRA/247", "");
+    body.as_object_mut().unwrap().remove("follows_request");
+    let (s, v) = net.create(VNM, body).await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    net.wait_status(FRA, &id, "delivered").await;
+    let (s, v) = net.respond(FRA, &id, json!({"decision": "accept"})).await;
+    assert_eq!(s, 201, "{v}");
+    id
+}
+
+const RESULT_MARKER: &str = "MARKER-subscriber-Nguyen-Van-A";
+
+async fn onward_authorizations_bind_purpose_and_uses_and_purges_purge(
+    backend: hanoinet_store::testing::Backend,
+) {
+    use crate::data::{clock_date, transfers, upload};
+    use base64::Engine;
+    use std::sync::Arc;
+    let clock = Arc::new(hanoinet_core::ManualClock::new(
+        hanoinet_core::time::truncate_to_micros(Timestamp::now()),
+    ));
+    let net = Net::start_with(backend, &IDS, clock.clone(), |_| {}).await;
+    let secs = std::time::Duration::from_secs(15);
+    let id = accepted_stored_data(&net).await;
+    let bytes: Vec<u8> = b"login 2026-03-01 203.0.113.9 x@example.fr\n"
+        .iter()
+        .copied()
+        .cycle()
+        .take(300 * 1024)
+        .collect();
+    let (s, att) = upload(&net, FRA, &id, "logins.csv", bytes.clone()).await;
+    assert_eq!(s, 201, "{att}");
+    let retention = clock_date(&clock).saturating_add(jiff::ToSpan::days(30));
+    let purpose = "Prosecution of case 2026/17";
+    let conditions = json!({"purpose": purpose, "use_limitation": "This case only",
+        "retention_until": retention.to_string(), "onward_transfer": "with_authorization"});
+    let data = format!("/api/v1/requests/{id}/data");
+    let (s, sent) = net
+        .call(
+            FRA,
+            reqwest::Method::POST,
+            &data,
+            Some(json!({"conditions": conditions,
+            "results": {"subscriber": RESULT_MARKER}, "attachments": [att["id"]]})),
+        )
+        .await;
+    assert_eq!(s, 201, "{sent}");
+    let tid = sent["id"].as_str().unwrap().to_owned();
+    assert!(
+        eventually(secs, || async {
+            transfers(&net, VNM, &id)
+                .await
+                .first()
+                .is_some_and(|t| t["attachments"][0]["state"] == "complete")
+        })
+        .await
+    );
+
+    // FRA authorizes passing the data on to Kenya, for one purpose, once.
+    let onward = "Joint prosecution with Kenya";
+    let authorize = |max_uses: Option<u32>| {
+        let mut b = json!({"to": "KEN/247", "purpose": onward});
+        if let Some(n) = max_uses {
+            b["max_uses"] = json!(n);
+        }
+        b
+    };
+    let authorizations = |n: usize| {
+        let net = &net;
+        let id = id.clone();
+        async move {
+            eventually(secs, || async {
+                net.get(VNM, &id).await["messages"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|m| m["kind"] == "onward_transfer_authorization")
+                    .count()
+                    == n
+            })
+            .await
+        }
+    };
+    let auth_path = format!("{data}/{tid}/onward-authorizations");
+    let (s, v) = net
+        .call(
+            FRA,
+            reqwest::Method::POST,
+            &auth_path,
+            Some(authorize(None)),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert!(authorizations(1).await);
+    let fwd = format!("{data}/{tid}/forward");
+    // Another purpose than the one authorized: refused.
+    let (s, v) = net
+        .call(
+            VNM,
+            reqwest::Method::POST,
+            &fwd,
+            Some(json!({"to": "KEN/247", "purpose": "Intelligence sharing"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["details"][0]["code"].as_str()),
+        (403, Some("onward_transfer_not_authorized")),
+        "{v}"
+    );
+    // The purpose authorized: once.
+    let (s, v) = net
+        .call(
+            VNM,
+            reqwest::Method::POST,
+            &fwd,
+            Some(json!({"to": "KEN/247", "purpose": onward})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let ken_id = v["request"]["id"].as_str().unwrap().to_owned();
+    let (s, v) = net
+        .call(
+            VNM,
+            reqwest::Method::POST,
+            &fwd,
+            Some(json!({"to": "KEN/247", "purpose": onward})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["details"][0]["code"].as_str()),
+        (403, Some("onward_transfer_not_authorized")),
+        "a second use: {v}"
+    );
+    // One that says twice allows two more.
+    let (s, _) = net
+        .call(
+            FRA,
+            reqwest::Method::POST,
+            &auth_path,
+            Some(authorize(Some(2))),
+        )
+        .await;
+    assert_eq!(s, 201);
+    assert!(authorizations(2).await);
+    for expected in [201, 201, 403] {
+        let (s, v) = net
+            .call(
+                VNM,
+                reqwest::Method::POST,
+                &fwd,
+                Some(json!({"to": "KEN/247", "purpose": onward})),
+            )
+            .await;
+        assert_eq!(s, expected, "{v}");
+    }
+    // Kenya holds the data with the purpose authorized, and the authorization itself.
+    assert!(
+        eventually(secs, || async {
+            transfers(&net, KEN, &ken_id)
+                .await
+                .first()
+                .is_some_and(|t| t["attachments"][0]["state"] == "complete")
+        })
+        .await
+    );
+    let kt = transfers(&net, KEN, &ken_id).await[0].clone();
+    assert_eq!(kt["conditions"]["purpose"], onward, "{kt}");
+
+    // A hostile holder passes the data on with a rewritten purpose: Kenya refuses them.
+    let (_, vnm_view) = net
+        .call(
+            VNM,
+            reqwest::Method::GET,
+            &format!("/api/v1/requests/{id}"),
+            None,
+        )
+        .await;
+    let auth_doc = vnm_view["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "onward_transfer_authorization")
+        .unwrap()["body"]["authorization"]
+        .clone();
+    let forged = json!({
+        "transfer_id": uuid::Uuid::now_v7().to_string(), "request_id": ken_id,
+        "conditions": {"purpose": "Anything we like", "use_limitation": "none",
+            "retention_until": retention.to_string(), "onward_transfer": "prohibited"},
+        "results": {"subscriber": RESULT_MARKER}, "attachments": [],
+        "forwarded_from": tid, "authorization": auth_doc,
+    });
+    let (s, v) = net
+        .forge_post(VNM, KEN, "data_transfer", forged.clone())
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("invalid_payload")),
+        "{v}"
+    );
+    let mut without = forged;
+    without["conditions"]["purpose"] = json!(onward);
+    without.as_object_mut().unwrap().remove("authorization");
+    let (s, v) = net.forge_post(VNM, KEN, "data_transfer", without).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("invalid_payload")),
+        "{v}"
+    );
+
+    // Retention ends: VNM purges, and nothing it still holds opens to the content.
+    let copies: Vec<String> = transfers(&net, VNM, &ken_id).await[0]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!copies.is_empty());
+    clock.advance(jiff::SignedDuration::from_hours(24 * 31));
+    hanoinet_node::clocks::tick(&net.node(VNM).state)
+        .await
+        .unwrap();
+    let t = transfers(&net, VNM, &id).await[0].clone();
+    assert!(t["purged_at"].is_string() && t["results"].is_null(), "{t}");
+    let aid = att["id"].as_str().unwrap();
+    assert_eq!(net.store(VNM).chunk_count(aid).await.unwrap(), 0);
+    for c in &copies {
+        assert_eq!(
+            net.store(VNM).chunk_count(c).await.unwrap(),
+            0,
+            "the copy passed on keeps nothing"
+        );
+    }
+    let fwd_t = transfers(&net, VNM, &ken_id).await[0].clone();
+    assert!(fwd_t["results"].is_null(), "{fwd_t}");
+    let keys = node_keys(&net, VNM);
+    let chunk_b64 = base64::engine::general_purpose::STANDARD.encode(&bytes[..1024]);
+    let mut reduced = 0;
+    for (kind, json) in net.store(VNM).inbox_envelopes().await.unwrap() {
+        match hanoinet_protocol::Envelope::from_json(json.as_bytes()) {
+            Ok(env) => {
+                if let Ok(plain) = env.open(&keys) {
+                    let text = String::from_utf8_lossy(&plain);
+                    assert!(
+                        !text.contains(RESULT_MARKER) && !text.contains(&chunk_b64[..64]),
+                        "a stored {kind} envelope still opens to the purged content"
+                    );
+                }
+            }
+            Err(_) => {
+                let r: hanoinet_protocol::envelope::ReducedEnvelope =
+                    serde_json::from_str(&json).unwrap();
+                assert!(r.header.kind.as_str().starts_with("data_"), "{kind}");
+                reduced += 1;
+            }
+        }
+    }
+    assert_eq!(
+        reduced, 3,
+        "the transfer and its two chunks are kept as proof only"
+    );
+}
