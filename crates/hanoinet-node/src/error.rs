@@ -29,6 +29,8 @@ pub enum ErrorCode {
     BadSignature,
     WrongRecipient,
     StaleEnvelope,
+    /// The envelope id was already used by another sender.
+    EnvelopeIdTaken,
     UnsupportedKind,
     UndecryptablePayload,
     InvalidPayload,
@@ -38,7 +40,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 21] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -54,6 +56,7 @@ impl ErrorCode {
         Self::BadSignature,
         Self::WrongRecipient,
         Self::StaleEnvelope,
+        Self::EnvelopeIdTaken,
         Self::UnsupportedKind,
         Self::UndecryptablePayload,
         Self::InvalidPayload,
@@ -78,6 +81,7 @@ impl ErrorCode {
             Self::BadSignature => "bad_signature",
             Self::WrongRecipient => "wrong_recipient",
             Self::StaleEnvelope => "stale_envelope",
+            Self::EnvelopeIdTaken => "envelope_id_taken",
             Self::UnsupportedKind => "unsupported_kind",
             Self::UndecryptablePayload => "undecryptable_payload",
             Self::InvalidPayload => "invalid_payload",
@@ -100,7 +104,9 @@ impl ErrorCode {
             | Self::UndecryptablePayload
             | Self::InvalidPayload
             | Self::UnknownRequest => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Conflict | Self::HistoryConflict => StatusCode::CONFLICT,
+            Self::Conflict | Self::HistoryConflict | Self::EnvelopeIdTaken => {
+                StatusCode::CONFLICT
+            }
             Self::Gone => StatusCode::GONE,
             Self::WrongRecipient => StatusCode::MISDIRECTED_REQUEST,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -83,24 +83,91 @@ async fn receive(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
         Err(e) => {
             if e.code != ErrorCode::Internal {
                 tracing::warn!(code = e.code.as_str(), reason = %e.message, "inbound envelope rejected");
-                // Rejections of envelopes that a registered node really signed go into the
-                // ledger; unauthenticated noise does not, so no one can flood the log.
                 if let Some((id, from, hash)) = authenticated {
-                    let entry = crate::ledger::entry(
-                        &state,
-                        events::ENVELOPE_REJECTED,
-                        crate::ledger::node_actor(&from),
-                        format!("envelope:{id}"),
-                    )
-                    .attr("error", e.code.as_str())
-                    .attr("envelope_hash", hex::encode(hash));
-                    if let Err(err) = state.store.append_ledger(&[entry.encode()]).await {
-                        tracing::error!(error = %err, "logging a rejected envelope failed");
-                    }
+                    log_rejection(&state, id, &from, hash, e.code).await;
                 }
             }
             e.into_response()
         }
+    }
+}
+
+/// Logs the rejection of an envelope a registered node really signed (unauthenticated noise
+/// is never logged). Anyone can replay a signed envelope, so the entry names the signer as an
+/// attribute, not as the actor; a given (signer, envelope hash, error) is logged once, and at
+/// most [`crate::Tunables::rejections_logged_per_minute`] per signer, so that nobody can flood
+/// the log with one genuine envelope.
+async fn log_rejection(
+    state: &AppState,
+    id: EnvelopeId,
+    signer: &NodeId,
+    hash: [u8; 32],
+    code: ErrorCode,
+) {
+    let hash_hex = hex::encode(hash);
+    match state
+        .store
+        .rejection_logged(signer.as_str(), &hash_hex, code.as_str())
+        .await
+    {
+        Ok(false) => {}
+        Ok(true) => return,
+        Err(err) => {
+            tracing::error!(error = %err, "reading logged rejections failed");
+            return;
+        }
+    }
+    if !state
+        .rejections
+        .allow(signer, state.tunables.rejections_logged_per_minute)
+    {
+        tracing::debug!(signer = %signer, "rejection not logged: over the per-signer budget");
+        return;
+    }
+    let entry = crate::ledger::entry(
+        state,
+        events::ENVELOPE_REJECTED,
+        "system".into(),
+        format!("envelope:{id}"),
+    )
+    .attr("signer", signer.as_str())
+    .attr("error", code.as_str())
+    .attr("envelope_hash", hash_hex.clone());
+    if let Err(err) = state
+        .store
+        .log_rejection_once(
+            signer.as_str(),
+            &hash_hex,
+            code.as_str(),
+            state.clock.now(),
+            &[entry.encode()],
+        )
+        .await
+    {
+        tracing::error!(error = %err, "logging a rejected envelope failed");
+    }
+}
+
+/// How many rejections each signer has had logged in the current minute.
+#[derive(Debug, Default)]
+pub struct RejectionBudget(std::sync::Mutex<std::collections::HashMap<NodeId, (std::time::Instant, u32)>>);
+
+impl RejectionBudget {
+    /// Takes one from `signer`'s budget of `per_minute`; `false` when it is spent.
+    pub fn allow(&self, signer: &NodeId, per_minute: u32) -> bool {
+        let now = std::time::Instant::now();
+        let Ok(mut map) = self.0.lock() else {
+            return false;
+        };
+        let slot = map.entry(signer.clone()).or_insert((now, 0));
+        if now.duration_since(slot.0) >= std::time::Duration::from_secs(60) {
+            *slot = (now, 0);
+        }
+        if slot.1 >= per_minute {
+            return false;
+        }
+        slot.1 += 1;
+        true
     }
 }
 
@@ -179,8 +246,12 @@ async fn receive_inner(
         ));
     }
 
-    // 7. Replay: the same id again gets the same receipt and has no second effect.
-    if let Some(receipt) = state.store.inbox_receipt(h.id).await? {
+    // 7. Replay: the same id again from the same sender gets the same receipt and has no
+    // second effect; another sender's id is not this sender's to reuse.
+    if let Some((sender, receipt)) = state.store.inbox_seen(h.id).await? {
+        if sender != h.from.as_str() {
+            return Err(id_taken(&h.id));
+        }
         return Ok((StatusCode::OK, receipt));
     }
 
@@ -294,7 +365,15 @@ async fn receive_inner(
         Received::Duplicate { receipt } => Ok((StatusCode::OK, receipt)),
         Received::Rejected { reason } => Err(reject(ErrorCode::UnknownRequest, reason)),
         Received::Conflict { reason } => Err(reject(ErrorCode::HistoryConflict, reason)),
+        Received::IdTaken => Err(id_taken(&h.id)),
     }
+}
+
+fn id_taken(id: &EnvelopeId) -> ApiError {
+    reject(
+        ErrorCode::EnvelopeIdTaken,
+        format!("envelope id {id} was used by another sender; every envelope needs a fresh id"),
+    )
 }
 
 fn open(state: &AppState, env: &Envelope) -> Result<Vec<u8>, ApiError> {

@@ -56,6 +56,8 @@ pub struct Tunables {
     pub clock_interval: Duration,
     /// Largest attachment accepted for upload, in bytes.
     pub max_attachment_bytes: usize,
+    /// Rejected envelopes of one signer written to the ledger per minute, at most.
+    pub rejections_logged_per_minute: u32,
 }
 
 impl Default for Tunables {
@@ -72,6 +74,7 @@ impl Default for Tunables {
             ledger_interval: Duration::from_secs(2),
             clock_interval: Duration::from_secs(15),
             max_attachment_bytes: crate::data::MAX_ATTACHMENT_BYTES,
+            rejections_logged_per_minute: 60,
         }
     }
 }
@@ -103,6 +106,8 @@ pub struct AppState {
     pub creator: crate::batch::Creator,
     /// Upper levels of the ledger tree (immutable once written).
     pub node_cache: crate::ledger::NodeCache,
+    /// Rejected envelopes logged per signer (a flood is not logged entry by entry).
+    pub rejections: crate::federation::RejectionBudget,
 }
 
 impl AppState {
@@ -193,6 +198,7 @@ pub async fn start(
         seen_heads: std::sync::Mutex::new(std::collections::HashMap::new()),
         creator: crate::batch::spawn(store.clone()),
         node_cache: Default::default(),
+        rejections: Default::default(),
         store,
         clock,
         http,

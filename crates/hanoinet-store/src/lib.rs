@@ -131,6 +131,8 @@ pub enum Received {
     /// The effect does not fit this node's state (e.g. a decision on a request it never sent);
     /// nothing was stored.
     Rejected { reason: String },
+    /// Another sender's envelope was received under this id: idempotency is per (sender, id).
+    IdTaken,
     /// The envelope would rewrite a request's history: steps at positions that already hold
     /// other steps. Nothing was stored.
     Conflict { reason: String },
@@ -570,12 +572,17 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if inserted.rows_affected() == 0 {
-                let receipt: String =
-                    sqlx::query_scalar("SELECT receipt FROM inbox WHERE envelope_id = $1")
-                        .bind(&id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                return Ok(Received::Duplicate { receipt });
+                let row = sqlx::query("SELECT sender, receipt FROM inbox WHERE envelope_id = $1")
+                    .bind(&id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let sender: String = row.try_get("sender")?;
+                if sender != inbox.sender.as_str() {
+                    return Ok(Received::IdTaken);
+                }
+                return Ok(Received::Duplicate {
+                    receipt: row.try_get("receipt")?,
+                });
             }
             let mut log = true;
             match effect {
@@ -722,14 +729,73 @@ impl Store {
         &self,
         envelope_id: EnvelopeId,
     ) -> Result<Option<String>, StoreError> {
+        Ok(self.inbox_seen(envelope_id).await?.map(|(_, r)| r))
+    }
+
+    /// Who sent the inbound envelope `envelope_id`, and the receipt given, if it was received.
+    pub async fn inbox_seen(
+        &self,
+        envelope_id: EnvelopeId,
+    ) -> Result<Option<(String, String)>, StoreError> {
         with_read!(self, |pool| {
-            let r: Option<String> =
-                sqlx::query_scalar("SELECT receipt FROM inbox WHERE envelope_id = $1")
-                    .bind(envelope_id.to_string())
-                    .fetch_optional(pool)
-                    .await?;
-            Ok(r)
+            let r = sqlx::query("SELECT sender, receipt FROM inbox WHERE envelope_id = $1")
+                .bind(envelope_id.to_string())
+                .fetch_optional(pool)
+                .await?;
+            r.map(|r| Ok((r.try_get("sender")?, r.try_get("receipt")?)))
+                .transpose()
         })
+    }
+
+    /// Whether the rejection `error` of the envelope with `envelope_hash` signed by `signer` was
+    /// logged already.
+    pub async fn rejection_logged(
+        &self,
+        signer: &str,
+        envelope_hash: &str,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        with_read!(self, |pool| {
+            let r: Option<i64> = sqlx::query_scalar(
+                "SELECT at FROM rejections_logged WHERE signer = $1 AND envelope_hash = $2 AND error = $3",
+            )
+            .bind(signer)
+            .bind(envelope_hash)
+            .bind(error)
+            .fetch_optional(pool)
+            .await?;
+            Ok(r.is_some())
+        })
+    }
+
+    /// Records that the rejection `error` of the envelope with `envelope_hash` signed by `signer`
+    /// is logged, with its ledger entry, unless it was logged before (`false`).
+    pub async fn log_rejection_once(
+        &self,
+        signer: &str,
+        envelope_hash: &str,
+        error: &str,
+        at: Timestamp,
+        ledger: &[Vec<u8>],
+    ) -> Result<bool, StoreError> {
+        let out = with_tx!(self, |tx| {
+            let done = sqlx::query(
+                "INSERT INTO rejections_logged (signer, envelope_hash, error, at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (signer, envelope_hash, error) DO NOTHING",
+            )
+            .bind(signer)
+            .bind(envelope_hash)
+            .bind(error)
+            .bind(to_micros(at))
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_ledger!(tx, ledger);
+            true
+        });
+        Ok(out)
     }
 
     // ----- status changes ----------------------------------------------------------------------

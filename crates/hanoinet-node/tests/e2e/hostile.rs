@@ -15,6 +15,8 @@ both_backends!(
     the_requested_node_cannot_forge_the_requesting_sides_moves,
     a_history_is_never_rewritten,
     onward_authorizations_bind_purpose_and_uses_and_purges_purge,
+    one_genuine_envelope_cannot_flood_the_ledger,
+    envelope_ids_are_per_sender,
 );
 
 fn interception(to: &str) -> Value {
@@ -654,4 +656,86 @@ async fn onward_authorizations_bind_purpose_and_uses_and_purges_purge(
         reduced, 3,
         "the transfer and its two chunks are kept as proof only"
     );
+}
+
+/// Every ledger entry of node `i` (after the integration catches up).
+async fn all_entries(net: &Net, i: usize) -> Vec<hanoinet_ledger::Entry> {
+    use base64::Engine;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let (_, head) = net.audit(i, "/api/v1/ledger/head").await;
+    let size = head["tree_size"].as_u64().unwrap();
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < size {
+        let (_, page) = net
+            .audit(i, &format!("/api/v1/ledger/entries?start={start}&end={size}"))
+            .await;
+        for e in page["entries"].as_array().unwrap() {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(e["leaf"].as_str().unwrap())
+                .unwrap();
+            out.push(hanoinet_ledger::Entry::decode(&bytes).unwrap());
+        }
+        start = page["next"].as_u64().unwrap_or(size);
+    }
+    out
+}
+
+fn rejections(entries: &[hanoinet_ledger::Entry]) -> Vec<&hanoinet_ledger::Entry> {
+    entries
+        .iter()
+        .filter(|e| e.event == "envelope_rejected")
+        .collect()
+}
+
+async fn one_genuine_envelope_cannot_flood_the_ledger(backend: hanoinet_store::testing::Backend) {
+    let net = Net::start(backend).await;
+    let fields = payload_fields(&preservation("FRA/247"));
+    let payload = |id: hanoinet_core::RequestId| {
+        json!({"request_id": id, "type": "preservation", "created_at": Timestamp::now(), "fields": fields})
+    };
+    // A genuine envelope VNM sealed for FRA, replayed to KEN by someone else, 200 times.
+    let env = net.forge(VNM, FRA, "preservation_request", &payload(hanoinet_core::RequestId::new_v7()));
+    for _ in 0..200 {
+        let (s, v) = net.post_envelope(KEN, &env).await;
+        assert_eq!((s, v["error"].as_str()), (421, Some("wrong_recipient")), "{v}");
+    }
+    let entries = all_entries(&net, KEN).await;
+    let logged = rejections(&entries);
+    assert_eq!(logged.len(), 1, "one envelope, one error: one entry");
+    // The signer is named, not blamed as the actor: anyone can replay what it signed.
+    assert_eq!(logged[0].actor, "system");
+    assert!(
+        logged[0].attributes.iter().any(|(k, v)| k == "signer" && v == "VNM/247"),
+        "{:?}",
+        logged[0].attributes
+    );
+    // Many different genuine envelopes: at most the per-signer budget is logged.
+    for _ in 0..100 {
+        let env = net.forge(VNM, FRA, "preservation_request", &payload(hanoinet_core::RequestId::new_v7()));
+        net.post_envelope(KEN, &env).await;
+    }
+    let n = rejections(&all_entries(&net, KEN).await).len();
+    assert!((2..=60).contains(&n), "{n} rejections logged");
+}
+
+async fn envelope_ids_are_per_sender(backend: hanoinet_store::testing::Backend) {
+    let net = Net::start(backend).await;
+    let fields = payload_fields(&preservation("FRA/247"));
+    let payload = || {
+        json!({"request_id": hanoinet_core::RequestId::new_v7(), "type": "preservation", "created_at": Timestamp::now(), "fields": fields})
+    };
+    let id = hanoinet_core::EnvelopeId::new_v7();
+    let vnm = net.forge_with_id(VNM, FRA, "preservation_request", id, &payload());
+    let (s, receipt) = net.post_envelope(FRA, &vnm).await;
+    assert_eq!(s, 201, "{receipt}");
+    // Kenya reuses VNM's id: not VNM's receipt, not a replay, refused.
+    let ken = net.forge_with_id(KEN, FRA, "preservation_request", id, &payload());
+    let (s, v) = net.post_envelope(FRA, &ken).await;
+    assert_eq!((s, v["error"].as_str()), (409, Some("envelope_id_taken")), "{v}");
+    assert!(v.get("signature").is_none());
+    // VNM's own replay still gets its receipt.
+    let (s, again) = net.post_envelope(FRA, &vnm).await;
+    assert_eq!((s, &again), (200, &receipt));
+    assert_eq!(net.list(FRA, "incoming").await.len(), 1);
 }
