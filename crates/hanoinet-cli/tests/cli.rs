@@ -57,6 +57,9 @@ fn every_command_has_help() {
         vec!["registry", "verify"],
         vec!["user"],
         vec!["user", "add"],
+        vec!["user", "list"],
+        vec!["user", "disable"],
+        vec!["user", "rotate-token"],
         vec!["request"],
         vec!["request", "send"],
         vec!["request", "list"],
@@ -401,6 +404,58 @@ fn an_operator_sets_up_two_nodes_and_exchanges_a_request() {
         &id,
     ]);
     assert!(err.contains("unauthorized"), "{err}");
+
+    // Tokens: listed with their last use and expiry, rotated, and cut off.
+    let users: Value =
+        serde_json::from_str(&ok(&["user", "list", "--dir", p(&vnm_dir), "--json"])).unwrap();
+    let lan = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "lan")
+        .unwrap()
+        .clone();
+    assert!(lan["last_used_at"].is_string(), "{lan}");
+    assert!(
+        lan["token_expires_at"].is_string(),
+        "default policy: 90 days: {lan}"
+    );
+    assert!(lan["disabled_at"].is_null());
+    assert!(ok(&["user", "list", "--dir", p(&vnm_dir)]).contains("lan"));
+    let show =
+        |token: &str| hanoinet(&["request", "show", "--url", &vnm_url, "--token", token, &id]);
+    let new_token = ok(&[
+        "user",
+        "rotate-token",
+        "--dir",
+        p(&vnm_dir),
+        "--name",
+        "lan",
+    ])
+    .trim()
+    .to_owned();
+    assert!(new_token.starts_with("hnt_") && new_token != vnm_token);
+    assert!(!show(&vnm_token).status.success(), "the old token is dead");
+    assert!(show(&new_token).status.success());
+    let out = ok(&["user", "disable", "--dir", p(&vnm_dir), "--name", "lan"]);
+    assert!(out.contains("disabled lan"), "{out}");
+    let refused = show(&new_token);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("disabled"),
+        "{refused:?}"
+    );
+    let err = fails(&["user", "disable", "--dir", p(&vnm_dir), "--name", "lan"]);
+    assert!(err.contains("no enabled user"), "{err}");
+    let err = fails(&[
+        "user",
+        "rotate-token",
+        "--dir",
+        p(&vnm_dir),
+        "--name",
+        "lan",
+    ]);
+    assert!(err.contains("no enabled user"), "{err}");
     vnm.kill().unwrap();
     fra.kill().unwrap();
     let _ = (vnm.wait(), fra.wait());

@@ -18,6 +18,9 @@ pub struct Policy {
     pub ack_minutes: i64,
     /// Acknowledgement target for an emergency, in minutes.
     pub emergency_ack_minutes: i64,
+    /// Days an API token is valid after it is issued or rotated (`0`: no expiry, for machine
+    /// integrations whose tokens are rotated by other means).
+    pub token_days: i64,
 }
 
 impl Default for Policy {
@@ -30,11 +33,22 @@ impl Default for Policy {
             ],
             ack_minutes: art41::DEFAULT_ACK_MINUTES,
             emergency_ack_minutes: art41::DEFAULT_EMERGENCY_ACK_MINUTES,
+            token_days: 90,
         }
     }
 }
 
 impl Policy {
+    /// When a token issued at `now` stops working, if it does.
+    pub fn token_expiry(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+        (self.token_days > 0)
+            .then(|| {
+                now.checked_add(jiff::SignedDuration::from_hours(24 * self.token_days))
+                    .ok()
+            })
+            .flatten()
+    }
+
     pub fn needs_approval(&self, t: RequestType) -> bool {
         self.approval_required.contains(&t)
     }

@@ -36,9 +36,15 @@ pub mod events {
     pub const REQUEST_DELIVERED: &str = "request_delivered";
     pub const REQUEST_RECEIVED: &str = "request_received";
     pub const REQUEST_OPENED: &str = "request_opened";
+    /// A list of cases was read (attribute `requests`: the ids, comma-separated).
+    pub const REQUESTS_LISTED: &str = "requests_listed";
+    /// The data transferred on a request were read (attribute `transfers`: the ids).
+    pub const DATA_OPENED: &str = "data_opened";
     pub const RESPONSE_DELIVERED: &str = "response_delivered";
     pub const ENVELOPE_REJECTED: &str = "envelope_rejected";
     pub const USER_CREATED: &str = "user_created";
+    pub const USER_DISABLED: &str = "user_disabled";
+    pub const TOKEN_ROTATED: &str = "token_rotated";
     pub const NODE_STARTED: &str = "node_started";
     pub const PEER_LOG_INCONSISTENT: &str = "peer_log_inconsistent";
     /// A status change made on this node (attributes: from, to, by, grounds).

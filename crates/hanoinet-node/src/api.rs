@@ -90,18 +90,43 @@ impl FromRequestParts<Arc<AppState>> for AuthUser {
             .get(axum::http::header::AUTHORIZATION)
             .ok_or_else(unauthorized)?;
         let value = header.to_str().map_err(|_| unauthorized())?;
+        // The scheme is case-insensitive (RFC 7235 §2.1).
         let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim())
             .filter(|t| !t.is_empty())
             .ok_or_else(unauthorized)?;
-        let user = state
+        let account = state
             .store
             .user_by_token_hash(&token_hash(token))
             .await?
             .ok_or_else(unauthorized)?;
-        Ok(Self(user))
+        let now = state.clock.now();
+        if account.disabled_at.is_some() {
+            return Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                "this token's user is disabled; ask the node's administrator",
+            ));
+        }
+        if let Some(until) = account.token_expires_at
+            && until <= now
+        {
+            return Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                format!(
+                    "this token expired at {until}; ask the node's administrator for a new one (hanoinet user rotate-token)"
+                ),
+            ));
+        }
+        // Last use, to the minute: one write per user per minute, not per call.
+        if account
+            .last_used_at
+            .is_none_or(|t| now.duration_since(t) >= jiff::SignedDuration::from_mins(1))
+        {
+            state.store.touch_user(&account.user.id, now).await?;
+        }
+        Ok(Self(account.user))
     }
 }
 
@@ -134,15 +159,18 @@ pub(crate) fn require_reader(user: &User) -> ApiResult<()> {
     }
 }
 
-pub async fn parse_json(body: Body) -> ApiResult<Value> {
-    let bytes = crate::federation::read_limited(body, MAX_API_BODY)
-        .await
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("request bodies are limited to {MAX_API_BODY} bytes"),
-            )
-        })?;
+pub async fn parse_json(state: &AppState, body: Body) -> ApiResult<Value> {
+    let bytes =
+        crate::federation::read_limited(body, MAX_API_BODY, state.tunables.body_read_timeout)
+            .await
+            .map_err(|e| {
+                e.into_api(|| {
+                    ApiError::new(
+                        ErrorCode::PayloadTooLarge,
+                        format!("request bodies are limited to {MAX_API_BODY} bytes"),
+                    )
+                })
+            })?;
     serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::new(
             ErrorCode::MalformedJson,
@@ -174,7 +202,7 @@ async fn create_request(
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     require_officer(&user)?;
-    let body = parse_json(body).await?;
+    let body = parse_json(&state, body).await?;
     let rec = create_outgoing(&state, &user, body).await?;
     Ok((StatusCode::CREATED, Json(request_view(&state, &rec))))
 }
@@ -379,6 +407,22 @@ async fn list_requests(
         }
     };
     let recs = state.store.list_requests(direction, order, limit).await?;
+    // A list shows case content: one entry names every case it showed.
+    let listed = crate::ledger::entry(
+        &state,
+        events::REQUESTS_LISTED,
+        crate::ledger::user_actor(&user),
+        String::new(),
+    )
+    .attr("count", recs.len().to_string())
+    .attr(
+        "requests",
+        recs.iter()
+            .map(|r| r.id.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    state.store.append_ledger(&[listed.encode()]).await?;
     Ok(Json(
         json!({"requests": recs.iter().map(|r| request_view(&state, r)).collect::<Vec<_>>()}),
     ))
@@ -438,7 +482,7 @@ async fn respond(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     require_officer(&user)?;
     let rec = load(&state, &id).await?;
-    let body = parse_json(body).await?;
+    let body = parse_json(&state, body).await?;
     if rec.direction != Direction::Incoming {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -469,7 +513,7 @@ async fn transition(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     require_officer(&user)?;
     let rec = load(&state, &id).await?;
-    let body = parse_json(body).await?;
+    let body = parse_json(&state, body).await?;
     let mv = request::validate_move(&body, rec.request_type, crate::lifecycle::own_facts(&state))
         .map_err(validation_failed)?;
     let status = match rec.direction {
@@ -518,7 +562,7 @@ async fn status_enquiry(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     require_officer(&user)?;
     let rec = load(&state, &id).await?;
-    let body = parse_json(body).await.unwrap_or(Value::Null);
+    let body = parse_json(&state, body).await.unwrap_or(Value::Null);
     let note = match &body {
         Value::Null => None,
         Value::Object(o) => {
@@ -566,7 +610,7 @@ async fn extension(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     require_officer(&user)?;
     let rec = load(&state, &id).await?;
-    let body = parse_json(body).await?;
+    let body = parse_json(&state, body).await?;
     let mut errors = Vec::new();
     let obj = body.as_object().cloned().unwrap_or_default();
     for k in obj.keys().filter(|k| *k != "days" && *k != "note") {

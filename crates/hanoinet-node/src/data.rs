@@ -183,9 +183,23 @@ async fn upload(
     let (mut size, mut idx) = (0usize, 0i64);
     let max = state.tunables.max_attachment_bytes;
     let result: ApiResult<()> = async {
-        while let Some(frame) = body.frame().await {
+        let pause = state.tunables.body_read_timeout;
+        loop {
+            let Ok(next) = tokio::time::timeout(pause, body.frame()).await else {
+                return Err(ApiError::new(
+                    ErrorCode::RequestTimeout,
+                    format!(
+                        "the upload paused for more than {} s; send it again",
+                        pause.as_secs()
+                    ),
+                ));
+            };
+            let Some(frame) = next else { break };
             let frame = frame.map_err(|e| {
-                ApiError::new(ErrorCode::MalformedJson, format!("upload interrupted: {e}"))
+                ApiError::new(
+                    ErrorCode::IncompleteBody,
+                    format!("the upload ended before its declared length: {e}"),
+                )
             })?;
             let Ok(data) = frame.into_data() else {
                 continue;
@@ -357,7 +371,7 @@ async fn send(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     require_officer(&user)?;
     let rec = load(&state, &id).await?;
-    let body = crate::api::parse_json(body).await?;
+    let body = crate::api::parse_json(&state, body).await?;
     if !may_give(&rec) {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -570,9 +584,26 @@ async fn list(
     require_reader(&user)?;
     let rec = load(&state, &id).await?;
     let mut out = Vec::new();
-    for t in state.store.transfers_of(rec.id).await? {
-        out.push(transfer_view(&state, &t).await?);
+    let transfers = state.store.transfers_of(rec.id).await?;
+    for t in &transfers {
+        out.push(transfer_view(&state, t).await?);
     }
+    // Who read which data (Art. 36 results included), and when, is part of the record.
+    let opened = crate::ledger::entry(
+        &state,
+        hanoinet_ledger::entry::events::DATA_OPENED,
+        crate::ledger::user_actor(&user),
+        format!("request:{}", rec.id),
+    )
+    .attr(
+        "transfers",
+        transfers
+            .iter()
+            .map(|t| t.id.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    state.store.append_ledger(&[opened.encode()]).await?;
     Ok(Json(json!({"transfers": out})))
 }
 
@@ -660,8 +691,8 @@ struct Onward {
 /// Most uses one onward-transfer authorization may grant.
 pub const MAX_ONWARD_USES: u32 = 100;
 
-async fn onward_body(body: Body) -> ApiResult<(NodeId, String, Option<u32>)> {
-    let v = crate::api::parse_json(body).await?;
+async fn onward_body(state: &AppState, body: Body) -> ApiResult<(NodeId, String, Option<u32>)> {
+    let v = crate::api::parse_json(&state, body).await?;
     let o: Onward = serde_json::from_value(v).map_err(|e| {
         validation_failed(vec![FieldError::new(
             "",
@@ -735,7 +766,7 @@ async fn onward_request(
             "only the node that received the data asks to pass it on",
         ));
     }
-    let (to, purpose, max_uses) = onward_body(body).await?;
+    let (to, purpose, max_uses) = onward_body(&state, body).await?;
     no_uses(max_uses)?;
     let grantor: NodeId = t.peer.parse().map_err(ApiError::internal)?;
     let m = crate::lifecycle::send_recorded(
@@ -776,7 +807,7 @@ async fn onward_authorize(
             "this transfer's conditions prohibit onward transfer; send the data again with other conditions instead",
         ));
     }
-    let (to, purpose, max_uses) = onward_body(body).await?;
+    let (to, purpose, max_uses) = onward_body(&state, body).await?;
     if state.registry.node(&to).is_none() {
         return Err(validation_failed(vec![field(
             "to",
@@ -853,7 +884,7 @@ async fn forward(
     require_officer(&user)?;
     let rec = load(&state, &id).await?;
     let t = transfer_of(&state, &rec, &tid).await?;
-    let (to, purpose, max_uses) = onward_body(body).await?;
+    let (to, purpose, max_uses) = onward_body(&state, body).await?;
     no_uses(max_uses)?;
     if t.direction != "received" {
         return Err(ApiError::new(

@@ -44,6 +44,55 @@ pub struct FileConfig {
     /// Who hears of missed deadlines and reminders (webhooks, e-mail).
     #[serde(default)]
     pub escalation: crate::notify::Escalation,
+    /// Limits of the HTTP listener; every member has a default.
+    #[serde(default)]
+    pub http: HttpLimits,
+}
+
+/// `node.json` → `http`: what a client may hold of the listener.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpLimits {
+    /// Concurrent connections in all.
+    pub max_connections: usize,
+    /// Concurrent connections from one address (behind a reverse proxy every connection comes
+    /// from the proxy: raise this to `max_connections` there and cap clients at the proxy).
+    pub max_connections_per_ip: usize,
+    /// Seconds a client has to send a request's headers; also the keep-alive idle timeout.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client has to send a request body (uploads: the longest pause).
+    pub body_read_timeout_secs: u64,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        let t = Tunables::default();
+        Self {
+            max_connections: t.max_connections,
+            max_connections_per_ip: t.max_connections_per_ip,
+            header_read_timeout_secs: t.header_read_timeout.as_secs(),
+            body_read_timeout_secs: t.body_read_timeout.as_secs(),
+        }
+    }
+}
+
+impl HttpLimits {
+    fn apply(&self, t: &mut Tunables) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.max_connections >= 1 && self.max_connections_per_ip >= 1,
+            "node.json http: connection limits are at least 1"
+        );
+        anyhow::ensure!(
+            (1..=600).contains(&self.header_read_timeout_secs)
+                && (1..=3600).contains(&self.body_read_timeout_secs),
+            "node.json http: header_read_timeout_secs is 1 to 600, body_read_timeout_secs 1 to 3600"
+        );
+        t.max_connections = self.max_connections;
+        t.max_connections_per_ip = self.max_connections_per_ip;
+        t.header_read_timeout = std::time::Duration::from_secs(self.header_read_timeout_secs);
+        t.body_read_timeout = std::time::Duration::from_secs(self.body_read_timeout_secs);
+        Ok(())
+    }
 }
 
 /// What `init` needs.
@@ -109,6 +158,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<NodeEntry> {
         database,
         policy: Default::default(),
         escalation: Default::default(),
+        http: Default::default(),
     };
     write(
         &dir.join(CONFIG_FILE),
@@ -138,12 +188,14 @@ pub fn load(dir: &Path, registry: Option<&Path>) -> anyhow::Result<(FileConfig, 
     let registry_path = registry.map_or_else(|| dir.join(REGISTRY_FILE), Path::to_path_buf);
     let registry = verify_registry_file(&registry_path, &trust)?;
     let registry_file = read(&registry_path)?;
+    let mut tunables = Tunables::default();
+    config.http.apply(&mut tunables)?;
     let node = NodeConfig {
         id: config.id.clone(),
         keys,
         registry,
         registry_file,
-        tunables: Tunables::default(),
+        tunables,
         policy: config.policy.clone(),
         escalation: config.escalation.clone(),
     };

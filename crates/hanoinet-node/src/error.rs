@@ -17,6 +17,10 @@ pub enum ErrorCode {
     NotFound,
     MalformedJson,
     PayloadTooLarge,
+    /// The body ended before its declared length.
+    IncompleteBody,
+    /// The body did not arrive in time.
+    RequestTimeout,
     ValidationFailed,
     Conflict,
     /// The content existed and was purged (retention ended).
@@ -40,12 +44,14 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 23] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
         Self::MalformedJson,
         Self::PayloadTooLarge,
+        Self::IncompleteBody,
+        Self::RequestTimeout,
         Self::ValidationFailed,
         Self::Conflict,
         Self::Gone,
@@ -71,6 +77,8 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::MalformedJson => "malformed_json",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::IncompleteBody => "incomplete_body",
+            Self::RequestTimeout => "request_timeout",
             Self::ValidationFailed => "validation_failed",
             Self::Conflict => "conflict",
             Self::Gone => "gone",
@@ -95,20 +103,20 @@ impl ErrorCode {
             Self::Unauthorized | Self::BadSignature => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::UnknownSender => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MalformedJson | Self::MalformedEnvelope | Self::StaleEnvelope => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::MalformedJson
+            | Self::MalformedEnvelope
+            | Self::StaleEnvelope
+            | Self::IncompleteBody => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge | Self::EnvelopeTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ValidationFailed
             | Self::UnsupportedKind
             | Self::UndecryptablePayload
             | Self::InvalidPayload
             | Self::UnknownRequest => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Conflict | Self::HistoryConflict | Self::EnvelopeIdTaken => {
-                StatusCode::CONFLICT
-            }
+            Self::Conflict | Self::HistoryConflict | Self::EnvelopeIdTaken => StatusCode::CONFLICT,
             Self::Gone => StatusCode::GONE,
             Self::WrongRecipient => StatusCode::MISDIRECTED_REQUEST,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -37,27 +37,67 @@ pub const ENVELOPES_PATH: &str = "/federation/v1/envelopes";
 /// Bodies up to this size are read to the end even when over the limit (see `read_limited`).
 const DRAIN_LIMIT: usize = 2 * MAX_ENVELOPE_BYTES;
 
-/// Reads a body of at most `max` bytes; `None` if it is larger (after reading up to `2 * max`
-/// bytes of it, so that a sender slightly over the limit gets the answer instead of a reset
-/// connection) or broken.
-pub(crate) async fn read_limited(mut body: Body, max: usize) -> Option<axum::body::Bytes> {
-    use http_body_util::BodyExt;
-    let drain = max.saturating_mul(2);
-    let mut buf = Vec::new();
-    let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
-        let Ok(data) = frame.ok()?.into_data() else {
-            continue;
-        };
-        seen = seen.saturating_add(data.len());
-        if seen > drain {
-            return None;
-        }
-        if seen <= max {
-            buf.extend_from_slice(&data);
+/// Why a request body could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyError {
+    /// Larger than the limit.
+    TooLarge,
+    /// The connection broke (or the client stopped) before the body was complete.
+    Incomplete,
+    /// Not complete within the deadline.
+    TimedOut,
+}
+
+impl BodyError {
+    /// The HTTP error for it; `too_large` is the caller's own 413.
+    pub(crate) fn into_api(self, too_large: impl FnOnce() -> ApiError) -> ApiError {
+        match self {
+            Self::TooLarge => too_large(),
+            Self::Incomplete => ApiError::new(
+                ErrorCode::IncompleteBody,
+                "the request body ended before its declared length; send it again",
+            ),
+            Self::TimedOut => ApiError::new(
+                ErrorCode::RequestTimeout,
+                "the request body did not arrive in time; send it again",
+            ),
         }
     }
-    (seen <= max).then(|| buf.into())
+}
+
+/// Reads a body of at most `max` bytes within `deadline`. A larger one is read up to `2 * max`
+/// bytes before it is refused, so that a sender slightly over the limit gets the answer
+/// instead of a reset connection.
+pub(crate) async fn read_limited(
+    mut body: Body,
+    max: usize,
+    deadline: std::time::Duration,
+) -> Result<axum::body::Bytes, BodyError> {
+    use http_body_util::BodyExt;
+    let drain = max.saturating_mul(2);
+    let read = async {
+        let mut buf = Vec::new();
+        let mut seen = 0usize;
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.map_err(|_| BodyError::Incomplete)?.into_data() else {
+                continue;
+            };
+            seen = seen.saturating_add(data.len());
+            if seen > drain {
+                return Err(BodyError::TooLarge);
+            }
+            if seen <= max {
+                buf.extend_from_slice(&data);
+            }
+        }
+        if seen > max {
+            return Err(BodyError::TooLarge);
+        }
+        Ok(buf.into())
+    };
+    tokio::time::timeout(deadline, read)
+        .await
+        .unwrap_or(Err(BodyError::TimedOut))
 }
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -150,7 +190,9 @@ async fn log_rejection(
 
 /// How many rejections each signer has had logged in the current minute.
 #[derive(Debug, Default)]
-pub struct RejectionBudget(std::sync::Mutex<std::collections::HashMap<NodeId, (std::time::Instant, u32)>>);
+pub struct RejectionBudget(
+    std::sync::Mutex<std::collections::HashMap<NodeId, (std::time::Instant, u32)>>,
+);
 
 impl RejectionBudget {
     /// Takes one from `signer`'s budget of `per_minute`; `false` when it is spent.
@@ -193,9 +235,9 @@ async fn receive_inner(
     if declared.is_some_and(|n| n > DRAIN_LIMIT) {
         return Err(too_large());
     }
-    let bytes = read_limited(body, MAX_ENVELOPE_BYTES)
+    let bytes = read_limited(body, MAX_ENVELOPE_BYTES, state.tunables.body_read_timeout)
         .await
-        .ok_or_else(too_large)?;
+        .map_err(|e| e.into_api(too_large))?;
 
     // 2. Encoding.
     let env = Envelope::from_json(&bytes)

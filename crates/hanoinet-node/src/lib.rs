@@ -27,6 +27,7 @@ pub mod federation;
 pub mod gate;
 pub mod ledger;
 pub mod lifecycle;
+pub mod listener;
 pub mod network;
 pub mod notify;
 pub mod openapi;

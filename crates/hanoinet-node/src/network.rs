@@ -282,6 +282,17 @@ pub async fn add_user(
     name: &str,
     role: Role,
 ) -> anyhow::Result<String> {
+    add_user_until(store, node, name, role, None).await
+}
+
+/// [`add_user`] with a token that stops working at `expires_at`.
+pub async fn add_user_until(
+    store: &Store,
+    node: &NodeId,
+    name: &str,
+    role: Role,
+    expires_at: Option<Timestamp>,
+) -> anyhow::Result<String> {
     use hanoinet_ledger::{Entry, entry::events};
     let token = crate::api::new_token();
     let user = User {
@@ -302,6 +313,7 @@ pub async fn add_user(
             &user,
             &crate::api::token_hash(&token),
             Timestamp::now(),
+            expires_at,
             &[entry.encode()],
         )
         .await?;
@@ -384,4 +396,45 @@ pub async fn start_node_with_clock(
         .await
         .with_context(|| format!("opening {}", file.database))?;
     crate::start(listener, config, store, clock, std::future::pending()).await
+}
+
+/// What `hanoinet user disable` and `rotate-token` log: the operator acted on a user.
+fn operator_entry(node: &NodeId, event: &str, user: &User) -> Vec<u8> {
+    hanoinet_ledger::Entry::new(
+        event,
+        hanoinet_core::Clock::now(&hanoinet_core::SystemClock),
+        node.as_str(),
+        "operator".into(),
+        format!("user:{}", user.id),
+    )
+    .attr("role", user.role.as_str())
+    .encode()
+}
+
+/// Disables user `name`: its token stops working at once.
+pub async fn disable_user(store: &Store, node: &NodeId, name: &str) -> anyhow::Result<User> {
+    store
+        .disable_user(name, Timestamp::now(), |u| {
+            operator_entry(node, hanoinet_ledger::entry::events::USER_DISABLED, u)
+        })
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no enabled user named {name:?}"))
+}
+
+/// Gives user `name` a new token valid until `expires_at` (the old one stops working); returns
+/// the token.
+pub async fn rotate_token(
+    store: &Store,
+    node: &NodeId,
+    name: &str,
+    expires_at: Option<Timestamp>,
+) -> anyhow::Result<String> {
+    let token = crate::api::new_token();
+    store
+        .rotate_token(name, &crate::api::token_hash(&token), expires_at, |u| {
+            operator_entry(node, hanoinet_ledger::entry::events::TOKEN_ROTATED, u)
+        })
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no enabled user named {name:?}"))?;
+    Ok(token)
 }

@@ -58,6 +58,16 @@ pub struct Tunables {
     pub max_attachment_bytes: usize,
     /// Rejected envelopes of one signer written to the ledger per minute, at most.
     pub rejections_logged_per_minute: u32,
+    /// Time a client has to send a request's headers; also the keep-alive idle timeout.
+    pub header_read_timeout: Duration,
+    /// Time a client has to send a whole (bounded) request body: API bodies and envelopes.
+    /// Uploads are streamed and instead may pause at most this long between two reads.
+    pub body_read_timeout: Duration,
+    /// Concurrent connections to the listener, in all.
+    pub max_connections: usize,
+    /// Concurrent connections from one client address (behind a reverse proxy, that is the
+    /// proxy: raise it there).
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for Tunables {
@@ -75,6 +85,10 @@ impl Default for Tunables {
             clock_interval: Duration::from_secs(15),
             max_attachment_bytes: crate::data::MAX_ATTACHMENT_BYTES,
             rejections_logged_per_minute: 60,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            max_connections: 4096,
+            max_connections_per_ip: 256,
         }
     }
 }
@@ -108,6 +122,8 @@ pub struct AppState {
     pub node_cache: crate::ledger::NodeCache,
     /// Rejected envelopes logged per signer (a flood is not logged entry by entry).
     pub rejections: crate::federation::RejectionBudget,
+    /// Open connections to the listener.
+    pub connections: Arc<crate::listener::Connections>,
 }
 
 impl AppState {
@@ -199,6 +215,7 @@ pub async fn start(
         creator: crate::batch::spawn(store.clone()),
         node_cache: Default::default(),
         rejections: Default::default(),
+        connections: Default::default(),
         store,
         clock,
         http,
@@ -217,18 +234,19 @@ pub async fn start(
     });
 
     let app = router(state.clone());
-    let mut server_stop = stop_rx.clone();
-    let server = tokio::spawn(async move {
-        let graceful = async move {
-            let _ = server_stop.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(graceful)
-            .await
-        {
-            tracing::error!(error = %e, "http server failed");
-        }
-    });
+    let limits = crate::listener::Limits {
+        header_read_timeout: state.tunables.header_read_timeout,
+        max_connections: state.tunables.max_connections,
+        max_connections_per_ip: state.tunables.max_connections_per_ip,
+    };
+    let server = tokio::spawn(crate::listener::serve(
+        listener,
+        app,
+        limits,
+        state.connections.clone(),
+        stop_rx.clone(),
+        state.tunables.request_timeout,
+    ));
     log_start(&state).await?;
     let worker = tokio::spawn(crate::delivery::run(state.clone(), stop_rx.clone()));
     let ledger = tokio::spawn(crate::ledger::run(state.clone(), stop_rx.clone()));

@@ -18,6 +18,19 @@ pub struct User {
     pub role: Role,
 }
 
+/// A user with the state of its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserAccount {
+    pub user: User,
+    pub created_at: Timestamp,
+    /// When it was disabled: its token no longer works.
+    pub disabled_at: Option<Timestamp>,
+    /// When its token stops working (`None`: never).
+    pub token_expires_at: Option<Timestamp>,
+    /// When its token was last used (to the minute).
+    pub last_used_at: Option<Timestamp>,
+}
+
 /// A request as first stored, on either side.
 #[derive(Debug, Clone)]
 pub struct NewRequest {
@@ -271,7 +284,7 @@ fn corrupt(what: &str, v: impl std::fmt::Debug) -> StoreError {
     StoreError::Corrupt(format!("{what} {v:?}"))
 }
 
-fn ts(v: i64) -> Result<Timestamp, StoreError> {
+pub(crate) fn ts(v: i64) -> Result<Timestamp, StoreError> {
     from_micros(v).ok_or_else(|| corrupt("timestamp", v))
 }
 

@@ -102,17 +102,35 @@ async fn users(backend: Backend) {
         role: Role::Officer,
     };
     assert!(
-        s.add_user(&u, &[1; 32], Timestamp::now(), &[b"user_created".to_vec()])
-            .await
-            .unwrap()
+        s.add_user(
+            &u,
+            &[1; 32],
+            Timestamp::now(),
+            None,
+            &[b"user_created".to_vec()]
+        )
+        .await
+        .unwrap()
     );
     assert!(
-        !s.add_user(&u, &[2; 32], Timestamp::now(), &[b"user_created".to_vec()])
-            .await
-            .unwrap(),
+        !s.add_user(
+            &u,
+            &[2; 32],
+            Timestamp::now(),
+            None,
+            &[b"user_created".to_vec()]
+        )
+        .await
+        .unwrap(),
         "names are unique"
     );
-    assert_eq!(s.user_by_token_hash(&[1; 32]).await.unwrap(), Some(u));
+    assert_eq!(
+        s.user_by_token_hash(&[1; 32])
+            .await
+            .unwrap()
+            .map(|a| a.user),
+        Some(u)
+    );
     assert_eq!(s.user_by_token_hash(&[2; 32]).await.unwrap(), None);
     // The entry commits with the event, and only then.
     assert_eq!(s.ledger_queued().await.unwrap(), 1);

@@ -171,17 +171,49 @@ pub fn redact(url: &str) -> String {
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
-    /// Add a user and print their bearer token (shown once; only its hash is stored).
+    /// Add a user and print their bearer token (shown once; only its hash is stored). The
+    /// token expires after the node policy's `token_days` (default 90; 0: never).
     Add(UserAddArgs),
+    /// List users: role, when created, last used (to the minute), token expiry, disabled.
+    List(UserListArgs),
+    /// Disable a user: their token stops working at once (logged in the ledger).
+    Disable(UserNameArgs),
+    /// Give a user a new token and print it (shown once); the old token stops working.
+    RotateToken(UserNameArgs),
 }
 
+/// Where the node's users live: its directory, or another database.
 #[derive(Debug, Args)]
-pub struct UserAddArgs {
+pub struct NodeDb {
     #[arg(long, env = "HANOINET_DIR")]
     pub dir: PathBuf,
     /// Overrides the database URL of node.json.
     #[arg(long, env = "HANOINET_DATABASE")]
     pub database: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UserListArgs {
+    #[command(flatten)]
+    pub db: NodeDb,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UserNameArgs {
+    #[command(flatten)]
+    pub db: NodeDb,
+    /// The user's name.
+    #[arg(long)]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    #[command(flatten)]
+    pub db: NodeDb,
     /// A unique user name.
     #[arg(long)]
     pub name: String,
@@ -199,22 +231,92 @@ fn parse_role(s: &str) -> Result<Role, String> {
     })
 }
 
+impl NodeDb {
+    /// The node's config and an open store.
+    async fn open(&self) -> anyhow::Result<(dir::FileConfig, Store)> {
+        let text = dir::read(&self.dir.join(dir::CONFIG_FILE))?;
+        let file: dir::FileConfig =
+            serde_json::from_str(&text).context("node.json is malformed")?;
+        let database = self.database.clone().unwrap_or(file.database.clone());
+        let store = Store::connect(&database)
+            .await
+            .with_context(|| format!("opening {}", redact(&database)))?;
+        Ok((file, store))
+    }
+}
+
 pub async fn user(c: UserCommand) -> anyhow::Result<()> {
+    use hanoinet_node::network;
     match c {
         UserCommand::Add(a) => {
-            let text = dir::read(&a.dir.join(dir::CONFIG_FILE))?;
-            let file: dir::FileConfig =
-                serde_json::from_str(&text).context("node.json is malformed")?;
-            let database = a.database.unwrap_or(file.database);
             anyhow::ensure!(!a.name.trim().is_empty(), "--name must not be empty");
-            let store = Store::connect(&database)
-                .await
-                .with_context(|| format!("opening {}", redact(&database)))?;
+            let (file, store) = a.db.open().await?;
+            let expires = file.policy.token_expiry(jiff::Timestamp::now());
             let token =
-                hanoinet_node::network::add_user(&store, &file.id, a.name.trim(), a.role).await;
+                network::add_user_until(&store, &file.id, a.name.trim(), a.role, expires).await;
             store.close().await;
-            let token = token?;
-            println!("{token}");
+            println!("{}", token?);
+            Ok(())
+        }
+        UserCommand::List(a) => {
+            let (_, store) = a.db.open().await?;
+            let users = store.list_users().await;
+            store.close().await;
+            let users = users?;
+            let at = |t: Option<jiff::Timestamp>| t.map(|t| t.to_string());
+            if a.json {
+                let list: Vec<_> = users
+                    .iter()
+                    .map(|u| {
+                        serde_json::json!({
+                            "id": u.user.id, "name": u.user.name, "role": u.user.role.as_str(),
+                            "created_at": u.created_at, "last_used_at": u.last_used_at,
+                            "token_expires_at": u.token_expires_at, "disabled_at": u.disabled_at,
+                        })
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({"users": list}))?
+                );
+            } else {
+                println!(
+                    "{:<24} {:<11} {:<22} {:<22} {:<22} DISABLED",
+                    "NAME", "ROLE", "CREATED", "LAST USED", "TOKEN EXPIRES"
+                );
+                for u in &users {
+                    let created = u.created_at.to_string();
+                    println!(
+                        "{:<24} {:<11} {:<22} {:<22} {:<22} {}",
+                        u.user.name,
+                        u.user.role.as_str(),
+                        &created[..created.len().min(20)],
+                        at(u.last_used_at).unwrap_or_else(|| "never".into()),
+                        at(u.token_expires_at).unwrap_or_else(|| "never".into()),
+                        at(u.disabled_at).unwrap_or_else(|| "-".into()),
+                    );
+                }
+            }
+            Ok(())
+        }
+        UserCommand::Disable(a) => {
+            let (file, store) = a.db.open().await?;
+            let done = network::disable_user(&store, &file.id, a.name.trim()).await;
+            store.close().await;
+            let u = done?;
+            println!(
+                "disabled {} ({}); their token no longer works",
+                u.name,
+                u.role.as_str()
+            );
+            Ok(())
+        }
+        UserCommand::RotateToken(a) => {
+            let (file, store) = a.db.open().await?;
+            let expires = file.policy.token_expiry(jiff::Timestamp::now());
+            let token = network::rotate_token(&store, &file.id, a.name.trim(), expires).await;
+            store.close().await;
+            println!("{}", token?);
             Ok(())
         }
     }

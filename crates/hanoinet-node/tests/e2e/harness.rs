@@ -62,6 +62,7 @@ pub struct Net {
     pub nodes: Vec<Option<NodeHandle>>,
     pub http: reqwest::Client,
     pub clock: Arc<dyn Clock>,
+    pub tunables: Tunables,
 }
 
 pub const IDS: [&str; 3] = ["VNM/247", "FRA/247", "KEN/247"];
@@ -97,6 +98,17 @@ impl Net {
         clock: Arc<dyn Clock>,
         setup: impl Fn(&hanoinet_node::network::NetworkNode),
     ) -> Self {
+        Self::start_tuned(backend, ids, clock, setup, fast()).await
+    }
+
+    /// [`Net::start_with`] with other timings and limits.
+    pub async fn start_tuned(
+        backend: Backend,
+        ids: &[&str],
+        clock: Arc<dyn Clock>,
+        setup: impl Fn(&hanoinet_node::network::NetworkNode),
+        tunables: Tunables,
+    ) -> Self {
         log();
         let tmp = TempDir::new("e2e");
         let local = network::local(tmp.path(), ids, backend)
@@ -112,6 +124,7 @@ impl Net {
             nodes: Vec::new(),
             http: reqwest::Client::new(),
             clock,
+            tunables,
         };
         for (i, l) in local.listeners.into_iter().enumerate() {
             let h = net.launch(i, l).await;
@@ -121,9 +134,14 @@ impl Net {
     }
 
     async fn launch(&self, i: usize, listener: tokio::net::TcpListener) -> NodeHandle {
-        network::start_node_with_clock(&self.file.nodes[i], listener, fast(), self.clock.clone())
-            .await
-            .unwrap()
+        network::start_node_with_clock(
+            &self.file.nodes[i],
+            listener,
+            self.tunables.clone(),
+            self.clock.clone(),
+        )
+        .await
+        .unwrap()
     }
 
     /// Starts one more process-equivalent of node `i` over the same database, on a new port.

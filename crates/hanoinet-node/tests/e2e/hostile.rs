@@ -17,6 +17,7 @@ both_backends!(
     onward_authorizations_bind_purpose_and_uses_and_purges_purge,
     one_genuine_envelope_cannot_flood_the_ledger,
     envelope_ids_are_per_sender,
+    tokens_expire_and_reads_of_cases_are_logged,
 );
 
 fn interception(to: &str) -> Value {
@@ -668,7 +669,10 @@ async fn all_entries(net: &Net, i: usize) -> Vec<hanoinet_ledger::Entry> {
     let mut start = 0;
     while start < size {
         let (_, page) = net
-            .audit(i, &format!("/api/v1/ledger/entries?start={start}&end={size}"))
+            .audit(
+                i,
+                &format!("/api/v1/ledger/entries?start={start}&end={size}"),
+            )
             .await;
         for e in page["entries"].as_array().unwrap() {
             let bytes = base64::engine::general_purpose::STANDARD
@@ -691,14 +695,21 @@ fn rejections(entries: &[hanoinet_ledger::Entry]) -> Vec<&hanoinet_ledger::Entry
 async fn one_genuine_envelope_cannot_flood_the_ledger(backend: hanoinet_store::testing::Backend) {
     let net = Net::start(backend).await;
     let fields = payload_fields(&preservation("FRA/247"));
-    let payload = |id: hanoinet_core::RequestId| {
-        json!({"request_id": id, "type": "preservation", "created_at": Timestamp::now(), "fields": fields})
-    };
+    let payload = |id: hanoinet_core::RequestId| json!({"request_id": id, "type": "preservation", "created_at": Timestamp::now(), "fields": fields});
     // A genuine envelope VNM sealed for FRA, replayed to KEN by someone else, 200 times.
-    let env = net.forge(VNM, FRA, "preservation_request", &payload(hanoinet_core::RequestId::new_v7()));
+    let env = net.forge(
+        VNM,
+        FRA,
+        "preservation_request",
+        &payload(hanoinet_core::RequestId::new_v7()),
+    );
     for _ in 0..200 {
         let (s, v) = net.post_envelope(KEN, &env).await;
-        assert_eq!((s, v["error"].as_str()), (421, Some("wrong_recipient")), "{v}");
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (421, Some("wrong_recipient")),
+            "{v}"
+        );
     }
     let entries = all_entries(&net, KEN).await;
     let logged = rejections(&entries);
@@ -706,13 +717,21 @@ async fn one_genuine_envelope_cannot_flood_the_ledger(backend: hanoinet_store::t
     // The signer is named, not blamed as the actor: anyone can replay what it signed.
     assert_eq!(logged[0].actor, "system");
     assert!(
-        logged[0].attributes.iter().any(|(k, v)| k == "signer" && v == "VNM/247"),
+        logged[0]
+            .attributes
+            .iter()
+            .any(|(k, v)| k == "signer" && v == "VNM/247"),
         "{:?}",
         logged[0].attributes
     );
     // Many different genuine envelopes: at most the per-signer budget is logged.
     for _ in 0..100 {
-        let env = net.forge(VNM, FRA, "preservation_request", &payload(hanoinet_core::RequestId::new_v7()));
+        let env = net.forge(
+            VNM,
+            FRA,
+            "preservation_request",
+            &payload(hanoinet_core::RequestId::new_v7()),
+        );
         net.post_envelope(KEN, &env).await;
     }
     let n = rejections(&all_entries(&net, KEN).await).len();
@@ -722,9 +741,7 @@ async fn one_genuine_envelope_cannot_flood_the_ledger(backend: hanoinet_store::t
 async fn envelope_ids_are_per_sender(backend: hanoinet_store::testing::Backend) {
     let net = Net::start(backend).await;
     let fields = payload_fields(&preservation("FRA/247"));
-    let payload = || {
-        json!({"request_id": hanoinet_core::RequestId::new_v7(), "type": "preservation", "created_at": Timestamp::now(), "fields": fields})
-    };
+    let payload = || json!({"request_id": hanoinet_core::RequestId::new_v7(), "type": "preservation", "created_at": Timestamp::now(), "fields": fields});
     let id = hanoinet_core::EnvelopeId::new_v7();
     let vnm = net.forge_with_id(VNM, FRA, "preservation_request", id, &payload());
     let (s, receipt) = net.post_envelope(FRA, &vnm).await;
@@ -732,10 +749,202 @@ async fn envelope_ids_are_per_sender(backend: hanoinet_store::testing::Backend) 
     // Kenya reuses VNM's id: not VNM's receipt, not a replay, refused.
     let ken = net.forge_with_id(KEN, FRA, "preservation_request", id, &payload());
     let (s, v) = net.post_envelope(FRA, &ken).await;
-    assert_eq!((s, v["error"].as_str()), (409, Some("envelope_id_taken")), "{v}");
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (409, Some("envelope_id_taken")),
+        "{v}"
+    );
     assert!(v.get("signature").is_none());
     // VNM's own replay still gets its receipt.
     let (s, again) = net.post_envelope(FRA, &vnm).await;
     assert_eq!((s, &again), (200, &receipt));
     assert_eq!(net.list(FRA, "incoming").await.len(), 1);
+}
+
+/// Resident memory of this process, in KiB.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_idle_connections_are_cut_and_capped() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tunables = hanoinet_node::Tunables {
+        header_read_timeout: Duration::from_millis(600),
+        body_read_timeout: Duration::from_millis(600),
+        max_connections: 60,
+        max_connections_per_ip: 20,
+        ..fast()
+    };
+    let net = Net::start_tuned(
+        hanoinet_store::testing::Backend::Sqlite,
+        &IDS,
+        std::sync::Arc::new(hanoinet_core::SystemClock),
+        |_| {},
+        tunables,
+    )
+    .await;
+    let addr = net.url(VNM).trim_start_matches("http://").to_owned();
+    let open = || net.node(VNM).state.connections.open();
+    let rss_before = rss_kib();
+
+    // A slowloris from one address: half-sent headers, held open.
+    let mut slow = Vec::new();
+    for _ in 0..200 {
+        if let Ok(mut s) = tokio::net::TcpStream::connect(&addr).await {
+            let _ = s
+                .write_all(b"POST /federation/v1/envelopes HTTP/1.1\r\nHost: x\r\n")
+                .await;
+            slow.push(s);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(open() <= 20, "{} connections from one address", open());
+    // Meanwhile another address is served.
+    let other = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let r = other
+        .get(format!("{}/healthz", net.url(VNM)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The header deadline closes them all.
+    assert!(
+        eventually(Duration::from_secs(5), || async { open() == 0 }).await,
+        "{} slow connections still open",
+        open()
+    );
+    for s in &mut slow {
+        let mut buf = [0u8; 256];
+        let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf))
+            .await
+            .map(|r| r.unwrap_or(0))
+            .unwrap_or(usize::MAX);
+        assert_ne!(n, usize::MAX, "a slow connection is still open");
+    }
+    drop(slow);
+
+    // A body that stops half-way is answered 408 and the connection freed.
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    s.write_all(
+        b"POST /federation/v1/envelopes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"header\":",
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("request_timeout"), "{text}");
+
+    // A kept-alive connection that goes idle is closed.
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let n = tokio::time::timeout(Duration::from_secs(3), s.read(&mut buf))
+        .await
+        .expect("the idle connection is closed by the node")
+        .unwrap_or(0);
+    assert_eq!(n, 0);
+
+    // A flood of connections stays within the caps, and memory stays bounded.
+    let mut flood = Vec::new();
+    for _ in 0..2000 {
+        if let Ok(s) = tokio::net::TcpStream::connect(&addr).await {
+            flood.push(s);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(open() <= 20, "{}", open());
+    drop(flood);
+    assert!(eventually(Duration::from_secs(5), || async { open() == 0 }).await);
+    let grown = rss_kib().saturating_sub(rss_before);
+    assert!(grown < 64 * 1024, "memory grew by {grown} KiB");
+}
+
+async fn tokens_expire_and_reads_of_cases_are_logged(backend: hanoinet_store::testing::Backend) {
+    use std::sync::Arc;
+    let clock = Arc::new(hanoinet_core::ManualClock::new(
+        hanoinet_core::time::truncate_to_micros(Timestamp::now()),
+    ));
+    let net = Net::start_with(backend, &IDS, clock.clone(), |_| {}).await;
+    let now = hanoinet_core::Clock::now(clock.as_ref());
+    let token = hanoinet_node::network::add_user_until(
+        net.store(VNM),
+        &"VNM/247".parse().unwrap(),
+        "temp",
+        hanoinet_core::access::Role::Officer,
+        Some(
+            now.checked_add(jiff::SignedDuration::from_hours(24))
+                .unwrap(),
+        ),
+    )
+    .await
+    .unwrap();
+    let get = |t: String| {
+        let net = &net;
+        async move {
+            net.call_as(&t, VNM, reqwest::Method::GET, "/api/v1/requests", None)
+                .await
+        }
+    };
+    assert_eq!(get(token.clone()).await.0, 200);
+    // The scheme is case-insensitive (RFC 7235).
+    let r = net
+        .http
+        .get(format!("{}/api/v1/requests", net.url(VNM)))
+        .header("Authorization", format!("BEARER {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    clock.advance(jiff::SignedDuration::from_hours(25));
+    let (s, v) = get(token).await;
+    assert_eq!(s, 401, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("expired"), "{v}");
+
+    // Every read of case content leaves an entry: lists name the cases, data reads the transfers.
+    let id = accepted_stored_data(&net).await;
+    let (s, _) = net
+        .call(VNM, reqwest::Method::GET, "/api/v1/requests?limit=10", None)
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = net
+        .call(
+            VNM,
+            reqwest::Method::GET,
+            &format!("/api/v1/requests/{id}/data"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let entries = all_entries(&net, VNM).await;
+    let listed = entries
+        .iter()
+        .filter(|e| e.event == "requests_listed")
+        .any(|e| {
+            e.attributes
+                .iter()
+                .any(|(k, v)| k == "requests" && v.contains(&id))
+        });
+    assert!(listed, "the list read names the case");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.event == "data_opened" && e.subject == format!("request:{id}")),
+        "the data read is logged"
+    );
 }
