@@ -692,7 +692,7 @@ struct Onward {
 pub const MAX_ONWARD_USES: u32 = 100;
 
 async fn onward_body(state: &AppState, body: Body) -> ApiResult<(NodeId, String, Option<u32>)> {
-    let v = crate::api::parse_json(&state, body).await?;
+    let v = crate::api::parse_json(state, body).await?;
     let o: Onward = serde_json::from_value(v).map_err(|e| {
         validation_failed(vec![FieldError::new(
             "",
