@@ -13,10 +13,12 @@ pub mod access;
 pub mod catalogue;
 pub mod clock;
 pub mod ids;
+pub mod json;
 pub mod legal;
 pub mod lifecycle;
 pub mod policy;
 pub mod request;
+pub mod text;
 pub mod time;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -291,17 +291,15 @@ fn check_field(spec: &FieldSpec, v: Option<&Value>, errors: &mut Vec<FieldError>
     };
     match spec.kind {
         FieldKind::Text(max) => match v {
-            Value::String(s) if s.trim().is_empty() => err(
-                errors,
-                "empty",
-                format!("{name} must not be empty: {}", spec.description),
-            ),
-            Value::String(s) if s.chars().count() > max => err(
-                errors,
-                "too_long",
-                format!("{name} is longer than {max} characters"),
-            ),
-            Value::String(s) => return Some(Value::String(s.trim().to_owned())),
+            Value::String(s) => match crate::text::clean(s, max, lines_of(max)) {
+                Ok(t) => return Some(Value::String(t)),
+                Err(crate::text::TextError::Empty) => err(
+                    errors,
+                    "empty",
+                    format!("{name} must not be empty: {}", spec.description),
+                ),
+                Err(e) => err(errors, e.code(), format!("{name} {e}")),
+            },
             _ => err(
                 errors,
                 "invalid",
@@ -333,9 +331,17 @@ fn check_field(spec: &FieldSpec, v: Option<&Value>, errors: &mut Vec<FieldError>
             ),
         },
         FieldKind::Date => match v.as_str().map(str::parse::<jiff::civil::Date>) {
-            Some(Ok(d)) if v.as_str().is_some_and(|s| s.len() == 10) => {
+            Some(Ok(d))
+                if v.as_str().is_some_and(|s| s.len() == 10)
+                    && (MIN_YEAR..=MAX_YEAR).contains(&d.year()) =>
+            {
                 return Some(Value::String(d.to_string()));
             }
+            Some(Ok(_)) => err(
+                errors,
+                "out_of_range",
+                format!("{name} must be a date between {MIN_YEAR} and {MAX_YEAR}"),
+            ),
             _ => err(
                 errors,
                 "invalid",
@@ -370,6 +376,41 @@ fn check_field(spec: &FieldSpec, v: Option<&Value>, errors: &mut Vec<FieldError>
         },
     }
     None
+}
+
+/// Dates a request may carry: nothing the Convention deals with lies outside these years.
+pub const MIN_YEAR: i16 = 2000;
+pub const MAX_YEAR: i16 = 2100;
+
+/// Short fields are one line; long ones may hold line breaks.
+fn lines_of(max: usize) -> crate::text::Lines {
+    if max <= MAX_SHORT_CHARS {
+        crate::text::Lines::One
+    } else {
+        crate::text::Lines::Many
+    }
+}
+
+/// A long free-text member (`note`, `conditions`, `explanation`) under the text policy: the
+/// cleaned text, `None` if absent or empty-looking, or an error for `field`.
+pub fn long_text(
+    v: Option<&Value>,
+    field: &str,
+    article: Option<crate::catalogue::ArticleRef>,
+) -> Result<Option<String>, FieldError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => {
+            crate::text::clean_optional(Some(s), MAX_TEXT_CHARS, crate::text::Lines::Many)
+                .map_err(|e| FieldError::new(field, e.code(), format!("{field} {e}"), article))
+        }
+        Some(_) => Err(FieldError::new(
+            field,
+            "invalid",
+            format!("{field} must be a string"),
+            article,
+        )),
+    }
 }
 
 /// The rules that tie fields together: conditional requirements and values that depend on the
@@ -610,11 +651,15 @@ impl Decision {
 
 /// An acceptance with conditions: `conditions` must say them (Art. 40).
 fn conditional(obj: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<Decision> {
-    match obj.get("conditions") {
-        Some(Value::String(c)) if !c.trim().is_empty() && c.chars().count() <= MAX_TEXT_CHARS => {
-            Some(Decision::AcceptWithConditions {
-                conditions: c.trim().to_owned(),
-            })
+    match long_text(
+        obj.get("conditions"),
+        "conditions",
+        Some(art40::CONSULTATION),
+    ) {
+        Ok(Some(conditions)) => Some(Decision::AcceptWithConditions { conditions }),
+        Err(e) if e.code != "invalid" => {
+            errors.push(e);
+            None
         }
         _ => {
             errors.push(FieldError::new(
@@ -686,26 +731,10 @@ pub fn validate_move(
             None
         }
     };
-    let note = match obj.get("note") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.trim().is_empty() => None,
-        Some(Value::String(s)) if s.chars().count() > MAX_TEXT_CHARS => {
-            errors.push(FieldError::new(
-                "note",
-                "too_long",
-                format!("note is longer than {MAX_TEXT_CHARS} characters"),
-                None,
-            ));
-            None
-        }
-        Some(Value::String(s)) => Some(s.trim().to_owned()),
-        Some(_) => {
-            errors.push(FieldError::new(
-                "note",
-                "invalid",
-                "note must be a string".into(),
-                None,
-            ));
+    let note = match long_text(obj.get("note"), "note", None) {
+        Ok(n) => n,
+        Err(e) => {
+            errors.push(e);
             None
         }
     };
@@ -940,17 +969,10 @@ fn refusal(
             Some(rule_article),
         )),
     }
-    let explanation = match obj.get("explanation") {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= MAX_TEXT_CHARS => {
-            Some(s.trim().to_owned())
-        }
-        Some(Value::String(s)) if !s.trim().is_empty() => {
-            errors.push(FieldError::new(
-                "explanation",
-                "too_long",
-                format!("explanation is longer than {MAX_TEXT_CHARS} characters"),
-                Some(art40::REASONS),
-            ));
+    let explanation = match long_text(obj.get("explanation"), "explanation", Some(art40::REASONS)) {
+        Ok(Some(e)) => Some(e),
+        Err(e) if e.code != "invalid" => {
+            errors.push(e);
             None
         }
         _ => {

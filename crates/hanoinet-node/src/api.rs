@@ -144,7 +144,6 @@ pub(crate) fn require_officer(user: &User) -> ApiResult<()> {
     }
 }
 
-/// Reads a JSON body of at most [`MAX_API_BODY`] bytes.
 pub(crate) fn require_reader(user: &User) -> ApiResult<()> {
     if user.role.may_read_requests() {
         Ok(())
@@ -159,19 +158,35 @@ pub(crate) fn require_reader(user: &User) -> ApiResult<()> {
     }
 }
 
+/// Reads a JSON body of at most [`MAX_API_BODY`] bytes.
 pub async fn parse_json(state: &AppState, body: Body) -> ApiResult<Value> {
-    let bytes =
-        crate::federation::read_limited(body, MAX_API_BODY, state.tunables.body_read_timeout)
-            .await
-            .map_err(|e| {
-                e.into_api(|| {
-                    ApiError::new(
-                        ErrorCode::PayloadTooLarge,
-                        format!("request bodies are limited to {MAX_API_BODY} bytes"),
-                    )
-                })
-            })?;
-    serde_json::from_slice(&bytes).map_err(|e| {
+    json_of(&read_body(state, body).await?)
+}
+
+/// [`parse_json`], where an empty body is `null`.
+pub async fn parse_json_or_empty(state: &AppState, body: Body) -> ApiResult<Value> {
+    let bytes = read_body(state, body).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    json_of(&bytes)
+}
+
+async fn read_body(state: &AppState, body: Body) -> ApiResult<axum::body::Bytes> {
+    crate::federation::read_limited(body, MAX_API_BODY, state.tunables.body_read_timeout)
+        .await
+        .map_err(|e| {
+            e.into_api(|| {
+                ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    format!("request bodies are limited to {MAX_API_BODY} bytes"),
+                )
+            })
+        })
+}
+
+fn json_of(bytes: &[u8]) -> ApiResult<Value> {
+    hanoinet_core::json::parse(bytes).map_err(|e| {
         ApiError::new(
             ErrorCode::MalformedJson,
             format!("request body is not valid JSON: {e}"),
@@ -562,7 +577,8 @@ async fn status_enquiry(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     require_officer(&user)?;
     let rec = load(&state, &id).await?;
-    let body = parse_json(&state, body).await.unwrap_or(Value::Null);
+    // An empty body is an enquiry without a note; anything else must be a valid one.
+    let body = parse_json_or_empty(&state, body).await?;
     let note = match &body {
         Value::Null => None,
         Value::Object(o) => {
@@ -573,19 +589,8 @@ async fn status_enquiry(
                     format!("{k:?} is not a field of a status enquiry (note)"),
                 )]));
             }
-            match o.get("note") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(s)) if s.chars().count() <= request::MAX_TEXT_CHARS => {
-                    Some(s.trim().to_owned()).filter(|s| !s.is_empty())
-                }
-                Some(_) => {
-                    return Err(validation_failed(vec![field_error(
-                        "note",
-                        "invalid",
-                        "note must be a string of at most 20000 characters".into(),
-                    )]));
-                }
-            }
+            request::long_text(o.get("note"), "note", None)
+                .map_err(|e| validation_failed(vec![e]))?
         }
         _ => {
             return Err(validation_failed(vec![field_error(
@@ -633,11 +638,10 @@ async fn extension(
             Some(hanoinet_core::catalogue::art42::MINIMUM_PERIOD),
         ));
     }
-    let note = obj
-        .get("note")
-        .and_then(Value::as_str)
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty());
+    let note = request::long_text(obj.get("note"), "note", None).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
     let (Some(days), true) = (days, errors.is_empty()) else {
         return Err(validation_failed(errors));
     };

@@ -29,7 +29,10 @@ use sha2::{Digest, Sha256};
 
 use hanoinet_core::NodeId;
 use hanoinet_core::catalogue::{art36, art40};
-use hanoinet_core::request::{Direction, FieldError, RequestType, Status};
+use hanoinet_core::request::{
+    Direction, FieldError, MAX_SHORT_CHARS, MAX_TEXT_CHARS, RequestType, Status,
+};
+use hanoinet_core::text::{Lines, TextError, clean};
 use hanoinet_ledger::Entry;
 use hanoinet_protocol::Kind;
 use hanoinet_protocol::authorization::OnwardAuthorization;
@@ -42,6 +45,10 @@ use crate::server::AppState;
 
 /// Largest attachment accepted by default (`Tunables::max_attachment_bytes`), in bytes.
 pub const MAX_ATTACHMENT_BYTES: usize = 64 * 1024 * 1024;
+/// Furthest retention date data may carry, in years from today.
+pub const MAX_RETENTION_YEARS: i16 = 10;
+/// Longest attachment name, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
 /// Bytes per stored chunk and per `data_chunk` envelope.
 pub const CHUNK_BYTES: usize = 256 * 1024;
 
@@ -151,19 +158,16 @@ async fn upload(
     use http_body_util::BodyExt;
     require_officer(&user)?;
     let rec = load(&state, &id).await?;
-    let name = q.name.unwrap_or_default();
-    if name.is_empty()
-        || name.chars().count() > 200
-        || name
-            .chars()
-            .any(|c| c.is_control() || c == '/' || c == '\\')
-    {
-        return Err(validation_failed(vec![field(
-            "name",
-            "invalid",
-            "name is required: a file name of at most 200 characters, without slashes or control characters",
-        )]));
-    }
+    let name = match clean(&q.name.unwrap_or_default(), MAX_NAME_CHARS, Lines::One) {
+        Ok(n) if !n.contains(['/', '\\']) && n != "." && n != ".." => n,
+        _ => {
+            return Err(validation_failed(vec![field(
+                "name",
+                "invalid",
+                "name is required: a file name of at most 200 characters, without slashes, control or bidirectional-override characters",
+            )]));
+        }
+    };
     let now = state.clock.now();
     let a = Attachment {
         id: uuid::Uuid::now_v7().to_string(),
@@ -272,30 +276,40 @@ fn conditions(v: Option<&Value>, today: Date) -> Result<Conditions, Vec<FieldErr
             Some(art36::CONDITIONS),
         )]);
     };
-    let text = |k: &str, errors: &mut Vec<FieldError>| match o.get(k).and_then(Value::as_str) {
-        Some(s) if !s.trim().is_empty() && s.chars().count() <= 20_000 => s.trim().to_owned(),
-        _ => {
-            errors.push(FieldError::new(
-                &format!("conditions.{k}"),
-                "missing",
-                format!("conditions.{k} is required"),
-                Some(art36::CONDITIONS),
-            ));
-            String::new()
-        }
+    let text = |k: &str, max: usize, lines: Lines, errors: &mut Vec<FieldError>| {
+        let name = format!("conditions.{k}");
+        let (code, message) = match o
+            .get(k)
+            .and_then(Value::as_str)
+            .map(|s| clean(s, max, lines))
+        {
+            Some(Ok(t)) => return t,
+            None | Some(Err(TextError::Empty)) => ("missing", format!("{name} is required")),
+            Some(Err(e)) => (e.code(), format!("{name} {e}")),
+        };
+        errors.push(FieldError::new(
+            &name,
+            code,
+            message,
+            Some(art36::CONDITIONS),
+        ));
+        String::new()
     };
-    let purpose = text("purpose", &mut errors);
-    let use_limitation = text("use_limitation", &mut errors);
+    let purpose = text("purpose", MAX_SHORT_CHARS, Lines::One, &mut errors);
+    let use_limitation = text("use_limitation", MAX_TEXT_CHARS, Lines::Many, &mut errors);
     let retention = o
         .get("retention_until")
         .and_then(Value::as_str)
         .and_then(|d| d.parse::<Date>().ok());
+    let latest = today.saturating_add(jiff::ToSpan::years(MAX_RETENTION_YEARS));
     match retention {
-        Some(d) if d > today => {}
+        Some(d) if d > today && d <= latest => {}
         Some(_) => errors.push(FieldError::new(
             "conditions.retention_until",
             "invalid",
-            "retention_until must be a date after today".into(),
+            format!(
+                "retention_until must be a date after today and at most {MAX_RETENTION_YEARS} years ahead (until {latest})"
+            ),
             Some(art36::CONDITIONS),
         )),
         None => errors.push(FieldError::new(
@@ -400,6 +414,15 @@ async fn send(
         errors.extend(e);
     });
     let results = obj.get("results").filter(|v| !v.is_null()).cloned();
+    if let Some(r) = &results
+        && !r.as_object().is_some_and(|o| !o.is_empty())
+    {
+        errors.push(field(
+            "results",
+            "invalid",
+            "results is an object with at least one member (or absent)",
+        ));
+    }
     let mut attachments = Vec::new();
     match obj.get("attachments") {
         None | Some(Value::Null) => {}
@@ -667,7 +690,7 @@ async fn download(
     .attr("attachment", a.id.clone())
     .attr("sha256", a.sha256.clone().unwrap_or_default());
     state.store.append_ledger(&[entry.encode()]).await?;
-    let disposition = format!("attachment; filename=\"{}\"", a.name.replace('"', "_"));
+    let disposition = content_disposition(&a.name);
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
@@ -693,7 +716,7 @@ pub const MAX_ONWARD_USES: u32 = 100;
 
 async fn onward_body(state: &AppState, body: Body) -> ApiResult<(NodeId, String, Option<u32>)> {
     let v = crate::api::parse_json(state, body).await?;
-    let o: Onward = serde_json::from_value(v).map_err(|e| {
+    let mut o: Onward = serde_json::from_value(v).map_err(|e| {
         validation_failed(vec![FieldError::new(
             "",
             "invalid",
@@ -704,13 +727,8 @@ async fn onward_body(state: &AppState, body: Body) -> ApiResult<(NodeId, String,
     let to: NodeId =
         o.to.parse()
             .map_err(|e| validation_failed(vec![field("to", "invalid", format!("{e}"))]))?;
-    if o.purpose.trim().is_empty() {
-        return Err(validation_failed(vec![field(
-            "purpose",
-            "empty",
-            "purpose must not be empty",
-        )]));
-    }
+    o.purpose = clean(&o.purpose, MAX_SHORT_CHARS, Lines::One)
+        .map_err(|e| validation_failed(vec![field("purpose", e.code(), format!("purpose {e}"))]))?;
     if o.max_uses
         .is_some_and(|n| !(1..=MAX_ONWARD_USES).contains(&n))
     {
@@ -720,7 +738,7 @@ async fn onward_body(state: &AppState, body: Body) -> ApiResult<(NodeId, String,
             format!("max_uses is a whole number from 1 to {MAX_ONWARD_USES}"),
         )]));
     }
-    Ok((to, o.purpose.trim().to_owned(), o.max_uses))
+    Ok((to, o.purpose, o.max_uses))
 }
 
 /// `max_uses` belongs to an authorization only.
@@ -1064,9 +1082,24 @@ pub async fn inbound_transfer(
     let rec = crate::lifecycle::peer_request_any(state, p.request_id, &env.header.from).await?;
     let c = &p.conditions;
     let bad = |m: &str| ApiError::new(ErrorCode::InvalidPayload, m.to_owned());
-    if c.purpose.trim().is_empty() || c.use_limitation.trim().is_empty() {
+    let today = crate::gate::today(state);
+    if clean(&c.purpose, MAX_SHORT_CHARS, Lines::One).as_deref() != Ok(c.purpose.as_str())
+        || clean(&c.use_limitation, MAX_TEXT_CHARS, Lines::Many).as_deref()
+            != Ok(c.use_limitation.as_str())
+    {
         return Err(bad(
-            "data carry their purpose and use limitation (Art. 36, 40)",
+            "data carry their purpose and use limitation (Art. 36, 40), as clean text within the limits",
+        ));
+    }
+    if c.retention_until > today.saturating_add(jiff::ToSpan::years(MAX_RETENTION_YEARS)) {
+        return Err(bad("retention_until is at most 10 years ahead"));
+    }
+    if p.results
+        .as_ref()
+        .is_some_and(|r| !r.as_object().is_some_and(|o| !o.is_empty()))
+    {
+        return Err(bad(
+            "results is an object with at least one member (or absent)",
         ));
     }
     if !matches!(
@@ -1101,6 +1134,13 @@ pub async fn inbound_transfer(
     }
     for a in &p.attachments {
         let expected = (a.size + CHUNK_BYTES as i64 - 1) / CHUNK_BYTES as i64;
+        let clean_name = clean(&a.name, MAX_NAME_CHARS, Lines::One)
+            .is_ok_and(|n| n == a.name && !n.contains(['/', '\\']));
+        if !clean_name {
+            return Err(bad(
+                "an attachment's name is a file name without slashes, control or bidirectional-override characters",
+            ));
+        }
         if a.size <= 0
             || a.size > state.tunables.max_attachment_bytes as i64
             || a.chunks != expected
@@ -1157,6 +1197,33 @@ pub async fn inbound_transfer(
         ledger,
         head: None,
     })
+}
+
+/// `Content-Disposition` for a download (RFC 6266): an ASCII fallback name and the exact name
+/// as UTF-8 in `filename*` (RFC 8187). Names never hold control or bidi-override characters
+/// (refused at upload and on receipt).
+pub fn content_disposition(name: &str) -> String {
+    let fallback: String = name
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() || c == ' ') && !matches!(c, '"' | '\\' | '%') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
 /// Whether the content of attachment `id` was purged (its retention ended).
@@ -1275,4 +1342,15 @@ pub async fn purge_due(state: &AppState) -> ApiResult<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn downloads_name_the_file_in_ascii_and_utf8() {
+        assert_eq!(
+            super::content_disposition("nhật ký \"a\".csv"),
+            "attachment; filename=\"nh_t k_ _a_.csv\"; filename*=UTF-8''nh%E1%BA%ADt%20k%C3%BD%20%22a%22.csv"
+        );
+    }
 }

@@ -21,6 +21,8 @@ pub enum ErrorCode {
     IncompleteBody,
     /// The body did not arrive in time.
     RequestTimeout,
+    /// A body that is not declared as JSON.
+    UnsupportedMediaType,
     ValidationFailed,
     Conflict,
     /// The content existed and was purged (retention ended).
@@ -44,7 +46,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 24] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -52,6 +54,7 @@ impl ErrorCode {
         Self::PayloadTooLarge,
         Self::IncompleteBody,
         Self::RequestTimeout,
+        Self::UnsupportedMediaType,
         Self::ValidationFailed,
         Self::Conflict,
         Self::Gone,
@@ -79,6 +82,7 @@ impl ErrorCode {
             Self::PayloadTooLarge => "payload_too_large",
             Self::IncompleteBody => "incomplete_body",
             Self::RequestTimeout => "request_timeout",
+            Self::UnsupportedMediaType => "unsupported_media_type",
             Self::ValidationFailed => "validation_failed",
             Self::Conflict => "conflict",
             Self::Gone => "gone",
@@ -117,6 +121,7 @@ impl ErrorCode {
             Self::Gone => StatusCode::GONE,
             Self::WrongRecipient => StatusCode::MISDIRECTED_REQUEST,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -486,6 +486,9 @@ async fn incoming_request(
         .created_at
         .checked_add(SignedDuration::try_from(state.tunables.max_clock_skew).unwrap_or_default())
         .unwrap_or(env.header.created_at);
+    for e in &history {
+        crate::lifecycle::check_note(e.note.as_deref())?;
+    }
     if history
         .iter()
         .any(|e| e.by.as_deref().is_some_and(|b| b != "requesting") || e.at > latest)

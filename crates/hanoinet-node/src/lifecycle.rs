@@ -704,6 +704,25 @@ pub async fn inbound_update(
     if p.steps.is_empty() {
         return Err(invalid("a status update carries at least one step"));
     }
+    // Steps are dated between the request's creation and the envelope, and their notes follow
+    // the text policy.
+    let skew = jiff::SignedDuration::try_from(state.tunables.max_clock_skew).unwrap_or_default();
+    let earliest = rec.created_at.checked_sub(skew).unwrap_or(rec.created_at);
+    let latest = env
+        .header
+        .created_at
+        .checked_add(skew)
+        .unwrap_or(env.header.created_at);
+    for s in &p.steps {
+        if s.at < earliest || s.at > latest {
+            return Err(invalid(format!(
+                "a step of {} is dated {}, outside the request's life ({earliest} to the envelope's {latest})",
+                s.status.as_str(),
+                s.at
+            )));
+        }
+        check_note(s.note.as_deref())?;
+    }
     // Where the chain starts: this node's status, or `delivered` if the receipt is behind.
     let start = if rec.seq == p.expect_seq {
         Some(rec.status)
@@ -809,6 +828,16 @@ pub async fn inbound_update(
     })
 }
 
+/// A note received from a peer follows the same text policy as one typed here.
+pub fn check_note(note: Option<&str>) -> ApiResult<()> {
+    let Some(n) = note else { return Ok(()) };
+    match hanoinet_core::text::clean(n, request::MAX_TEXT_CHARS, hanoinet_core::text::Lines::Many) {
+        Ok(t) if t == n => Ok(()),
+        Ok(_) => Err(invalid("a note is sent trimmed")),
+        Err(e) => Err(invalid(format!("a note {e}"))),
+    }
+}
+
 /// The proposal (sent by this node, for this status, pending) that a requesting-side step of a
 /// `status_update` answers; `used` are proposals answered earlier in the same update.
 fn answered_proposal<'a>(rec: &RequestRecord, s: &'a Step, used: &[&str]) -> ApiResult<&'a str> {
@@ -856,6 +885,10 @@ pub async fn inbound_proposal(
 ) -> ApiResult<Inbound> {
     let sender = &env.header.from;
     let rec = peer_request(state, p.request_id, sender, Direction::Incoming).await?;
+    check_note(p.note.as_deref())?;
+    if uuid::Uuid::parse_str(&p.proposal_id).is_err() {
+        return Err(invalid("a proposal id is a UUID"));
+    }
     let now = state.clock.now();
     let base = received_entry(state, events::STATUS_RECEIVED, env, rec.id)
         .attr("proposal", p.status.as_str());

@@ -57,7 +57,9 @@ pub struct RequestPayload {
     #[serde(rename = "type")]
     pub request_type: RequestType,
     pub created_at: Timestamp,
-    /// The request's fields as validated by the sender; the receiver validates them again.
+    /// The request's fields as validated by the sender; the receiver validates them again
+    /// (a member named twice is refused).
+    #[serde(deserialize_with = "hanoinet_core::json::strict_map")]
     pub fields: Map<String, Value>,
     /// The requesting node's history so far (draft, approval, queued); the receiver records it
     /// before `delivered`, so both nodes hold the same history.

@@ -296,5 +296,39 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::federation::routes())
         .merge(crate::ledger::api_routes())
         .merge(crate::ledger::federation_routes())
+        .layer(axum::middleware::from_fn(json_bodies_only))
         .with_state(state)
+}
+
+/// A request with a body is JSON: a declared `Content-Type` must be `application/json` (or
+/// `…+json`), except on an attachment upload, which is the file's bytes. Text sent as
+/// `text/plain`, or a form, is not taken for JSON.
+async fn json_bodies_only(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let h = req.headers();
+    let has_body = h.contains_key(header::TRANSFER_ENCODING)
+        || h.get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0");
+    let upload = req.uri().path().ends_with("/attachments");
+    // An absent type is taken for JSON; a declared one must say JSON.
+    let json = h.get(header::CONTENT_TYPE).is_none_or(|v| {
+        v.to_str()
+            .ok()
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .is_some_and(|v| v == "application/json" || v.ends_with("+json"))
+    });
+    if has_body && !upload && !json {
+        return crate::error::ApiError::new(
+            crate::error::ErrorCode::UnsupportedMediaType,
+            "request bodies are JSON: send them with Content-Type: application/json",
+        )
+        .into_response();
+    }
+    next.run(req).await
 }

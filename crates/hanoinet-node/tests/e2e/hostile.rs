@@ -18,6 +18,7 @@ both_backends!(
     one_genuine_envelope_cannot_flood_the_ledger,
     envelope_ids_are_per_sender,
     tokens_expire_and_reads_of_cases_are_logged,
+    abusive_text_and_dates_are_refused_on_the_api_and_on_receipt,
 );
 
 fn interception(to: &str) -> Value {
@@ -947,4 +948,197 @@ async fn tokens_expire_and_reads_of_cases_are_logged(backend: hanoinet_store::te
             .any(|e| e.event == "data_opened" && e.subject == format!("request:{id}")),
         "the data read is logged"
     );
+}
+
+async fn abusive_text_and_dates_are_refused_on_the_api_and_on_receipt(
+    backend: hanoinet_store::testing::Backend,
+) {
+    use crate::data::upload;
+    let net = Net::start(backend).await;
+    // Creating: NUL, empty-looking values, absurd dates, repeated keys.
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "NUL in a field",
+            json!({"offence": "ICT fraud\u{0}"}),
+            "control_character",
+        ),
+        (
+            "zero-width spaces only",
+            json!({"necessity": "\u{200B}\u{200B} \u{FEFF}"}),
+            "empty",
+        ),
+        (
+            "NUL only",
+            json!({"necessity": "\u{0}"}),
+            "control_character",
+        ),
+        (
+            "escape codes",
+            json!({"offence": "a\u{1b}[2Jb"}),
+            "control_character",
+        ),
+        (
+            "bidi override",
+            json!({"requesting_authority": "Police\u{202E}lanimirc"}),
+            "bidi_control",
+        ),
+        (
+            "time limit in 1900",
+            json!({"time_limit": "1900-01-01", "time_limit_reasons": "x"}),
+            "out_of_range",
+        ),
+        (
+            "time limit in 9999",
+            json!({"time_limit": "9999-12-31", "time_limit_reasons": "x"}),
+            "out_of_range",
+        ),
+    ];
+    for (name, patch, code) in cases {
+        let mut body = preservation("FRA/247");
+        for (k, v) in patch.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (s, v) = net.create(VNM, body).await;
+        assert_eq!(s, 422, "{name}: {v}");
+        assert!(
+            v["details"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["code"] == code),
+            "{name}: {v}"
+        );
+    }
+    let raw = |body: &str, content_type: &str| {
+        net.http
+            .post(format!("{}/api/v1/requests", net.url(VNM)))
+            .bearer_auth(net.token(VNM))
+            .header("Content-Type", content_type)
+            .body(body.to_owned())
+    };
+    let dup = r#"{"type": "preservation", "to": "FRA/247", "offence": "a", "offence": "b"}"#;
+    let r = raw(dup, "application/json").send().await.unwrap();
+    assert_eq!(r.status(), 400, "a member named twice");
+    let good = preservation("FRA/247").to_string();
+    let r = raw(&good, "text/plain").send().await.unwrap();
+    assert_eq!(r.status(), 415, "JSON as text/plain");
+    assert!(net.list(VNM, "outgoing").await.is_empty());
+
+    // Moves, enquiries, extensions, data: the same policy.
+    let id = delivered(&net).await;
+    let (s, v) = net
+        .move_to(VNM, &id, json!({"status": "withdrawn", "note": "no\u{0}"}))
+        .await;
+    assert_eq!(
+        (s, v["details"][0]["code"].as_str()),
+        (422, Some("control_character")),
+        "{v}"
+    );
+    let enquiry = format!("/api/v1/requests/{id}/status-enquiry");
+    let r = net
+        .http
+        .post(format!("{}{enquiry}", net.url(VNM)))
+        .bearer_auth(net.token(VNM))
+        .header("Content-Type", "application/json")
+        .body("{\"note\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "a malformed enquiry is not sent");
+    let (s, v) = net
+        .call(
+            VNM,
+            reqwest::Method::POST,
+            &enquiry,
+            Some(json!({"note": "x".repeat(20_001)})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["details"][0]["code"].as_str()),
+        (422, Some("too_long")),
+        "{v}"
+    );
+    let (s, v) = net.respond(FRA, &id, json!({"decision": "accept"})).await;
+    assert_eq!(s, 201, "{v}");
+    net.wait_status(VNM, &id, "accepted").await;
+    let (s, v) = net
+        .call(
+            FRA,
+            reqwest::Method::POST,
+            &format!("/api/v1/requests/{id}/extension"),
+            Some(json!({"days": 30, "note": "x".repeat(250_000)})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["details"][0]["code"].as_str()),
+        (422, Some("too_long")),
+        "{v}"
+    );
+    let (s, v) = upload(&net, FRA, &id, "invoice\u{202E}fdp.exe", vec![1; 10]).await;
+    assert_eq!(s, 422, "{v}");
+    let (s, att) = upload(&net, FRA, &id, "logins.csv", vec![1; 10]).await;
+    assert_eq!(s, 201);
+    let data = format!("/api/v1/requests/{id}/data");
+    let conditions = |retention: &str, purpose: &str| {
+        json!({"purpose": purpose, "use_limitation": "u", "retention_until": retention,
+               "onward_transfer": "prohibited"})
+    };
+    for (body, field) in [
+        (
+            json!({"conditions": conditions("2030-01-01", "p"), "results": {}}),
+            "results",
+        ),
+        (
+            json!({"conditions": conditions("9999-01-01", "p"), "attachments": [att["id"]]}),
+            "conditions.retention_until",
+        ),
+        (
+            json!({"conditions": conditions("2030-01-01", &"p".repeat(10_000)), "attachments": [att["id"]]}),
+            "conditions.purpose",
+        ),
+    ] {
+        let (s, v) = net
+            .call(FRA, reqwest::Method::POST, &data, Some(body))
+            .await;
+        assert_eq!(
+            (s, v["details"][0]["field"].as_str()),
+            (422, Some(field)),
+            "{v}"
+        );
+    }
+
+    // On receipt, the same rules: a peer cannot store what the API refuses.
+    let now = hanoinet_core::time::truncate_to_micros(Timestamp::now());
+    let mut fields = payload_fields(&preservation("FRA/247"));
+    fields["offence"] = json!("fraud\u{0}");
+    let (s, v) = net
+        .forge_post(
+            VNM,
+            FRA,
+            "preservation_request",
+            json!({"request_id": hanoinet_core::RequestId::new_v7(),
+            "type": "preservation", "created_at": now, "fields": fields}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("invalid_payload")),
+        "{v}"
+    );
+    let vnm = net.get(VNM, &id).await;
+    let update = |steps: Value| json!({"request_id": id, "expect_seq": seq_of(&vnm), "delivered_at": vnm["history"][1]["at"], "steps": steps});
+    for steps in [
+        json!([{"status": "executed", "at": now, "by": "requested", "note": "done\u{0}"}]),
+        json!([{"status": "executed", "at": "1970-01-01T00:00:00Z", "by": "requested"}]),
+    ] {
+        let (s, v) = net
+            .forge_post(FRA, VNM, "status_update", update(steps.clone()))
+            .await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (422, Some("invalid_payload")),
+            "{steps}: {v}"
+        );
+    }
+    assert_eq!(net.get(VNM, &id).await["status"], "accepted");
 }
