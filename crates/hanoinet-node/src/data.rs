@@ -415,7 +415,7 @@ async fn send(
     });
     let results = obj.get("results").filter(|v| !v.is_null()).cloned();
     if let Some(r) = &results
-        && !r.as_object().is_some_and(|o| !o.is_empty())
+        && r.as_object().is_none_or(|o| o.is_empty())
     {
         errors.push(field(
             "results",
@@ -1096,7 +1096,7 @@ pub async fn inbound_transfer(
     }
     if p.results
         .as_ref()
-        .is_some_and(|r| !r.as_object().is_some_and(|o| !o.is_empty()))
+        .is_some_and(|r| r.as_object().is_none_or(|o| o.is_empty()))
     {
         return Err(bad(
             "results is an object with at least one member (or absent)",
