@@ -158,6 +158,17 @@ async fn upload(
     use http_body_util::BodyExt;
     require_officer(&user)?;
     let rec = load(&state, &id).await?;
+    if !may_give(&rec) && !may_give_later(&rec) {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "this node cannot give data on this request ({}, {}): nothing to attach",
+                rec.direction.as_str(),
+                rec.status.as_str()
+            ),
+        )
+        .with_details(vec![json!({"status": rec.status.as_str()})]));
+    }
     let name = match clean(&q.name.unwrap_or_default(), MAX_NAME_CHARS, Lines::One) {
         Ok(n) if !n.contains(['/', '\\']) && n != "." && n != ".." => n,
         _ => {
@@ -374,6 +385,20 @@ fn may_give(rec: &RequestRecord) -> bool {
             rec.request_type == RequestType::SpontaneousInformation && !rec.status.before_sending()
         }
     }
+}
+
+/// Whether data may be given on `rec` once the requested node decides (it may stage them now).
+fn may_give_later(rec: &RequestRecord) -> bool {
+    rec.direction == Direction::Incoming
+        && rec.request_type.is_answered()
+        && matches!(
+            rec.status,
+            Status::Delivered
+                | Status::Acknowledged
+                | Status::MoreInformationRequested
+                | Status::Consultation
+                | Status::Postponed
+        )
 }
 
 /// `POST /api/v1/requests/{id}/data`: `{conditions, results?, attachments?: [ids]}`.
@@ -1226,15 +1251,6 @@ pub fn content_disposition(name: &str) -> String {
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
-/// Whether the content of attachment `id` was purged (its retention ended).
-pub async fn purged(state: &AppState, id: &str) -> ApiResult<bool> {
-    Ok(state
-        .store
-        .attachment(id)
-        .await?
-        .is_some_and(|a| a.state == "purged"))
-}
-
 /// A `data_chunk`.
 pub async fn inbound_chunk(
     state: &AppState,
@@ -1308,9 +1324,22 @@ pub async fn check_complete(state: &AppState, attachment_id: &str) -> ApiResult<
     Ok(())
 }
 
-/// Purges received data whose retention period ended (run by the clocks).
+/// Days a staged attachment, or a chunk whose transfer never came, is kept before it is removed.
+pub const STALE_UPLOAD_DAYS: i64 = 7;
+
+/// Purges received data whose retention period ended, and uploads that never became data
+/// (run by the clocks).
 pub async fn purge_due(state: &AppState) -> ApiResult<()> {
     let today = crate::gate::today(state);
+    let before = state
+        .clock
+        .now()
+        .checked_sub(jiff::SignedDuration::from_hours(24 * STALE_UPLOAD_DAYS))
+        .map_err(ApiError::internal)?;
+    let (chunks, staged) = state.store.drop_stale_uploads(before).await?;
+    if chunks + staged > 0 {
+        tracing::info!(chunks, staged, "removed uploads that never became data");
+    }
     for t in state.store.transfers_due_for_purge(today).await? {
         let entry = crate::ledger::entry(
             state,

@@ -240,7 +240,7 @@ async fn deliver(state: &AppState, item: OutboxItem, receipts: &mpsc::UnboundedS
                 state.tunables.base_backoff,
                 state.tunables.max_backoff,
             );
-            tracing::warn!(envelope = %item.envelope_id, peer = %item.peer, attempts = item.attempts + 1, retry_in_ms = delay.as_millis() as u64, reason, "delivery failed");
+            tracing::warn!(envelope = %item.envelope_id, peer = %item.peer, attempts = item.attempts + 1, retry_in_ms = delay.as_millis() as u64, reason = ?reason, "delivery failed");
             state
                 .store
                 .reschedule(item.envelope_id, add(now, delay), &reason)

@@ -122,7 +122,9 @@ async fn receive(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
             .into_response(),
         Err(e) => {
             if e.code != ErrorCode::Internal {
-                tracing::warn!(code = e.code.as_str(), reason = %e.message, "inbound envelope rejected");
+                // Debug formatting escapes what a peer put in the message (line breaks,
+                // escape codes), so it cannot forge log lines.
+                tracing::warn!(code = e.code.as_str(), reason = ?e.message, "inbound envelope rejected");
                 if let Some((id, from, hash)) = authenticated {
                     log_rejection(&state, id, &from, hash, e.code).await;
                 }
@@ -343,7 +345,9 @@ async fn receive_inner(
                 .map_err(|e| invalid(format!("data chunk payload: {e}")))?;
             check_after = vec![p.attachment_id.clone()];
             transfer_id = Some(p.transfer_id.clone());
-            keep_content = !crate::data::purged(state, &p.attachment_id).await?;
+            // The chunk's bytes are kept in the attachment's store; the envelope is kept as
+            // proof (header, hash, signature), not a second copy.
+            keep_content = false;
             let (effect, entry) = crate::data::inbound_chunk(state, &env, p).await?;
             (effect, None, entry)
         }

@@ -650,15 +650,21 @@ async fn peer_request(
             if peer == sender {
                 Ok(r)
             } else {
-                Err(invalid(format!("request {id} is not shared with {sender}")))
+                // The same answer as for a request that does not exist: a node that is not
+                // party to a request learns nothing about it.
+                Err(unknown_request(id, sender))
             }
         }
         // Not (yet) here: the request envelope may still be on its way; the sender retries.
-        _ => Err(ApiError::new(
-            ErrorCode::UnknownRequest,
-            format!("no request {id} shared with {sender} on this node (yet)"),
-        )),
+        _ => Err(unknown_request(id, sender)),
     }
+}
+
+fn unknown_request(id: RequestId, sender: &NodeId) -> ApiError {
+    ApiError::new(
+        ErrorCode::UnknownRequest,
+        format!("no request {id} shared with {sender} on this node (yet)"),
+    )
 }
 
 /// The ledger entry for an envelope received about `request_id`: who sent it, which envelope.
@@ -686,10 +692,7 @@ pub async fn peer_request_any(
 ) -> ApiResult<RequestRecord> {
     match state.store.get_request(id).await? {
         Some(r) if r.from == *sender || r.to == *sender => Ok(r),
-        _ => Err(ApiError::new(
-            ErrorCode::UnknownRequest,
-            format!("no request {id} shared with {sender} on this node (yet)"),
-        )),
+        _ => Err(unknown_request(id, sender)),
     }
 }
 

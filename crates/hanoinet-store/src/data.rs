@@ -431,6 +431,37 @@ impl Store {
         Ok(out)
     }
 
+    /// Removes what never became data: received chunks older than `before` whose transfer
+    /// never announced them, and attachments staged (or left half-uploaded) before `before` and
+    /// never sent. Returns how many chunks and attachments went.
+    pub async fn drop_stale_uploads(&self, before: Timestamp) -> Result<(u64, u64), StoreError> {
+        let out = with_tx!(self, |tx| {
+            let orphans = sqlx::query(
+                "DELETE FROM attachment_chunks WHERE received_at < $1
+                 AND attachment_id NOT IN (SELECT id FROM attachments)",
+            )
+            .bind(to_micros(before))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let stale = "SELECT id FROM attachments WHERE state IN ('staged', 'uploading')
+                         AND transfer_id IS NULL AND created_at < $1";
+            sqlx::query(&format!(
+                "DELETE FROM attachment_chunks WHERE attachment_id IN ({stale})"
+            ))
+            .bind(to_micros(before))
+            .execute(&mut *tx)
+            .await?;
+            let staged = sqlx::query(&format!("DELETE FROM attachments WHERE id IN ({stale})"))
+                .bind(to_micros(before))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            (orphans, staged)
+        });
+        Ok(out)
+    }
+
     /// Every stored inbound envelope (kind, JSON), for audits of what the database still holds.
     pub async fn inbox_envelopes(&self) -> Result<Vec<(String, String)>, StoreError> {
         with_read!(self, |pool| {

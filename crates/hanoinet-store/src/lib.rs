@@ -751,14 +751,15 @@ impl Store {
                 } => {
                     // A chunk that arrives after its attachment was purged is not kept.
                     sqlx::query(
-                        "INSERT INTO attachment_chunks (attachment_id, idx, data)
-                         SELECT $1, $2, $3 WHERE NOT EXISTS
+                        "INSERT INTO attachment_chunks (attachment_id, idx, data, received_at)
+                         SELECT $1, $2, $3, $4 WHERE NOT EXISTS
                              (SELECT 1 FROM attachments WHERE id = $1 AND state = 'purged')
                          ON CONFLICT (attachment_id, idx) DO NOTHING",
                     )
                     .bind(attachment_id)
                     .bind(idx)
                     .bind(data)
+                    .bind(to_micros(inbox.received_at))
                     .execute(&mut *tx)
                     .await?;
                 }

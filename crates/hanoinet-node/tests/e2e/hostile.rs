@@ -19,6 +19,7 @@ both_backends!(
     envelope_ids_are_per_sender,
     tokens_expire_and_reads_of_cases_are_logged,
     abusive_text_and_dates_are_refused_on_the_api_and_on_receipt,
+    strangers_learn_nothing_and_stray_uploads_are_cleaned_up,
 );
 
 fn interception(to: &str) -> Value {
@@ -1141,4 +1142,69 @@ async fn abusive_text_and_dates_are_refused_on_the_api_and_on_receipt(
         );
     }
     assert_eq!(net.get(VNM, &id).await["status"], "accepted");
+}
+
+async fn strangers_learn_nothing_and_stray_uploads_are_cleaned_up(
+    backend: hanoinet_store::testing::Backend,
+) {
+    use base64::Engine;
+    use std::sync::Arc;
+    let clock = Arc::new(hanoinet_core::ManualClock::new(
+        hanoinet_core::time::truncate_to_micros(Timestamp::now()),
+    ));
+    let net = Net::start_with(backend, &IDS, clock.clone(), |_| {}).await;
+    let id = net.send(VNM, FRA).await;
+    net.wait_status(FRA, &id, "delivered").await;
+    let vnm = net.wait_status(VNM, &id, "delivered").await;
+    let now = hanoinet_core::Clock::now(clock.as_ref());
+    // Kenya, not party to the request, gets the answer a request that does not exist gets.
+    let update = |rid: &str| {
+        json!({"request_id": rid, "expect_seq": seq_of(&vnm), "delivered_at": now,
+               "steps": [{"status": "acknowledged", "at": now, "by": "requested"}]})
+    };
+    let (s1, v1) = net.forge_post(KEN, VNM, "status_update", update(&id)).await;
+    let other = hanoinet_core::RequestId::new_v7().to_string();
+    let (s2, v2) = net
+        .forge_post(KEN, VNM, "status_update", update(&other))
+        .await;
+    assert_eq!(
+        (s1, v1["error"].as_str()),
+        (422, Some("unknown_request")),
+        "{v1}"
+    );
+    assert_eq!(
+        (s2, v2["error"].as_str()),
+        (422, Some("unknown_request")),
+        "{v2}"
+    );
+    assert_eq!(
+        v1["message"].as_str().unwrap().replace(&id, "ID"),
+        v2["message"].as_str().unwrap().replace(&other, "ID")
+    );
+
+    // Nothing to attach on a request this node cannot give data on.
+    let (s, v) = crate::data::upload(&net, VNM, &id, "x.csv", vec![1; 10]).await;
+    assert_eq!(s, 409, "{v}");
+    // A staged attachment never sent, and chunks of a transfer never announced, go after a week.
+    let (s, att) = crate::data::upload(&net, FRA, &id, "x.csv", vec![1; 10]).await;
+    assert_eq!(s, 201, "{att}");
+    let stray = uuid::Uuid::now_v7().to_string();
+    let chunk = json!({"transfer_id": uuid::Uuid::now_v7().to_string(), "request_id": id,
+        "attachment_id": stray, "idx": 0,
+        "data": base64::engine::general_purpose::STANDARD.encode([7u8; 100])});
+    let (s, v) = net.forge_post(FRA, VNM, "data_chunk", chunk).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(net.store(VNM).chunk_count(&stray).await.unwrap(), 1);
+    let aid = att["id"].as_str().unwrap();
+    assert_eq!(net.store(FRA).chunk_count(aid).await.unwrap(), 1);
+    clock.advance(jiff::SignedDuration::from_hours(24 * 8));
+    hanoinet_node::clocks::tick(&net.node(VNM).state)
+        .await
+        .unwrap();
+    hanoinet_node::clocks::tick(&net.node(FRA).state)
+        .await
+        .unwrap();
+    assert_eq!(net.store(VNM).chunk_count(&stray).await.unwrap(), 0);
+    assert_eq!(net.store(FRA).chunk_count(aid).await.unwrap(), 0);
+    assert!(net.store(FRA).attachment(aid).await.unwrap().is_none());
 }

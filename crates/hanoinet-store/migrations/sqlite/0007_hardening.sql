@@ -27,3 +27,6 @@ CREATE TABLE rejections_logged (
 ALTER TABLE users ADD COLUMN disabled_at BIGINT;
 ALTER TABLE users ADD COLUMN token_expires_at BIGINT;
 ALTER TABLE users ADD COLUMN last_used_at BIGINT;
+
+-- When a received chunk arrived, so that chunks whose transfer never comes are cleaned up.
+ALTER TABLE attachment_chunks ADD COLUMN received_at BIGINT;
