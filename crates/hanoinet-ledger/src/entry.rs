@@ -30,6 +30,9 @@ pub struct Entry {
     pub attributes: Vec<(String, String)>,
 }
 
+/// The label the commitment key is derived under (`NodeKeys::derive_secret`).
+pub const COMMITMENT_KEY_LABEL: &str = "hanoinet/v1/ledger-commitment-key";
+
 /// The events a node logs.
 pub mod events {
     pub const REQUEST_CREATED: &str = "request_created";
@@ -40,6 +43,8 @@ pub mod events {
     pub const REQUESTS_LISTED: &str = "requests_listed";
     /// The data transferred on a request were read (attribute `transfers`: the ids).
     pub const DATA_OPENED: &str = "data_opened";
+    /// An auditor had the node compute the keyed commitment of some content.
+    pub const COMMITMENT_COMPUTED: &str = "commitment_computed";
     pub const RESPONSE_DELIVERED: &str = "response_delivered";
     pub const ENVELOPE_REJECTED: &str = "envelope_rejected";
     pub const USER_CREATED: &str = "user_created";
@@ -81,8 +86,24 @@ impl Entry {
     }
 
     /// A SHA-256 commitment to `content`, as an attribute value.
+    /// A plain commitment, for content that is public anyway (the registry file): anyone
+    /// holding the content can check it.
     pub fn commitment(content: &[u8]) -> String {
         format!("sha256:{}", hex::encode(hanoinet_protocol::sha256(content)))
+    }
+
+    /// A keyed commitment, for case content: HMAC-SHA256 under the node's commitment key
+    /// ([`COMMITMENT_KEY_LABEL`]), so that someone who reads the log cannot confirm a guess of
+    /// the content; the node computes it for an auditor who holds the content.
+    pub fn keyed_commitment(key: &[u8; 32], content: &[u8]) -> String {
+        use hmac::{KeyInit, Mac};
+        // RFC 2104: a key shorter than the 64-byte block is padded with zeros; doing it here
+        // gives the fixed-size key `new` takes, so there is no failure case to handle.
+        let mut block = [0u8; 64];
+        block[..32].copy_from_slice(key);
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new(&block.into());
+        mac.update(content);
+        format!("hmac-sha256:{}", hex::encode(mac.finalize().into_bytes()))
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -149,10 +170,26 @@ mod tests {
         )
         .attr("peer", "FRA/247")
         .attr("payload", Entry::commitment(b"secret case content"));
+
         let bytes = e.encode();
         assert_eq!(Entry::decode(&bytes).unwrap(), e);
         assert!(!String::from_utf8_lossy(&bytes).contains("secret case content"));
         assert!(Entry::decode(&bytes[..bytes.len() - 1]).is_err());
         assert!(Entry::decode(b"junk").is_err());
+    }
+
+    #[test]
+    fn keyed_commitments_are_hmac_sha256() {
+        // RFC 4231 test case 2: key "Jefe" (zero-padded, as HMAC pads it anyway).
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(b"Jefe");
+        assert_eq!(
+            Entry::keyed_commitment(&key, b"what do ya want for nothing?"),
+            "hmac-sha256:5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_ne!(
+            Entry::keyed_commitment(&[1; 32], b"x"),
+            Entry::keyed_commitment(&[2; 32], b"x")
+        );
     }
 }

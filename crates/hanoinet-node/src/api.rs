@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use hanoinet_core::RequestId;
 use hanoinet_core::access::Role;
 use hanoinet_core::request::{self, Direction, FieldError, Move, RequestFacts};
-use hanoinet_ledger::Entry;
+
 use hanoinet_ledger::entry::events;
 use hanoinet_protocol::Kind;
 use hanoinet_store::{
@@ -292,7 +292,10 @@ pub async fn create_outgoing(
     .attr("peer", new.to.as_str())
     .attr("status", status.as_str())
     .attr("envelope", envelope_id.to_string())
-    .attr("fields", Entry::commitment(fields_json.as_bytes()));
+    .attr(
+        "fields",
+        crate::ledger::commit(state, fields_json.as_bytes()),
+    );
     let outbox = if status == request::Status::Queued {
         let payload = RequestPayload {
             request_id: id,

@@ -593,7 +593,7 @@ async fn transmit(
     .attr("onward_transfer", conds.onward_transfer.as_str())
     .attr(
         "conditions",
-        Entry::commitment(transfer.conditions.to_string().as_bytes()),
+        crate::ledger::commit(state, transfer.conditions.to_string().as_bytes()),
     );
     state
         .store
@@ -1086,7 +1086,10 @@ async fn forward(
     .attr("transfer", t.id.clone())
     .attr("to", to.as_str())
     .attr("new_transfer", sent.id.clone())
-    .attr("authorization", Entry::commitment(&auth.signature));
+    .attr(
+        "authorization",
+        crate::ledger::commit(&state, &auth.signature),
+    );
     state.store.append_ledger(&[entry.encode()]).await?;
     Ok((
         StatusCode::CREATED,

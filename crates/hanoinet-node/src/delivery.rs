@@ -209,10 +209,7 @@ async fn deliver(state: &AppState, item: OutboxItem, receipts: &mpsc::UnboundedS
                 format!("request:{}", item.request_id),
             )
             .attr("envelope", item.envelope_id.to_string())
-            .attr(
-                "receipt",
-                hanoinet_ledger::Entry::commitment(json.as_bytes()),
-            )
+            .attr("receipt", crate::ledger::commit(state, json.as_bytes()))
             .encode();
             // If the recorder is gone (shutdown), the lease runs out and the envelope is re-sent.
             let _ = receipts.send(Delivery {

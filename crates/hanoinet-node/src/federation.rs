@@ -22,8 +22,8 @@ use jiff::SignedDuration;
 
 use hanoinet_core::request::{Direction, FieldError, RequestFacts, Status, validate_new_request};
 use hanoinet_core::{EnvelopeId, NodeId};
+use hanoinet_ledger::SignedTreeHead;
 use hanoinet_ledger::entry::events;
-use hanoinet_ledger::{Entry, SignedTreeHead};
 use hanoinet_protocol::{Envelope, EnvelopeError, Kind, MAX_ENVELOPE_BYTES, Receipt};
 use hanoinet_store::{InboundEffect, NewInbox, NewRequest, Received, StatusEvent};
 use serde_json::Value;
@@ -317,7 +317,10 @@ async fn receive_inner(
             .attr("type", req.request_type.as_str())
             .attr("envelope", h.id.to_string())
             .attr("envelope_hash", hex::encode(env.hash()))
-            .attr("fields", Entry::commitment(req.fields.as_bytes()));
+            .attr(
+                "fields",
+                crate::ledger::commit(state, req.fields.as_bytes()),
+            );
             (InboundEffect::CreateIncoming(Box::new(req)), head, entry)
         }
         Kind::STATUS_UPDATE => {

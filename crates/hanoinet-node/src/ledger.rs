@@ -40,6 +40,12 @@ pub fn entry(state: &AppState, event: &str, actor: String, subject: String) -> E
     Entry::new(event, state.clock.now(), state.id.as_str(), actor, subject)
 }
 
+/// A keyed commitment to case content (PROTOCOL.md §7.1): only this node can compute it, so
+/// the log does not let anyone confirm a guess.
+pub fn commit(state: &AppState, content: &[u8]) -> String {
+    Entry::keyed_commitment(&state.commit_key, content)
+}
+
 pub fn user_actor(u: &User) -> String {
     format!("user:{}", u.id)
 }
@@ -349,6 +355,53 @@ pub fn api_routes() -> Router<Arc<AppState>> {
         .route("/api/v1/ledger/proof/consistency", get(api_consistency))
         .route("/api/v1/alerts", get(api_alerts))
         .route("/api/v1/registry/signed", get(api_signed_registry))
+        .route(
+            "/api/v1/ledger/commitment",
+            axum::routing::post(api_commitment),
+        )
+}
+
+/// `POST /api/v1/ledger/commitment` `{"content": TEXT}` or `{"content_base64": B64}`: the keyed
+/// commitment this node records for that content, so an auditor who holds a case's content can
+/// check it against the log. Every question is itself logged.
+async fn api_commitment(
+    State(state): State<Arc<AppState>>,
+    AuthUser(user): AuthUser,
+    body: axum::body::Body,
+) -> ApiResult<Json<Value>> {
+    require_auditor(&user)?;
+    let v = crate::api::parse_json(&state, body).await?;
+    let obj = v.as_object().cloned().unwrap_or_default();
+    let bad = |m: &str| {
+        crate::api::validation_failed(vec![hanoinet_core::request::FieldError::new(
+            "content",
+            "invalid",
+            m.to_owned(),
+            None,
+        )])
+    };
+    if obj.keys().any(|k| k != "content" && k != "content_base64") || obj.len() != 1 {
+        return Err(bad(
+            "the body is {\"content\": TEXT} or {\"content_base64\": BASE64}",
+        ));
+    }
+    let content = match (obj.get("content"), obj.get("content_base64")) {
+        (Some(Value::String(t)), None) => t.clone().into_bytes(),
+        (None, Some(Value::String(b))) => {
+            b64::decode(b).map_err(|_| bad("content_base64 is not base64"))?
+        }
+        _ => return Err(bad("content is a string")),
+    };
+    let commitment = commit(&state, &content);
+    let asked = entry(
+        &state,
+        events::COMMITMENT_COMPUTED,
+        user_actor(&user),
+        String::new(),
+    )
+    .attr("commitment", commitment.clone());
+    state.store.append_ledger(&[asked.encode()]).await?;
+    Ok(Json(json!({"commitment": commitment})))
 }
 
 pub fn federation_routes() -> Router<Arc<AppState>> {

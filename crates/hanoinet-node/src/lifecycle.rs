@@ -199,22 +199,26 @@ fn ledger_move(
             .attr("envelope", env.header.id.to_string())
             .attr("envelope_hash", hex::encode(env.hash()));
     }
-    decision_attrs(e, decision)
+    decision_attrs(state, e, decision)
 }
 
-fn decision_attrs(mut e: Entry, decision: Option<&Decision>) -> Entry {
+fn decision_attrs(state: &AppState, mut e: Entry, decision: Option<&Decision>) -> Entry {
     match decision {
         Some(Decision::Refuse {
             grounds,
             explanation,
         }) => {
             let codes: Vec<&str> = grounds.iter().map(|g| g.code()).collect();
-            e = e
-                .attr("grounds", codes.join(","))
-                .attr("explanation", Entry::commitment(explanation.as_bytes()));
+            e = e.attr("grounds", codes.join(",")).attr(
+                "explanation",
+                crate::ledger::commit(state, explanation.as_bytes()),
+            );
         }
         Some(Decision::AcceptWithConditions { conditions }) => {
-            e = e.attr("conditions", Entry::commitment(conditions.as_bytes()));
+            e = e.attr(
+                "conditions",
+                crate::ledger::commit(state, conditions.as_bytes()),
+            );
         }
         _ => {}
     }
@@ -806,6 +810,7 @@ pub async fn inbound_update(
     }
     let events: Vec<StatusEvent> = p.steps.iter().map(StatusEvent::from).collect();
     let ledger = decision_attrs(
+        state,
         received_entry(state, events::STATUS_RECEIVED, env, rec.id).attr(
             "to",
             events

@@ -124,6 +124,8 @@ pub struct AppState {
     pub rejections: crate::federation::RejectionBudget,
     /// Open connections to the listener.
     pub connections: Arc<crate::listener::Connections>,
+    /// The key of the ledger's keyed commitments (derived from the node's signing key).
+    pub commit_key: zeroize::Zeroizing<[u8; 32]>,
 }
 
 impl AppState {
@@ -205,6 +207,9 @@ pub async fn start(
         .build()
         .context("building the HTTP client")?;
     let parties = config.registry.party_facts();
+    let commit_key = config
+        .keys
+        .derive_secret(hanoinet_ledger::entry::COMMITMENT_KEY_LABEL);
     let state = Arc::new(AppState {
         id: config.id,
         keys: config.keys,
@@ -216,6 +221,7 @@ pub async fn start(
         node_cache: Default::default(),
         rejections: Default::default(),
         connections: Default::default(),
+        commit_key,
         store,
         clock,
         http,

@@ -93,6 +93,17 @@ impl NodeKeys {
         &self.encryption
     }
 
+    /// A 32-byte secret for one purpose (`label`), derived from the signing key with
+    /// HKDF-SHA256 (RFC 5869): the node keeps one secret file, and each purpose its own key.
+    pub fn derive_secret(&self, label: &str) -> Zeroizing<[u8; 32]> {
+        let ikm = Zeroizing::new(self.signing.to_bytes());
+        let hk = hkdf::Hkdf::<sha2::Sha256>::new(None, ikm.as_slice());
+        let mut out = Zeroizing::new([0u8; 32]);
+        // 32 bytes is far below HKDF-SHA256's limit of 8160, so expanding cannot fail.
+        let _ = hk.expand(label.as_bytes(), out.as_mut_slice());
+        out
+    }
+
     /// Signs `message` (already domain-separated by the caller's canonical encoding).
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         use ed25519_dalek::Signer;

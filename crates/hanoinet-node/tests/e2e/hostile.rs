@@ -20,6 +20,7 @@ both_backends!(
     tokens_expire_and_reads_of_cases_are_logged,
     abusive_text_and_dates_are_refused_on_the_api_and_on_receipt,
     strangers_learn_nothing_and_stray_uploads_are_cleaned_up,
+    ledger_commitments_cannot_be_checked_by_guessing,
 );
 
 fn interception(to: &str) -> Value {
@@ -1207,4 +1208,66 @@ async fn strangers_learn_nothing_and_stray_uploads_are_cleaned_up(
     assert_eq!(net.store(VNM).chunk_count(&stray).await.unwrap(), 0);
     assert_eq!(net.store(FRA).chunk_count(aid).await.unwrap(), 0);
     assert!(net.store(FRA).attachment(aid).await.unwrap().is_none());
+}
+
+async fn ledger_commitments_cannot_be_checked_by_guessing(
+    backend: hanoinet_store::testing::Backend,
+) {
+    let net = Net::start(backend).await;
+    let id = delivered(&net).await;
+    let explanation = "The account holder is a protected witness in our proceedings.";
+    let (s, v) = net
+        .respond(FRA, &id, json!({"decision": "refuse", "grounds": ["essential_interests"], "explanation": explanation}))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let entries = all_entries(&net, FRA).await;
+    let committed: Vec<&str> = entries
+        .iter()
+        .flat_map(|e| e.attributes.iter())
+        .filter(|(k, _)| k == "explanation")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(committed.len(), 1, "{entries:?}");
+    // A reader of the log who guesses the text cannot confirm it with a plain hash...
+    let guess = hanoinet_ledger::Entry::commitment(explanation.as_bytes());
+    assert_ne!(committed[0], guess);
+    assert!(committed[0].starts_with("hmac-sha256:"));
+    // ...the node computes it for an auditor who holds the content, and logs the question.
+    let path = "/api/v1/ledger/commitment";
+    let (s, v) = net
+        .call_as(
+            &net.file.nodes[FRA].auditor_token,
+            FRA,
+            reqwest::Method::POST,
+            path,
+            Some(json!({"content": explanation})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["commitment"].as_str()),
+        (200, Some(committed[0])),
+        "{v}"
+    );
+    let (s, _) = net
+        .call(
+            FRA,
+            reqwest::Method::POST,
+            path,
+            Some(json!({"content": explanation})),
+        )
+        .await;
+    assert_eq!(s, 403, "officers do not audit");
+    let entries = all_entries(&net, FRA).await;
+    assert!(entries.iter().any(|e| e.event == "commitment_computed"));
+    // Another node's key gives another commitment: nobody else can compute this one.
+    let (_, other) = net
+        .call_as(
+            &net.file.nodes[VNM].auditor_token,
+            VNM,
+            reqwest::Method::POST,
+            path,
+            Some(json!({"content": explanation})),
+        )
+        .await;
+    assert_ne!(other["commitment"], v["commitment"]);
 }
