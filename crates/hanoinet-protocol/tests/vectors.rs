@@ -110,8 +110,48 @@ fn generate() -> Value {
     });
     let signed = registry.sign(&depositary).unwrap();
 
+    let approval = hanoinet_protocol::approval::Approval::sign(
+        "01a20000-0000-7000-8000-0000000000aa".parse().unwrap(),
+        header.id,
+        header.from.clone(),
+        "user:01a20000-0000-7000-8000-0000000000b1",
+        hanoinet_protocol::approval::SUPERVISOR,
+        "user:01a20000-0000-7000-8000-0000000000b2",
+        "2026-11-22T07:59:00Z".parse().unwrap(),
+        &sender,
+    );
+    let onward = hanoinet_protocol::authorization::OnwardAuthorization::sign(
+        "01a20000-0000-7000-8000-0000000000c1",
+        "VNM/247".parse().unwrap(),
+        "KEN/247".parse().unwrap(),
+        "Joint prosecution",
+        1,
+        "2026-11-22T09:00:00Z".parse().unwrap(),
+        &recipient,
+        "FRA/247".parse().unwrap(),
+    );
+
     json!({
         "description": "hanoinet protocol v1 test vectors; see PROTOCOL.md. Secrets are hex; binary outputs are hex or standard base64 as labelled.",
+        "approval": {
+            "signer_signing_secret": SENDER_SIGNING_SECRET,
+            "approval": serde_json::to_value(&approval).unwrap(),
+            "signing_input_hex": hex::encode(approval.signing_input()),
+        },
+        "onward_authorization": {
+            "signer_signing_secret": RECIPIENT_SIGNING_SECRET,
+            "authorization": serde_json::to_value(&onward).unwrap(),
+            "signing_input_hex": hex::encode(onward.signing_input()),
+        },
+        "reduced_envelope": {
+            "of": "envelope.wire_json",
+            "reduced_json": env.reduced().to_json(),
+        },
+        "derived_secret": {
+            "signing_secret": SENDER_SIGNING_SECRET,
+            "label": "hanoinet/v1/ledger-commitment-key",
+            "secret_hex": hex::encode(*sender.derive_secret("hanoinet/v1/ledger-commitment-key")),
+        },
         "envelope": {
             "sender_signing_secret": SENDER_SIGNING_SECRET,
             "sender_signing_public_b64": sender.public().signing_b64(),
@@ -185,6 +225,13 @@ fn recorded_envelope_verifies_and_opens() {
     let receipt: Receipt = serde_json::from_value(v["receipt"]["receipt"].clone()).unwrap();
     assert!(receipt.verify(recipient.public()));
     assert_eq!(receipt.envelope_hash, env.hash());
+
+    let approval: hanoinet_protocol::approval::Approval =
+        serde_json::from_value(v["approval"]["approval"].clone()).unwrap();
+    assert!(approval.verify(sender.public()));
+    let onward: hanoinet_protocol::authorization::OnwardAuthorization =
+        serde_json::from_value(v["onward_authorization"]["authorization"].clone()).unwrap();
+    assert!(onward.verify(recipient.public()));
 
     let signed: SignedRegistry = serde_json::from_value(v["registry"]["signed"].clone()).unwrap();
     let dep = DepositaryKey::from_secret(&h32(DEPOSITARY_SECRET));
