@@ -396,7 +396,7 @@ async fn list_requests(
     require_reader(&user)?;
     let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::ValidationFailed, e.body_text()))?;
     let direction = match q.direction.as_deref() {
-        None | Some("") => None,
+        None => None,
         Some(d) => Some(Direction::parse(d).ok_or_else(|| {
             validation_failed(vec![field_error(
                 "direction",
@@ -414,7 +414,7 @@ async fn list_requests(
         )]));
     }
     let order = match q.sort.as_deref() {
-        None | Some("") | Some("created_at") => ListOrder::Newest,
+        None | Some("created_at") => ListOrder::Newest,
         Some("time_limit") => ListOrder::TimeLimit,
         Some(other) => {
             return Err(validation_failed(vec![field_error(

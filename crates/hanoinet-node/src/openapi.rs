@@ -15,6 +15,73 @@ fn text(description: &str) -> Value {
 }
 
 pub fn document() -> Value {
+    let mut doc = base();
+    complete(&mut doc);
+    doc
+}
+
+/// Adds to every operation the answers the shared layers give, so that no status code it can
+/// answer is undocumented: authentication (401, 403) where a token is needed, 404 for a path
+/// with ids, body errors (400, 408, 413, 415, 422) where there is a body, 422 for bad query
+/// parameters.
+fn complete(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let has_id = path.contains('{');
+        let Some(ops) = item.as_object_mut() else {
+            continue;
+        };
+        for op in ops.values_mut() {
+            let secured = op.get("security").is_some();
+            let body = op.get("requestBody").is_some();
+            let query = op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let mut add = |code: &str, text: &str| {
+                responses
+                    .entry(code)
+                    .or_insert_with(|| error_response(text));
+            };
+            if secured {
+                add(
+                    "401",
+                    "`unauthorized`: no valid token (absent, unknown, disabled or expired)",
+                );
+                add("403", "`forbidden`: the token's role may not do this");
+            }
+            if has_id {
+                add("404", "`not_found`");
+            }
+            if body {
+                add(
+                    "400",
+                    "`malformed_json` (or a member named twice), `incomplete_body`",
+                );
+                add("408", "`request_timeout`: the body did not arrive in time");
+                add("413", "`payload_too_large`");
+                add(
+                    "415",
+                    "`unsupported_media_type`: a body declared as something other than JSON",
+                );
+                add("422", "`validation_failed`");
+            }
+            if query {
+                add(
+                    "422",
+                    "`validation_failed`: a query parameter is out of range or unknown",
+                );
+            }
+        }
+    }
+}
+
+fn base() -> Value {
     let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
     let statuses: Vec<&str> = hanoinet_core::request::Status::ALL
         .iter()
@@ -45,7 +112,7 @@ pub fn document() -> Value {
                     "type": "object",
                     "properties": {
                         "field": {"type": "string"},
-                        "code": {"type": "string", "enum": ["missing", "empty", "invalid", "too_long", "unknown_field", "not_a_ground", "not_allowed", "unknown_node", "same_state", "unknown_request", "convention_not_in_force"]},
+                        "code": {"type": "string", "description": "A stable snake_case code, e.g. `missing`, `empty`, `invalid`, `too_long`, `control_character`, `bidi_control`, `out_of_range`, `unknown_field`, `not_a_ground`, `not_allowed`, `unknown_node`, `same_state`, `unknown_request`, `convention_not_in_force`."},
                         "message": {"type": "string"},
                         "article": {"type": "string", "description": "The Convention paragraph, e.g. `Art. 42(2)(a)`."}
                     }
@@ -121,7 +188,11 @@ pub fn document() -> Value {
                         "allowed_transitions": {"type": "array", "items": {"type": "string", "enum": statuses.clone()}, "description": "The statuses this node's users may move the request to now."},
                         "seq": {"type": "integer", "description": "History length."},
                         "messages": {"type": "array", "items": {"type": "object", "properties": {
-                            "id": {"type": "string"}, "kind": {"type": "string", "enum": ["proposal", "proposal_declined", "status_enquiry", "status_reply"]},
+                            "id": {"type": "string"}, "kind": {"type": "string", "enum": [
+                                crate::payload::messages::PROPOSAL, crate::payload::messages::PROPOSAL_DECLINED,
+                                crate::payload::messages::STATUS_ENQUIRY, crate::payload::messages::STATUS_REPLY,
+                                crate::payload::messages::EXTENSION_REQUEST, crate::payload::messages::EXTENSION_GRANTED,
+                                crate::payload::messages::ONWARD_REQUEST, crate::payload::messages::ONWARD_AUTHORIZATION]},
                             "direction": {"type": "string", "enum": ["sent", "received"]}, "at": {"type": "string", "format": "date-time"},
                             "body": {"type": "object"}, "in_reply_to": {"type": ["string", "null"]},
                             "state": {"type": "string", "enum": ["pending", "applied", "declined"], "description": "Sent proposals only."}
@@ -132,7 +203,13 @@ pub fn document() -> Value {
                         "preserved_until": {"type": ["string", "null"], "format": "date-time", "description": "Preservation only, set when accepted: acceptance + the longer of 60 days and requested_period_days (Art. 42)."},
                         "warnings": {"type": "array", "items": {"type": "object", "properties": {"code": {"type": "string"}, "field": {"type": "string"}, "message": {"type": "string"}, "article": {"type": "string"}}}, "description": "E.g. `language_not_accepted`."},
                         "decision": {"type": ["object", "null"]},
-                        "history": {"type": "array", "description": "The same on both nodes once delivered.", "items": {"type": "object", "properties": {"status": {"type": "string"}, "at": {"type": "string", "format": "date-time"}, "by": {"type": "string", "enum": ["requesting", "requested", "system"]}, "note": {"type": "string"}, "details": {"type": "object", "description": "The decision a step carried (grounds and explanation, conditions), or who approved."}}}},
+                        "history": {"type": "array", "description": "The same on both nodes once delivered.", "items": {"type": "object", "properties": {"status": {"type": "string"}, "at": {"type": "string", "format": "date-time"}, "by": {"type": "string", "enum": ["requesting", "requested", "system"]}, "note": {"type": "string"}, "details": {"type": "object", "description": "The decision a step carried (grounds and explanation, conditions), the approval (`approval`) or the proposal a requesting-side step answered (`proposal_id`)."}}}},
+                        "approval": {"type": ["object", "null"], "description": "The four-eyes approval, signed by the requesting node (PROTOCOL.md §5.4): `{request_id, envelope_id, node, approver, role, author, approved_at, signature}`, with pseudonymous ids; null when none was needed.", "properties": {
+                            "request_id": {"type": "string", "format": "uuid"}, "envelope_id": {"type": "string", "format": "uuid"},
+                            "node": {"type": "string"}, "approver": {"type": "string"}, "role": {"type": "string"},
+                            "author": {"type": "string"}, "approved_at": {"type": "string", "format": "date-time"},
+                            "signature": {"type": "string", "contentEncoding": "base64"}
+                        }},
                         "envelope_id": {"type": "string", "format": "uuid"},
                         "receipt": {"oneOf": [{"$ref": "#/components/schemas/Receipt"}, {"type": "null"}], "description": "The requested node's signed receipt for the request envelope."},
                         "response_receipt": {"oneOf": [{"$ref": "#/components/schemas/Receipt"}, {"type": "null"}], "description": "The requesting node's signed receipt for the response envelope."}
@@ -153,15 +230,19 @@ pub fn document() -> Value {
                     "type": "object",
                     "description": "See PROTOCOL.md.",
                     "required": ["header", "enc", "ciphertext", "signature"],
+                    "additionalProperties": false,
                     "properties": {
-                        "header": {"type": "object", "required": ["id", "from", "to", "kind", "created_at"], "properties": {
-                            "id": {"type": "string", "format": "uuid"}, "from": {"type": "string"}, "to": {"type": "string"},
-                            "kind": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+                        "header": {"type": "object", "additionalProperties": false, "required": ["id", "from", "to", "kind", "created_at"], "properties": {
+                            "id": {"type": "string", "format": "uuid"},
+                            "from": {"type": "string", "pattern": "^[A-Z]{2,8}/[A-Z0-9-]{1,32}$"},
+                            "to": {"type": "string", "pattern": "^[A-Z]{2,8}/[A-Z0-9-]{1,32}$"},
+                            "kind": {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"},
+                            "created_at": {"type": "string", "format": "date-time"},
                             "in_reply_to": {"type": ["string", "null"], "format": "uuid"}
                         }},
-                        "enc": {"type": "string", "contentEncoding": "base64"},
-                        "ciphertext": {"type": "string", "contentEncoding": "base64"},
-                        "signature": {"type": "string", "contentEncoding": "base64"}
+                        "enc": {"type": "string", "contentEncoding": "base64", "pattern": "^[A-Za-z0-9+/]{43}=$", "description": "32 bytes."},
+                        "ciphertext": {"type": "string", "contentEncoding": "base64", "pattern": "^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$", "minLength": 24},
+                        "signature": {"type": "string", "contentEncoding": "base64", "pattern": "^[A-Za-z0-9+/]{86}==$", "description": "64 bytes."}
                     }
                 }
             }
@@ -173,7 +254,13 @@ pub fn document() -> Value {
                     "security": bearer,
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewRequest"}}}, "description": "Add `\"draft\": true` to keep it on this node until submitted. Types in the node policy's `approval_required` start as `awaiting_approval`."},
                     "responses": {
-                        "201": {"description": "Stored and queued for delivery (status `queued`).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Request"}}}},
+                        "201": {"description": "Stored and queued for delivery (status `queued`).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Request"}}}, "links": {
+                            "Show": {"operationRef": "#/paths/~1api~1v1~1requests~1{id}/get", "parameters": {"id": "$response.body#/id"}},
+                            "Move": {"operationRef": "#/paths/~1api~1v1~1requests~1{id}~1transitions/post", "parameters": {"id": "$response.body#/id"}},
+                            "Approve": {"operationRef": "#/paths/~1api~1v1~1requests~1{id}~1approve/post", "parameters": {"id": "$response.body#/id"}},
+                            "Enquire": {"operationRef": "#/paths/~1api~1v1~1requests~1{id}~1status-enquiry/post", "parameters": {"id": "$response.body#/id"}},
+                            "Data": {"operationRef": "#/paths/~1api~1v1~1requests~1{id}~1data/get", "parameters": {"id": "$response.body#/id"}}
+                        }},
                         "400": error_response("`malformed_json`"),
                         "401": error_response("`unauthorized`"),
                         "403": error_response("`forbidden`: the role may not send requests"),
@@ -292,6 +379,19 @@ pub fn document() -> Value {
                         "401": error_response("`unauthorized`"),
                         "403": error_response("`forbidden`"),
                         "422": error_response("`validation_failed`: need 0 < first <= second <= tree size")
+                    }
+                }
+            },
+            "/api/v1/ledger/commitment": {
+                "post": {
+                    "summary": "The keyed commitment this node records for some content (auditor or supervisor; the question is logged)",
+                    "security": bearer,
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"oneOf": [
+                        {"type": "object", "additionalProperties": false, "required": ["content"], "properties": {"content": {"type": "string"}}},
+                        {"type": "object", "additionalProperties": false, "required": ["content_base64"], "properties": {"content_base64": {"type": "string", "contentEncoding": "base64"}}}
+                    ]}}}},
+                    "responses": {
+                        "200": {"description": "`{\"commitment\": \"hmac-sha256:<hex>\"}`, as it appears in ledger entries (PROTOCOL.md §7.1).", "content": {"application/json": {"schema": {"type": "object", "required": ["commitment"], "properties": {"commitment": {"type": "string", "pattern": "^hmac-sha256:[0-9a-f]{64}$"}}}}}}
                     }
                 }
             },
@@ -487,10 +587,13 @@ pub fn document() -> Value {
                     "responses": {
                         "201": {"description": "Stored; the signed receipt.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}}},
                         "200": {"description": "Already received; the same receipt again.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}}},
-                        "400": error_response("`malformed_envelope`, `stale_envelope`"),
+                        "400": error_response("`malformed_envelope`, `stale_envelope`, `incomplete_body`"),
                         "401": error_response("`bad_signature`"),
                         "403": error_response("`unknown_sender`"),
+                        "408": error_response("`request_timeout`"),
+                        "409": error_response("`envelope_id_taken` (the id was another sender's), `history_conflict` (a status update would rewrite the history)"),
                         "413": error_response("`envelope_too_large`"),
+                        "415": error_response("`unsupported_media_type`"),
                         "421": error_response("`wrong_recipient`"),
                         "422": error_response("`unsupported_kind`, `undecryptable_payload`, `invalid_payload`, `unknown_request`"),
                         "500": error_response("`internal`")
