@@ -406,24 +406,8 @@ impl Store {
         now: Timestamp,
         ledger: impl Fn(&User) -> Vec<u8>,
     ) -> Result<Option<User>, StoreError> {
-        let out = with_tx!(self, |tx| {
-            let row = sqlx::query(
-                "UPDATE users SET disabled_at = $1 WHERE name = $2 AND disabled_at IS NULL
-                 RETURNING id, name, role",
-            )
-            .bind(to_micros(now))
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(row) = row else {
-                return Ok(None);
-            };
-            let user = user_row(&row)?;
-            let entries = [ledger(&user)];
-            insert_ledger!(tx, &entries);
-            Some(user)
-        });
-        Ok(out)
+        self.change_user(name, UserChange::Disable(now), ledger)
+            .await
     }
 
     /// Gives enabled user `name` a new token (by its hash), valid until `expires_at`; the old one
@@ -435,16 +419,35 @@ impl Store {
         expires_at: Option<Timestamp>,
         ledger: impl Fn(&User) -> Vec<u8>,
     ) -> Result<Option<User>, StoreError> {
+        self.change_user(name, UserChange::Rotate(*token_hash, expires_at), ledger)
+            .await
+    }
+
+    async fn change_user(
+        &self,
+        name: &str,
+        change: UserChange,
+        ledger: impl Fn(&User) -> Vec<u8>,
+    ) -> Result<Option<User>, StoreError> {
+        let (set, a, b) = match change {
+            UserChange::Disable(now) => ("disabled_at = $1", Some(to_micros(now)), None),
+            UserChange::Rotate(hash, expires) => (
+                "token_hash = $2, token_expires_at = $1",
+                expires.map(to_micros),
+                Some(hash.to_vec()),
+            ),
+        };
+        // Both statements take the same three binds (typed, so one that is unused is fine).
+        let sql = format!(
+            "UPDATE users SET {set} WHERE name = $3 AND disabled_at IS NULL RETURNING id, name, role"
+        );
         let out = with_tx!(self, |tx| {
-            let row = sqlx::query(
-                "UPDATE users SET token_hash = $1, token_expires_at = $2
-                 WHERE name = $3 AND disabled_at IS NULL RETURNING id, name, role",
-            )
-            .bind(&token_hash[..])
-            .bind(expires_at.map(to_micros))
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let row = sqlx::query(&sql)
+                .bind(a)
+                .bind(b.clone())
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
             let Some(row) = row else {
                 return Ok(None);
             };
@@ -1062,6 +1065,12 @@ impl Store {
 }
 
 /// The node id of a stored request's peer, parsed.
+/// What `change_user` does to a user.
+enum UserChange {
+    Disable(Timestamp),
+    Rotate([u8; 32], Option<Timestamp>),
+}
+
 const ACCOUNT_COLUMNS: &str =
     "id, name, role, created_at, disabled_at, token_expires_at, last_used_at";
 

@@ -134,6 +134,42 @@ async fn users(backend: Backend) {
     assert_eq!(s.user_by_token_hash(&[2; 32]).await.unwrap(), None);
     // The entry commits with the event, and only then.
     assert_eq!(s.ledger_queued().await.unwrap(), 1);
+
+    // A new token replaces the old one; disabling is recorded and final.
+    let later = Timestamp::now();
+    let rotated = s
+        .rotate_token("lan", &[3; 32], Some(later), |_| b"token_rotated".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(rotated.map(|u| u.id), Some("u1".to_owned()));
+    assert_eq!(s.user_by_token_hash(&[1; 32]).await.unwrap(), None);
+    let account = s.user_by_token_hash(&[3; 32]).await.unwrap().unwrap();
+    assert_eq!(
+        account.token_expires_at.map(|t| t.as_microsecond()),
+        Some(later.as_microsecond())
+    );
+    s.touch_user("u1", later).await.unwrap();
+    assert!(
+        s.disable_user("lan", later, |_| b"user_disabled".to_vec())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.disable_user("lan", later, |_| b"x".to_vec())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.rotate_token("lan", &[4; 32], None, |_| b"x".to_vec())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let listed = s.list_users().await.unwrap();
+    assert!(listed[0].disabled_at.is_some() && listed[0].last_used_at.is_some());
+    assert_eq!(s.ledger_queued().await.unwrap(), 3);
 }
 
 async fn outbox_lifecycle(backend: Backend) {

@@ -45,19 +45,6 @@ fn seal(h: Header, payload: &[u8], sender: &NodeKeys, recipient: &PublicKeys) ->
     Envelope::seal(h, payload, sender, recipient, &mut rand::rng()).unwrap()
 }
 
-async fn post(net: &Net, i: usize, body: Vec<u8>) -> (u16, Value) {
-    let resp = net
-        .http
-        .post(format!("{}/federation/v1/envelopes", net.url(i)))
-        .header("Content-Type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 async fn every_rejection_has_its_code_and_stores_nothing(
     backend: hanoinet_store::testing::Backend,
 ) {
@@ -233,7 +220,7 @@ async fn every_rejection_has_its_code_and_stores_nothing(
     ));
 
     for (name, body, status, code) in cases {
-        let (s, v) = post(&net, FRA, body).await;
+        let (s, v) = net.post_raw(FRA, body).await;
         assert_eq!(
             (s, v["error"].as_str()),
             (status, Some(code)),
@@ -248,7 +235,7 @@ async fn every_rejection_has_its_code_and_stores_nothing(
     assert_eq!(net.store(FRA).inbox_counts().await.unwrap(), (0, 0));
 
     // And the genuine article is accepted.
-    let (s, receipt) = post(&net, FRA, good().to_json().into_bytes()).await;
+    let (s, receipt) = net.post_raw(FRA, good().to_json().into_bytes()).await;
     assert_eq!(s, 201, "{receipt}");
     assert_eq!(net.store(FRA).inbox_counts().await.unwrap(), (1, 1));
 }
@@ -270,7 +257,7 @@ async fn a_replayed_envelope_gets_the_same_receipt_and_no_second_effect(
         fra.public(),
     );
     let body = env.to_json().into_bytes();
-    let (s1, r1) = post(&net, FRA, body.clone()).await;
+    let (s1, r1) = net.post_raw(FRA, body.clone()).await;
     assert_eq!(s1, 201, "{r1}");
     // Concurrent and sequential replays.
     let replays = futures_join(&net, body.clone(), 8).await;
