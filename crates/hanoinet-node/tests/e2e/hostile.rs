@@ -1271,3 +1271,92 @@ async fn ledger_commitments_cannot_be_checked_by_guessing(
         .await;
     assert_ne!(other["commitment"], v["commitment"]);
 }
+
+/// A `MakeWriter` that keeps what the node logs, for tests that read the log.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+// One test per process (nextest), so this test owns the process's log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_cannot_forge_log_lines_and_truncated_bodies_are_named() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let log = Captured::default();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_ansi(false)
+        .with_writer(log.clone())
+        .try_init();
+    let net = Net::start(hanoinet_store::testing::Backend::Sqlite).await;
+    let forged = "x\n2026-12-01T00:00:00.000000Z  INFO hanoinet_node: FORGED LINE \u{1b}[2J";
+    let mut fields = payload_fields(&preservation("FRA/247"));
+    fields[forged] = json!("y");
+    let (s, v) = net
+        .forge_post(
+            VNM,
+            FRA,
+            "preservation_request",
+            json!({"request_id": hanoinet_core::RequestId::new_v7(),
+            "type": "preservation", "created_at": Timestamp::now(), "fields": fields}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("invalid_payload")),
+        "{v}"
+    );
+    let text = String::from_utf8_lossy(&log.0.lock().unwrap()).to_string();
+    assert!(
+        text.contains("inbound envelope rejected"),
+        "the rejection is logged: {text}"
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.contains("FORGED LINE") && !l.contains("inbound envelope rejected")),
+        "a peer's text made a log line of its own: {text}"
+    );
+    assert!(!text.contains('\u{1b}'), "escape codes reach the log");
+
+    // A body that ends before its declared length is named as such, not as too large.
+    let addr = net.url(FRA).trim_start_matches("http://").to_owned();
+    for (path, content_type) in [
+        ("/federation/v1/envelopes".to_owned(), "application/json"),
+        ("/api/v1/requests".to_owned(), "application/json"),
+    ] {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: {content_type}\r\nContent-Length: 5000\r\n\r\n{{\"a\":",
+            net.token(FRA)
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.shutdown().await.unwrap();
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            s.read_to_end(&mut answer),
+        )
+        .await;
+        let text = String::from_utf8_lossy(&answer);
+        assert!(
+            text.starts_with("HTTP/1.1 400") && text.contains("incomplete_body"),
+            "{path}: {text}"
+        );
+    }
+}
