@@ -114,13 +114,26 @@ impl Status {
         matches!(self, Self::Draft | Self::AwaitingApproval)
     }
 
-    /// A preservation in this status keeps the data preserved.
+    /// A preservation in this status keeps the data preserved. `executed` does too: for a
+    /// preservation it means the data are secured, and they stay so until the period ends (or a
+    /// follow-up request is decided); it does not end the preservation early (Art. 42).
     pub fn preserves(self) -> bool {
         matches!(
             self,
-            Self::Accepted | Self::AcceptedWithConditions | Self::PartiallyExecuted
+            Self::Accepted
+                | Self::AcceptedWithConditions
+                | Self::PartiallyExecuted
+                | Self::Executed
         )
     }
+
+    /// The statuses that [`Status::preserves`].
+    pub const PRESERVING: [Self; 4] = [
+        Self::Accepted,
+        Self::AcceptedWithConditions,
+        Self::PartiallyExecuted,
+        Self::Executed,
+    ];
 }
 
 /// Who makes a move.
@@ -145,6 +158,12 @@ pub enum Applies {
     WithoutConsultation,
     /// Expedited preservation (Art. 42) only.
     Preservation,
+    /// Answered types whose execution may be postponed (Art. 40): not preservation or the
+    /// disclosure of preserved traffic data, where Art. 42(7) (inform, the requester decides) is
+    /// the path.
+    Postponable,
+    /// [`Applies::Postponable`] types that need no consultation first.
+    PostponableWithoutConsultation,
     /// Spontaneous information only.
     Spontaneous,
 }
@@ -156,9 +175,21 @@ impl Applies {
             Self::Answered => t.is_answered(),
             Self::WithoutConsultation => t.is_answered() && !t.consult_before_refusal(),
             Self::Preservation => t == RequestType::Preservation,
+            Self::Postponable => t.is_answered() && !preserved_data(t),
+            Self::PostponableWithoutConsultation => {
+                Self::WithoutConsultation.to(t) && !preserved_data(t)
+            }
             Self::Spontaneous => t.form().refusal == RefusalRule::NotApplicable,
         }
     }
+}
+
+/// Preservation (Art. 42) and the disclosure of preserved traffic data (Art. 43).
+fn preserved_data(t: RequestType) -> bool {
+    matches!(
+        t,
+        RequestType::Preservation | RequestType::TrafficDisclosure
+    )
 }
 
 /// What a move must carry.
@@ -312,7 +343,7 @@ pub const TRANSITIONS: &[Transition] = &[
         &[Acknowledged],
         Postponed,
         Requested,
-        A::WithoutConsultation,
+        A::PostponableWithoutConsultation,
         N::Note("why execution would interfere with an ongoing investigation"),
         Some(art40::POSTPONEMENT),
     ),
@@ -320,7 +351,7 @@ pub const TRANSITIONS: &[Transition] = &[
         &[Consultation],
         Postponed,
         Requested,
-        A::Answered,
+        A::Postponable,
         N::Note("why execution would interfere with an ongoing investigation"),
         Some(art40::POSTPONEMENT),
     ),
@@ -401,7 +432,12 @@ pub const TRANSITIONS: &[Transition] = &[
         Some(art40::EXECUTION_AND_STATUS),
     ),
     t(
-        &[Accepted, AcceptedWithConditions, PartiallyExecuted],
+        &[
+            Accepted,
+            AcceptedWithConditions,
+            PartiallyExecuted,
+            Executed,
+        ],
         Expired,
         System,
         A::Preservation,
@@ -538,8 +574,26 @@ mod tests {
             Requested,
             &answered,
         );
-        add(&[Acknowledged], Postponed, Requested, &no_consult);
-        add(&[Consultation], Postponed, Requested, &answered);
+        // Art. 40 postponement is not for preservation or preserved traffic data (Art. 42(7) is).
+        let postponable = |kinds: &[T]| -> Vec<T> {
+            kinds
+                .iter()
+                .copied()
+                .filter(|t| !matches!(t, T::Preservation | T::TrafficDisclosure))
+                .collect()
+        };
+        add(
+            &[Acknowledged],
+            Postponed,
+            Requested,
+            &postponable(&no_consult),
+        );
+        add(
+            &[Consultation],
+            Postponed,
+            Requested,
+            &postponable(&answered),
+        );
         add(
             &[Acknowledged, Consultation, Postponed],
             Accepted,
@@ -597,8 +651,14 @@ mod tests {
             Requesting,
             &answered,
         );
+        // An executed preservation stays in force until its period ends (Art. 42).
         add(
-            &[Accepted, AcceptedWithConditions, PartiallyExecuted],
+            &[
+                Accepted,
+                AcceptedWithConditions,
+                PartiallyExecuted,
+                Executed,
+            ],
             Expired,
             System,
             &pres,

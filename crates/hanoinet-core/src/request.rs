@@ -378,6 +378,9 @@ fn check_field(spec: &FieldSpec, v: Option<&Value>, errors: &mut Vec<FieldError>
     None
 }
 
+/// The offence category for offences other than the Convention's own (Art. 2(h): serious crime).
+pub const SERIOUS_CRIME: &str = "serious_crime";
+
 /// Dates a request may carry: nothing the Convention deals with lies outside these years.
 pub const MIN_YEAR: i16 = 2000;
 pub const MAX_YEAR: i16 = 2100;
@@ -437,7 +440,7 @@ fn cross_field_rules(
     };
 
     // A serious crime is one punishable by at least four years (Art. 2).
-    if value("offence_category") == Some("serious_crime") {
+    if value("offence_category") == Some(SERIOUS_CRIME) {
         need(
             errors,
             "max_penalty_years",
@@ -598,14 +601,18 @@ impl RefusalGround {
     pub fn allowed_under(self, rule: RefusalRule, reserved: bool) -> bool {
         use RefusalGround::*;
         match rule {
-            RefusalRule::PreservationGrounds => match self {
-                EssentialInterests
-                | DomesticLawProhibits
-                | ContraryToLegalSystem
-                | Discrimination => true,
-                DualCriminalityReservation => reserved,
-                NotInConformity | NotPermittedDomestically => false,
-            },
+            RefusalRule::PreservationGrounds | RefusalRule::TrafficDisclosureGrounds => {
+                match self {
+                    EssentialInterests
+                    | DomesticLawProhibits
+                    | ContraryToLegalSystem
+                    | Discrimination => true,
+                    DualCriminalityReservation => {
+                        reserved && rule == RefusalRule::PreservationGrounds
+                    }
+                    NotInConformity | NotPermittedDomestically => false,
+                }
+            }
             RefusalRule::MlaGrounds | RefusalRule::CooperationGrounds => {
                 !matches!(self, DualCriminalityReservation | NotPermittedDomestically)
             }
@@ -788,11 +795,22 @@ pub fn validate_move(
     }
 }
 
-/// Facts about the requested State that decide which refusal grounds it may cite.
+/// Facts about the requested State, and the request, that decide which refusal grounds it may
+/// cite.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RequestedStateFacts {
     /// The requested State made the Art. 42(5) dual-criminality reservation.
     pub has_dual_criminality_reservation: bool,
+    /// The request concerns an offence other than those established in accordance with the
+    /// Convention (Arts. 7-17): `serious_crime`. The Art. 42(5) reservation covers only these.
+    pub offence_outside_convention: bool,
+}
+
+impl RequestedStateFacts {
+    /// Whether the Art. 42(5) reservation may be cited against this request.
+    pub fn reservation_applies(self) -> bool {
+        self.has_dual_criminality_reservation && self.offence_outside_convention
+    }
 }
 
 /// Validates a response body (`{"decision":"accept"}` or
@@ -873,9 +891,7 @@ fn refusal(
     let before = errors.len();
     let rule = kind.form().refusal;
     let rule_article = match rule {
-        RefusalRule::PreservationGrounds if kind == RequestType::TrafficDisclosure => {
-            art43::REFUSAL_GROUNDS
-        }
+        RefusalRule::TrafficDisclosureGrounds => art43::REFUSAL_GROUNDS,
         RefusalRule::PreservationGrounds => art42::REFUSAL_GROUNDS,
         _ => art40::NOT_IN_CONFORMITY,
     };
@@ -936,7 +952,18 @@ fn refusal(
                                 Some(art42::DUAL_CRIMINALITY_RESERVATION),
                             ))
                         }
-                        Some(g) if !g.allowed_under(rule, facts.has_dual_criminality_reservation) => {
+                        Some(RefusalGround::DualCriminalityReservation)
+                            if rule == RefusalRule::PreservationGrounds
+                                && !facts.offence_outside_convention =>
+                        {
+                            errors.push(FieldError::new(
+                                &field,
+                                "not_a_ground",
+                                "the Art. 42(5) reservation covers only offences other than those established in accordance with the Convention; this request concerns one of the Convention's offences (Arts. 7-17), so dual criminality is no ground to refuse preserving the data".into(),
+                                Some(art42::DUAL_CRIMINALITY_RESERVATION),
+                            ))
+                        }
+                        Some(g) if !g.allowed_under(rule, facts.reservation_applies()) => {
                             errors.push(FieldError::new(
                                 &field,
                                 "not_a_ground",
@@ -945,7 +972,7 @@ fn refusal(
                                     g.code(),
                                     g.article(),
                                     kind.as_str(),
-                                    RefusalGround::allowed_codes(rule, facts.has_dual_criminality_reservation).join(", ")
+                                    RefusalGround::allowed_codes(rule, facts.reservation_applies()).join(", ")
                                 ),
                                 Some(rule_article),
                             ))
@@ -1395,11 +1422,33 @@ mod tests {
                 t,
                 RequestedStateFacts {
                     has_dual_criminality_reservation: reserved,
+                    offence_outside_convention: true,
                 },
             )
             .is_ok()
         };
         assert!(allowed(p, "dual_criminality_reservation", true));
+        // Art. 42(5): the reservation concerns preservation, and only offences other than the
+        // Convention's own.
+        assert!(!allowed(
+            RequestType::TrafficDisclosure,
+            "dual_criminality_reservation",
+            true
+        ));
+        let convention_offence = validate_decision(
+            &json!({"decision": "refuse", "grounds": ["dual_criminality_reservation"], "explanation": "x"}),
+            p,
+            RequestedStateFacts {
+                has_dual_criminality_reservation: true,
+                offence_outside_convention: false,
+            },
+        )
+        .unwrap_err();
+        assert!(has(&convention_offence, "grounds[0]", "not_a_ground"));
+        assert!(
+            convention_offence[0].message.contains("Arts. 7-17"),
+            "{convention_offence:?}"
+        );
         assert!(!allowed(
             RequestType::Mla,
             "dual_criminality_reservation",

@@ -507,9 +507,12 @@ async fn respond(
             "this node sent the request; only the requested State's node can answer it",
         ));
     }
-    let decision =
-        request::validate_decision(&body, rec.request_type, crate::lifecycle::own_facts(&state))
-            .map_err(validation_failed)?;
+    let decision = request::validate_decision(
+        &body,
+        rec.request_type,
+        crate::lifecycle::own_facts(&state, &rec),
+    )
+    .map_err(validation_failed)?;
     let mv = Move {
         to: decision.status(),
         note: None,
@@ -532,8 +535,12 @@ async fn transition(
     require_officer(&user)?;
     let rec = load(&state, &id).await?;
     let body = parse_json(&state, body).await?;
-    let mv = request::validate_move(&body, rec.request_type, crate::lifecycle::own_facts(&state))
-        .map_err(validation_failed)?;
+    let mv = request::validate_move(
+        &body,
+        rec.request_type,
+        crate::lifecycle::own_facts(&state, &rec),
+    )
+    .map_err(validation_failed)?;
     let status = match rec.direction {
         Direction::Incoming => {
             crate::lifecycle::move_requested(&state, &user, &rec, mv).await?;

@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use hanoinet_core::NodeId;
-use hanoinet_core::catalogue::{art36, art40};
+use hanoinet_core::catalogue::{art36, art40, art42};
 use hanoinet_core::request::{
     Direction, FieldError, MAX_SHORT_CHARS, MAX_TEXT_CHARS, RequestType, Status,
 };
@@ -373,6 +373,11 @@ fn conditions(v: Option<&Value>, today: Date) -> Result<Conditions, Vec<FieldErr
 /// Who may give data on a request: the requested node once it accepted, or the sender of
 /// spontaneous information.
 fn may_give(rec: &RequestRecord) -> bool {
+    // Preservation secures data; disclosing them takes a request for them (Art. 44, or the
+    // Art. 43 disclosure of preserved traffic data).
+    if rec.request_type == RequestType::Preservation {
+        return false;
+    }
     match rec.direction {
         Direction::Incoming => matches!(
             rec.status,
@@ -387,10 +392,22 @@ fn may_give(rec: &RequestRecord) -> bool {
     }
 }
 
+fn preservation_discloses_nothing() -> ApiError {
+    ApiError::new(
+        ErrorCode::Conflict,
+        format!(
+            "a preservation secures the data ({}); disclosing them takes a request for them: a stored_data request (Art. 44) that follows this one, or traffic_disclosure for preserved traffic data (Art. 43)",
+            art42::MINIMUM_PERIOD
+        ),
+    )
+    .with_details(vec![json!({"code": "preservation_discloses_nothing"})])
+}
+
 /// Whether data may be given on `rec` once the requested node decides (it may stage them now).
 fn may_give_later(rec: &RequestRecord) -> bool {
     rec.direction == Direction::Incoming
         && rec.request_type.is_answered()
+        && rec.request_type != RequestType::Preservation
         && matches!(
             rec.status,
             Status::Delivered
@@ -411,6 +428,9 @@ async fn send(
     require_officer(&user)?;
     let rec = load(&state, &id).await?;
     let body = crate::api::parse_json(&state, body).await?;
+    if rec.request_type == RequestType::Preservation {
+        return Err(preservation_discloses_nothing());
+    }
     if !may_give(&rec) {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -1110,6 +1130,11 @@ pub async fn inbound_transfer(
     let rec = crate::lifecycle::peer_request_any(state, p.request_id, &env.header.from).await?;
     let c = &p.conditions;
     let bad = |m: &str| ApiError::new(ErrorCode::InvalidPayload, m.to_owned());
+    if rec.request_type == RequestType::Preservation {
+        return Err(bad(
+            "a preservation secures data and discloses none (Art. 42); data come with a request for them (Art. 43, 44)",
+        ));
+    }
     let today = crate::gate::today(state);
     if clean(&c.purpose, MAX_SHORT_CHARS, Lines::One).as_deref() != Ok(c.purpose.as_str())
         || clean(&c.use_limitation, MAX_TEXT_CHARS, Lines::Many).as_deref()

@@ -81,17 +81,21 @@ pub fn allowed_moves(policy: &Policy, rec: &RequestRecord) -> Vec<Status> {
     out
 }
 
-/// What this node's State may cite when refusing.
-pub fn own_facts(state: &AppState) -> RequestedStateFacts {
-    facts_of(state, &state.id)
+/// What this node's State may cite when refusing `rec`.
+pub fn own_facts(state: &AppState, rec: &RequestRecord) -> RequestedStateFacts {
+    facts_of(state, &state.id, rec)
 }
 
-fn facts_of(state: &AppState, node: &NodeId) -> RequestedStateFacts {
+/// What `node`'s State may cite when refusing `rec`: its reservations, and whether the request
+/// concerns an offence outside the Convention's own (which the Art. 42(5) reservation covers).
+fn facts_of(state: &AppState, node: &NodeId, rec: &RequestRecord) -> RequestedStateFacts {
     RequestedStateFacts {
         has_dual_criminality_reservation: state
             .registry
             .state(&node.state())
             .is_some_and(|s| s.has_dual_criminality_reservation()),
+        offence_outside_convention: rec.fields.get("offence_category").and_then(Value::as_str)
+            == Some(hanoinet_core::request::SERIOUS_CRIME),
     }
 }
 
@@ -766,7 +770,7 @@ pub async fn inbound_update(
         (Some(d), Some(l)) if d.status() == l => {
             if let Decision::Refuse { .. } = d {
                 let body = serde_json::to_value(d).map_err(ApiError::internal)?;
-                request::validate_decision(&body, rec.request_type, facts_of(state, sender))
+                request::validate_decision(&body, rec.request_type, facts_of(state, sender, &rec))
                     .map_err(|e| {
                         invalid(format!(
                             "refusal: {}",

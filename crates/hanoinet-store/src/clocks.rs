@@ -103,8 +103,8 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<RequestRecord>, StoreError> {
         let sql = format!(
-            "SELECT {} FROM requests WHERE request_type = $1 AND status IN ($2, $3, $4)
-             AND preserved_until IS NOT NULL ORDER BY preserved_until LIMIT $5",
+            "SELECT {} FROM requests WHERE request_type = $1 AND status IN ($2, $3, $4, $5)
+             AND preserved_until IS NOT NULL ORDER BY preserved_until LIMIT $6",
             records::REQUEST_COLUMNS
         );
         with_read!(self, |pool| {
@@ -113,6 +113,7 @@ impl Store {
                 .bind(Status::Accepted.as_str())
                 .bind(Status::AcceptedWithConditions.as_str())
                 .bind(Status::PartiallyExecuted.as_str())
+                .bind(Status::Executed.as_str())
                 .bind(limit)
                 .fetch_all(pool)
                 .await?;
@@ -120,16 +121,17 @@ impl Store {
         })
     }
 
-    /// Art. 44 requests that follow `preservation` and are not decided yet: while one exists,
-    /// the preservation stays in force (Art. 42).
+    /// Requests for the data (Art. 44 `stored_data`, or general `mla`) that follow
+    /// `preservation` and are not decided yet: while one exists, the preservation stays in force
+    /// (Art. 42).
     pub async fn undecided_followups(
         &self,
         preservation: RequestId,
     ) -> Result<Vec<RequestId>, StoreError> {
         let statuses: Vec<&str> = UNDECIDED.iter().map(|s| s.as_str()).collect();
         let sql = format!(
-            "SELECT id FROM requests WHERE follows_request = $1 AND request_type = $2 AND status IN ({})",
-            (3..3 + statuses.len())
+            "SELECT id FROM requests WHERE follows_request = $1 AND request_type IN ($2, $3) AND status IN ({})",
+            (4..4 + statuses.len())
                 .map(|i| format!("${i}"))
                 .collect::<Vec<_>>()
                 .join(", ")
@@ -137,7 +139,8 @@ impl Store {
         with_read!(self, |pool| {
             let mut q = sqlx::query(&sql)
                 .bind(preservation.to_string())
-                .bind(RequestType::StoredData.as_str());
+                .bind(RequestType::StoredData.as_str())
+                .bind(RequestType::Mla.as_str());
             for s in &statuses {
                 q = q.bind(*s);
             }

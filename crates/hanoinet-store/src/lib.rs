@@ -915,7 +915,7 @@ impl Store {
         let out = with_tx!(self, |tx| {
             let extended = sqlx::query(
                 "UPDATE requests SET preserved_until = $1
-                 WHERE id = $2 AND direction = $3 AND status IN ($4, $5, $6) AND preserved_until < $1",
+                 WHERE id = $2 AND direction = $3 AND status IN ($4, $5, $6, $7) AND preserved_until < $1",
             )
             .bind(to_micros(until))
             .bind(request_id.to_string())
@@ -923,6 +923,7 @@ impl Store {
             .bind(Status::Accepted.as_str())
             .bind(Status::AcceptedWithConditions.as_str())
             .bind(Status::PartiallyExecuted.as_str())
+            .bind(Status::Executed.as_str())
             .execute(&mut *tx)
             .await?;
             if extended.rows_affected() != 1 {

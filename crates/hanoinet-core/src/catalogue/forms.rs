@@ -49,8 +49,11 @@ pub enum RequestType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RefusalRule {
-    /// Art. 42 and 43: only 40(21)(b)-(d), 40(22) and, with the reservation, 42(5).
+    /// Art. 42: only 40(21)(b)-(d), 40(22) and, with the reservation and for offences other
+    /// than the Convention's own, 42(5).
     PreservationGrounds,
+    /// Art. 43: only 40(21)(b)-(d) and 40(22) (the 42(5) reservation concerns preservation).
+    TrafficDisclosureGrounds,
     /// Art. 40 mutual legal assistance: 40(21)(a)-(d) and 40(22), after consultation.
     MlaGrounds,
     /// Art. 45 and 46: as mutual legal assistance, and also declined where domestic law or
@@ -493,7 +496,7 @@ pub const TRAFFIC_DISCLOSURE: Form = Form {
     code: "traffic_disclosure",
     title: "Expedited disclosure of preserved traffic data",
     article: art43::DISCLOSURE,
-    refusal: RefusalRule::PreservationGrounds,
+    refusal: RefusalRule::TrafficDisclosureGrounds,
     fields: &[
         short(
             "requesting_authority",

@@ -310,7 +310,35 @@ async fn decisions_are_validated_and_happen_once(backend: hanoinet_store::testin
     let (status, v) = net.respond(KEN, &to_ken, dual.clone()).await;
     assert_eq!(status, 422, "{v}");
     assert_eq!(v["details"][0]["code"], "not_a_ground");
-    let (status, v) = net.respond(FRA, &to_fra, dual).await;
+    // France did, but it covers only offences other than the Convention's own (Art. 42(5)):
+    // not this ICT fraud.
+    let (status, v) = net.respond(FRA, &to_fra, dual.clone()).await;
+    assert_eq!(
+        (status, v["details"][0]["code"].as_str()),
+        (422, Some("not_a_ground")),
+        "{v}"
+    );
+    assert!(
+        v["details"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Arts. 7-17"),
+        "{v}"
+    );
+    let (status, v) = net
+        .respond(FRA, &to_fra, json!({"decision": "refuse", "grounds": ["essential_interests"], "explanation": "Security."}))
+        .await;
+    assert_eq!(status, 201, "{v}");
+    // A serious crime outside the Convention's offences: the reservation applies.
+    let mut serious = preservation("FRA/247");
+    serious["offence_category"] = json!("serious_crime");
+    serious["max_penalty_years"] = json!(5);
+    serious["offence"] = json!("Aggravated tax evasion through shell companies");
+    let (status, v) = net.create(VNM, serious).await;
+    assert_eq!(status, 201, "{v}");
+    let other = v["id"].as_str().unwrap().to_owned();
+    net.wait_status(FRA, &other, "delivered").await;
+    let (status, v) = net.respond(FRA, &other, dual).await;
     assert_eq!(status, 201, "{v}");
 
     // Once only; never by the requesting side; unknown ids are 404.

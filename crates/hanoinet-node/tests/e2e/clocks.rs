@@ -254,6 +254,10 @@ async fn preservation_clock_with_a_follow_up_request(backend: hanoinet_store::te
     net.wait_status(VNM, &id, "accepted").await;
     let start = clock.now();
     assert!(until.duration_since(start) >= SignedDuration::from_hours(24 * 60));
+    // The data are secured: "executed" does not end the preservation early (Art. 42).
+    let (s, v) = net.move_to(FRA, &id, json!({"status": "executed"})).await;
+    assert_eq!(s, 201, "{v}");
+    net.wait_status(VNM, &id, "executed").await;
 
     let reminders = |alerts: Vec<Value>| -> Vec<i64> {
         let mut d: Vec<i64> = alerts
@@ -276,10 +280,11 @@ async fn preservation_clock_with_a_follow_up_request(backend: hanoinet_store::te
     assert_eq!(reminders(alerts(&net, VNM).await), [14]);
     assert_eq!(reminders(alerts(&net, FRA).await), [14]);
 
-    // The follow-up Art. 44 request is sent: the preservation stays in force until it is decided.
-    let (s, v) = net
-        .create(VNM, example(RequestType::StoredData, "FRA/247", &id))
-        .await;
+    // The follow-up request for the data (here a general MLA request) is sent: the preservation
+    // stays in force until it is decided.
+    let mut mla = example(RequestType::Mla, "FRA/247", &id);
+    mla["follows_request"] = json!(id);
+    let (s, v) = net.create(VNM, mla).await;
     assert_eq!(s, 201, "{v}");
     let follow = v["id"].as_str().unwrap().to_owned();
     net.wait_status(FRA, &follow, "delivered").await;
@@ -287,11 +292,17 @@ async fn preservation_clock_with_a_follow_up_request(backend: hanoinet_store::te
     clocks::tick(&fra).await.unwrap();
     assert_eq!(
         net.get(FRA, &id).await["status"],
-        "accepted",
+        "executed",
         "kept while the follow-up is undecided"
+    );
+    assert_eq!(
+        net.get(FRA, &id).await["preserved_while_pending"],
+        json!([follow])
     );
 
     // Decided: the period (long over) ends, and both nodes record the expiry.
+    net.move_to(FRA, &follow, json!({"status": "acknowledged"}))
+        .await;
     let (s, v) = net
         .respond(FRA, &follow, json!({"decision": "accept"}))
         .await;

@@ -70,7 +70,35 @@ async fn data_with_conditions_onward_transfer_and_purge(backend: hanoinet_store:
     )));
     let net = Net::start_with(backend, &IDS, clock.clone(), |_| {}).await;
     let secs = std::time::Duration::from_secs(15);
-    let id = net.send(VNM, FRA).await;
+    // A preservation secures data and discloses none (Art. 42): no data on it.
+    let preservation = net.send(VNM, FRA).await;
+    net.wait_status(FRA, &preservation, "delivered").await;
+    net.respond(FRA, &preservation, json!({"decision": "accept"}))
+        .await;
+    let (s, v) = upload(&net, FRA, &preservation, "logins.csv", vec![1; 10]).await;
+    assert_eq!(s, 409, "{v}");
+    let (s, v) = net
+        .call(FRA, reqwest::Method::POST, &format!("/api/v1/requests/{preservation}/data"),
+            Some(json!({"conditions": {"purpose": "p", "use_limitation": "u", "retention_until": "2099-01-01", "onward_transfer": "prohibited"}, "results": {"a": 1}})))
+        .await;
+    assert_eq!(
+        (s, v["details"][0]["code"].as_str()),
+        (409, Some("preservation_discloses_nothing")),
+        "{v}"
+    );
+    // A peer cannot push data on a preservation either.
+    let forged = json!({"transfer_id": uuid::Uuid::now_v7().to_string(), "request_id": preservation,
+        "conditions": {"purpose": "p", "use_limitation": "u", "retention_until": "2030-01-01", "onward_transfer": "prohibited"},
+        "results": {"subscriber": "A. Example"}, "attachments": []});
+    let (s, v) = net.forge_post(FRA, VNM, "data_transfer", forged).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("invalid_payload")),
+        "{v}"
+    );
+
+    // The request for the data (Art. 44).
+    let id = net.send_stored_data(VNM, FRA).await;
     net.wait_status(FRA, &id, "delivered").await;
     let data_path = format!("/api/v1/requests/{id}/data");
 

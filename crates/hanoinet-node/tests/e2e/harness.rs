@@ -310,6 +310,19 @@ impl Net {
         v["id"].as_str().unwrap().to_owned()
     }
 
+    /// Sends a valid request for stored data (Art. 44) from `from` to `to`; returns its id.
+    pub async fn send_stored_data(&self, from: usize, to: usize) -> String {
+        let mut body = hanoinet_core::catalogue::examples::example(
+            hanoinet_core::request::RequestType::StoredData,
+            IDS[to],
+            "",
+        );
+        body.as_object_mut().unwrap().remove("follows_request");
+        let (s, v) = self.create(from, body).await;
+        assert_eq!(s, 201, "{v}");
+        v["id"].as_str().unwrap().to_owned()
+    }
+
     /// Waits until request `id` on node `i` has `status`.
     pub async fn wait_status(&self, i: usize, id: &str, status: &str) -> Value {
         let start = std::time::Instant::now();

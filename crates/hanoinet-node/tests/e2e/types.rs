@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use hanoinet_core::catalogue::examples::example;
-use hanoinet_core::request::RequestType;
+use hanoinet_core::request::{RefusalGround, RequestType};
 use hanoinet_core::{EnvelopeId, NodeId};
 use hanoinet_node::dir;
 use hanoinet_protocol::{Envelope, Header, Kind, NodeKeys};
@@ -167,15 +167,35 @@ async fn every_type_travels_and_is_answered(backend: hanoinet_store::testing::Ba
             .contains("not a ground"),
         "{v}"
     );
-    // France made the Art. 42(5) reservation, so it may cite dual criminality for preservation.
-    let (status, v) = net
-        .respond(
-            FRA,
-            &id,
-            json!({"decision": "refuse", "grounds": ["dual_criminality_reservation"], "explanation": "Not an offence in France."}),
-        )
-        .await;
+    // France made the Art. 42(5) reservation, but it covers only offences other than the
+    // Convention's own: not this request's (an Art. 7-17 offence).
+    let dual = json!({"decision": "refuse", "grounds": ["dual_criminality_reservation"], "explanation": "Not an offence in France."});
+    let (status, v) = net.respond(FRA, &id, dual.clone()).await;
+    assert_eq!(
+        (status, v["details"][0]["code"].as_str()),
+        (422, Some("not_a_ground")),
+        "{v}"
+    );
+    assert!(
+        v["details"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Arts. 7-17"),
+        "{v}"
+    );
+    // A serious crime outside them: France may cite it.
+    let mut serious = example(RequestType::Preservation, "FRA/247", NO_LINK);
+    serious["offence_category"] = json!("serious_crime");
+    serious["max_penalty_years"] = json!(6);
+    let (status, v) = net.create(VNM, serious).await;
     assert_eq!(status, 201, "{v}");
+    let serious_id = v["id"].as_str().unwrap().to_owned();
+    net.wait_status(FRA, &serious_id, "delivered").await;
+    let (status, v) = net.respond(FRA, &serious_id, dual).await;
+    assert_eq!(status, 201, "{v}");
+    // The reservation concerns preservation only (Art. 42(5)), not traffic disclosure.
+    let td = hanoinet_core::catalogue::forms::TRAFFIC_DISCLOSURE.refusal;
+    assert!(!RefusalGround::DualCriminalityReservation.allowed_under(td, true));
 }
 
 /// A State that only signed: the sender refuses a request under the Convention with the reason,
