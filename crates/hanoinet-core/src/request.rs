@@ -10,7 +10,9 @@ use serde_json::{Map, Value};
 
 use crate::catalogue::forms::RefusalRule;
 use crate::catalogue::forms::{COMMON_FIELDS, FieldKind, FieldSpec, Presence};
-use crate::catalogue::{ArticleRef, art2, art40, art42, art43, art44, art45};
+use crate::catalogue::{
+    ArticleRef, art2, art40, art41, art42, art43, art44, art45, art46, art47, art48,
+};
 use crate::ids::NodeId;
 
 pub use crate::catalogue::forms::{MAX_SHORT_CHARS, MAX_TEXT_CHARS, RequestType};
@@ -56,6 +58,9 @@ pub struct FieldError {
     /// The Convention paragraph that requires the field, e.g. `Art. 42(2)(a)`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub article: Option<String>,
+    /// True where that paragraph number is not yet confirmed against the adopted text.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub article_approximate: bool,
     /// For `convention_not_in_force`: the first day a request under the Convention would be
     /// possible (YYYY-MM-DD), when one is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,6 +74,7 @@ impl FieldError {
             code: code.to_owned(),
             message,
             article: article.map(|a| a.to_string()),
+            article_approximate: article.is_some_and(|a| a.approximate),
             possible_from: None,
         }
     }
@@ -439,7 +445,10 @@ fn cross_field_rules(
         }
     };
 
-    // A serious crime is one punishable by at least four years (Art. 2).
+    // A serious crime is one punishable by at least four years (Art. 2(h)). That threshold
+    // defines the Convention's scope: a request under another legal basis (a treaty,
+    // reciprocity, domestic law) records the offence and its penalty as given.
+    let under_convention = value("legal_basis").is_none_or(|b| b == "convention");
     if value("offence_category") == Some(SERIOUS_CRIME) {
         need(
             errors,
@@ -448,6 +457,7 @@ fn cross_field_rules(
         );
         if let Some(years) = fields.get("max_penalty_years").and_then(Value::as_i64)
             && years < art2::SERIOUS_CRIME_MIN_YEARS
+            && under_convention
         {
             errors.push(FieldError::new(
                 "max_penalty_years",
@@ -530,10 +540,13 @@ pub enum RefusalGround {
     /// Art. 45 and 46 are endeavours: the measure may be declined where domestic law or
     /// applicable treaties do not permit it.
     NotPermittedDomestically,
+    /// Art. 47, 48: cooperation is by agreement and consistent with domestic law; declined with
+    /// reasons.
+    CooperationDeclined,
 }
 
 impl RefusalGround {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::NotInConformity,
         Self::EssentialInterests,
         Self::DomesticLawProhibits,
@@ -541,6 +554,7 @@ impl RefusalGround {
         Self::Discrimination,
         Self::DualCriminalityReservation,
         Self::NotPermittedDomestically,
+        Self::CooperationDeclined,
     ];
 
     pub fn code(self) -> &'static str {
@@ -552,6 +566,7 @@ impl RefusalGround {
             Self::Discrimination => "discrimination",
             Self::DualCriminalityReservation => "dual_criminality_reservation",
             Self::NotPermittedDomestically => "not_permitted_domestically",
+            Self::CooperationDeclined => "cooperation_declined",
         }
     }
 
@@ -564,6 +579,24 @@ impl RefusalGround {
             Self::Discrimination => art40::DISCRIMINATION,
             Self::DualCriminalityReservation => art42::DUAL_CRIMINALITY_RESERVATION,
             Self::NotPermittedDomestically => art45::COLLECTION,
+            Self::CooperationDeclined => art47::COOPERATION,
+        }
+    }
+
+    /// The article a ground cites for a request of type `t` (where it depends on the type: an
+    /// Art. 46 refusal cites Art. 46, a 24/7 measure Art. 41(3), joint investigations Art. 48).
+    pub fn article_for(self, t: RequestType) -> ArticleRef {
+        match (self, t) {
+            (Self::NotPermittedDomestically, RequestType::Interception) => art46::INTERCEPTION,
+            (Self::NotPermittedDomestically, _)
+                if t.form().refusal == RefusalRule::PointOfContactGrounds =>
+            {
+                art41::MEASURES
+            }
+            (Self::CooperationDeclined, RequestType::JointInvestigation) => {
+                art48::JOINT_INVESTIGATION
+            }
+            _ => self.article(),
         }
     }
 
@@ -591,7 +624,10 @@ impl RefusalGround {
                 "Dual criminality will not be met at the time of disclosure (only with the Art. 42(5) reservation, for offences other than the Convention's own)"
             }
             Self::NotPermittedDomestically => {
-                "The measure is not permitted by the requested State's domestic law or applicable treaties (Art. 45 and 46 are endeavours)"
+                "The measure is not permitted by the requested State's domestic law (and practice, Art. 41(3)) or applicable treaties (Art. 45 and 46 are endeavours)"
+            }
+            Self::CooperationDeclined => {
+                "Cooperation under Art. 47 or 48 is by agreement and consistent with domestic law: declined, with the reasons"
             }
         }
     }
@@ -610,13 +646,17 @@ impl RefusalGround {
                     DualCriminalityReservation => {
                         reserved && rule == RefusalRule::PreservationGrounds
                     }
-                    NotInConformity | NotPermittedDomestically => false,
+                    NotInConformity | NotPermittedDomestically | CooperationDeclined => false,
                 }
             }
-            RefusalRule::MlaGrounds | RefusalRule::CooperationGrounds => {
-                !matches!(self, DualCriminalityReservation | NotPermittedDomestically)
+            RefusalRule::MlaGrounds => !matches!(
+                self,
+                DualCriminalityReservation | NotPermittedDomestically | CooperationDeclined
+            ),
+            RefusalRule::EndeavourGrounds | RefusalRule::PointOfContactGrounds => {
+                !matches!(self, DualCriminalityReservation | CooperationDeclined)
             }
-            RefusalRule::EndeavourGrounds => self != DualCriminalityReservation,
+            RefusalRule::CooperationGrounds => self == CooperationDeclined,
             RefusalRule::NotApplicable => false,
         }
     }
@@ -893,6 +933,13 @@ fn refusal(
     let rule_article = match rule {
         RefusalRule::TrafficDisclosureGrounds => art43::REFUSAL_GROUNDS,
         RefusalRule::PreservationGrounds => art42::REFUSAL_GROUNDS,
+        RefusalRule::PointOfContactGrounds => art41::MEASURES,
+        RefusalRule::CooperationGrounds if kind == RequestType::JointInvestigation => {
+            art48::JOINT_INVESTIGATION
+        }
+        RefusalRule::CooperationGrounds => art47::COOPERATION,
+        RefusalRule::EndeavourGrounds if kind == RequestType::Interception => art46::INTERCEPTION,
+        RefusalRule::EndeavourGrounds => art45::COLLECTION,
         _ => art40::NOT_IN_CONFORMITY,
     };
     if rule == RefusalRule::NotApplicable {
@@ -970,7 +1017,7 @@ fn refusal(
                                 format!(
                                     "{} ({}) is not a ground for refusing a {} request; allowed: {}",
                                     g.code(),
-                                    g.article(),
+                                    g.article_for(kind),
                                     kind.as_str(),
                                     RefusalGround::allowed_codes(rule, facts.reservation_applies()).join(", ")
                                 ),
@@ -1079,8 +1126,8 @@ mod tests {
                 ("relationship_to_offence", "Art. 45(2)"),
                 ("identifying_information", "Art. 45(2)"),
                 ("necessity", "Art. 45(2)"),
-                ("collection_period_days", "Art. 45(2)(d)"),
-                ("period_justification", "Art. 45(2)(d)"),
+                ("collection_period_days", "Art. 45(2)(f)"),
+                ("period_justification", "Art. 45(2)(f)"),
                 ("purpose", "Art. 40(15)(g)"),
             ],
             RequestType::Interception => vec![
@@ -1092,8 +1139,8 @@ mod tests {
                 ("relationship_to_offence", "Art. 46(2)"),
                 ("identifying_information", "Art. 46(2)"),
                 ("necessity", "Art. 46(2)"),
-                ("collection_period_days", "Art. 46(2)(d)"),
-                ("period_justification", "Art. 46(2)(d)"),
+                ("collection_period_days", "Art. 46(2)(f)"),
+                ("period_justification", "Art. 46(2)(f)"),
                 ("purpose", "Art. 40(15)(g)"),
             ],
             RequestType::Mla => vec![
@@ -1135,7 +1182,7 @@ mod tests {
                 ("data_sought", "Art. 41(3)(e)"),
                 ("custodian_or_location", "Art. 41(3)(e)"),
                 ("how_data_averts_emergency", "Art. 41(3)(e)"),
-                ("emergency_reason", "Art. 2(i)"),
+                ("emergency_reason", "Art. 2(o)"),
             ],
         };
         own.extend([
@@ -1284,6 +1331,21 @@ mod tests {
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         // to, eight preservation fields, three common ones.
         assert_eq!(fields.len(), 12, "{fields:?}");
+    }
+
+    #[test]
+    fn the_four_year_threshold_is_the_conventions_scope_only() {
+        let mut v = crate::catalogue::examples::example(RequestType::Preservation, "FRA/247", "");
+        v["offence_category"] = json!("serious_crime");
+        v["max_penalty_years"] = json!(2);
+        assert!(
+            validate_new_request(&v).is_err(),
+            "under the Convention: at least 4 years"
+        );
+        v["legal_basis"] = json!("bilateral_treaty");
+        v["legal_basis_detail"] = json!("VNM-FRA treaty of 2019");
+        let ok = validate_new_request(&v).expect("another basis records the offence as given");
+        assert_eq!(ok.fields["max_penalty_years"], json!(2));
     }
 
     #[test]
@@ -1485,6 +1547,36 @@ mod tests {
             "essential_interests",
             false
         ));
+        // Art. 41(3): "if permitted by domestic law and practice".
+        for t in [
+            RequestType::TechnicalAdvice,
+            RequestType::LocateSuspect,
+            RequestType::EmergencyDisclosure,
+        ] {
+            assert!(allowed(t, "not_permitted_domestically", false), "{t:?}");
+            assert!(allowed(t, "essential_interests", false), "{t:?}");
+            assert!(!allowed(t, "cooperation_declined", false), "{t:?}");
+        }
+        // Art. 47, 48: declined with reasons, not on Art. 40 grounds.
+        for t in [RequestType::LawEnforcement, RequestType::JointInvestigation] {
+            assert!(allowed(t, "cooperation_declined", false), "{t:?}");
+            assert!(!allowed(t, "essential_interests", false), "{t:?}");
+            assert!(!allowed(t, "not_in_conformity", false), "{t:?}");
+        }
+        assert!(!allowed(RequestType::Mla, "cooperation_declined", false));
+        // An Art. 46 refusal cites Art. 46.
+        assert_eq!(
+            RefusalGround::NotPermittedDomestically
+                .article_for(RequestType::Interception)
+                .to_string(),
+            "Art. 46(1)"
+        );
+        assert_eq!(
+            RefusalGround::NotPermittedDomestically
+                .article_for(RequestType::RealtimeTraffic)
+                .to_string(),
+            "Art. 45(1)"
+        );
         assert!(
             validate_decision(
                 &json!({"decision": "accept"}),

@@ -30,6 +30,11 @@ pub fn document() -> Value {
                 "answered": t.is_answered(),
                 "consultation_before_refusal": t.consult_before_refusal(),
                 "refusal_grounds": RefusalGround::allowed_codes(form.refusal, true),
+                "refusal_ground_articles": RefusalGround::ALL
+                    .into_iter()
+                    .filter(|g| g.allowed_under(form.refusal, true))
+                    .map(|g| json!({"code": g.code(), "article": article(g.article_for(t))}))
+                    .collect::<Vec<_>>(),
                 "example": example(t, "FRA/247", "0190f0a0-0000-7000-8000-000000000001"),
             })
         })

@@ -51,11 +51,13 @@ pub async fn check_typed(
         )
     {
         errors.push(FieldError {
-            field: "legal_basis".into(),
-            code: "convention_not_in_force".into(),
-            message: e.reason,
-            article: Some(art65::GENERAL.to_string()),
             possible_from: e.possible_from.map(|d| d.to_string()),
+            ..FieldError::new(
+                "legal_basis",
+                "convention_not_in_force",
+                e.reason,
+                Some(art65::GENERAL),
+            )
         });
     }
     if let Some(linked) = facts.follows_request
@@ -133,15 +135,16 @@ async fn check_link(
         let pair = [r.from.state(), r.to.state()];
         pair.contains(&from.state()) && pair.contains(&to.state())
     });
-    Ok((!same_states).then(|| FieldError {
-        field: "follows_request".into(),
-        code: "unknown_request".into(),
-        message: format!(
-            "{linked} is not a request between {} and {} held by this node",
-            from.state(),
-            to.state()
-        ),
-        article: Some(hanoinet_core::catalogue::art44::ACCESS.to_string()),
-        possible_from: None,
+    Ok((!same_states).then(|| {
+        FieldError::new(
+            "follows_request",
+            "unknown_request",
+            format!(
+                "{linked} is not a request between {} and {} held by this node",
+                from.state(),
+                to.state()
+            ),
+            Some(hanoinet_core::catalogue::art44::ACCESS),
+        )
     }))
 }

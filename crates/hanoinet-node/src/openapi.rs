@@ -82,6 +82,10 @@ fn complete(doc: &mut Value) {
 }
 
 fn base() -> Value {
+    let grounds: Vec<&str> = hanoinet_core::request::RefusalGround::ALL
+        .iter()
+        .map(|g| g.code())
+        .collect();
     let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
     let statuses: Vec<&str> = hanoinet_core::request::Status::ALL
         .iter()
@@ -114,7 +118,8 @@ fn base() -> Value {
                         "field": {"type": "string"},
                         "code": {"type": "string", "description": "A stable snake_case code, e.g. `missing`, `empty`, `invalid`, `too_long`, `control_character`, `bidi_control`, `out_of_range`, `unknown_field`, `not_a_ground`, `not_allowed`, `unknown_node`, `same_state`, `unknown_request`, `convention_not_in_force`."},
                         "message": {"type": "string"},
-                        "article": {"type": "string", "description": "The Convention paragraph, e.g. `Art. 42(2)(a)`."}
+                        "article": {"type": "string", "description": "The Convention paragraph, e.g. `Art. 42(2)(a)`."},
+                        "article_approximate": {"type": "boolean", "description": "Present (true) where that paragraph number is not yet confirmed against the adopted text."}
                     }
                 },
                 "NewRequest": {
@@ -156,7 +161,7 @@ fn base() -> Value {
                         {"type": "object", "additionalProperties": false, "required": ["decision", "conditions"], "properties": {"decision": {"const": "accept_with_conditions"}, "conditions": {"type": "string", "minLength": 1}}},
                         {"type": "object", "additionalProperties": false, "required": ["decision", "grounds", "explanation"], "properties": {
                             "decision": {"const": "refuse"},
-                            "grounds": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": ["not_in_conformity", "essential_interests", "domestic_law_prohibits", "contrary_to_legal_system", "discrimination", "dual_criminality_reservation", "not_permitted_domestically"]}, "description": "Each type allows its own set (`refusal_grounds` in the catalogue): preservation and traffic_disclosure only Art. 40(21)(b)-(d), 40(22) and 42(5) where the requested State made that reservation; realtime_traffic and interception also not_permitted_domestically. `fiscal_matters` and `bank_secrecy` are not grounds."},
+                            "grounds": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": grounds}, "description": "Each type allows its own set (`refusal_grounds` in the catalogue): preservation only Art. 40(21)(b)-(d), 40(22) and 42(5) where the requested State made that reservation and the offence is not one of the Convention's (serious_crime); traffic_disclosure the same without 42(5); realtime_traffic, interception and the 24/7 measures of Art. 41(3) (technical_advice, locate_suspect, emergency_disclosure) also not_permitted_domestically; law_enforcement and joint_investigation (Art. 47, 48) are declined with cooperation_declined. `fiscal_matters` and `bank_secrecy` are not grounds."},
                             "explanation": {"type": "string", "minLength": 1}
                         }}
                     ]

@@ -59,7 +59,11 @@ pub enum RefusalRule {
     /// Art. 45 and 46: as mutual legal assistance, and also declined where domestic law or
     /// treaties do not permit the measure.
     EndeavourGrounds,
-    /// Art. 41, 47 and 48: 40(21)(a)-(d) and 40(22), no prior consultation required.
+    /// Art. 41(3) measures of the 24/7 network, carried out "if permitted by domestic law and
+    /// practice": 40(21)(a)-(d), 40(22), and not permitted domestically; no prior consultation.
+    PointOfContactGrounds,
+    /// Art. 47 and 48: cooperation by agreement and consistent with domestic law, declined with
+    /// reasons (`cooperation_declined`), not on Art. 40 grounds.
     CooperationGrounds,
     /// Nothing to accept or refuse (spontaneous information).
     NotApplicable,
@@ -776,7 +780,7 @@ pub const TECHNICAL_ADVICE: Form = Form {
     code: "technical_advice",
     title: "Technical advice (24/7 network)",
     article: art41::TECHNICAL_ADVICE,
-    refusal: RefusalRule::CooperationGrounds,
+    refusal: RefusalRule::PointOfContactGrounds,
     fields: &[
         short(
             "requesting_authority",
@@ -795,7 +799,7 @@ pub const LOCATE_SUSPECT: Form = Form {
     code: "locate_suspect",
     title: "Locating a suspect (24/7 network)",
     article: art41::LOCATE_SUSPECT,
-    refusal: RefusalRule::CooperationGrounds,
+    refusal: RefusalRule::PointOfContactGrounds,
     fields: &[
         short(
             "requesting_authority",
@@ -824,7 +828,7 @@ pub const EMERGENCY_DISCLOSURE: Form = Form {
     code: "emergency_disclosure",
     title: "Electronic data to avert an emergency (24/7 network)",
     article: art41::EMERGENCY_DISCLOSURE,
-    refusal: RefusalRule::CooperationGrounds,
+    refusal: RefusalRule::PointOfContactGrounds,
     fields: &[
         short(
             "requesting_authority",

@@ -52,11 +52,11 @@ pub mod art2 {
     use super::ArticleRef;
 
     /// "Serious crime": punishable by a maximum of at least four years' deprivation of liberty.
-    pub const SERIOUS_CRIME: ArticleRef = ArticleRef::approx(2, "(h)");
+    pub const SERIOUS_CRIME: ArticleRef = ArticleRef::exact(2, "(h)");
     /// The least maximum penalty, in years, that makes an offence a serious crime.
     pub const SERIOUS_CRIME_MIN_YEARS: i64 = 4;
     /// "Emergency": a significant and imminent risk to the life or safety of a natural person.
-    pub const EMERGENCY: ArticleRef = ArticleRef::approx(2, "(i)");
+    pub const EMERGENCY: ArticleRef = ArticleRef::exact(2, "(o)");
 }
 
 /// Art. 7-17: the Convention's own offences.
@@ -160,6 +160,8 @@ pub mod art41 {
     pub const EVIDENCE: ArticleRef = ArticleRef::approx(41, "(3)(c)");
     pub const LOCATE_SUSPECT: ArticleRef = ArticleRef::approx(41, "(3)(d)");
     pub const EMERGENCY_DISCLOSURE: ArticleRef = ArticleRef::approx(41, "(3)(e)");
+    /// The measures of paragraph 3 are carried out "if permitted by domestic law and practice".
+    pub const MEASURES: ArticleRef = ArticleRef::approx(41, "(3)");
     /// Default acknowledgement target for an incoming request (node policy; the Convention sets
     /// no hour limit).
     pub const DEFAULT_ACK_MINUTES: i64 = 60;
@@ -172,13 +174,13 @@ pub mod art42 {
     use super::ArticleRef;
 
     pub const ARTICLE: ArticleRef = ArticleRef::exact(42, "");
-    pub const AUTHORITY: ArticleRef = ArticleRef::exact(42, "(2)(a)");
-    pub const OFFENCE_AND_FACTS: ArticleRef = ArticleRef::exact(42, "(2)(b)");
-    pub const DATA_AND_RELATIONSHIP: ArticleRef = ArticleRef::exact(42, "(2)(c)");
-    pub const CUSTODIAN_OR_LOCATION: ArticleRef = ArticleRef::exact(42, "(2)(d)");
-    pub const NECESSITY: ArticleRef = ArticleRef::exact(42, "(2)(e)");
-    pub const MLA_TO_FOLLOW: ArticleRef = ArticleRef::exact(42, "(2)(f)");
-    pub const CONFIDENTIALITY: ArticleRef = ArticleRef::exact(42, "(2)(g)");
+    pub const AUTHORITY: ArticleRef = ArticleRef::approx(42, "(2)(a)");
+    pub const OFFENCE_AND_FACTS: ArticleRef = ArticleRef::approx(42, "(2)(b)");
+    pub const DATA_AND_RELATIONSHIP: ArticleRef = ArticleRef::approx(42, "(2)(c)");
+    pub const CUSTODIAN_OR_LOCATION: ArticleRef = ArticleRef::approx(42, "(2)(d)");
+    pub const NECESSITY: ArticleRef = ArticleRef::approx(42, "(2)(e)");
+    pub const MLA_TO_FOLLOW: ArticleRef = ArticleRef::approx(42, "(2)(f)");
+    pub const CONFIDENTIALITY: ArticleRef = ArticleRef::approx(42, "(2)(g)");
     /// Dual criminality is not required for preservation.
     pub const NO_DUAL_CRIMINALITY: ArticleRef = ArticleRef::approx(42, "(4)");
     /// The reservation allowing refusal where dual criminality will not be met at disclosure.
@@ -219,7 +221,7 @@ pub mod art45 {
 
     pub const COLLECTION: ArticleRef = ArticleRef::exact(45, "(1)");
     pub const CONTENTS: ArticleRef = ArticleRef::approx(45, "(2)");
-    pub const PERIOD: ArticleRef = ArticleRef::approx(45, "(2)(d)");
+    pub const PERIOD: ArticleRef = ArticleRef::approx(45, "(2)(f)");
 }
 
 /// Art. 46: interception of content data.
@@ -228,7 +230,7 @@ pub mod art46 {
 
     pub const INTERCEPTION: ArticleRef = ArticleRef::exact(46, "(1)");
     pub const CONTENTS: ArticleRef = ArticleRef::approx(46, "(2)");
-    pub const PERIOD: ArticleRef = ArticleRef::approx(46, "(2)(d)");
+    pub const PERIOD: ArticleRef = ArticleRef::approx(46, "(2)(f)");
 }
 
 /// Art. 47: law enforcement cooperation.

@@ -1076,11 +1076,13 @@ async fn abusive_text_and_dates_are_refused_on_the_api_and_on_receipt(
         (422, Some("too_long")),
         "{v}"
     );
-    let (s, v) = upload(&net, FRA, &id, "invoice\u{202E}fdp.exe", vec![1; 10]).await;
+    // Data come on a request for them.
+    let sd = accepted_stored_data(&net).await;
+    let (s, v) = upload(&net, FRA, &sd, "invoice\u{202E}fdp.exe", vec![1; 10]).await;
     assert_eq!(s, 422, "{v}");
-    let (s, att) = upload(&net, FRA, &id, "logins.csv", vec![1; 10]).await;
+    let (s, att) = upload(&net, FRA, &sd, "logins.csv", vec![1; 10]).await;
     assert_eq!(s, 201);
-    let data = format!("/api/v1/requests/{id}/data");
+    let data = format!("/api/v1/requests/{sd}/data");
     let conditions = |retention: &str, purpose: &str| {
         json!({"purpose": purpose, "use_limitation": "u", "retention_until": retention,
                "onward_transfer": "prohibited"})
@@ -1187,7 +1189,9 @@ async fn strangers_learn_nothing_and_stray_uploads_are_cleaned_up(
     let (s, v) = crate::data::upload(&net, VNM, &id, "x.csv", vec![1; 10]).await;
     assert_eq!(s, 409, "{v}");
     // A staged attachment never sent, and chunks of a transfer never announced, go after a week.
-    let (s, att) = crate::data::upload(&net, FRA, &id, "x.csv", vec![1; 10]).await;
+    let sd = net.send_stored_data(VNM, FRA).await;
+    net.wait_status(FRA, &sd, "delivered").await;
+    let (s, att) = crate::data::upload(&net, FRA, &sd, "x.csv", vec![1; 10]).await;
     assert_eq!(s, 201, "{att}");
     let stray = uuid::Uuid::now_v7().to_string();
     let chunk = json!({"transfer_id": uuid::Uuid::now_v7().to_string(), "request_id": id,

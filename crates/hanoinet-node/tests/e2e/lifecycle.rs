@@ -218,13 +218,24 @@ async fn moves_on_both_sides_keep_one_history(backend: hanoinet_store::testing::
         .await
     );
 
-    // Postponed, resumed, accepted with conditions, executed in part and then in full.
+    // A preservation is never postponed (Art. 40 postponement is for MLA; Art. 42(7) is the
+    // path here).
+    let (s, v) = net
+        .move_to(
+            FRA,
+            &id,
+            json!({"status": "postponed", "note": "A domestic search is under way this week"}),
+        )
+        .await;
+    assert_eq!(s, 409, "{v}");
+    assert!(
+        v["details"][0]["allowed"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("informed_requester_decides"))
+    );
+    // Accepted with conditions, executed in part and then in full.
     for (status, extra) in [
-        (
-            "postponed",
-            json!({"note": "A domestic search is under way this week"}),
-        ),
-        ("acknowledged", json!({})),
         (
             "accepted_with_conditions",
             json!({"conditions": "Use only in case 2026/17"}),
@@ -259,8 +270,6 @@ async fn moves_on_both_sides_keep_one_history(backend: hanoinet_store::testing::
             "delivered",
             "acknowledged",
             "more_information_requested",
-            "acknowledged",
-            "postponed",
             "acknowledged",
             "accepted_with_conditions",
             "partially_executed",
