@@ -2,7 +2,7 @@
 //! for a request's headers (which is also the keep-alive idle timeout: hyper arms it whenever it
 //! waits for the next request), a cap on concurrent connections in all and per client address,
 //! and graceful shutdown. Request bodies have their own deadline where they are read
-//! ([`crate::federation::read_limited`]).
+//! (`federation::read_limited`, and the attachment upload).
 //!
 //! ```text
 //! accept ─► over the cap (all / this address)? ─► close at once
