@@ -152,7 +152,7 @@ pub fn demo_states(today: Date) -> anyhow::Result<Vec<StateEntry>> {
         StateEntry {
             central_authority: Some("Ministry of Justice, Bureau of International Mutual Assistance in Criminal Matters (demo)".into()),
             reservations: vec![Reservation {
-                article: "42(5)".into(),
+                article: hanoinet_core::catalogue::art42::DUAL_CRIMINALITY_RESERVATION.short(),
                 text: "Demo: France may refuse preservation for offences other than those established under the Convention where dual criminality cannot be met at the time of disclosure.".into(),
                 made: date("2026-03-10")?,
                 withdrawn: None,

@@ -126,9 +126,11 @@ impl StateEntry {
     /// Whether the State made (and has not withdrawn) the Art. 42(5) dual-criminality
     /// reservation.
     pub fn has_dual_criminality_reservation(&self) -> bool {
-        self.reservations
-            .iter()
-            .any(|r| r.withdrawn.is_none() && r.article.replace(' ', "") == "42(5)")
+        self.reservations.iter().any(|r| {
+            r.withdrawn.is_none()
+                && hanoinet_core::catalogue::art42::DUAL_CRIMINALITY_RESERVATION
+                    .matches_text(&r.article)
+        })
     }
 
     /// What the legal gate needs to know of the State.

@@ -41,6 +41,38 @@ impl ArticleRef {
     }
 }
 
+impl ArticleRef {
+    /// The reference without the `Art. ` prefix, as depositary notifications write it: `42(5)`.
+    pub fn short(&self) -> String {
+        format!("{}{}", self.article, self.paragraph)
+    }
+
+    /// Whether a reference written by someone else (a reservation in the registry: `42(5)`,
+    /// `Art. 42(5)`, `article 42, paragraph 5`, `Art. 42 para. 5`) names this article and
+    /// paragraph: the numbers and letters are compared, the words and punctuation ignored.
+    pub fn matches_text(&self, text: &str) -> bool {
+        const WORDS: [&str; 8] = [
+            "art",
+            "arts",
+            "article",
+            "paragraph",
+            "para",
+            "subparagraph",
+            "of",
+            "the",
+        ];
+        let tokens = |s: &str| -> Vec<String> {
+            s.to_lowercase()
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|t| !t.is_empty() && !WORDS.contains(t) && *t != "convention")
+                .map(str::to_owned)
+                .collect()
+        };
+        let mine = tokens(&self.short());
+        !mine.is_empty() && tokens(text) == mine
+    }
+}
+
 impl fmt::Display for ArticleRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Art. {}{}", self.article, self.paragraph)
@@ -284,6 +316,20 @@ mod tests {
     #[test]
     fn references_display_as_citations() {
         assert_eq!(art42::AUTHORITY.to_string(), "Art. 42(2)(a)");
+        let r = art42::DUAL_CRIMINALITY_RESERVATION;
+        assert_eq!(r.short(), "42(5)");
+        for text in [
+            "42(5)",
+            "Art. 42(5)",
+            "article 42, paragraph 5",
+            "Art. 42 para. 5",
+            "ARTICLE 42 (5)",
+        ] {
+            assert!(r.matches_text(text), "{text}");
+        }
+        for text in ["42(6)", "42", "4(25)", "article 43, paragraph 5", ""] {
+            assert!(!r.matches_text(text), "{text}");
+        }
         assert_eq!(art42::ARTICLE.to_string(), "Art. 42");
         assert_eq!(art40::DISCRIMINATION.to_string(), "Art. 40(22)");
         assert_eq!(art41::POINT_OF_CONTACT.to_string(), "Art. 41(1)");
