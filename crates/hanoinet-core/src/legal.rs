@@ -7,7 +7,7 @@
 use jiff::civil::Date;
 use jiff::{Span, ToSpan};
 
-use crate::catalogue::{art65, art67};
+use crate::catalogue::{art64, art65, art67};
 
 /// What the registry says of one State or regional organization.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,8 @@ pub struct PartyFacts {
     pub deposited: Option<Date>,
     /// The day the Secretary-General received the notification of denunciation.
     pub denounced: Option<Date>,
+    /// For a regional organization: its member States' codes.
+    pub members: Vec<String>,
 }
 
 /// When the Convention applies to one State.
@@ -72,6 +74,43 @@ pub fn in_force(party: &PartyFacts, general: Option<Date>) -> InForce {
     InForce { from, until }
 }
 
+/// When the Convention is in force for `party`, among `parties`: [`in_force`], and for a
+/// regional economic integration organization also its members' status: it is a Party only
+/// once at least one member State is (Art. 64), and it ceases to be one when all its members'
+/// denunciations have taken effect (Art. 67).
+pub fn party_in_force(
+    parties: &[PartyFacts],
+    party: &PartyFacts,
+    general: Option<Date>,
+) -> InForce {
+    let own = in_force(party, general);
+    if !party.regional_organization {
+        return own;
+    }
+    let members: Vec<InForce> = parties
+        .iter()
+        .filter(|p| !p.regional_organization && party.members.contains(&p.code))
+        .map(|p| in_force(p, general))
+        .filter(|f| f.from.is_some())
+        .collect();
+    let first_member = members.iter().filter_map(|f| f.from).min();
+    let from = match (own.from, first_member) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        _ => None,
+    };
+    // All members gone: the organization goes when the last of them does.
+    let last_member_leaves = if members.is_empty() || members.iter().any(|f| f.until.is_none()) {
+        None
+    } else {
+        members.iter().filter_map(|f| f.until).max()
+    };
+    let until = match (own.until, last_member_leaves) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    InForce { from, until }
+}
+
 /// Why a request under the Convention is not possible on a day.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotInForce {
@@ -99,11 +138,29 @@ pub fn both_in_force(
             never = true;
             continue;
         };
-        let f = in_force(p, general);
+        let f = party_in_force(parties, p, general);
         if f.on(day) {
             continue;
         }
+        let alone =
+            p.regional_organization && general.is_some() && in_force(p, general).from.is_some();
         match (p.deposited, f.from, f.until) {
+            (_, _, Some(until))
+                if day >= until && p.regional_organization && p.denounced.is_none() =>
+            {
+                reasons.push(format!(
+                    "all member States of {code} have denounced the Convention; it ceased to be a Party on {until} ({})",
+                    art67::REGIONAL_ORGANIZATION
+                ));
+                never = true;
+            }
+            (Some(dep), None, _) if alone => {
+                reasons.push(format!(
+                    "{code} deposited its instrument on {dep}, but none of its member States is a Party, and a regional organization is one only with at least one of them ({})",
+                    art64::REGIONAL_ORGANIZATION
+                ));
+                never = true;
+            }
             (_, _, Some(until)) if day >= until => {
                 reasons.push(format!(
                     "{code} denounced the Convention on {}; the denunciation took effect on {until} (Art. 67)",
@@ -173,6 +230,7 @@ mod tests {
             signed: Some(d("2025-10-25")),
             deposited: deposited.map(d),
             denounced: None,
+            members: Vec::new(),
         }
     }
 
@@ -219,6 +277,45 @@ mod tests {
         assert_eq!(g, Some(d("2026-05-30")));
         // The organization itself is a Party from the general date.
         assert_eq!(in_force(&eu, g).from, g);
+    }
+
+    #[test]
+    fn a_regional_organization_stands_with_its_members() {
+        let mut p = states(40);
+        let g = general_entry_into_force(&p);
+        let mut eu = party("EUR", Some("2026-01-15"));
+        eu.regional_organization = true;
+        eu.members = vec!["M1".into(), "M2".into()];
+        p.push(eu.clone());
+        // No member State is a Party: neither is the organization (Art. 64).
+        p.push(party("M1", None));
+        p.push(party("M2", None));
+        assert_eq!(party_in_force(&p, &eu, g).from, None);
+        let err = both_in_force(&p, "S00", "EUR", d("2026-12-01")).unwrap_err();
+        assert!(
+            err.reason.contains("none of its member States"),
+            "{}",
+            err.reason
+        );
+        // One member deposits: the organization is a Party from that member's date.
+        let m1 = p.iter_mut().find(|x| x.code == "M1").unwrap();
+        m1.deposited = Some(d("2026-06-01"));
+        assert_eq!(party_in_force(&p, &eu, g).from, Some(d("2026-07-01")));
+        assert!(both_in_force(&p, "S00", "EUR", d("2026-12-01")).is_ok());
+        // Every member denounces: it ceases to be a Party when the last denunciation takes
+        // effect (Art. 67).
+        let m2 = p.iter_mut().find(|x| x.code == "M2").unwrap();
+        m2.deposited = Some(d("2026-06-01"));
+        for code in ["M1", "M2"] {
+            p.iter_mut().find(|x| x.code == code).unwrap().denounced = Some(d("2027-01-10"));
+        }
+        assert_eq!(party_in_force(&p, &eu, g).until, Some(d("2028-01-10")));
+        let err = both_in_force(&p, "S00", "EUR", d("2028-02-01")).unwrap_err();
+        assert!(
+            err.reason.contains("ceased to be a Party"),
+            "{}",
+            err.reason
+        );
     }
 
     #[test]

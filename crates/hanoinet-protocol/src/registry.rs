@@ -141,6 +141,7 @@ impl StateEntry {
             signed: self.signed,
             deposited: self.instrument.as_ref().map(|i| i.deposited),
             denounced: self.denounced,
+            members: self.members.iter().map(|m| m.as_str().to_owned()).collect(),
         }
     }
 
@@ -263,7 +264,11 @@ impl Registry {
 
     /// When the Convention is in force for one State.
     pub fn in_force(&self, state: &StateEntry) -> InForce {
-        legal::in_force(&state.party_facts(), self.general_in_force_from())
+        legal::party_in_force(
+            &self.party_facts(),
+            &state.party_facts(),
+            self.general_in_force_from(),
+        )
     }
 
     /// Checks that a request under the Convention between `a` and `b` is possible on `day`.

@@ -284,6 +284,9 @@ pub mod art64 {
     use super::ArticleRef;
 
     pub const INSTRUMENTS: ArticleRef = ArticleRef::exact(64, "");
+    /// A regional economic integration organization may become a Party if at least one of its
+    /// member States has done so.
+    pub const REGIONAL_ORGANIZATION: ArticleRef = ArticleRef::approx(64, "(3)");
 }
 
 /// Art. 65: entry into force.
@@ -307,6 +310,9 @@ pub mod art67 {
     /// Denunciation takes effect one year after the Secretary-General receives it.
     pub const DENUNCIATION: ArticleRef = ArticleRef::exact(67, "");
     pub const DELAY_YEARS: i16 = 1;
+    /// A regional economic integration organization ceases to be a Party when all its member
+    /// States have denounced the Convention.
+    pub const REGIONAL_ORGANIZATION: ArticleRef = ArticleRef::approx(67, "(2)");
 }
 
 #[cfg(test)]
