@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::catalogue::forms::RefusalRule;
 use crate::catalogue::forms::{COMMON_FIELDS, FieldKind, FieldSpec, Presence};
 use crate::catalogue::{
-    ArticleRef, art2, art40, art41, art42, art43, art44, art45, art46, art47, art48,
+    ArticleRef, art2, art36, art40, art41, art42, art43, art44, art45, art46, art47, art48,
 };
 use crate::ids::NodeId;
 
@@ -547,10 +547,13 @@ pub enum RefusalGround {
     /// Art. 47, 48: cooperation is by agreement and consistent with domestic law; declined with
     /// reasons.
     CooperationDeclined,
+    /// Art. 36(1)(a): the personal data cannot be transferred lawfully under the requested
+    /// State's data-protection law.
+    PersonalDataProtection,
 }
 
 impl RefusalGround {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::NotInConformity,
         Self::EssentialInterests,
         Self::DomesticLawProhibits,
@@ -559,6 +562,7 @@ impl RefusalGround {
         Self::DualCriminalityReservation,
         Self::NotPermittedDomestically,
         Self::CooperationDeclined,
+        Self::PersonalDataProtection,
     ];
 
     pub fn code(self) -> &'static str {
@@ -571,6 +575,7 @@ impl RefusalGround {
             Self::DualCriminalityReservation => "dual_criminality_reservation",
             Self::NotPermittedDomestically => "not_permitted_domestically",
             Self::CooperationDeclined => "cooperation_declined",
+            Self::PersonalDataProtection => "personal_data_protection",
         }
     }
 
@@ -584,6 +589,7 @@ impl RefusalGround {
             Self::DualCriminalityReservation => art42::DUAL_CRIMINALITY_RESERVATION,
             Self::NotPermittedDomestically => art45::COLLECTION,
             Self::CooperationDeclined => art47::COOPERATION,
+            Self::PersonalDataProtection => art36::NOT_REQUIRED_TO_TRANSFER,
         }
     }
 
@@ -633,6 +639,9 @@ impl RefusalGround {
             Self::CooperationDeclined => {
                 "Cooperation under Art. 47 or 48 is by agreement and consistent with domestic law: declined, with the reasons"
             }
+            Self::PersonalDataProtection => {
+                "The personal data asked for cannot be transferred lawfully under the requested State's laws on the protection of personal data (Art. 36(1)(a))"
+            }
         }
     }
 
@@ -651,6 +660,8 @@ impl RefusalGround {
                         reserved && rule == RefusalRule::PreservationGrounds
                     }
                     NotInConformity | NotPermittedDomestically | CooperationDeclined => false,
+                    // Preservation transfers nothing; the disclosure of traffic data does.
+                    PersonalDataProtection => rule == RefusalRule::TrafficDisclosureGrounds,
                 }
             }
             RefusalRule::MlaGrounds => !matches!(
@@ -1568,6 +1579,18 @@ mod tests {
             assert!(!allowed(t, "not_in_conformity", false), "{t:?}");
         }
         assert!(!allowed(RequestType::Mla, "cooperation_declined", false));
+        // Art. 36(1)(a): wherever data would be transferred, not for a preservation.
+        for t in [
+            RequestType::StoredData,
+            RequestType::Mla,
+            RequestType::TrafficDisclosure,
+            RequestType::RealtimeTraffic,
+            RequestType::Interception,
+            RequestType::EmergencyDisclosure,
+        ] {
+            assert!(allowed(t, "personal_data_protection", false), "{t:?}");
+        }
+        assert!(!allowed(p, "personal_data_protection", true));
         // An Art. 46 refusal cites Art. 46.
         assert_eq!(
             RefusalGround::NotPermittedDomestically

@@ -43,6 +43,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/requests/{id}/approve", post(approve))
         .route("/api/v1/requests/{id}/status-enquiry", post(status_enquiry))
         .route("/api/v1/requests/{id}/extension", post(extension))
+        .route(
+            "/api/v1/requests/{id}/confidentiality-notice",
+            post(confidentiality_notice),
+        )
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/catalogue", get(catalogue))
         .route("/api/v1/registry", get(registry))
@@ -611,6 +615,53 @@ async fn status_enquiry(
         }
     };
     let m = crate::lifecycle::status_enquiry(&state, &user, &rec, note).await?;
+    Ok((StatusCode::ACCEPTED, Json(message_view(&m, &rec))))
+}
+
+/// `POST /api/v1/requests/{id}/confidentiality-notice`: `{"note": "..."}` (required): the
+/// requested node cannot keep the request confidential (Art. 40(20)).
+async fn confidentiality_notice(
+    State(state): AppStateRef,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require_officer(&user)?;
+    let rec = load(&state, &id).await?;
+    let body = parse_json(&state, body).await?;
+    let obj = body.as_object().cloned().unwrap_or_default();
+    let mut errors: Vec<FieldError> = obj
+        .keys()
+        .filter(|k| k.as_str() != "note")
+        .map(|k| {
+            field_error(
+                k,
+                "unknown_field",
+                format!("{k:?} is not a field of this notice (note)"),
+            )
+        })
+        .collect();
+    let note = request::long_text(
+        obj.get("note"),
+        "note",
+        Some(hanoinet_core::catalogue::art40::CONFIDENTIALITY),
+    )
+    .unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    let Some(note) = note.filter(|_| errors.is_empty()) else {
+        if errors.is_empty() {
+            errors.push(FieldError::new(
+                "note",
+                "missing",
+                "note is required: why the request cannot be kept confidential".into(),
+                Some(hanoinet_core::catalogue::art40::CONFIDENTIALITY),
+            ));
+        }
+        return Err(validation_failed(errors));
+    };
+    let m = crate::lifecycle::confidentiality_notice(&state, &user, &rec, note).await?;
     Ok((StatusCode::ACCEPTED, Json(message_view(&m, &rec))))
 }
 

@@ -999,9 +999,10 @@ pub async fn inbound_message(
     let sender = &env.header.from;
     let direction = match p.kind.as_str() {
         messages::STATUS_ENQUIRY | messages::EXTENSION_REQUEST => Some(Direction::Incoming),
-        messages::STATUS_REPLY | messages::PROPOSAL_DECLINED | messages::EXTENSION_GRANTED => {
-            Some(Direction::Outgoing)
-        }
+        messages::STATUS_REPLY
+        | messages::PROPOSAL_DECLINED
+        | messages::EXTENSION_GRANTED
+        | messages::CONFIDENTIALITY_NOTICE => Some(Direction::Outgoing),
         messages::ONWARD_REQUEST | messages::ONWARD_AUTHORIZATION => None,
         other => return Err(invalid(format!("unknown message kind {other:?}"))),
     };
@@ -1102,6 +1103,32 @@ pub async fn inbound_message(
         ledger,
         head: p.tree_head,
     })
+}
+
+/// `POST .../confidentiality-notice` on the requested side: tells the requesting State promptly
+/// that the request cannot be kept confidential (Art. 40(20)); it decides whether to proceed.
+pub async fn confidentiality_notice(
+    state: &AppState,
+    user: &User,
+    rec: &RequestRecord,
+    note: String,
+) -> ApiResult<Message> {
+    if rec.direction != Direction::Incoming {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "the requested State's node gives this notice about a request it received",
+        ));
+    }
+    let body = json!({"note": note, "article": art40::CONFIDENTIALITY.to_string()});
+    send_recorded(
+        state,
+        user,
+        rec,
+        &rec.from,
+        messages::CONFIDENTIALITY_NOTICE,
+        body,
+    )
+    .await
 }
 
 /// `POST .../extension` on the requesting side: asks the requested node to keep the preserved

@@ -197,7 +197,8 @@ fn base() -> Value {
                                 crate::payload::messages::PROPOSAL, crate::payload::messages::PROPOSAL_DECLINED,
                                 crate::payload::messages::STATUS_ENQUIRY, crate::payload::messages::STATUS_REPLY,
                                 crate::payload::messages::EXTENSION_REQUEST, crate::payload::messages::EXTENSION_GRANTED,
-                                crate::payload::messages::ONWARD_REQUEST, crate::payload::messages::ONWARD_AUTHORIZATION]},
+                                crate::payload::messages::ONWARD_REQUEST, crate::payload::messages::ONWARD_AUTHORIZATION,
+                                crate::payload::messages::CONFIDENTIALITY_NOTICE]},
                             "direction": {"type": "string", "enum": ["sent", "received"]}, "at": {"type": "string", "format": "date-time"},
                             "body": {"type": "object"}, "in_reply_to": {"type": ["string", "null"]},
                             "state": {"type": "string", "enum": ["pending", "applied", "declined"], "description": "Sent proposals only."}
@@ -397,6 +398,18 @@ fn base() -> Value {
                     ]}}}},
                     "responses": {
                         "200": {"description": "`{\"commitment\": \"hmac-sha256:<hex>\"}`, as it appears in ledger entries (PROTOCOL.md §7.1).", "content": {"application/json": {"schema": {"type": "object", "required": ["commitment"], "properties": {"commitment": {"type": "string", "pattern": "^hmac-sha256:[0-9a-f]{64}$"}}}}}}
+                    }
+                }
+            },
+            "/api/v1/requests/{id}/confidentiality-notice": {
+                "post": {
+                    "summary": "Tell the requesting State that the request cannot be kept confidential (requested node; Art. 40(20)); it decides whether to proceed",
+                    "security": bearer,
+                    "parameters": [id_param.clone()],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["note"], "properties": {"note": {"type": "string", "minLength": 1}}}}}},
+                    "responses": {
+                        "202": {"description": "The notice, sent to the requesting node (message kind `confidentiality_cannot_be_kept`)."},
+                        "409": error_response("`conflict`: this node sent the request")
                     }
                 }
             },

@@ -134,4 +134,7 @@ pub mod messages {
     pub const EXTENSION_GRANTED: &str = "extension_granted";
     pub const ONWARD_REQUEST: &str = "onward_transfer_request";
     pub const ONWARD_AUTHORIZATION: &str = "onward_transfer_authorization";
+    /// The requested State cannot keep the request confidential (Art. 40(20)); the requesting
+    /// State decides whether to proceed.
+    pub const CONFIDENTIALITY_NOTICE: &str = "confidentiality_cannot_be_kept";
 }

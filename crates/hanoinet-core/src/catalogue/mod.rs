@@ -134,6 +134,9 @@ pub mod art36 {
     pub const SAFEGUARDS: ArticleRef = ArticleRef::approx(36, "(2)");
     /// Onward transfer needs the prior authorization of the original transferring State.
     pub const ONWARD_TRANSFER: ArticleRef = ArticleRef::approx(36, "(3)");
+    /// A State is not required to transfer personal data it cannot transfer lawfully under its
+    /// laws on the protection of personal data.
+    pub const NOT_REQUIRED_TO_TRANSFER: ArticleRef = ArticleRef::approx(36, "(1)(a)");
 }
 
 /// Art. 40: general principles and procedures of mutual legal assistance.

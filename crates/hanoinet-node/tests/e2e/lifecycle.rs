@@ -15,7 +15,8 @@ both_backends!(
     drafts_and_four_eyes_approval,
     moves_on_both_sides_keep_one_history,
     proposals_are_declined_when_the_request_moved_on,
-    status_enquiries_are_answered
+    status_enquiries_are_answered,
+    a_requested_state_says_when_it_cannot_keep_a_request_confidential,
 );
 
 fn statuses(v: &Value) -> Vec<String> {
@@ -449,5 +450,57 @@ async fn status_enquiries_are_answered(backend: hanoinet_store::testing::Backend
     assert_eq!(
         fra["messages"][0]["body"]["note"],
         "The provider's retention ends Friday"
+    );
+}
+
+/// Art. 40(20): the requested State that cannot keep a request confidential says so promptly.
+async fn a_requested_state_says_when_it_cannot_keep_a_request_confidential(
+    backend: hanoinet_store::testing::Backend,
+) {
+    let net = Net::start(backend).await;
+    let id = net.send(VNM, FRA).await;
+    net.wait_status(FRA, &id, "delivered").await;
+    let path = format!("/api/v1/requests/{id}/confidentiality-notice");
+    let (s, v) = net
+        .call(FRA, reqwest::Method::POST, &path, Some(json!({})))
+        .await;
+    assert_eq!(
+        (s, v["details"][0]["field"].as_str()),
+        (422, Some("note")),
+        "{v}"
+    );
+    let (s, v) = net
+        .call(
+            VNM,
+            reqwest::Method::POST,
+            &path,
+            Some(json!({"note": "x"})),
+        )
+        .await;
+    assert_eq!(s, 409, "only the requested node gives it: {v}");
+    let note = "The provider must be served an order that it may disclose to the account holder.";
+    let (s, v) = net
+        .call(
+            FRA,
+            reqwest::Method::POST,
+            &path,
+            Some(json!({"note": note})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["kind"].as_str()),
+        (202, Some("confidentiality_cannot_be_kept")),
+        "{v}"
+    );
+    assert!(
+        eventually(std::time::Duration::from_secs(10), || async {
+            net.get(VNM, &id).await["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["kind"] == "confidentiality_cannot_be_kept" && m["body"]["note"] == note)
+        })
+        .await,
+        "the requesting node hears of it"
     );
 }
