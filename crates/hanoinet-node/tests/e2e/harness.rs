@@ -414,6 +414,18 @@ impl Net {
         id: hanoinet_core::EnvelopeId,
         payload: &Value,
     ) -> hanoinet_protocol::Envelope {
+        self.forge_bytes(from, to, kind, id, &serde_json::to_vec(payload).unwrap())
+    }
+
+    /// Seals exactly `payload` (bytes a JSON library would not produce, for instance).
+    pub fn forge_bytes(
+        &self,
+        from: usize,
+        to: usize,
+        kind: &str,
+        id: hanoinet_core::EnvelopeId,
+        payload: &[u8],
+    ) -> hanoinet_protocol::Envelope {
         let header = hanoinet_protocol::Header {
             id,
             from: IDS_ALL[from].parse().unwrap(),
@@ -424,7 +436,7 @@ impl Net {
         };
         hanoinet_protocol::Envelope::seal(
             header,
-            &serde_json::to_vec(payload).unwrap(),
+            payload,
             &node_keys(self, from),
             node_keys(self, to).public(),
             &mut rand::rng(),

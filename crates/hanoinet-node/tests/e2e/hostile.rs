@@ -1129,6 +1129,32 @@ async fn abusive_text_and_dates_are_refused_on_the_api_and_on_receipt(
         (422, Some("invalid_payload")),
         "{v}"
     );
+    // A member named twice inside the fields: two readers could see two different requests.
+    let mut good = payload_fields(&preservation("FRA/247"));
+    good["offence"] = json!("ICT fraud");
+    let text = json!({"request_id": hanoinet_core::RequestId::new_v7(), "type": "preservation",
+        "created_at": now, "fields": good})
+    .to_string()
+    .replacen(
+        "\"offence\":\"ICT fraud\"",
+        "\"offence\":\"ICT fraud\",\"offence\":\"Something else\"",
+        1,
+    );
+    assert!(text.contains("Something else"));
+    let env = net.forge_bytes(
+        VNM,
+        FRA,
+        "preservation_request",
+        hanoinet_core::EnvelopeId::new_v7(),
+        text.as_bytes(),
+    );
+    let (s, v) = net.post_envelope(FRA, &env).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("invalid_payload")),
+        "{v}"
+    );
+    assert!(v["message"].as_str().unwrap().contains("twice"), "{v}");
     let vnm = net.get(VNM, &id).await;
     let update = |steps: Value| json!({"request_id": id, "expect_seq": seq_of(&vnm), "delivered_at": vnm["history"][1]["at"], "steps": steps});
     for steps in [
