@@ -1187,6 +1187,11 @@ mod tests {
                 ("requesting_authority", "Art. 41(3)(a)"),
                 ("advice_sought", "Art. 41(3)(a)"),
             ],
+            RequestType::EvidenceAndLegalInformation => vec![
+                ("requesting_authority", "Art. 41(3)(c)"),
+                ("assistance_sought", "Art. 41(3)(c)"),
+                ("summary_of_facts", "Art. 41(3)(c)"),
+            ],
             RequestType::LocateSuspect => vec![
                 ("requesting_authority", "Art. 41(3)(d)"),
                 ("identifying_information", "Art. 41(3)(d)"),
@@ -1565,6 +1570,7 @@ mod tests {
         // Art. 41(3): "if permitted by domestic law and practice".
         for t in [
             RequestType::TechnicalAdvice,
+            RequestType::EvidenceAndLegalInformation,
             RequestType::LocateSuspect,
             RequestType::EmergencyDisclosure,
         ] {

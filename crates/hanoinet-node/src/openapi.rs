@@ -82,6 +82,10 @@ fn complete(doc: &mut Value) {
 }
 
 fn base() -> Value {
+    let types: Vec<&str> = hanoinet_core::request::RequestType::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
     let grounds: Vec<&str> = hanoinet_core::request::RefusalGround::ALL
         .iter()
         .map(|g| g.code())
@@ -127,7 +131,7 @@ fn base() -> Value {
                     "description": "A new request of any type. `type` and `to` plus the type's own fields and the fields every request carries; `GET /api/v1/catalogue` lists them per type with the paragraph each cites, and gives a valid example of each. Unknown fields are refused.",
                     "required": ["type", "to", "offence_category", "language", "proportionality_justification"],
                     "properties": {
-                        "type": {"type": "string", "enum": ["preservation", "traffic_disclosure", "stored_data", "realtime_traffic", "interception", "mla", "spontaneous_information", "law_enforcement", "joint_investigation", "technical_advice", "locate_suspect", "emergency_disclosure"]},
+                        "type": {"type": "string", "enum": types},
                         "to": {"type": "string", "pattern": "^[A-Z]{2,8}/[A-Z0-9-]{1,32}$", "description": "The requested node, e.g. `FRA/247`."},
                         "offence_category": {"type": "string", "enum": ["illegal_access", "illegal_interception", "data_interference", "system_interference", "misuse_of_devices", "ict_forgery", "ict_theft_or_fraud", "child_sexual_abuse_material", "grooming", "non_consensual_intimate_images", "laundering", "serious_crime"], "description": "Art. 35, 7-17."},
                         "max_penalty_years": {"type": "integer", "minimum": 4, "description": "Required for serious_crime (Art. 2: at least four years)."},

@@ -85,6 +85,11 @@ pub fn example(t: RequestType, to: &str, earlier: &str) -> Value {
             "proposed_arrangement": "A joint team of two officers each, operating in Hanoi",
             "purpose": "Dismantle the ring"
         }),
+        RequestType::EvidenceAndLegalInformation => json!({
+            "requesting_authority": "24/7 point of contact, Viet Nam",
+            "assistance_sought": "What French law requires before a provider may disclose subscriber data to a foreign authority",
+            "summary_of_facts": "Phishing campaign; the domain was registered through a French registrar."
+        }),
         RequestType::TechnicalAdvice => json!({
             "requesting_authority": "24/7 point of contact",
             "advice_sought": "How to read the provider's log format"

@@ -39,6 +39,9 @@ pub enum RequestType {
     JointInvestigation,
     /// Technical advice through the 24/7 network (Art. 41(3)(a)).
     TechnicalAdvice,
+    /// Collection of evidence and provision of legal information through the 24/7 network
+    /// (Art. 41(3)(c)).
+    EvidenceAndLegalInformation,
     /// Locating a suspect through the 24/7 network (Art. 41(3)(d)).
     LocateSuspect,
     /// Electronic data to avert an emergency through the 24/7 network (Art. 41(3)(e)).
@@ -70,7 +73,7 @@ pub enum RefusalRule {
 }
 
 impl RequestType {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Preservation,
         Self::TrafficDisclosure,
         Self::StoredData,
@@ -81,6 +84,7 @@ impl RequestType {
         Self::LawEnforcement,
         Self::JointInvestigation,
         Self::TechnicalAdvice,
+        Self::EvidenceAndLegalInformation,
         Self::LocateSuspect,
         Self::EmergencyDisclosure,
     ];
@@ -106,6 +110,7 @@ impl RequestType {
             Self::LawEnforcement => &LAW_ENFORCEMENT,
             Self::JointInvestigation => &JOINT_INVESTIGATION,
             Self::TechnicalAdvice => &TECHNICAL_ADVICE,
+            Self::EvidenceAndLegalInformation => &EVIDENCE_AND_LEGAL_INFORMATION,
             Self::LocateSuspect => &LOCATE_SUSPECT,
             Self::EmergencyDisclosure => &EMERGENCY_DISCLOSURE,
         }
@@ -791,6 +796,30 @@ pub const TECHNICAL_ADVICE: Form = Form {
             "advice_sought",
             art41::TECHNICAL_ADVICE,
             "the technical question",
+        ),
+    ],
+};
+
+pub const EVIDENCE_AND_LEGAL_INFORMATION: Form = Form {
+    code: "evidence_and_legal_information",
+    title: "Collection of evidence and legal information (24/7 network)",
+    article: art41::EVIDENCE,
+    refusal: RefusalRule::PointOfContactGrounds,
+    fields: &[
+        short(
+            "requesting_authority",
+            art41::EVIDENCE,
+            "the point of contact or authority asking",
+        ),
+        text(
+            "assistance_sought",
+            art41::EVIDENCE,
+            "the evidence to collect, or the legal information asked for (e.g. what the requested State's law requires for a disclosure order)",
+        ),
+        text(
+            "summary_of_facts",
+            art41::EVIDENCE,
+            "the facts the evidence or information concerns",
         ),
     ],
 };

@@ -392,7 +392,13 @@ async fn catalogue_and_registry_are_published(backend: hanoinet_store::testing::
     };
     let cat = get("/api/v1/catalogue").await;
     let types = cat["request_types"].as_array().unwrap();
-    assert_eq!(types.len(), 12);
+    assert_eq!(types.len(), 13);
+    // Art. 41(3)(c): the 24/7 network also collects evidence and gives legal information.
+    let evidence = types
+        .iter()
+        .find(|t| t["type"] == "evidence_and_legal_information")
+        .unwrap();
+    assert_eq!(evidence["article"]["ref"], "Art. 41(3)(c)", "{evidence}");
     let p = types.iter().find(|t| t["type"] == "preservation").unwrap();
     let authority = p["fields"]
         .as_array()
