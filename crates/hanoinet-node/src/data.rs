@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use hanoinet_core::NodeId;
-use hanoinet_core::catalogue::{art36, art40, art42};
+use hanoinet_core::catalogue::{art36, art40, art42, art43};
 use hanoinet_core::request::{
     Direction, FieldError, MAX_SHORT_CHARS, MAX_TEXT_CHARS, RequestType, Status,
 };
@@ -99,7 +99,17 @@ pub struct TransferPayload {
     /// check it was authorized, for it and for this purpose (Art. 36).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization: Option<OnwardAuthorization>,
+    /// `art43_1` for the preserving State's own disclosure of traffic data identifying a
+    /// service provider in another State and the path (Art. 43(1)): the only data a
+    /// preservation carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<String>,
 }
+
+/// [`TransferPayload::basis`] of an Art. 43(1) disclosure on a preservation.
+pub const ART43_BASIS: &str = "art43_1";
+/// The members of an Art. 43(1) disclosure's results, all one-line or multi-line text.
+const ART43_MEMBERS: [&str; 3] = ["service_provider", "transmission_path", "traffic_data"];
 
 /// Payload of a `data_chunk` envelope.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -129,6 +139,10 @@ pub fn routes() -> Router<Arc<AppState>> {
             post(onward_authorize),
         )
         .route("/api/v1/requests/{id}/data/{tid}/forward", post(forward))
+        .route(
+            "/api/v1/requests/{id}/traffic-disclosure",
+            post(art43_disclosure),
+        )
 }
 
 fn field(field: &str, code: &str, message: impl Into<String>) -> FieldError {
@@ -392,11 +406,104 @@ fn may_give(rec: &RequestRecord) -> bool {
     }
 }
 
+/// Whether `results` are exactly an Art. 43(1) disclosure: the three members, clean text.
+fn art43_results(results: Option<&Value>) -> bool {
+    results.and_then(Value::as_object).is_some_and(|o| {
+        o.len() == ART43_MEMBERS.len()
+            && ART43_MEMBERS.iter().all(|k| {
+                o.get(*k)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| clean(v, MAX_TEXT_CHARS, Lines::Many).as_deref() == Ok(v))
+            })
+    })
+}
+
+/// `POST /api/v1/requests/{id}/traffic-disclosure` (the requested node, on a preservation it
+/// carries out): `{conditions, service_provider, transmission_path, traffic_data}`. Art. 43(1):
+/// while preserving traffic data, the preserving State that finds a service provider in another
+/// State took part in the transmission discloses, on its own initiative, enough traffic data to
+/// identify that provider and the path. The conditions of Art. 36 apply as to any data.
+async fn art43_disclosure(
+    State(state): S,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require_officer(&user)?;
+    let rec = load(&state, &id).await?;
+    let body = crate::api::parse_json(&state, body).await?;
+    if rec.request_type != RequestType::Preservation
+        || rec.direction != Direction::Incoming
+        || !rec.status.preserves()
+    {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "an Art. 43(1) disclosure is made by the preserving node on a preservation it accepted; this is a {} {} request that is {}",
+                rec.direction.as_str(),
+                rec.request_type.as_str(),
+                rec.status.as_str()
+            ),
+        )
+        .with_details(vec![json!({"status": rec.status.as_str()})]));
+    }
+    let obj = body.as_object().cloned().unwrap_or_default();
+    let mut errors = Vec::new();
+    for k in obj.keys() {
+        if k != "conditions" && !ART43_MEMBERS.contains(&k.as_str()) {
+            errors.push(field(
+                k,
+                "unknown_field",
+                format!(
+                    "{k:?} is not a field of an Art. 43(1) disclosure (conditions, {})",
+                    ART43_MEMBERS.join(", ")
+                ),
+            ));
+        }
+    }
+    let mut results = serde_json::Map::new();
+    for k in ART43_MEMBERS {
+        match obj.get(k).and_then(Value::as_str).map(|v| clean(v, MAX_TEXT_CHARS, Lines::Many)) {
+            Some(Ok(v)) => {
+                results.insert(k.to_owned(), Value::String(v));
+            }
+            None | Some(Err(TextError::Empty)) => errors.push(FieldError::new(
+                k,
+                "missing",
+                format!("{k} is required: enough traffic data to identify the service provider and the path (Art. 43(1))"),
+                Some(art43::DISCLOSURE),
+            )),
+            Some(Err(e)) => errors.push(FieldError::new(k, e.code(), format!("{k} {e}"), Some(art43::DISCLOSURE))),
+        }
+    }
+    let conds = conditions(obj.get("conditions"), crate::gate::today(&state));
+    let conds = match conds {
+        Ok(c) if errors.is_empty() => c,
+        Ok(_) => return Err(validation_failed(errors)),
+        Err(e) => {
+            errors.extend(e);
+            return Err(validation_failed(errors));
+        }
+    };
+    let give = Give {
+        conds,
+        results: Some(Value::Object(results)),
+        attachments: Vec::new(),
+        forwarded: None,
+        basis: Some(ART43_BASIS),
+    };
+    let transfer = transmit(&state, &user, &rec, give).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(transfer_view(&state, &transfer).await?),
+    ))
+}
+
 fn preservation_discloses_nothing() -> ApiError {
     ApiError::new(
         ErrorCode::Conflict,
         format!(
-            "a preservation secures the data ({}); disclosing them takes a request for them: a stored_data request (Art. 44) that follows this one, or traffic_disclosure for preserved traffic data (Art. 43)",
+            "a preservation secures the data ({}); disclosing them takes a request for them: a stored_data request (Art. 44) that follows this one, or traffic_disclosure for preserved traffic data (Art. 43); the preserving node's own Art. 43(1) disclosure identifying a provider in another State goes through POST .../traffic-disclosure",
             art42::MINIMUM_PERIOD
         ),
     )
@@ -506,11 +613,29 @@ async fn send(
     if !errors.is_empty() {
         return Err(validation_failed(errors));
     }
-    let transfer = transmit(&state, &user, &rec, conds, results, attachments, None).await?;
+    let give = Give {
+        conds,
+        results,
+        attachments,
+        forwarded: None,
+        basis: None,
+    };
+    let transfer = transmit(&state, &user, &rec, give).await?;
     Ok((
         StatusCode::CREATED,
         Json(transfer_view(&state, &transfer).await?),
     ))
+}
+
+/// What one transfer carries.
+struct Give {
+    conds: Conditions,
+    results: Option<Value>,
+    attachments: Vec<Attachment>,
+    /// Data passed on: the transfer they came with, and the authorization.
+    forwarded: Option<(String, OnwardAuthorization)>,
+    /// [`ART43_BASIS`] for an Art. 43(1) disclosure on a preservation.
+    basis: Option<&'static str>,
 }
 
 /// Seals the transfer and every chunk, records and queues them.
@@ -518,11 +643,15 @@ async fn transmit(
     state: &AppState,
     user: &User,
     rec: &RequestRecord,
-    conds: Conditions,
-    results: Option<Value>,
-    attachments: Vec<Attachment>,
-    forwarded: Option<(String, OnwardAuthorization)>,
+    give: Give,
 ) -> ApiResult<DataTransfer> {
+    let Give {
+        conds,
+        results,
+        attachments,
+        forwarded,
+        basis,
+    } = give;
     let (forwarded_from, authorization) = forwarded.unzip();
     let now = state.clock.now();
     let peer = peer_of(rec).clone();
@@ -545,6 +674,7 @@ async fn transmit(
         attachments: metas,
         forwarded_from: forwarded_from.clone(),
         authorization,
+        basis: basis.map(str::to_owned),
     };
     let out = |env: &hanoinet_protocol::Envelope| NewOutbox {
         envelope_id: env.header.id,
@@ -1087,16 +1217,14 @@ async fn forward(
         onward_transfer: "prohibited".into(),
     };
     let new = load(&state, &created.id.to_string()).await?;
-    let sent = transmit(
-        &state,
-        &user,
-        &new,
+    let give = Give {
         conds,
-        t.results.clone(),
-        copies,
-        Some((t.id.clone(), auth.clone())),
-    )
-    .await?;
+        results: t.results.clone(),
+        attachments: copies,
+        forwarded: Some((t.id.clone(), auth.clone())),
+        basis: None,
+    };
+    let sent = transmit(&state, &user, &new, give).await?;
     let entry = crate::ledger::entry(
         &state,
         events::DATA_FORWARDED,
@@ -1130,10 +1258,29 @@ pub async fn inbound_transfer(
     let rec = crate::lifecycle::peer_request_any(state, p.request_id, &env.header.from).await?;
     let c = &p.conditions;
     let bad = |m: &str| ApiError::new(ErrorCode::InvalidPayload, m.to_owned());
-    if rec.request_type == RequestType::Preservation {
-        return Err(bad(
-            "a preservation secures data and discloses none (Art. 42); data come with a request for them (Art. 43, 44)",
-        ));
+    match (
+        rec.request_type == RequestType::Preservation,
+        p.basis.as_deref(),
+    ) {
+        (true, Some(ART43_BASIS)) => {
+            if rec.direction != Direction::Outgoing
+                || !p.attachments.is_empty()
+                || !art43_results(p.results.as_ref())
+            {
+                return Err(bad(
+                    "an Art. 43(1) disclosure comes from the preserving State and carries only service_provider, transmission_path and traffic_data",
+                ));
+            }
+        }
+        (true, _) => {
+            return Err(bad(
+                "a preservation secures data and discloses none (Art. 42); data come with a request for them (Art. 43, 44), or as the preserving State's Art. 43(1) disclosure",
+            ));
+        }
+        (false, None) => {}
+        (false, Some(_)) => {
+            return Err(bad("only a preservation carries an Art. 43(1) disclosure"));
+        }
     }
     let today = crate::gate::today(state);
     if clean(&c.purpose, MAX_SHORT_CHARS, Lines::One).as_deref() != Ok(c.purpose.as_str())

@@ -417,6 +417,25 @@ fn base() -> Value {
                     }
                 }
             },
+            "/api/v1/requests/{id}/traffic-disclosure": {
+                "post": {
+                    "summary": "The preserving node's own disclosure of traffic data identifying a service provider in another State and the path (Art. 43(1)), on a preservation it accepted",
+                    "security": bearer,
+                    "parameters": [id_param.clone()],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false,
+                        "required": ["conditions", "service_provider", "transmission_path", "traffic_data"],
+                        "properties": {
+                            "conditions": {"type": "object", "description": "The Art. 36 conditions, as for any data: purpose, use_limitation, retention_until, onward_transfer."},
+                            "service_provider": {"type": "string", "minLength": 1},
+                            "transmission_path": {"type": "string", "minLength": 1},
+                            "traffic_data": {"type": "string", "minLength": 1}
+                        }}}}},
+                    "responses": {
+                        "201": {"description": "The transfer, sent to the requesting node."},
+                        "409": error_response("`conflict`: not a preservation this node accepted")
+                    }
+                }
+            },
             "/api/v1/alerts": {
                 "get": {
                     "summary": "Alerts for people to act on (e.g. a peer whose log is inconsistent)",

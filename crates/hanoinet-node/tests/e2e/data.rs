@@ -97,6 +97,71 @@ async fn data_with_conditions_onward_transfer_and_purge(backend: hanoinet_store:
         "{v}"
     );
 
+    // Art. 43(1): the preserving State discloses, on its own initiative, enough traffic data to
+    // identify a provider in another State and the path, with the Art. 36 conditions.
+    let disclose = format!("/api/v1/requests/{preservation}/traffic-disclosure");
+    let conditions43 = json!({"purpose": "Identify the provider", "use_limitation": "This case only",
+        "retention_until": "2030-01-01", "onward_transfer": "prohibited"});
+    let (s, v) = net
+        .call(
+            FRA,
+            reqwest::Method::POST,
+            &disclose,
+            Some(json!({"conditions": conditions43, "service_provider": "Example Hosting KE"})),
+        )
+        .await;
+    assert_eq!(s, 422, "{v}");
+    let (s, v) = net
+        .call(VNM, reqwest::Method::POST, &disclose, Some(json!({})))
+        .await;
+    assert_eq!(s, 409, "only the preserving node discloses: {v}");
+    let (s, v) = net
+        .call(
+            FRA,
+            reqwest::Method::POST,
+            &disclose,
+            Some(json!({"conditions": conditions43,
+            "service_provider": "Example Hosting Ltd, Nairobi (AS64500)",
+            "transmission_path": "203.0.113.9 -> 198.51.100.7 (KE) -> mail relay in FR",
+            "traffic_data": "2026-03-01T10:02Z SMTP from 198.51.100.7"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert!(
+        eventually(secs, || async {
+            transfers(&net, VNM, &preservation)
+                .await
+                .first()
+                .is_some_and(|t| {
+                    t["results"]["service_provider"] == "Example Hosting Ltd, Nairobi (AS64500)"
+                })
+        })
+        .await,
+        "the requesting node holds the disclosure"
+    );
+    // Anything else on a preservation, or from the requesting side, is refused on receipt.
+    let forged = json!({"transfer_id": uuid::Uuid::now_v7().to_string(), "request_id": preservation,
+        "conditions": conditions43, "basis": "art43_1",
+        "results": {"service_provider": "x", "transmission_path": "y", "traffic_data": "z", "subscriber": "A. Example"},
+        "attachments": []});
+    let (s, v) = net
+        .forge_post(FRA, VNM, "data_transfer", forged.clone())
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("invalid_payload")),
+        "{v}"
+    );
+    let mut backwards = forged;
+    backwards["results"] =
+        json!({"service_provider": "x", "transmission_path": "y", "traffic_data": "z"});
+    let (s, v) = net.forge_post(VNM, FRA, "data_transfer", backwards).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("invalid_payload")),
+        "{v}"
+    );
+
     // The request for the data (Art. 44).
     let id = net.send_stored_data(VNM, FRA).await;
     net.wait_status(FRA, &id, "delivered").await;
