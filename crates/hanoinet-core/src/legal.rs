@@ -163,8 +163,9 @@ pub fn both_in_force(
             }
             (_, _, Some(until)) if day >= until => {
                 reasons.push(format!(
-                    "{code} denounced the Convention on {}; the denunciation took effect on {until} (Art. 67)",
-                    p.denounced.map(|d| d.to_string()).unwrap_or_default()
+                    "{code} denounced the Convention on {}; the denunciation took effect on {until} ({})",
+                    p.denounced.map(|d| d.to_string()).unwrap_or_default(),
+                    art67::DENUNCIATION
                 ));
                 never = true;
             }
@@ -174,20 +175,24 @@ pub fn both_in_force(
                     .map(|s| format!("signed on {s} but "))
                     .unwrap_or_default();
                 reasons.push(format!(
-                    "{code} has {signed}deposited no instrument of ratification, acceptance, approval or accession (Art. 64, 65)"
+                    "{code} has {signed}deposited no instrument of ratification, acceptance, approval or accession ({}, {})",
+                    art64::INSTRUMENTS,
+                    art65::GENERAL
                 ));
                 never = true;
             }
             (Some(dep), Some(from), _) => {
                 reasons.push(format!(
-                    "for {code} (instrument deposited {dep}) the Convention enters into force on {from} (Art. 65)"
+                    "for {code} (instrument deposited {dep}) the Convention enters into force on {from} ({})",
+                    art65::LATER_PARTIES
                 ));
                 possible_from = Some(possible_from.map_or(from, |p| p.max(from)));
             }
             (Some(dep), None, _) => {
                 reasons.push(format!(
-                    "{code} deposited its instrument on {dep}, but fewer than {} instruments have been deposited, so the Convention is not yet in force (Art. 65(1))",
-                    art65::INSTRUMENTS_REQUIRED
+                    "{code} deposited its instrument on {dep}, but fewer than {} instruments have been deposited, so the Convention is not yet in force ({})",
+                    art65::INSTRUMENTS_REQUIRED,
+                    art65::GENERAL
                 ));
                 never = true;
             }

@@ -514,7 +514,10 @@ fn cross_field_rules(
         Some(RequestType::TrafficDisclosure) => need(
             errors,
             "follows_request",
-            "for a traffic-data disclosure: the preservation request it follows (Art. 43)",
+            &format!(
+                "for a traffic-data disclosure: the preservation request it follows ({})",
+                art43::DISCLOSURE
+            ),
         ),
         Some(RequestType::StoredData)
             if fields.get("expedited") == Some(&Value::Bool(true))
@@ -614,34 +617,36 @@ impl RefusalGround {
         Self::ALL.into_iter().find(|g| g.code() == s)
     }
 
-    /// What the ground means, in words.
-    pub fn title(self) -> &'static str {
+    /// What the ground means, in words (its articles from the catalogue).
+    pub fn title(self) -> String {
         match self {
-            Self::NotInConformity => "The request is not made in conformity with Art. 40",
-            Self::EssentialInterests => {
-                "Execution is likely to prejudice sovereignty, security, ordre public or other essential interests"
-            }
-            Self::DomesticLawProhibits => {
-                "Domestic law would prohibit the action for a similar offence under domestic investigation"
-            }
-            Self::ContraryToLegalSystem => {
-                "Granting the request would be contrary to the legal system of the requested State"
-            }
-            Self::Discrimination => {
-                "Substantial grounds to believe the request aims at or would prejudice a person on account of sex, race, language, religion, nationality, ethnic origin or political opinions"
-            }
-            Self::DualCriminalityReservation => {
-                "Dual criminality will not be met at the time of disclosure (only with the Art. 42(5) reservation, for offences other than the Convention's own)"
-            }
-            Self::NotPermittedDomestically => {
-                "The measure is not permitted by the requested State's domestic law (and practice, Art. 41(3)) or applicable treaties (Art. 45 and 46 are endeavours)"
-            }
-            Self::CooperationDeclined => {
-                "Cooperation under Art. 47 or 48 is by agreement and consistent with domestic law: declined, with the reasons"
-            }
-            Self::PersonalDataProtection => {
-                "The personal data asked for cannot be transferred lawfully under the requested State's laws on the protection of personal data (Art. 36(1)(a))"
-            }
+            Self::NotInConformity => format!(
+                "The request is not made in conformity with {}",
+                art40::GENERAL
+            ),
+            Self::EssentialInterests => "Execution is likely to prejudice sovereignty, security, ordre public or other essential interests".to_owned(),
+            Self::DomesticLawProhibits => "Domestic law would prohibit the action for a similar offence under domestic investigation".to_owned(),
+            Self::ContraryToLegalSystem => "Granting the request would be contrary to the legal system of the requested State".to_owned(),
+            Self::Discrimination => "Substantial grounds to believe the request aims at or would prejudice a person on account of sex, race, language, religion, nationality, ethnic origin or political opinions".to_owned(),
+            Self::DualCriminalityReservation => format!(
+                "Dual criminality will not be met at the time of disclosure (only with the {} reservation, for offences other than the Convention's own)",
+                art42::DUAL_CRIMINALITY_RESERVATION
+            ),
+            Self::NotPermittedDomestically => format!(
+                "The measure is not permitted by the requested State's domestic law (and practice, {}) or applicable treaties ({} and {} are endeavours)",
+                art41::MEASURES,
+                art45::COLLECTION,
+                art46::INTERCEPTION
+            ),
+            Self::CooperationDeclined => format!(
+                "Cooperation under {} or {} is by agreement and consistent with domestic law: declined, with the reasons",
+                art47::COOPERATION,
+                art48::JOINT_INVESTIGATION
+            ),
+            Self::PersonalDataProtection => format!(
+                "The personal data asked for cannot be transferred lawfully under the requested State's laws on the protection of personal data ({})",
+                art36::NOT_REQUIRED_TO_TRANSFER
+            ),
         }
     }
 
@@ -1010,7 +1015,10 @@ fn refusal(
                             errors.push(FieldError::new(
                                 &field,
                                 "not_a_ground",
-                                "dual criminality may be cited only by a State that made the Art. 42(5) reservation, and this State did not".into(),
+                                format!(
+                                    "dual criminality may be cited only by a State that made the {} reservation, and this State did not",
+                                    art42::DUAL_CRIMINALITY_RESERVATION
+                                ),
                                 Some(art42::DUAL_CRIMINALITY_RESERVATION),
                             ))
                         }
@@ -1021,7 +1029,11 @@ fn refusal(
                             errors.push(FieldError::new(
                                 &field,
                                 "not_a_ground",
-                                "the Art. 42(5) reservation covers only offences other than those established in accordance with the Convention; this request concerns one of the Convention's offences (Arts. 7-17), so dual criminality is no ground to refuse preserving the data".into(),
+                                format!(
+                                    "the {} reservation covers only offences other than those established in accordance with the Convention; this request concerns one of the Convention's offences ({}), so dual criminality is no ground to refuse preserving the data",
+                                    art42::DUAL_CRIMINALITY_RESERVATION,
+                                    crate::catalogue::offences::range()
+                                ),
                                 Some(art42::DUAL_CRIMINALITY_RESERVATION),
                             ))
                         }

@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use hanoinet_core::NodeId;
-use hanoinet_core::catalogue::{art36, art40, art42, art43};
+use hanoinet_core::catalogue::{art36, art40, art42, art43, art44};
 use hanoinet_core::request::{
     Direction, FieldError, MAX_SHORT_CHARS, MAX_TEXT_CHARS, RequestType, Status,
 };
@@ -439,7 +439,8 @@ async fn art43_disclosure(
         return Err(ApiError::new(
             ErrorCode::Conflict,
             format!(
-                "an Art. 43(1) disclosure is made by the preserving node on a preservation it accepted; this is a {} {} request that is {}",
+                "an {} disclosure is made by the preserving node on a preservation it accepted; this is a {} {} request that is {}",
+                art43::DISCLOSURE,
                 rec.direction.as_str(),
                 rec.request_type.as_str(),
                 rec.status.as_str()
@@ -455,7 +456,8 @@ async fn art43_disclosure(
                 k,
                 "unknown_field",
                 format!(
-                    "{k:?} is not a field of an Art. 43(1) disclosure (conditions, {})",
+                    "{k:?} is not a field of an {} disclosure (conditions, {})",
+                    art43::DISCLOSURE,
                     ART43_MEMBERS.join(", ")
                 ),
             ));
@@ -470,7 +472,10 @@ async fn art43_disclosure(
             None | Some(Err(TextError::Empty)) => errors.push(FieldError::new(
                 k,
                 "missing",
-                format!("{k} is required: enough traffic data to identify the service provider and the path (Art. 43(1))"),
+                format!(
+                    "{k} is required: enough traffic data to identify the service provider and the path ({})",
+                    art43::DISCLOSURE
+                ),
                 Some(art43::DISCLOSURE),
             )),
             Some(Err(e)) => errors.push(FieldError::new(k, e.code(), format!("{k} {e}"), Some(art43::DISCLOSURE))),
@@ -503,8 +508,11 @@ fn preservation_discloses_nothing() -> ApiError {
     ApiError::new(
         ErrorCode::Conflict,
         format!(
-            "a preservation secures the data ({}); disclosing them takes a request for them: a stored_data request (Art. 44) that follows this one, or traffic_disclosure for preserved traffic data (Art. 43); the preserving node's own Art. 43(1) disclosure identifying a provider in another State goes through POST .../traffic-disclosure",
-            art42::MINIMUM_PERIOD
+            "a preservation secures the data ({}); disclosing them takes a request for them: a stored_data request ({}) that follows this one, or traffic_disclosure for preserved traffic data ({}); the preserving node's own {} disclosure identifying a provider in another State goes through POST .../traffic-disclosure",
+            art42::MINIMUM_PERIOD,
+            art44::ACCESS,
+            art43::REFUSAL_GROUNDS,
+            art43::DISCLOSURE
         ),
     )
     .with_details(vec![json!({"code": "preservation_discloses_nothing"})])
@@ -830,8 +838,9 @@ async fn download(
             return Err(ApiError::new(
                 ErrorCode::Gone,
                 format!(
-                    "{} was purged at the end of its retention period (Art. 36); its SHA-256 {} and size {} remain on record",
+                    "{} was purged at the end of its retention period ({}); its SHA-256 {} and size {} remain on record",
                     a.name,
+                    art36::CONDITIONS,
                     a.sha256.unwrap_or_default(),
                     a.size
                 ),
@@ -1106,15 +1115,18 @@ async fn forward(
     };
     if t.onward_transfer == "prohibited" {
         return Err(refused(format!(
-            "{} transferred these data on condition that they are not passed on (Art. 36)",
-            t.peer
+            "{} transferred these data on condition that they are not passed on ({})",
+            t.peer,
+            art36::ONWARD_TRANSFER
         )));
     }
     let auths = authorizations_for(&state, &rec, &t, &to);
     if auths.is_empty() {
         return Err(refused(format!(
-            "passing these data on to {to} needs the prior authorization of {} (Art. 36); ask for it with POST .../data/{}/onward-requests",
-            t.peer, t.id
+            "passing these data on to {to} needs the prior authorization of {} ({}); ask for it with POST .../data/{}/onward-requests",
+            t.peer,
+            art36::ONWARD_TRANSFER,
+            t.id
         )));
     }
     // Only for the purpose authorized, and only as often as authorized.
@@ -1123,9 +1135,10 @@ async fn forward(
     if for_purpose.is_empty() {
         let allowed: Vec<&str> = auths.iter().map(|a| a.purpose.as_str()).collect();
         return Err(refused(format!(
-            "{} authorized passing these data on to {to} for another purpose ({}); they go only with the purpose authorized (Art. 36)",
+            "{} authorized passing these data on to {to} for another purpose ({}); they go only with the purpose authorized ({})",
             t.peer,
-            allowed.join("; ")
+            allowed.join("; "),
+            art36::ONWARD_TRANSFER
         )));
     }
     let mut claimed = None;
@@ -1267,19 +1280,27 @@ pub async fn inbound_transfer(
                 || !p.attachments.is_empty()
                 || !art43_results(p.results.as_ref())
             {
-                return Err(bad(
-                    "an Art. 43(1) disclosure comes from the preserving State and carries only service_provider, transmission_path and traffic_data",
-                ));
+                return Err(bad(&format!(
+                    "an {} disclosure comes from the preserving State and carries only service_provider, transmission_path and traffic_data",
+                    art43::DISCLOSURE
+                )));
             }
         }
         (true, _) => {
-            return Err(bad(
-                "a preservation secures data and discloses none (Art. 42); data come with a request for them (Art. 43, 44), or as the preserving State's Art. 43(1) disclosure",
-            ));
+            return Err(bad(&format!(
+                "a preservation secures data and discloses none ({}); data come with a request for them ({}, {}), or as the preserving State's {} disclosure",
+                art42::ARTICLE,
+                art43::REFUSAL_GROUNDS,
+                art44::ACCESS,
+                art43::DISCLOSURE
+            )));
         }
         (false, None) => {}
         (false, Some(_)) => {
-            return Err(bad("only a preservation carries an Art. 43(1) disclosure"));
+            return Err(bad(&format!(
+                "only a preservation carries an {} disclosure",
+                art43::DISCLOSURE
+            )));
         }
     }
     let today = crate::gate::today(state);
@@ -1287,9 +1308,11 @@ pub async fn inbound_transfer(
         || clean(&c.use_limitation, MAX_TEXT_CHARS, Lines::Many).as_deref()
             != Ok(c.use_limitation.as_str())
     {
-        return Err(bad(
-            "data carry their purpose and use limitation (Art. 36, 40), as clean text within the limits",
-        ));
+        return Err(bad(&format!(
+            "data carry their purpose and use limitation ({}, {}), as clean text within the limits",
+            art36::CONDITIONS,
+            art40::USE_LIMITATION
+        )));
     }
     if c.retention_until > today.saturating_add(jiff::ToSpan::years(MAX_RETENTION_YEARS)) {
         return Err(bad("retention_until is at most 10 years ahead"));
@@ -1321,15 +1344,17 @@ pub async fn inbound_transfer(
                 && &a.transfer_id == from
                 && a.purpose == c.purpose;
             if !authorized {
-                return Err(bad(
-                    "data passed on carry the original sender's authorization, for this node and this purpose (Art. 36)",
-                ));
+                return Err(bad(&format!(
+                    "data passed on carry the original sender's authorization, for this node and this purpose ({})",
+                    art36::ONWARD_TRANSFER
+                )));
             }
         }
         _ => {
-            return Err(bad(
-                "data passed on carry the original sender's authorization (Art. 36), and only they do",
-            ));
+            return Err(bad(&format!(
+                "data passed on carry the original sender's authorization ({}), and only they do",
+                art36::ONWARD_TRANSFER
+            )));
         }
     }
     for a in &p.attachments {

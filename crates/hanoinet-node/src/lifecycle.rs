@@ -801,9 +801,11 @@ pub async fn inbound_update(
     match (min, p.preserved_until) {
         (Some(min), Some(until)) if until >= min => {}
         (Some(_), _) => {
-            return Err(invalid(
-                "an accepted preservation is preserved for at least 60 days after acceptance, or the longer period asked for (Art. 42)",
-            ));
+            return Err(invalid(format!(
+                "an accepted preservation is preserved for at least {} days after acceptance, or the longer period asked for ({})",
+                hanoinet_core::catalogue::art42::MINIMUM_PERIOD_DAYS,
+                hanoinet_core::catalogue::art42::MINIMUM_PERIOD
+            )));
         }
         (None, None) => {}
         (None, Some(_)) => {

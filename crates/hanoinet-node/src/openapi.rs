@@ -4,6 +4,10 @@
 
 use serde_json::{Value, json};
 
+use hanoinet_core::catalogue::{
+    art2, art24, art35, art36, art40, art42, art43, art65, art67, offences,
+};
+
 use crate::error::ErrorCode;
 
 fn error_response(description: &str) -> Value {
@@ -122,7 +126,7 @@ fn base() -> Value {
                         "field": {"type": "string"},
                         "code": {"type": "string", "description": "A stable snake_case code, e.g. `missing`, `empty`, `invalid`, `too_long`, `control_character`, `bidi_control`, `out_of_range`, `unknown_field`, `not_a_ground`, `not_allowed`, `unknown_node`, `same_state`, `unknown_request`, `convention_not_in_force`."},
                         "message": {"type": "string"},
-                        "article": {"type": "string", "description": "The Convention paragraph, e.g. `Art. 42(2)(a)`."},
+                        "article": {"type": "string", "description": format!("The Convention paragraph, e.g. `{}`.", art42::AUTHORITY)},
                         "article_approximate": {"type": "boolean", "description": "Present (true) where that paragraph number is not yet confirmed against the adopted text."}
                     }
                 },
@@ -133,16 +137,16 @@ fn base() -> Value {
                     "properties": {
                         "type": {"type": "string", "enum": types},
                         "to": {"type": "string", "pattern": "^[A-Z]{2,8}/[A-Z0-9-]{1,32}$", "description": "The requested node, e.g. `FRA/247`."},
-                        "offence_category": {"type": "string", "enum": ["illegal_access", "illegal_interception", "data_interference", "system_interference", "misuse_of_devices", "ict_forgery", "ict_theft_or_fraud", "child_sexual_abuse_material", "grooming", "non_consensual_intimate_images", "laundering", "serious_crime"], "description": "Art. 35, 7-17."},
-                        "max_penalty_years": {"type": "integer", "minimum": 4, "description": "Required for serious_crime (Art. 2: at least four years)."},
-                        "legal_basis": {"type": "string", "enum": ["convention", "bilateral_treaty", "multilateral_treaty", "reciprocity", "domestic_law"], "default": "convention", "description": "A request under the Convention needs it in force for both States on the day (Art. 65, 67): otherwise 422 `convention_not_in_force` says why and from when."},
+                        "offence_category": {"type": "string", "enum": ["illegal_access", "illegal_interception", "data_interference", "system_interference", "misuse_of_devices", "ict_forgery", "ict_theft_or_fraud", "child_sexual_abuse_material", "grooming", "non_consensual_intimate_images", "laundering", "serious_crime"], "description": format!("{}, {}.", art35::SCOPE, offences::range())},
+                        "max_penalty_years": {"type": "integer", "minimum": 4, "description": format!("Required for serious_crime ({}: at least four years).", art2::SERIOUS_CRIME)},
+                        "legal_basis": {"type": "string", "enum": ["convention", "bilateral_treaty", "multilateral_treaty", "reciprocity", "domestic_law"], "default": "convention", "description": format!("A request under the Convention needs it in force for both States on the day ({}, {}): otherwise 422 `convention_not_in_force` says why and from when.", art65::GENERAL, art67::DENUNCIATION)},
                         "legal_basis_detail": text("Required when legal_basis is not convention."),
                         "urgency": {"type": "string", "enum": ["normal", "urgent", "emergency"], "default": "normal"},
-                        "emergency_reason": text("Required for urgency emergency: the imminent risk to life or safety (Art. 2)."),
-                        "language": {"type": "string", "pattern": "^[a-z]{2}$", "description": "ISO 639-1. A language the requested State does not list gives a warning, not an error (Art. 40)."},
-                        "proportionality_justification": text("Art. 24."),
+                        "emergency_reason": text(&format!("Required for urgency emergency: the imminent risk to life or safety ({}).", art2::EMERGENCY)),
+                        "language": {"type": "string", "pattern": "^[a-z]{2}$", "description": format!("ISO 639-1. A language the requested State does not list gives a warning, not an error ({}).", art40::GENERAL)},
+                        "proportionality_justification": text(&format!("{}.", art24::PROPORTIONALITY)),
                         "follows_request": {"type": "string", "format": "uuid", "description": "An earlier request between the same States (required for traffic_disclosure)."},
-                        "time_limit": {"type": "string", "format": "date", "description": "Art. 40: execution wished by this date; with time_limit_reasons."},
+                        "time_limit": {"type": "string", "format": "date", "description": format!("{}: execution wished by this date; with time_limit_reasons.", art40::GENERAL)},
                         "time_limit_reasons": text("Required with time_limit.")
                     },
                     "additionalProperties": true
@@ -150,7 +154,7 @@ fn base() -> Value {
                 "Move": {
                     "type": "object",
                     "required": ["status"],
-                    "description": "A status change. The lifecycle table decides which moves each side may make from each status; `409 conflict` names the allowed ones. Notes are required where the move needs a reason (more information, consultation, postponement, Art. 42(7), returning a draft, partial execution).",
+                    "description": format!("A status change. The lifecycle table decides which moves each side may make from each status; `409 conflict` names the allowed ones. Notes are required where the move needs a reason (more information, consultation, postponement, {}, returning a draft, partial execution).", art42::INFORM_REQUESTER),
                     "properties": {
                         "status": {"type": "string", "enum": statuses.clone()},
                         "note": {"type": "string"},
@@ -165,7 +169,7 @@ fn base() -> Value {
                         {"type": "object", "additionalProperties": false, "required": ["decision", "conditions"], "properties": {"decision": {"const": "accept_with_conditions"}, "conditions": {"type": "string", "minLength": 1}}},
                         {"type": "object", "additionalProperties": false, "required": ["decision", "grounds", "explanation"], "properties": {
                             "decision": {"const": "refuse"},
-                            "grounds": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": grounds}, "description": "Each type allows its own set (`refusal_grounds` in the catalogue): preservation only Art. 40(21)(b)-(d), 40(22) and 42(5) where the requested State made that reservation and the offence is not one of the Convention's (serious_crime); traffic_disclosure the same without 42(5); realtime_traffic, interception and the 24/7 measures of Art. 41(3) (technical_advice, locate_suspect, emergency_disclosure) also not_permitted_domestically; law_enforcement and joint_investigation (Art. 47, 48) are declined with cooperation_declined. `fiscal_matters` and `bank_secrecy` are not grounds."},
+                            "grounds": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": grounds}, "description": "Each type allows its own set: `refusal_grounds` per type in `GET /api/v1/catalogue`, with the article each ground cites for that type in `refusal_ground_articles`. dual_criminality_reservation only against a preservation, by a State that made the reservation, for an offence outside the Convention's own (serious_crime); cooperation_declined is how law_enforcement and joint_investigation are declined. `fiscal_matters` and `bank_secrecy` are not grounds."},
                             "explanation": {"type": "string", "minLength": 1}
                         }}
                     ]
@@ -210,7 +214,7 @@ fn base() -> Value {
                         "created_at": {"type": "string", "format": "date-time"},
                         "updated_at": {"type": "string", "format": "date-time"},
                         "created_by": {"type": ["string", "null"]},
-                        "preserved_until": {"type": ["string", "null"], "format": "date-time", "description": "Preservation only, set when accepted: acceptance + the longer of 60 days and requested_period_days (Art. 42)."},
+                        "preserved_until": {"type": ["string", "null"], "format": "date-time", "description": format!("Preservation only, set when accepted: acceptance + the longer of 60 days and requested_period_days ({}).", art42::ARTICLE)},
                         "warnings": {"type": "array", "items": {"type": "object", "properties": {"code": {"type": "string"}, "field": {"type": "string"}, "message": {"type": "string"}, "article": {"type": "string"}}}, "description": "E.g. `language_not_accepted`."},
                         "decision": {"type": ["object", "null"]},
                         "history": {"type": "array", "description": "The same on both nodes once delivered.", "items": {"type": "object", "properties": {"status": {"type": "string"}, "at": {"type": "string", "format": "date-time"}, "by": {"type": "string", "enum": ["requesting", "requested", "system"]}, "note": {"type": "string"}, "details": {"type": "object", "description": "The decision a step carried (grounds and explanation, conditions), the approval (`approval`) or the proposal a requesting-side step answered (`proposal_id`)."}}}},
@@ -284,7 +288,7 @@ fn base() -> Value {
                     "parameters": [
                         {"name": "direction", "in": "query", "schema": {"type": "string", "enum": ["incoming", "outgoing"]}},
                         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}},
-                        {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["created_at", "time_limit"], "default": "created_at"}, "description": "`time_limit`: earliest requested time limit first (Art. 40), requests without one last."}
+                        {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["created_at", "time_limit"], "default": "created_at"}, "description": format!("`time_limit`: earliest requested time limit first ({}), requests without one last.", art40::GENERAL)}
                     ],
                     "responses": {
                         "200": {"description": "Requests (without history).", "content": {"application/json": {"schema": {"type": "object", "properties": {"requests": {"type": "array", "items": {"$ref": "#/components/schemas/Request"}}}}}}},
@@ -407,7 +411,7 @@ fn base() -> Value {
             },
             "/api/v1/requests/{id}/confidentiality-notice": {
                 "post": {
-                    "summary": "Tell the requesting State that the request cannot be kept confidential (requested node; Art. 40(20)); it decides whether to proceed",
+                    "summary": format!("Tell the requesting State that the request cannot be kept confidential (requested node; {}); it decides whether to proceed", art40::CONFIDENTIALITY),
                     "security": bearer,
                     "parameters": [id_param.clone()],
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["note"], "properties": {"note": {"type": "string", "minLength": 1}}}}}},
@@ -419,13 +423,13 @@ fn base() -> Value {
             },
             "/api/v1/requests/{id}/traffic-disclosure": {
                 "post": {
-                    "summary": "The preserving node's own disclosure of traffic data identifying a service provider in another State and the path (Art. 43(1)), on a preservation it accepted",
+                    "summary": format!("The preserving node's own disclosure of traffic data identifying a service provider in another State and the path ({}), on a preservation it accepted", art43::DISCLOSURE),
                     "security": bearer,
                     "parameters": [id_param.clone()],
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false,
                         "required": ["conditions", "service_provider", "transmission_path", "traffic_data"],
                         "properties": {
-                            "conditions": {"type": "object", "description": "The Art. 36 conditions, as for any data: purpose, use_limitation, retention_until, onward_transfer."},
+                            "conditions": {"type": "object", "description": format!("The {} conditions, as for any data: purpose, use_limitation, retention_until, onward_transfer.", art36::CONDITIONS)},
                             "service_provider": {"type": "string", "minLength": 1},
                             "transmission_path": {"type": "string", "minLength": 1},
                             "traffic_data": {"type": "string", "minLength": 1}
@@ -489,7 +493,7 @@ fn base() -> Value {
             },
             "/api/v1/requests/{id}/status-enquiry": {
                 "post": {
-                    "summary": "Ask the requested node where a request stands (Art. 40); its node answers with a status_reply message",
+                    "summary": format!("Ask the requested node where a request stands ({}); its node answers with a status_reply message", art40::GENERAL),
                     "security": bearer,
                     "parameters": [id_param.clone()],
                     "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"note": {"type": "string"}}, "additionalProperties": false}}}},
@@ -502,7 +506,7 @@ fn base() -> Value {
             },
             "/api/v1/requests/{id}/extension": {
                 "post": {
-                    "summary": "Extend an accepted preservation (Art. 42): asked by the requesting node (202), granted by the requested node (201; the new preserved_until reaches the requesting node)",
+                    "summary": format!("Extend an accepted preservation ({}): asked by the requesting node (202), granted by the requested node (201; the new preserved_until reaches the requesting node)", art42::ARTICLE),
                     "security": bearer,
                     "parameters": [id_param.clone()],
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["days"], "additionalProperties": false, "properties": {"days": {"type": "integer", "minimum": 1, "maximum": 3650}, "note": {"type": "string"}}}}}},
@@ -536,13 +540,13 @@ fn base() -> Value {
                         "200": {"description": "The bytes.", "content": {"application/octet-stream": {}}},
                         "404": error_response("`not_found`"),
                         "409": error_response("`conflict`: not all chunks have arrived, or the content does not match its hash"),
-                        "410": error_response("`gone`: purged at the end of its retention period (Art. 36); hash and size remain")
+                        "410": error_response(&format!("`gone`: purged at the end of its retention period ({}); hash and size remain", art36::CONDITIONS))
                     }
                 }
             },
             "/api/v1/requests/{id}/data": {
                 "post": {
-                    "summary": "Give data on a request, with its conditions (Art. 36, 40): `{conditions: {purpose, use_limitation, retention_until, onward_transfer: prohibited|with_authorization}, results?, attachments?: [ids]}`",
+                    "summary": format!("Give data on a request, with its conditions ({}, {}): `{{conditions: {{purpose, use_limitation, retention_until, onward_transfer: prohibited|with_authorization}}, results?, attachments?: [ids]}}`", art36::CONDITIONS, art40::USE_LIMITATION),
                     "security": bearer,
                     "parameters": [id_param.clone()],
                     "responses": {
@@ -581,7 +585,7 @@ fn base() -> Value {
                     "parameters": [id_param.clone(), {"name": "tid", "in": "path", "required": true, "schema": {"type": "string"}}],
                     "responses": {
                         "201": {"description": "`{request, transfer}`"},
-                        "403": error_response("`forbidden` with detail `onward_transfer_not_authorized`: prohibited by the conditions, or no verified authorization of the original sender for that node (Art. 36)"),
+                        "403": error_response(&format!("`forbidden` with detail `onward_transfer_not_authorized`: prohibited by the conditions, or no verified authorization of the original sender for that node ({})", art36::ONWARD_TRANSFER)),
                         "410": error_response("`gone`: purged")
                     }
                 }
@@ -594,7 +598,7 @@ fn base() -> Value {
             },
             "/api/v1/registry": {
                 "get": {
-                    "summary": "The registry as this node verified it, with entry-into-force dates computed (Art. 65, 67), contacts and nodes (no token)",
+                    "summary": format!("The registry as this node verified it, with entry-into-force dates computed ({}, {}), contacts and nodes (no token)", art65::GENERAL, art67::DENUNCIATION),
                     "responses": {"200": {"description": "`{general_in_force_from, states: [{code, name, regional_organization, members, signed, instrument: {kind, deposited}|null, denounced, reservations: [{article, text, made, withdrawn}], in_force_from, in_force_until, in_force_today, languages, central_authority, point_of_contact, diplomatic_channel_required, interpol_accepted, nodes}], nodes, today, serial, issued_at, demo}`; dates YYYY-MM-DD."}}
                 }
             },

@@ -319,7 +319,7 @@ pub const COMMON_FIELDS: &[FieldSpec] = &[
         FieldKind::OneOf(OFFENCE_CODES),
         Presence::Required,
         art35::SCOPE,
-        "the offence category: one of the Convention's offences (Art. 7-17) or serious_crime",
+        "the offence category: one of the Convention's own offences, or serious_crime",
     ),
     field(
         "max_penalty_years",
@@ -375,7 +375,7 @@ pub const COMMON_FIELDS: &[FieldSpec] = &[
         FieldKind::RequestRef,
         Presence::Optional,
         art44::ACCESS,
-        "the earlier request this one follows (e.g. the preservation an Art. 44 request follows)",
+        "the earlier request this one follows (e.g. the preservation a stored_data request follows)",
     ),
     field(
         "time_limit",
@@ -548,7 +548,7 @@ pub const STORED_DATA: Form = Form {
         text(
             "data_description",
             art44::ACCESS,
-            "the stored electronic data concerned, including data preserved under Art. 42",
+            "the stored electronic data concerned, including data preserved on an earlier preservation request",
         ),
         optional(text(
             "custodian_or_location",

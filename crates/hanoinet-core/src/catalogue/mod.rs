@@ -95,6 +95,11 @@ pub mod art2 {
 pub mod offences {
     use super::ArticleRef;
 
+    /// The articles of the Convention's own offences, as a range: `Arts. 7-17`.
+    pub fn range() -> String {
+        format!("Arts. {}-{}", ILLEGAL_ACCESS.article, LAUNDERING.article)
+    }
+
     pub const ILLEGAL_ACCESS: ArticleRef = ArticleRef::exact(7, "");
     pub const ILLEGAL_INTERCEPTION: ArticleRef = ArticleRef::exact(8, "");
     pub const DATA_INTERFERENCE: ArticleRef = ArticleRef::exact(9, "");
