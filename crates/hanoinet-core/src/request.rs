@@ -553,10 +553,13 @@ pub enum RefusalGround {
     /// Art. 36(1)(a): the personal data cannot be transferred lawfully under the requested
     /// State's data-protection law.
     PersonalDataProtection,
+    /// Absence of dual criminality, for mutual legal assistance, by a State that declared it
+    /// requires it (never for preservation: Art. 42 has its own rule).
+    DualCriminality,
 }
 
 impl RefusalGround {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::NotInConformity,
         Self::EssentialInterests,
         Self::DomesticLawProhibits,
@@ -566,6 +569,7 @@ impl RefusalGround {
         Self::NotPermittedDomestically,
         Self::CooperationDeclined,
         Self::PersonalDataProtection,
+        Self::DualCriminality,
     ];
 
     pub fn code(self) -> &'static str {
@@ -579,6 +583,7 @@ impl RefusalGround {
             Self::NotPermittedDomestically => "not_permitted_domestically",
             Self::CooperationDeclined => "cooperation_declined",
             Self::PersonalDataProtection => "personal_data_protection",
+            Self::DualCriminality => "dual_criminality",
         }
     }
 
@@ -593,6 +598,7 @@ impl RefusalGround {
             Self::NotPermittedDomestically => art45::COLLECTION,
             Self::CooperationDeclined => art47::COOPERATION,
             Self::PersonalDataProtection => art36::NOT_REQUIRED_TO_TRANSFER,
+            Self::DualCriminality => art40::DUAL_CRIMINALITY,
         }
     }
 
@@ -643,6 +649,10 @@ impl RefusalGround {
                 art47::COOPERATION,
                 art48::JOINT_INVESTIGATION
             ),
+            Self::DualCriminality => format!(
+                "The conduct is not an offence under the requested State's law, which requires dual criminality for mutual legal assistance ({})",
+                art40::DUAL_CRIMINALITY
+            ),
             Self::PersonalDataProtection => format!(
                 "The personal data asked for cannot be transferred lawfully under the requested State's laws on the protection of personal data ({})",
                 art36::NOT_REQUIRED_TO_TRANSFER
@@ -664,7 +674,10 @@ impl RefusalGround {
                     DualCriminalityReservation => {
                         reserved && rule == RefusalRule::PreservationGrounds
                     }
-                    NotInConformity | NotPermittedDomestically | CooperationDeclined => false,
+                    NotInConformity
+                    | NotPermittedDomestically
+                    | CooperationDeclined
+                    | DualCriminality => false,
                     // Preservation transfers nothing; the disclosure of traffic data does.
                     PersonalDataProtection => rule == RefusalRule::TrafficDisclosureGrounds,
                 }
@@ -673,7 +686,11 @@ impl RefusalGround {
                 self,
                 DualCriminalityReservation | NotPermittedDomestically | CooperationDeclined
             ),
-            RefusalRule::EndeavourGrounds | RefusalRule::PointOfContactGrounds => {
+            RefusalRule::PointOfContactGrounds => !matches!(
+                self,
+                DualCriminalityReservation | CooperationDeclined | DualCriminality
+            ),
+            RefusalRule::EndeavourGrounds => {
                 !matches!(self, DualCriminalityReservation | CooperationDeclined)
             }
             RefusalRule::CooperationGrounds => self == CooperationDeclined,
@@ -864,6 +881,9 @@ pub struct RequestedStateFacts {
     /// The request concerns an offence other than those established in accordance with the
     /// Convention (Arts. 7-17): `serious_crime`. The Art. 42(5) reservation covers only these.
     pub offence_outside_convention: bool,
+    /// The requested State declared that it requires dual criminality for mutual legal
+    /// assistance.
+    pub requires_dual_criminality: bool,
 }
 
 impl RequestedStateFacts {
@@ -1035,6 +1055,20 @@ fn refusal(
                                     crate::catalogue::offences::range()
                                 ),
                                 Some(art42::DUAL_CRIMINALITY_RESERVATION),
+                            ))
+                        }
+                        Some(RefusalGround::DualCriminality)
+                            if RefusalGround::DualCriminality.allowed_under(rule, false)
+                                && !facts.requires_dual_criminality =>
+                        {
+                            errors.push(FieldError::new(
+                                &field,
+                                "not_a_ground",
+                                format!(
+                                    "absence of dual criminality may be cited only by a State that declared it requires dual criminality for mutual legal assistance ({}), and this State did not",
+                                    art40::DUAL_CRIMINALITY
+                                ),
+                                Some(art40::DUAL_CRIMINALITY),
                             ))
                         }
                         Some(g) if !g.allowed_under(rule, facts.reservation_applies()) => {
@@ -1517,6 +1551,7 @@ mod tests {
                 RequestedStateFacts {
                     has_dual_criminality_reservation: reserved,
                     offence_outside_convention: true,
+                    ..Default::default()
                 },
             )
             .is_ok()
@@ -1535,6 +1570,7 @@ mod tests {
             RequestedStateFacts {
                 has_dual_criminality_reservation: true,
                 offence_outside_convention: false,
+                ..Default::default()
             },
         )
         .unwrap_err();
@@ -1609,6 +1645,32 @@ mod tests {
             assert!(allowed(t, "personal_data_protection", false), "{t:?}");
         }
         assert!(!allowed(p, "personal_data_protection", true));
+        // Dual criminality for MLA: only a State that declared it requires it.
+        let mla_dual = |declared: bool| {
+            validate_decision(
+                &json!({"decision": "refuse", "grounds": ["dual_criminality"], "explanation": "x"}),
+                RequestType::Mla,
+                RequestedStateFacts {
+                    requires_dual_criminality: declared,
+                    ..Default::default()
+                },
+            )
+        };
+        assert!(mla_dual(true).is_ok());
+        assert!(has(
+            &mla_dual(false).unwrap_err(),
+            "grounds[0]",
+            "not_a_ground"
+        ));
+        assert!(
+            !allowed(p, "dual_criminality", true),
+            "never for preservation"
+        );
+        assert!(!allowed(
+            RequestType::LawEnforcement,
+            "dual_criminality",
+            true
+        ));
         // An Art. 46 refusal cites Art. 46.
         assert_eq!(
             RefusalGround::NotPermittedDomestically

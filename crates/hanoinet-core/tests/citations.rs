@@ -79,7 +79,11 @@ fn every_article_reference_comes_from_the_catalogue() {
     assert!(files.len() > 20, "found the sources");
     let mut found = Vec::new();
     for f in &files {
-        let rel = f.strip_prefix(crates).unwrap().to_string_lossy().replace('\\', "/");
+        let rel = f
+            .strip_prefix(crates)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         if ALLOWED.contains(&rel.as_str()) {
             continue;
         }
@@ -105,7 +109,10 @@ fn every_article_reference_comes_from_the_catalogue() {
 
 #[test]
 fn the_scanner_sees_what_it_must() {
-    assert_eq!(literals(r#"let a = "x (Art. 36)"; let b = '"';"#), ["x (Art. 36)"]);
+    assert_eq!(
+        literals(r#"let a = "x (Art. 36)"; let b = '"';"#),
+        ["x (Art. 36)"]
+    );
     assert!(cites_an_article("see Art. 42(5)"));
     assert!(cites_an_article("Arts. 7-17"));
     assert!(!cites_an_article("Art. of war"));

@@ -89,11 +89,11 @@ pub fn own_facts(state: &AppState, rec: &RequestRecord) -> RequestedStateFacts {
 /// What `node`'s State may cite when refusing `rec`: its reservations, and whether the request
 /// concerns an offence outside the Convention's own (which the Art. 42(5) reservation covers).
 fn facts_of(state: &AppState, node: &NodeId, rec: &RequestRecord) -> RequestedStateFacts {
+    let entry = state.registry.state(&node.state());
     RequestedStateFacts {
-        has_dual_criminality_reservation: state
-            .registry
-            .state(&node.state())
+        has_dual_criminality_reservation: entry
             .is_some_and(|s| s.has_dual_criminality_reservation()),
+        requires_dual_criminality: entry.is_some_and(|s| s.requires_dual_criminality()),
         offence_outside_convention: rec.fields.get("offence_category").and_then(Value::as_str)
             == Some(hanoinet_core::request::SERIOUS_CRIME),
     }

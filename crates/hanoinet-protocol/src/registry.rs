@@ -133,6 +133,15 @@ impl StateEntry {
         })
     }
 
+    /// Whether the State declared (and has not withdrawn) that it requires dual criminality for
+    /// mutual legal assistance.
+    pub fn requires_dual_criminality(&self) -> bool {
+        self.reservations.iter().any(|r| {
+            r.withdrawn.is_none()
+                && hanoinet_core::catalogue::art40::DUAL_CRIMINALITY.matches_text(&r.article)
+        })
+    }
+
     /// What the legal gate needs to know of the State.
     pub fn party_facts(&self) -> PartyFacts {
         PartyFacts {

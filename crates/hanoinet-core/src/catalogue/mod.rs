@@ -170,6 +170,9 @@ pub mod art40 {
     pub const USE_LIMITATION: ArticleRef = ArticleRef::approx(40, "(19)");
     /// Confidentiality of the request.
     pub const CONFIDENTIALITY: ArticleRef = ArticleRef::approx(40, "(20)");
+    /// Assistance may be declined for absence of dual criminality, by a State that declares it
+    /// requires dual criminality for mutual legal assistance (as UNTOC Art. 18(9)).
+    pub const DUAL_CRIMINALITY: ArticleRef = ArticleRef::approx(40, "(9)");
     pub const NOT_IN_CONFORMITY: ArticleRef = ArticleRef::approx(40, "(21)(a)");
     pub const ESSENTIAL_INTERESTS: ArticleRef = ArticleRef::approx(40, "(21)(b)");
     pub const DOMESTIC_LAW_PROHIBITS: ArticleRef = ArticleRef::approx(40, "(21)(c)");
