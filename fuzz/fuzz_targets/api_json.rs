@@ -17,6 +17,8 @@ fuzz_target!(|data: &[u8]| {
         for reservation in [false, true] {
             let facts = RequestedStateFacts {
                 has_dual_criminality_reservation: reservation,
+                offence_outside_convention: !reservation,
+                requires_dual_criminality: reservation,
             };
             let _ = validate_move(&v, t, facts);
             let _ = validate_decision(&v, t, facts);
