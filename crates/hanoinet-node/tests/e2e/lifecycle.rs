@@ -17,6 +17,7 @@ both_backends!(
     proposals_are_declined_when_the_request_moved_on,
     status_enquiries_are_answered,
     a_requested_state_says_when_it_cannot_keep_a_request_confidential,
+    an_mla_request_is_postponed_after_consultation,
 );
 
 fn statuses(v: &Value) -> Vec<String> {
@@ -502,5 +503,48 @@ async fn a_requested_state_says_when_it_cannot_keep_a_request_confidential(
         })
         .await,
         "the requesting node hears of it"
+    );
+}
+
+/// Art. 40 postponement, for mutual legal assistance (never for a preservation): consulted,
+/// postponed with the reason, resumed and accepted; both nodes hold the same history.
+async fn an_mla_request_is_postponed_after_consultation(backend: hanoinet_store::testing::Backend) {
+    let net = Net::start(backend).await;
+    let id = net.send_stored_data(VNM, FRA).await;
+    net.wait_status(FRA, &id, "delivered").await;
+    let (s, v) = net
+        .move_to(FRA, &id, json!({"status": "postponed", "note": "x"}))
+        .await;
+    assert_eq!(s, 409, "consultation comes first: {v}");
+    for (status, extra) in [
+        (
+            "consultation",
+            json!({"note": "Execution now would alert the suspect"}),
+        ),
+        (
+            "postponed",
+            json!({"note": "A domestic search is under way this week"}),
+        ),
+        ("acknowledged", json!({})),
+        ("accepted", json!({})),
+    ] {
+        let mut body = extra;
+        body["status"] = json!(status);
+        let (s, v) = net.move_to(FRA, &id, body).await;
+        assert_eq!(s, 201, "{status}: {v}");
+        both_at(&net, &id, status).await;
+    }
+    let got = both_at(&net, &id, "accepted").await;
+    assert_eq!(
+        statuses(&got),
+        [
+            "queued",
+            "delivered",
+            "acknowledged",
+            "consultation",
+            "postponed",
+            "acknowledged",
+            "accepted"
+        ]
     );
 }
