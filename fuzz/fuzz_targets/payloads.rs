@@ -2,7 +2,7 @@
 //! can put inside a sealed envelope once it opens.
 #![no_main]
 
-use hanoinet_node::data::{ChunkPayload, TransferPayload};
+use hanoinet_node::ops::data::{ChunkPayload, TransferPayload};
 use hanoinet_node::payload::{MessagePayload, ProposalPayload, RequestPayload, StatusUpdatePayload};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;

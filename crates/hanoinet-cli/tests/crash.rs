@@ -12,7 +12,7 @@ use rand::RngExt;
 use serde_json::{Value, json};
 
 use hanoinet_core::NodeId;
-use hanoinet_node::network::{self, NodeSpec};
+use hanoinet_node::provision::network::{self, NodeSpec};
 use hanoinet_store::Store;
 use hanoinet_store::testing::{Backend, TempDir, TestDb, free_port};
 
@@ -235,7 +235,7 @@ async fn sigkill_and_restart(backend: Backend) {
     vnm_proc.wait().unwrap();
     fra_proc.wait().unwrap();
     // Exactly once: one inbox envelope per incoming request.
-    let (file, _) = hanoinet_node::dir::load(&fra.dir, None).unwrap();
+    let (file, _) = hanoinet_node::provision::dir::load(&fra.dir, None).unwrap();
     let store = Store::connect(&file.database).await.unwrap();
     let (inbox, requests) = store.inbox_counts().await.unwrap();
     assert_eq!(

@@ -6,7 +6,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use hanoinet_node::network::{self, NetworkFile};
+use hanoinet_node::provision::network::{self, NetworkFile};
 use hanoinet_node::{NodeHandle, Tunables};
 use hanoinet_store::Store;
 use hanoinet_store::testing::{Backend, TempDir, TestDb, execute_raw, rebuild_ledger};

@@ -1,14 +1,14 @@
-//! The one HTTP error type, with stable snake_case codes.
+//! The node's domain error: what a use case in [`crate::ops`] returns. It knows nothing of HTTP;
+//! `http::error` maps it to a status code and a JSON body, a worker matches it directly.
 //!
-//! Every error body is `{"error": code, "message": text, "details": [...]}`. Codes are part of the
-//! API contract and double as translation keys; `ErrorCode::ALL` lists them and a test checks that
-//! each is documented.
+//! Codes are part of the API contract and double as translation keys; [`ErrorCode::ALL`] lists
+//! them and a test checks that each is documented.
 
-use axum::Json;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
 
+use hanoinet_core::request::{Direction, FieldError, Status};
+
+/// Stable snake_case error codes, answered as `{"error": code, ...}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     // REST API
@@ -102,80 +102,156 @@ impl ErrorCode {
         }
     }
 
-    pub fn status(self) -> StatusCode {
-        match self {
-            Self::Unauthorized | Self::BadSignature => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::UnknownSender => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MalformedJson
-            | Self::MalformedEnvelope
-            | Self::StaleEnvelope
-            | Self::IncompleteBody => StatusCode::BAD_REQUEST,
-            Self::PayloadTooLarge | Self::EnvelopeTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::ValidationFailed
-            | Self::UnsupportedKind
-            | Self::UndecryptablePayload
-            | Self::InvalidPayload
-            | Self::UnknownRequest => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Conflict | Self::HistoryConflict | Self::EnvelopeIdTaken => StatusCode::CONFLICT,
-            Self::Gone => StatusCode::GONE,
-            Self::WrongRecipient => StatusCode::MISDIRECTED_REQUEST,
-            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_str() == s)
     }
 }
 
-/// An error answered to an HTTP client.
-#[derive(Debug)]
-pub struct ApiError {
-    pub code: ErrorCode,
-    pub message: String,
-    pub details: Vec<Value>,
+/// What a refusal is about, for a client to act on without parsing the message. Serialized as
+/// one element of an error body's `details`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Detail {
+    /// A finer code than the error's own (e.g. `onward_transfer_not_authorized`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    /// The request's status now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// The status a refused move asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested: Option<Status>,
+    /// The moves allowed now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<Status>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+    /// The Convention paragraph behind the refusal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub article: Option<String>,
 }
 
-impl ApiError {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+impl Detail {
+    /// The request is in `status`.
+    pub fn status(status: Status) -> Self {
         Self {
-            code,
+            status: Some(status),
+            ..Self::default()
+        }
+    }
+}
+
+/// Why a use case did not do what it was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The input has these invalid fields.
+    #[error("{} invalid field(s)", .0.len())]
+    Invalid(Vec<FieldError>),
+    /// Not possible in the request's current state.
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        detail: Option<Detail>,
+    },
+    #[error("{0}")]
+    NotFound(String),
+    /// It existed and was purged.
+    #[error("{0}")]
+    Gone(String),
+    /// The user (or the data's conditions) may not do this.
+    #[error("{message}")]
+    Forbidden {
+        message: String,
+        detail: Option<Detail>,
+    },
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Something a peer sent is refused, with the federation error code (PROTOCOL.md §3.4).
+    #[error("{message}")]
+    Refused { code: ErrorCode, message: String },
+    #[error("store: {0}")]
+    Store(#[from] hanoinet_store::StoreError),
+    /// A failure that is nobody's input: the cause goes to the log, not to the client.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl NodeError {
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict {
             message: message.into(),
-            details: Vec::new(),
+            detail: None,
         }
     }
 
-    pub fn with_details(mut self, details: Vec<Value>) -> Self {
-        self.details = details;
-        self
+    pub fn conflict_in(message: impl Into<String>, detail: Detail) -> Self {
+        Self::Conflict {
+            message: message.into(),
+            detail: Some(detail),
+        }
     }
 
-    /// An unexpected failure: the whole cause chain goes to the log, the client sees only that
-    /// something failed.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden {
+            message: message.into(),
+            detail: None,
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::NotFound(message.into())
+    }
+
+    pub fn gone(message: impl Into<String>) -> Self {
+        Self::Gone(message.into())
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::Unauthorized(message.into())
+    }
+
+    /// The same error, with what it is about (for a conflict or a refusal; others are kept).
+    pub fn with_detail(self, d: Detail) -> Self {
+        match self {
+            Self::Conflict { message, .. } => Self::Conflict {
+                message,
+                detail: Some(d),
+            },
+            Self::Forbidden { message, .. } => Self::Forbidden {
+                message,
+                detail: Some(d),
+            },
+            other => other,
+        }
+    }
+
+    pub fn invalid(error: FieldError) -> Self {
+        Self::Invalid(vec![error])
+    }
+
+    pub fn refused(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::Refused {
+            code,
+            message: message.into(),
+        }
+    }
+
     pub fn internal(err: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %err, "internal error");
-        Self::new(
-            ErrorCode::Internal,
-            "internal error; the node's log has the details",
-        )
+        Self::Internal(err.to_string())
+    }
+
+    /// The error's code, as answered to a client.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Invalid(_) => ErrorCode::ValidationFailed,
+            Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Gone(_) => ErrorCode::Gone,
+            Self::Forbidden { .. } => ErrorCode::Forbidden,
+            Self::Unauthorized(_) => ErrorCode::Unauthorized,
+            Self::Refused { code, .. } => *code,
+            Self::Store(_) | Self::Internal(_) => ErrorCode::Internal,
+        }
     }
 }
 
-impl From<hanoinet_store::StoreError> for ApiError {
-    fn from(e: hanoinet_store::StoreError) -> Self {
-        Self::internal(e)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body =
-            json!({"error": self.code.as_str(), "message": self.message, "details": self.details});
-        (self.code.status(), Json(body)).into_response()
-    }
-}
-
-pub type ApiResult<T> = Result<T, ApiError>;
+pub type NodeResult<T> = Result<T, NodeError>;

@@ -1,38 +1,29 @@
 //! A hanoinet node: the REST API officers use, the federation endpoint peers deliver envelopes
-//! to, and the delivery worker that drains the outbox.
+//! to, and the workers that deliver, watch deadlines and keep the ledger.
 //!
-//! Layout: [`server`] wires everything and runs it from a pre-bound listener and a shutdown
-//! future (so tests start nodes on port 0); [`api`] is the REST API; [`federation`] receives
-//! envelopes; [`delivery`] sends them; [`outbound`] builds and seals the envelopes that the API
-//! queues; [`dir`] reads and writes a node's directory (keys, identity, registry, config);
-//! [`network`] provisions a whole local network (the demo, the tests, the benchmark).
+//! Layout (ARCHITECTURE.md has the map): [`node`] is the running node's state, free of any
+//! front end; [`ops`] holds the use cases, which take typed input and return
+//! [`error::NodeError`]; [`http`] is the only module that knows axum, status codes and JSON
+//! views; [`workers`] run on their own; [`provision`] makes node directories and local
+//! networks; [`server`] wires it all and starts it from a pre-bound listener and a shutdown
+//! future (so tests start nodes on port 0).
 //!
 //! **Architecture Invariant:** every effect of an API call or an inbound envelope is one store
-//! transaction; the HTTP handlers validate, decide and then call exactly one store operation.
+//! transaction; a use case validates, decides and then calls exactly one store operation.
 //!
 //! **Architecture Invariant:** keys come from the registry only. No handler trusts a key or URL
 //! that a peer sends.
 // The OpenAPI document is one `json!` literal, deeper than the default macro recursion limit.
 #![recursion_limit = "256"]
 
-pub mod api;
-pub mod batch;
-pub mod catalogue;
-pub mod clocks;
-pub mod data;
-pub mod delivery;
-pub mod dir;
 pub mod error;
-pub mod federation;
-pub mod gate;
-pub mod ledger;
-pub mod lifecycle;
-pub mod listener;
-pub mod network;
-pub mod notify;
-pub mod openapi;
-pub mod outbound;
+pub mod http;
+pub mod node;
+pub mod ops;
 pub mod payload;
+pub mod provision;
 pub mod server;
+pub mod workers;
 
-pub use server::{NodeConfig, NodeHandle, Tunables, start};
+pub use node::{NodeConfig, Tunables};
+pub use server::{NodeHandle, start};

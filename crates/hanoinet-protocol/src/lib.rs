@@ -27,6 +27,8 @@ pub use registry::{Registry, SignedRegistry};
 
 /// Largest envelope, in bytes of its JSON form, that a node accepts.
 pub const MAX_ENVELOPE_BYTES: usize = 1024 * 1024;
+/// Where a node receives envelopes, under its registry URL (PROTOCOL.md §3).
+pub const ENVELOPES_PATH: &str = "/federation/v1/envelopes";
 
 /// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
-use hanoinet_node::network;
+use hanoinet_node::provision::network;
 use hanoinet_node::{NodeHandle, Tunables};
 use hanoinet_store::testing::{Backend, TempDir, TestDb};
 

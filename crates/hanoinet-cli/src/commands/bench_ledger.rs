@@ -8,7 +8,7 @@ use rand::RngExt;
 use hanoinet_ledger::entry::events;
 use hanoinet_ledger::tree::Plan;
 use hanoinet_ledger::{Entry, verify};
-use hanoinet_node::ledger::{NodeCache, fetch_nodes};
+use hanoinet_node::ops::ledger::{NodeCache, fetch_nodes};
 use hanoinet_store::Store;
 use hanoinet_store::testing::{Backend, TestDb};
 

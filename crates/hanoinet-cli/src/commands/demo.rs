@@ -7,8 +7,8 @@ use anyhow::Context;
 use clap::Args;
 
 use hanoinet_core::{NodeId, SystemClock};
-use hanoinet_node::dir;
-use hanoinet_node::network::{self, NodeSpec};
+use hanoinet_node::provision::dir;
+use hanoinet_node::provision::network::{self, NodeSpec};
 use hanoinet_store::Store;
 
 /// The demo's nodes: 24/7 points of contact of three (fictitious-dated) States Parties, and of

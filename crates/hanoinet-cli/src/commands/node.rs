@@ -9,7 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use hanoinet_core::access::Role;
 use hanoinet_core::{NodeId, SystemClock};
-use hanoinet_node::dir::{self, InitOptions};
+use hanoinet_node::provision::dir::{self, InitOptions};
 use hanoinet_protocol::registry::NodeRole;
 use hanoinet_store::Store;
 
@@ -226,7 +226,7 @@ fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| {
         format!(
             "unknown role {s:?} (one of: {})",
-            hanoinet_node::api::roles().join(", ")
+            hanoinet_node::ops::access::roles().join(", ")
         )
     })
 }
@@ -246,7 +246,7 @@ impl NodeDb {
 }
 
 pub async fn user(c: UserCommand) -> anyhow::Result<()> {
-    use hanoinet_node::network;
+    use hanoinet_node::provision::network;
     match c {
         UserCommand::Add(a) => {
             anyhow::ensure!(!a.name.trim().is_empty(), "--name must not be empty");

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use hanoinet_core::StateCode;
-use hanoinet_node::dir;
+use hanoinet_node::provision::dir;
 use hanoinet_protocol::keys::{DepositaryKey, verifying_key_from_b64};
 use hanoinet_protocol::registry::{
     IdentityFile, Instrument, InstrumentKind, Registry, Reservation, SignedRegistry, StateEntry,

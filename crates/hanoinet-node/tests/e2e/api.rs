@@ -190,7 +190,7 @@ async fn invalid_requests_store_and_send_nothing(backend: hanoinet_store::testin
     assert_eq!(v["error"], "malformed_json");
 
     let mut huge = preservation("FRA/247");
-    huge["summary_of_facts"] = json!("x".repeat(hanoinet_node::api::MAX_API_BODY));
+    huge["summary_of_facts"] = json!("x".repeat(hanoinet_node::http::extract::MAX_API_BODY));
     let (status, v) = net.create(VNM, huge).await;
     assert_eq!(
         (status, v["error"].as_str()),
@@ -265,7 +265,7 @@ async fn tokens_and_roles_are_enforced(backend: hanoinet_store::testing::Backend
         .await;
     assert_eq!(status, 403);
     // Names are unique.
-    let err = hanoinet_node::network::add_user(
+    let err = hanoinet_node::provision::network::add_user(
         net.store(VNM),
         &"VNM/247".parse().unwrap(),
         "auditor",

@@ -12,7 +12,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use hanoinet_core::catalogue::examples::example;
 use hanoinet_core::request::RequestType;
 use hanoinet_core::{Clock, ManualClock};
-use hanoinet_node::{clocks, dir, notify};
+use hanoinet_node::provision::dir;
+use hanoinet_node::workers::{clocks, notify};
 
 use crate::harness::*;
 
@@ -102,7 +103,7 @@ async fn smtp_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
     (addr, got)
 }
 
-fn set_escalation(n: &hanoinet_node::network::NetworkNode, webhook: &str, smtp: &str) {
+fn set_escalation(n: &hanoinet_node::provision::network::NetworkNode, webhook: &str, smtp: &str) {
     let path = n.dir.join(dir::CONFIG_FILE);
     let mut cfg: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     cfg["escalation"] = json!({

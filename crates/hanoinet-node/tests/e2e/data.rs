@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use hanoinet_core::ManualClock;
-use hanoinet_node::clocks;
+use hanoinet_node::workers::clocks;
 
 use crate::harness::*;
 

@@ -4,8 +4,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use hanoinet_core::{EnvelopeId, NodeId};
-use hanoinet_node::dir;
 use hanoinet_node::payload::RequestPayload;
+use hanoinet_node::provision::dir;
 use hanoinet_protocol::{Envelope, Header, Kind, NodeKeys, PublicKeys};
 
 use crate::harness::*;

@@ -9,7 +9,7 @@ use hanoinet_core::Clock;
 
 use serde_json::{Value, json};
 
-use hanoinet_node::network::{self, NetworkFile};
+use hanoinet_node::provision::network::{self, NetworkFile};
 use hanoinet_node::{NodeHandle, Tunables};
 use hanoinet_store::testing::{Backend, TempDir, TestDb};
 
@@ -96,7 +96,7 @@ impl Net {
         backend: Backend,
         ids: &[&str],
         clock: Arc<dyn Clock>,
-        setup: impl Fn(&hanoinet_node::network::NetworkNode),
+        setup: impl Fn(&hanoinet_node::provision::network::NetworkNode),
     ) -> Self {
         Self::start_tuned(backend, ids, clock, setup, fast()).await
     }
@@ -106,7 +106,7 @@ impl Net {
         backend: Backend,
         ids: &[&str],
         clock: Arc<dyn Clock>,
-        setup: impl Fn(&hanoinet_node::network::NetworkNode),
+        setup: impl Fn(&hanoinet_node::provision::network::NetworkNode),
         tunables: Tunables,
     ) -> Self {
         log();
@@ -388,7 +388,8 @@ pub fn preservation(to: &str) -> Value {
 pub fn node_keys(net: &Net, i: usize) -> hanoinet_protocol::NodeKeys {
     let dir = &net.file.nodes[i].dir;
     hanoinet_protocol::NodeKeys::from_key_file_json(
-        &hanoinet_node::dir::read(&dir.join(hanoinet_node::dir::KEYS_FILE)).unwrap(),
+        &hanoinet_node::provision::dir::read(&dir.join(hanoinet_node::provision::dir::KEYS_FILE))
+            .unwrap(),
     )
     .unwrap()
 }

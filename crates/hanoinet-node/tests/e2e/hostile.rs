@@ -618,7 +618,7 @@ async fn onward_authorizations_bind_purpose_and_uses_and_purges_purge(
         .collect();
     assert!(!copies.is_empty());
     clock.advance(jiff::SignedDuration::from_hours(24 * 31));
-    hanoinet_node::clocks::tick(&net.node(VNM).state)
+    hanoinet_node::workers::clocks::tick(&net.node(VNM).state)
         .await
         .unwrap();
     let t = transfers(&net, VNM, &id).await[0].clone();
@@ -794,7 +794,7 @@ async fn slow_and_idle_connections_are_cut_and_capped() {
     )
     .await;
     let addr = net.url(VNM).trim_start_matches("http://").to_owned();
-    let open = || net.node(VNM).state.connections.open();
+    let open = || net.node(VNM).connections.open();
     let rss_before = rss_kib();
 
     // A slowloris from one address: half-sent headers, held open.
@@ -885,7 +885,7 @@ async fn tokens_expire_and_reads_of_cases_are_logged(backend: hanoinet_store::te
     ));
     let net = Net::start_with(backend, &IDS, clock.clone(), |_| {}).await;
     let now = hanoinet_core::Clock::now(clock.as_ref());
-    let token = hanoinet_node::network::add_user_until(
+    let token = hanoinet_node::provision::network::add_user_until(
         net.store(VNM),
         &"VNM/247".parse().unwrap(),
         "temp",
@@ -1229,10 +1229,10 @@ async fn strangers_learn_nothing_and_stray_uploads_are_cleaned_up(
     let aid = att["id"].as_str().unwrap();
     assert_eq!(net.store(FRA).chunk_count(aid).await.unwrap(), 1);
     clock.advance(jiff::SignedDuration::from_hours(24 * 8));
-    hanoinet_node::clocks::tick(&net.node(VNM).state)
+    hanoinet_node::workers::clocks::tick(&net.node(VNM).state)
         .await
         .unwrap();
-    hanoinet_node::clocks::tick(&net.node(FRA).state)
+    hanoinet_node::workers::clocks::tick(&net.node(FRA).state)
         .await
         .unwrap();
     assert_eq!(net.store(VNM).chunk_count(&stray).await.unwrap(), 0);

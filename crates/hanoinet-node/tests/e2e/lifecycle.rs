@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use hanoinet_core::{EnvelopeId, NodeId};
-use hanoinet_node::dir;
+use hanoinet_node::provision::dir;
 use hanoinet_protocol::{Envelope, Header, Kind, NodeKeys};
 
 use crate::harness::*;

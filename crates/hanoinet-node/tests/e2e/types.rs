@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use hanoinet_core::catalogue::examples::example;
 use hanoinet_core::request::{RefusalGround, RequestType};
 use hanoinet_core::{EnvelopeId, NodeId};
-use hanoinet_node::dir;
+use hanoinet_node::provision::dir;
 use hanoinet_protocol::{Envelope, Header, Kind, NodeKeys};
 
 use crate::harness::*;

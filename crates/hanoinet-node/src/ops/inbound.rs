@@ -1,4 +1,4 @@
-//! `POST /federation/v1/envelopes`: where peers deliver envelopes.
+//! What a peer delivers (`POST /federation/v1/envelopes`): every check, then one transaction.
 //!
 //! The checks run in a fixed order, and the first that fails answers with its own error code,
 //! stores nothing and writes one log line:
@@ -10,128 +10,22 @@
 //!                               kind ─► open payload ─► validate payload ─► store + effect (one tx) ─► signed receipt
 //! ```
 
-use std::sync::Arc;
-
-use axum::Router;
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use jiff::SignedDuration;
 
 use hanoinet_core::request::{Direction, FieldError, RequestFacts, Status, validate_new_request};
 use hanoinet_core::{EnvelopeId, NodeId};
 use hanoinet_ledger::SignedTreeHead;
 use hanoinet_ledger::entry::events;
-use hanoinet_protocol::{Envelope, EnvelopeError, Kind, MAX_ENVELOPE_BYTES, Receipt};
+use hanoinet_protocol::{Envelope, EnvelopeError, Kind, Receipt};
 use hanoinet_store::{InboundEffect, NewInbox, NewRequest, Received, StatusEvent};
 use serde_json::Value;
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ErrorCode, NodeError, NodeResult};
+use crate::node::Node;
 use crate::payload::RequestPayload;
-use crate::server::AppState;
 
-pub const ENVELOPES_PATH: &str = "/federation/v1/envelopes";
-
-/// Bodies up to this size are read to the end even when over the limit (see `read_limited`).
-const DRAIN_LIMIT: usize = 2 * MAX_ENVELOPE_BYTES;
-
-/// Why a request body could not be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BodyError {
-    /// Larger than the limit.
-    TooLarge,
-    /// The connection broke (or the client stopped) before the body was complete.
-    Incomplete,
-    /// Not complete within the deadline.
-    TimedOut,
-}
-
-impl BodyError {
-    /// The HTTP error for it; `too_large` is the caller's own 413.
-    pub(crate) fn into_api(self, too_large: impl FnOnce() -> ApiError) -> ApiError {
-        match self {
-            Self::TooLarge => too_large(),
-            Self::Incomplete => ApiError::new(
-                ErrorCode::IncompleteBody,
-                "the request body ended before its declared length; send it again",
-            ),
-            Self::TimedOut => ApiError::new(
-                ErrorCode::RequestTimeout,
-                "the request body did not arrive in time; send it again",
-            ),
-        }
-    }
-}
-
-/// Reads a body of at most `max` bytes within `deadline`. A larger one is read up to `2 * max`
-/// bytes before it is refused, so that a sender slightly over the limit gets the answer
-/// instead of a reset connection.
-pub(crate) async fn read_limited(
-    mut body: Body,
-    max: usize,
-    deadline: std::time::Duration,
-) -> Result<axum::body::Bytes, BodyError> {
-    use http_body_util::BodyExt;
-    let drain = max.saturating_mul(2);
-    let read = async {
-        let mut buf = Vec::new();
-        let mut seen = 0usize;
-        while let Some(frame) = body.frame().await {
-            let Ok(data) = frame.map_err(|_| BodyError::Incomplete)?.into_data() else {
-                continue;
-            };
-            seen = seen.saturating_add(data.len());
-            if seen > drain {
-                return Err(BodyError::TooLarge);
-            }
-            if seen <= max {
-                buf.extend_from_slice(&data);
-            }
-        }
-        if seen > max {
-            return Err(BodyError::TooLarge);
-        }
-        Ok(buf.into())
-    };
-    tokio::time::timeout(deadline, read)
-        .await
-        .unwrap_or(Err(BodyError::TimedOut))
-}
-
-pub fn routes() -> Router<Arc<AppState>> {
-    // The body limit is enforced in the handler so that it answers with its own error code.
-    Router::new()
-        .route(ENVELOPES_PATH, post(receive))
-        .layer(axum::extract::DefaultBodyLimit::disable())
-}
-
-fn reject(code: ErrorCode, message: impl Into<String>) -> ApiError {
-    ApiError::new(code, message)
-}
-
-async fn receive(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
-    let mut authenticated = None;
-    match receive_inner(&state, &headers, body, &mut authenticated).await {
-        Ok((status, receipt_json)) => (
-            status,
-            [(header::CONTENT_TYPE, "application/json")],
-            receipt_json,
-        )
-            .into_response(),
-        Err(e) => {
-            if e.code != ErrorCode::Internal {
-                // Debug formatting escapes what a peer put in the message (line breaks,
-                // escape codes), so it cannot forge log lines.
-                tracing::warn!(code = e.code.as_str(), reason = ?e.message, "inbound envelope rejected");
-                if let Some((id, from, hash)) = authenticated {
-                    log_rejection(&state, id, &from, hash, e.code).await;
-                }
-            }
-            e.into_response()
-        }
-    }
+fn reject(code: ErrorCode, message: impl Into<String>) -> NodeError {
+    NodeError::refused(code, message)
 }
 
 /// Logs the rejection of an envelope a registered node really signed (unauthenticated noise
@@ -139,8 +33,8 @@ async fn receive(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
 /// attribute, not as the actor; a given (signer, envelope hash, error) is logged once, and at
 /// most [`crate::Tunables::rejections_logged_per_minute`] per signer, so that nobody can flood
 /// the log with one genuine envelope.
-async fn log_rejection(
-    state: &AppState,
+pub async fn log_rejection(
+    state: &Node,
     id: EnvelopeId,
     signer: &NodeId,
     hash: [u8; 32],
@@ -166,7 +60,7 @@ async fn log_rejection(
         tracing::debug!(signer = %signer, "rejection not logged: over the per-signer budget");
         return;
     }
-    let entry = crate::ledger::entry(
+    let entry = crate::ops::ledger::entry(
         state,
         events::ENVELOPE_REJECTED,
         "system".into(),
@@ -215,34 +109,29 @@ impl RejectionBudget {
     }
 }
 
-async fn receive_inner(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: Body,
-    authenticated: &mut Option<(EnvelopeId, NodeId, [u8; 32])>,
-) -> Result<(StatusCode, String), ApiError> {
-    // 1. Size.
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    let too_large = || {
-        reject(
-            ErrorCode::EnvelopeTooLarge,
-            format!("envelopes are limited to {MAX_ENVELOPE_BYTES} bytes"),
-        )
-    };
-    // Far too large: refuse without reading. Slightly too large: read (and drop) the rest, so
-    // that the sender gets the answer instead of a reset connection.
-    if declared.is_some_and(|n| n > DRAIN_LIMIT) {
-        return Err(too_large());
-    }
-    let bytes = read_limited(body, MAX_ENVELOPE_BYTES, state.tunables.body_read_timeout)
-        .await
-        .map_err(|e| e.into_api(too_large))?;
+/// What became of an envelope that passed every check.
+#[derive(Debug)]
+pub struct Accepted {
+    /// First time received (`false`: a replay, answered with the same receipt).
+    pub new: bool,
+    /// The signed receipt, as JSON.
+    pub receipt: String,
+}
 
+/// Who signed an envelope, once its signature verified: (envelope id, signer, envelope hash).
+pub type Signed = (EnvelopeId, NodeId, [u8; 32]);
+
+/// Receives an envelope (its JSON, already within [`MAX_ENVELOPE_BYTES`]): checks 2 to 12 of
+/// PROTOCOL.md §3.4 in order, then stores it and applies its effect in one transaction.
+/// `authenticated` is set once the signature verified, so that a refusal of a genuine envelope
+/// can be logged ([`log_rejection`]).
+pub async fn receive(
+    state: &Node,
+    bytes: &[u8],
+    authenticated: &mut Option<Signed>,
+) -> NodeResult<Accepted> {
     // 2. Encoding.
-    let env = Envelope::from_json(&bytes)
+    let env = Envelope::from_json(bytes)
         .map_err(|e| reject(ErrorCode::MalformedEnvelope, e.to_string()))?;
     let h = &env.header;
 
@@ -253,7 +142,7 @@ async fn receive_inner(
             format!("{} is not a node in this node's registry", h.from),
         )
     })?;
-    let sender_keys = sender.public_keys().map_err(ApiError::internal)?;
+    let sender_keys = sender.public_keys().map_err(NodeError::internal)?;
 
     // 4. Signature.
     env.verify(&sender_keys).map_err(|_| {
@@ -296,7 +185,10 @@ async fn receive_inner(
         if sender != h.from.as_str() {
             return Err(id_taken(&h.id));
         }
-        return Ok((StatusCode::OK, receipt));
+        return Ok(Accepted {
+            new: false,
+            receipt,
+        });
     }
 
     // 8. Kind, payload.
@@ -308,10 +200,10 @@ async fn receive_inner(
     let (effect, peer_head, ledger) = match h.kind.as_str() {
         Kind::PRESERVATION_REQUEST => {
             let (req, head) = incoming_request(state, &env, now).await?;
-            let entry = crate::ledger::entry(
+            let entry = crate::ops::ledger::entry(
                 state,
                 events::REQUEST_RECEIVED,
-                crate::ledger::node_actor(&h.from),
+                crate::ops::ledger::node_actor(&h.from),
                 format!("request:{}", req.id),
             )
             .attr("type", req.request_type.as_str())
@@ -319,45 +211,45 @@ async fn receive_inner(
             .attr("envelope_hash", hex::encode(env.hash()))
             .attr(
                 "fields",
-                crate::ledger::commit(state, req.fields.as_bytes()),
+                crate::ops::ledger::commit(state, req.fields.as_bytes()),
             );
             (InboundEffect::CreateIncoming(Box::new(req)), head, entry)
         }
         Kind::STATUS_UPDATE => {
             let p = serde_json::from_slice(&open(state, &env)?)
                 .map_err(|e| invalid(format!("status update payload: {e}")))?;
-            let i = crate::lifecycle::inbound_update(state, &env, p).await?;
+            let i = crate::ops::updates::inbound_update(state, &env, p).await?;
             (i.effect, i.head, i.ledger)
         }
         Kind::STATUS_PROPOSAL => {
             let p = serde_json::from_slice(&open(state, &env)?)
                 .map_err(|e| invalid(format!("status proposal payload: {e}")))?;
-            let i = crate::lifecycle::inbound_proposal(state, &env, p).await?;
+            let i = crate::ops::updates::inbound_proposal(state, &env, p).await?;
             (i.effect, i.head, i.ledger)
         }
         Kind::DATA_TRANSFER => {
-            let p: crate::data::TransferPayload = serde_json::from_slice(&open(state, &env)?)
+            let p: crate::ops::data::TransferPayload = serde_json::from_slice(&open(state, &env)?)
                 .map_err(|e| invalid(format!("data transfer payload: {e}")))?;
             check_after = p.attachments.iter().map(|a| a.id.clone()).collect();
             transfer_id = Some(p.transfer_id.clone());
-            let i = crate::data::inbound_transfer(state, &env, p).await?;
+            let i = crate::ops::data::inbound_transfer(state, &env, p).await?;
             (i.effect, i.head, i.ledger)
         }
         Kind::DATA_CHUNK => {
-            let p: crate::data::ChunkPayload = serde_json::from_slice(&open(state, &env)?)
+            let p: crate::ops::data::ChunkPayload = serde_json::from_slice(&open(state, &env)?)
                 .map_err(|e| invalid(format!("data chunk payload: {e}")))?;
             check_after = vec![p.attachment_id.clone()];
             transfer_id = Some(p.transfer_id.clone());
             // The chunk's bytes are kept in the attachment's store; the envelope is kept as
             // proof (header, hash, signature), not a second copy.
             keep_content = false;
-            let (effect, entry) = crate::data::inbound_chunk(state, &env, p).await?;
+            let (effect, entry) = crate::ops::data::inbound_chunk(state, &env, p).await?;
             (effect, None, entry)
         }
         Kind::REQUEST_MESSAGE => {
             let p = serde_json::from_slice(&open(state, &env)?)
                 .map_err(|e| invalid(format!("message payload: {e}")))?;
-            let i = crate::lifecycle::inbound_message(state, &env, p).await?;
+            let i = crate::ops::updates::inbound_message(state, &env, p).await?;
             (i.effect, i.head, i.ledger)
         }
         other => {
@@ -378,8 +270,8 @@ async fn receive_inner(
         &state.keys,
     );
     receipt.tree_head =
-        crate::ledger::cached_head(state).and_then(|h| serde_json::to_value(h).ok());
-    let receipt_json = serde_json::to_string(&receipt).map_err(ApiError::internal)?;
+        crate::ops::ledger::cached_head(state).and_then(|h| serde_json::to_value(h).ok());
+    let receipt_json = serde_json::to_string(&receipt).map_err(NodeError::internal)?;
     let inbox = NewInbox {
         envelope_id: h.id,
         sender: h.from.clone(),
@@ -398,54 +290,60 @@ async fn receive_inner(
         .receive(&inbox, &effect, &[ledger.encode()])
         .await?;
     if let Some(head) = peer_head {
-        crate::ledger::remember_peer_head(state, &h.from, &head).await;
+        crate::ops::ledger::remember_peer_head(state, &h.from, &head).await;
     }
     if outcome == Received::New {
         // An attachment whose last chunk (or whose transfer) just arrived is checked now.
         for a in &check_after {
-            crate::data::check_complete(state, a).await?;
+            crate::ops::data::check_complete(state, a).await?;
         }
     }
     match outcome {
         Received::New => {
             tracing::info!(envelope = %h.id, from = %h.from, kind = h.kind.as_str(), "envelope received");
-            Ok((StatusCode::CREATED, receipt_json))
+            Ok(Accepted {
+                new: true,
+                receipt: receipt_json,
+            })
         }
-        Received::Duplicate { receipt } => Ok((StatusCode::OK, receipt)),
+        Received::Duplicate { receipt } => Ok(Accepted {
+            new: false,
+            receipt,
+        }),
         Received::Rejected { reason } => Err(reject(ErrorCode::UnknownRequest, reason)),
         Received::Conflict { reason } => Err(reject(ErrorCode::HistoryConflict, reason)),
         Received::IdTaken => Err(id_taken(&h.id)),
     }
 }
 
-fn id_taken(id: &EnvelopeId) -> ApiError {
+fn id_taken(id: &EnvelopeId) -> NodeError {
     reject(
         ErrorCode::EnvelopeIdTaken,
         format!("envelope id {id} was used by another sender; every envelope needs a fresh id"),
     )
 }
 
-fn open(state: &AppState, env: &Envelope) -> Result<Vec<u8>, ApiError> {
+fn open(state: &Node, env: &Envelope) -> Result<Vec<u8>, NodeError> {
     env.open(&state.keys).map_err(|e| match e {
         EnvelopeError::Open => reject(
             ErrorCode::UndecryptablePayload,
             "the payload does not open with this node's key",
         ),
-        other => ApiError::internal(other),
+        other => NodeError::internal(other),
     })
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
+fn invalid(message: impl Into<String>) -> NodeError {
     reject(ErrorCode::InvalidPayload, message)
 }
 
 /// An incoming request, validated independently of the sender's own validation: the same field
 /// rules, the same legal gate and link checks.
 async fn incoming_request(
-    state: &AppState,
+    state: &Node,
     env: &Envelope,
     received_at: jiff::Timestamp,
-) -> Result<(NewRequest, Option<SignedTreeHead>), ApiError> {
+) -> Result<(NewRequest, Option<SignedTreeHead>), NodeError> {
     let payload: RequestPayload = serde_json::from_slice(&open(state, env)?)
         .map_err(|e| invalid(format!("request payload: {e}")))?;
     // Re-validate the fields exactly as a local user's request would be.
@@ -464,8 +362,8 @@ async fn incoming_request(
     };
     let new = validate_new_request(&body).map_err(not_valid)?;
     let facts = RequestFacts::of(&new.fields)
-        .ok_or_else(|| ApiError::internal("validated fields lack their facts"))?;
-    let warnings = crate::gate::check_typed(
+        .ok_or_else(|| NodeError::internal("validated fields lack their facts"))?;
+    let warnings = crate::ops::gate::check_typed(
         state,
         &env.header.from,
         &state.id,
@@ -494,7 +392,7 @@ async fn incoming_request(
         .checked_add(SignedDuration::try_from(state.tunables.max_clock_skew).unwrap_or_default())
         .unwrap_or(env.header.created_at);
     for e in &history {
-        crate::lifecycle::check_note(e.note.as_deref())?;
+        crate::ops::updates::check_note(e.note.as_deref())?;
     }
     if history
         .iter()
@@ -515,7 +413,7 @@ async fn incoming_request(
         request_type: new.request_type,
         from: env.header.from.clone(),
         to: state.id.clone(),
-        fields: serde_json::to_string(&new.fields).map_err(ApiError::internal)?,
+        fields: serde_json::to_string(&new.fields).map_err(NodeError::internal)?,
         envelope_id: env.header.id,
         created_by: None,
         created_at: received_at,
@@ -535,11 +433,11 @@ async fn incoming_request(
 /// carries an approval its sender signed, for this request and envelope, by a supervisor who is
 /// not the author; a request queued straight from a draft carries none.
 fn check_approval(
-    state: &AppState,
+    state: &Node,
     env: &Envelope,
     payload: &RequestPayload,
     history: &mut [StatusEvent],
-) -> Result<(), ApiError> {
+) -> Result<(), NodeError> {
     use hanoinet_protocol::approval::SUPERVISOR;
     let n = history.len();
     let approved = n >= 2 && history[n - 2].status == Status::AwaitingApproval;
@@ -550,7 +448,7 @@ fn check_approval(
                 .registry
                 .node(&env.header.from)
                 .and_then(|n| n.public_keys().ok())
-                .ok_or_else(|| ApiError::internal("the sender's registry keys vanished"))?;
+                .ok_or_else(|| NodeError::internal("the sender's registry keys vanished"))?;
             let fits = a.node == env.header.from
                 && a.request_id == payload.request_id
                 && a.envelope_id == env.header.id
@@ -562,7 +460,7 @@ fn check_approval(
                     "the approval is not signed by the requesting node for this request and envelope, by a supervisor other than the author",
                 ));
             }
-            let doc = serde_json::to_value(a).map_err(ApiError::internal)?;
+            let doc = serde_json::to_value(a).map_err(NodeError::internal)?;
             history[n - 1].details = Some(serde_json::json!({ "approval": doc }));
             Ok(())
         }

@@ -19,8 +19,8 @@ use hanoinet_core::request::{Direction, Status};
 use hanoinet_ledger::entry::events;
 use hanoinet_store::{Alert, RequestRecord};
 
-use crate::error::ApiResult;
-use crate::server::AppState;
+use crate::error::{NodeError, NodeResult};
+use crate::node::Node;
 
 /// Alert kinds raised by the clocks.
 pub mod kinds {
@@ -30,14 +30,14 @@ pub mod kinds {
 }
 
 /// Checks every clock once, at the node clock's current time.
-pub async fn tick(state: &AppState) -> ApiResult<()> {
+pub async fn tick(state: &Node) -> NodeResult<()> {
     escalate_overdue(state).await?;
     preservations(state).await?;
-    crate::data::purge_due(state).await?;
+    crate::ops::data::purge_due(state).await?;
     Ok(())
 }
 
-async fn escalate_overdue(state: &AppState) -> ApiResult<()> {
+async fn escalate_overdue(state: &Node) -> NodeResult<()> {
     let now = state.clock.now();
     for rec in state.store.overdue_acknowledgements(now, 100).await? {
         let Some(due) = rec.ack_due_at else { continue };
@@ -75,7 +75,7 @@ async fn escalate_overdue(state: &AppState) -> ApiResult<()> {
             subject,
             body,
         );
-        let ledger = crate::ledger::entry(
+        let ledger = crate::ops::ledger::entry(
             state,
             events::ACK_DEADLINE_MISSED,
             "system".into(),
@@ -94,7 +94,7 @@ async fn escalate_overdue(state: &AppState) -> ApiResult<()> {
     Ok(())
 }
 
-async fn preservations(state: &AppState) -> ApiResult<()> {
+async fn preservations(state: &Node) -> NodeResult<()> {
     let now = state.clock.now();
     for rec in state.store.preservations_in_force(1000).await? {
         let Some(until) = rec.preserved_until else {
@@ -123,12 +123,7 @@ async fn preservations(state: &AppState) -> ApiResult<()> {
     Ok(())
 }
 
-async fn remind(
-    state: &AppState,
-    rec: &RequestRecord,
-    until: Timestamp,
-    days: i64,
-) -> ApiResult<()> {
+async fn remind(state: &Node, rec: &RequestRecord, until: Timestamp, days: i64) -> NodeResult<()> {
     let side = match rec.direction {
         Direction::Outgoing => "send the follow-up request for the data, or ask for an extension",
         Direction::Incoming => "the data may be released when the period ends",
@@ -157,7 +152,7 @@ async fn remind(
         subject,
         body,
     );
-    let ledger = crate::ledger::entry(
+    let ledger = crate::ops::ledger::entry(
         state,
         events::PRESERVATION_REMINDER,
         "system".into(),
@@ -172,21 +167,21 @@ async fn remind(
     Ok(())
 }
 
-async fn expire(state: &AppState, rec: &RequestRecord, until: Timestamp) -> ApiResult<()> {
-    match crate::lifecycle::move_system(state, rec, Status::Expired).await {
+async fn expire(state: &Node, rec: &RequestRecord, until: Timestamp) -> NodeResult<()> {
+    match crate::ops::moves::move_system(state, rec, Status::Expired).await {
         Ok(()) => {
             tracing::info!(request = %rec.id, %until, "preservation period ended: expired");
             Ok(())
         }
         // Moved meanwhile (e.g. executed): the next tick sees the new status.
-        Err(e) if e.code == crate::error::ErrorCode::Conflict => Ok(()),
+        Err(NodeError::Conflict { .. }) => Ok(()),
         Err(e) => Err(e),
     }
 }
 
 /// An alert about `rec` and the notifications to the escalation contacts that go with it.
 fn event(
-    state: &AppState,
+    state: &Node,
     kind: &str,
     id: String,
     rec: &RequestRecord,
@@ -207,10 +202,10 @@ fn event(
 }
 
 /// Checks the clocks until `stop`.
-pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+pub async fn run(state: Arc<Node>, mut stop: watch::Receiver<bool>) {
     loop {
         if let Err(e) = tick(&state).await {
-            tracing::error!(error = %e.message, "checking deadlines failed");
+            tracing::error!(error = %e, "checking deadlines failed");
         }
         tokio::select! {
             _ = tokio::time::sleep(state.tunables.clock_interval) => {}

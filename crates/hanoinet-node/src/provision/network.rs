@@ -17,7 +17,7 @@ use hanoinet_protocol::registry::{
 };
 use hanoinet_store::{Store, User};
 
-use crate::dir::{self, InitOptions};
+use crate::provision::dir::{self, InitOptions};
 
 pub const NETWORK_FILE: &str = "network.json";
 
@@ -294,7 +294,7 @@ pub async fn add_user_until(
     expires_at: Option<Timestamp>,
 ) -> anyhow::Result<String> {
     use hanoinet_ledger::{Entry, entry::events};
-    let token = crate::api::new_token();
+    let token = crate::ops::auth::new_token();
     let user = User {
         id: hanoinet_core::RequestId::new_v7().to_string(),
         name: name.into(),
@@ -311,7 +311,7 @@ pub async fn add_user_until(
     let added = store
         .add_user(
             &user,
-            &crate::api::token_hash(&token),
+            &crate::ops::auth::token_hash(&token),
             Timestamp::now(),
             expires_at,
             &[entry.encode()],
@@ -429,11 +429,14 @@ pub async fn rotate_token(
     name: &str,
     expires_at: Option<Timestamp>,
 ) -> anyhow::Result<String> {
-    let token = crate::api::new_token();
+    let token = crate::ops::auth::new_token();
     store
-        .rotate_token(name, &crate::api::token_hash(&token), expires_at, |u| {
-            operator_entry(node, hanoinet_ledger::entry::events::TOKEN_ROTATED, u)
-        })
+        .rotate_token(
+            name,
+            &crate::ops::auth::token_hash(&token),
+            expires_at,
+            |u| operator_entry(node, hanoinet_ledger::entry::events::TOKEN_ROTATED, u),
+        )
         .await?
         .ok_or_else(|| anyhow::anyhow!("no enabled user named {name:?}"))?;
     Ok(token)

@@ -6,8 +6,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use hanoinet_store::{NewOutgoing, Store};
 
-use crate::error::{ApiError, ApiResult};
-use crate::server::AppState;
+use crate::error::{NodeError, NodeResult};
+use crate::node::Node;
 
 /// Most creations committed together.
 const MAX_BATCH: usize = 256;
@@ -38,16 +38,16 @@ pub fn spawn(store: Store) -> Creator {
 }
 
 /// Stores one new outgoing request, committed with whatever else is being created right now.
-pub async fn create(state: &AppState, item: NewOutgoing) -> ApiResult<()> {
+pub async fn create(state: &Node, item: NewOutgoing) -> NodeResult<()> {
     let (reply, done) = oneshot::channel();
     state
         .creator
         .0
         .send((item, reply))
-        .map_err(|_| ApiError::internal("the request writer has stopped"))?;
+        .map_err(|_| NodeError::internal("the request writer has stopped"))?;
     match done.await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(ApiError::internal(e)),
-        Err(_) => Err(ApiError::internal("the request writer has stopped")),
+        Ok(Err(e)) => Err(NodeError::internal(e)),
+        Err(_) => Err(NodeError::internal("the request writer has stopped")),
     }
 }

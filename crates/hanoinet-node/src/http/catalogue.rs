@@ -10,7 +10,7 @@ use hanoinet_core::catalogue::forms::{
 use hanoinet_core::catalogue::{ArticleRef, art40, art42, art65, art67};
 use hanoinet_core::request::{RefusalGround, RequestType};
 
-use crate::server::AppState;
+use crate::node::Node;
 
 fn article(a: ArticleRef) -> Value {
     json!({"ref": a.to_string(), "approximate": a.approximate})
@@ -72,7 +72,7 @@ pub fn document() -> Value {
 }
 
 /// The registry as this node verified it, with entry-into-force dates computed.
-pub fn registry_view(state: &AppState) -> Value {
+pub fn registry_view(state: &Node) -> Value {
     let reg = &state.registry;
     let general = reg.general_in_force_from();
     let states: Vec<Value> = reg
@@ -105,7 +105,7 @@ pub fn registry_view(state: &AppState) -> Value {
                 })).collect::<Vec<_>>(),
                 "in_force_from": f.from.map(|d| d.to_string()),
                 "in_force_until": f.until.map(|d| d.to_string()),
-                "in_force_today": f.on(crate::gate::today(state)),
+                "in_force_today": f.on(crate::ops::gate::today(state)),
                 "languages": s.languages,
                 "central_authority": s.central_authority,
                 "point_of_contact": s.point_of_contact,
@@ -117,7 +117,7 @@ pub fn registry_view(state: &AppState) -> Value {
         .collect();
     json!({
         "general_in_force_from": general.map(|d| d.to_string()),
-        "today": crate::gate::today(state).to_string(),
+        "today": crate::ops::gate::today(state).to_string(),
         "serial": reg.serial,
         "issued_at": reg.issued_at,
         "demo": reg.demo,

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 use hanoinet_store::Notification;
 
-use crate::server::AppState;
+use crate::node::Node;
 
 /// `node.json` → `"escalation"`: who hears of missed deadlines and reminders.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,7 +100,7 @@ impl Escalation {
     }
 }
 
-async fn send(state: &AppState, n: &Notification) -> Result<(), String> {
+async fn send(state: &Node, n: &Notification) -> Result<(), String> {
     match n.channel.as_str() {
         WEBHOOK => {
             let resp = state
@@ -162,7 +162,7 @@ async fn email(smtp: &Smtp, n: &Notification) -> Result<(), String> {
 }
 
 /// Sends what is due now; returns how many were sent.
-pub async fn flush(state: &AppState) -> usize {
+pub async fn flush(state: &Node) -> usize {
     let now = state.clock.now();
     let lease = now
         .checked_add(jiff::SignedDuration::from_secs(60))
@@ -185,7 +185,7 @@ pub async fn flush(state: &AppState) -> usize {
                 state.store.notification_attempted(&n.id, now, Ok(())).await
             }
             Err(e) => {
-                let delay = crate::delivery::backoff(
+                let delay = crate::workers::delivery::backoff(
                     n.attempts,
                     state.tunables.base_backoff,
                     state.tunables.max_backoff,
@@ -208,7 +208,7 @@ pub async fn flush(state: &AppState) -> usize {
 }
 
 /// Delivers notifications until `stop`.
-pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+pub async fn run(state: Arc<Node>, mut stop: watch::Receiver<bool>) {
     loop {
         flush(&state).await;
         tokio::select! {

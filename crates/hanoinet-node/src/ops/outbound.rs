@@ -5,18 +5,18 @@ use hanoinet_protocol::{Envelope, Header, Kind};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::error::{ApiError, ApiResult};
-use crate::server::AppState;
+use crate::error::{NodeError, NodeResult};
+use crate::node::Node;
 
 /// Seals `payload` (serialized as JSON) into a new envelope for `to`.
 pub fn seal(
-    state: &AppState,
+    state: &Node,
     to: &NodeId,
     kind: &str,
     in_reply_to: Option<EnvelopeId>,
     payload: &impl Serialize,
     now: Timestamp,
-) -> ApiResult<Envelope> {
+) -> NodeResult<Envelope> {
     seal_with_id(
         state,
         EnvelopeId::new_v7(),
@@ -31,28 +31,28 @@ pub fn seal(
 /// Seals `payload` into an envelope with a given id (a request's envelope id is chosen when the
 /// request is created, before it is sent).
 pub fn seal_with_id(
-    state: &AppState,
+    state: &Node,
     id: EnvelopeId,
     to: &NodeId,
     kind: &str,
     in_reply_to: Option<EnvelopeId>,
     payload: &impl Serialize,
     now: Timestamp,
-) -> ApiResult<Envelope> {
+) -> NodeResult<Envelope> {
     let peer = state
         .registry
         .node(to)
-        .ok_or_else(|| ApiError::internal(format!("peer {to} vanished from the registry")))?;
-    let peer_keys = peer.public_keys().map_err(ApiError::internal)?;
+        .ok_or_else(|| NodeError::internal(format!("peer {to} vanished from the registry")))?;
+    let peer_keys = peer.public_keys().map_err(NodeError::internal)?;
     let header = Header {
         id,
         from: state.id.clone(),
         to: to.clone(),
-        kind: Kind::new(kind).map_err(ApiError::internal)?,
+        kind: Kind::new(kind).map_err(NodeError::internal)?,
         created_at: now,
         in_reply_to,
     };
-    let bytes = serde_json::to_vec(payload).map_err(ApiError::internal)?;
+    let bytes = serde_json::to_vec(payload).map_err(NodeError::internal)?;
     Envelope::seal(header, &bytes, &state.keys, &peer_keys, &mut rand::rng())
-        .map_err(ApiError::internal)
+        .map_err(NodeError::internal)
 }

@@ -19,7 +19,7 @@ use hanoinet_protocol::NodeKeys;
 use hanoinet_protocol::keys::{VerifyingKey, verifying_key_from_b64};
 use hanoinet_protocol::registry::{IdentityFile, NodeEntry, NodeRole, SignedRegistry};
 
-use crate::server::{NodeConfig, Tunables};
+use crate::node::{NodeConfig, Tunables};
 
 pub const CONFIG_FILE: &str = "node.json";
 pub const KEYS_FILE: &str = "keys.json";
@@ -43,7 +43,7 @@ pub struct FileConfig {
     pub policy: hanoinet_core::policy::Policy,
     /// Who hears of missed deadlines and reminders (webhooks, e-mail).
     #[serde(default)]
-    pub escalation: crate::notify::Escalation,
+    pub escalation: crate::workers::notify::Escalation,
     /// Limits of the HTTP listener; every member has a default.
     #[serde(default)]
     pub http: HttpLimits,
@@ -199,7 +199,7 @@ pub fn load(dir: &Path, registry: Option<&Path>) -> anyhow::Result<(FileConfig, 
         policy: config.policy.clone(),
         escalation: config.escalation.clone(),
     };
-    crate::server::check_identity(&node)?;
+    crate::node::check_identity(&node)?;
     Ok((config, node))
 }
 

@@ -14,33 +14,33 @@ use hanoinet_core::catalogue::{art40, art65};
 use hanoinet_core::request::{FieldError, RequestFacts};
 use hanoinet_core::{NodeId, RequestId};
 
-use crate::error::{ApiError, ApiResult};
-use crate::server::AppState;
+use crate::error::{NodeError, NodeResult};
+use crate::node::Node;
 
 /// Today's date in UTC on the node's clock.
-pub fn today(state: &AppState) -> jiff::civil::Date {
+pub fn today(state: &Node) -> jiff::civil::Date {
     state.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date()
 }
 
 /// Runs the checks for a request from `from` to `to`. `Ok` carries the warnings to show with
 /// the request; `Err` every problem found.
 pub async fn check(
-    state: &AppState,
+    state: &Node,
     from: &NodeId,
     to: &NodeId,
     facts: &RequestFacts,
-) -> ApiResult<Result<Value, Vec<FieldError>>> {
+) -> NodeResult<Result<Value, Vec<FieldError>>> {
     check_typed(state, from, to, facts, None).await
 }
 
 /// [`check`], with the request type for the channel warnings (MLA goes to a central authority).
 pub async fn check_typed(
-    state: &AppState,
+    state: &Node,
     from: &NodeId,
     to: &NodeId,
     facts: &RequestFacts,
     kind: Option<hanoinet_core::request::RequestType>,
-) -> ApiResult<Result<Value, Vec<FieldError>>> {
+) -> NodeResult<Result<Value, Vec<FieldError>>> {
     let mut errors = Vec::new();
     if facts.under_convention()
         && let Err(e) = hanoinet_core::legal::both_in_force(
@@ -121,16 +121,16 @@ pub async fn check_typed(
 }
 
 async fn check_link(
-    state: &AppState,
+    state: &Node,
     linked: RequestId,
     from: &NodeId,
     to: &NodeId,
-) -> ApiResult<Option<FieldError>> {
+) -> NodeResult<Option<FieldError>> {
     let rec = state
         .store
         .get_request(linked)
         .await
-        .map_err(ApiError::from)?;
+        .map_err(NodeError::from)?;
     let same_states = rec.as_ref().is_some_and(|r| {
         let pair = [r.from.state(), r.to.state()];
         pair.contains(&from.state()) && pair.contains(&to.state())

@@ -27,11 +27,11 @@ use hanoinet_protocol::{Envelope, Receipt};
 use hanoinet_store::{Delivery, OutboxItem};
 
 use crate::error::ErrorCode;
-use crate::federation::ENVELOPES_PATH;
-use crate::server::AppState;
+use crate::node::Node;
+use hanoinet_protocol::ENVELOPES_PATH;
 
 /// Runs until `stop` turns true.
-pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+pub async fn run(state: Arc<Node>, mut stop: watch::Receiver<bool>) {
     let concurrency = state.tunables.concurrency.max(1);
     let permits = Arc::new(Semaphore::new(concurrency));
     // Claim when a quarter of the slots are free (or all of them): one claim transaction per
@@ -94,7 +94,7 @@ pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
 }
 
 /// Records receipts as they come, all those waiting in one transaction (group commit).
-async fn record(state: Arc<AppState>, mut rx: mpsc::UnboundedReceiver<Delivery>) {
+async fn record(state: Arc<Node>, mut rx: mpsc::UnboundedReceiver<Delivery>) {
     let mut batch = Vec::new();
     while rx.recv_many(&mut batch, 512).await > 0 {
         if let Err(e) = state
@@ -111,7 +111,7 @@ async fn record(state: Arc<AppState>, mut rx: mpsc::UnboundedReceiver<Delivery>)
 }
 
 /// How long to sleep when nothing is due: until the next due row, at most the poll interval.
-async fn next_wait(state: &AppState) -> Duration {
+async fn next_wait(state: &Node) -> Duration {
     let poll = state.tunables.poll_interval;
     match state.store.next_outbox_due().await {
         Ok(Some(due)) => {
@@ -160,7 +160,7 @@ enum Outcome {
     Failed(String),
 }
 
-async fn deliver(state: &AppState, item: OutboxItem, receipts: &mpsc::UnboundedSender<Delivery>) {
+async fn deliver(state: &Node, item: OutboxItem, receipts: &mpsc::UnboundedSender<Delivery>) {
     let mut envelope = match Envelope::from_json(item.envelope.as_bytes()) {
         Ok(e) => e,
         Err(e) => {
@@ -193,7 +193,7 @@ async fn deliver(state: &AppState, item: OutboxItem, receipts: &mpsc::UnboundedS
                 && let Ok(head) =
                     serde_json::from_value::<hanoinet_ledger::SignedTreeHead>(head.clone())
             {
-                crate::ledger::remember_peer_head(state, &item.peer, &head).await;
+                crate::ops::ledger::remember_peer_head(state, &item.peer, &head).await;
             }
             let json = serde_json::to_string(&receipt).unwrap_or_default();
             tracing::debug!(envelope = %item.envelope_id, peer = %item.peer, "delivered");
@@ -202,14 +202,17 @@ async fn deliver(state: &AppState, item: OutboxItem, receipts: &mpsc::UnboundedS
             } else {
                 events::RESPONSE_DELIVERED
             };
-            let ledger = crate::ledger::entry(
+            let ledger = crate::ops::ledger::entry(
                 state,
                 event,
-                crate::ledger::node_actor(&item.peer),
+                crate::ops::ledger::node_actor(&item.peer),
                 format!("request:{}", item.request_id),
             )
             .attr("envelope", item.envelope_id.to_string())
-            .attr("receipt", crate::ledger::commit(state, json.as_bytes()))
+            .attr(
+                "receipt",
+                crate::ops::ledger::commit(state, json.as_bytes()),
+            )
             .encode();
             // If the recorder is gone (shutdown), the lease runs out and the envelope is re-sent.
             let _ = receipts.send(Delivery {
@@ -250,7 +253,7 @@ async fn deliver(state: &AppState, item: OutboxItem, receipts: &mpsc::UnboundedS
     }
 }
 
-async fn restamp(state: &AppState, envelope: &mut Envelope, now: Timestamp) {
+async fn restamp(state: &Node, envelope: &mut Envelope, now: Timestamp) {
     envelope.restamp(now, &state.keys);
     if let Err(e) = state
         .store
@@ -261,7 +264,7 @@ async fn restamp(state: &AppState, envelope: &mut Envelope, now: Timestamp) {
     }
 }
 
-async fn attempt(state: &AppState, item: &OutboxItem, envelope: &Envelope) -> Outcome {
+async fn attempt(state: &Node, item: &OutboxItem, envelope: &Envelope) -> Outcome {
     let Some(peer) = state.registry.node(&item.peer) else {
         return Outcome::Failed(format!("{} is no longer in the registry", item.peer));
     };

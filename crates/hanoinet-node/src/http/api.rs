@@ -1,0 +1,392 @@
+//! The REST API (`/api/v1`), authenticated with bearer tokens.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use hanoinet_core::request::{self, Direction, FieldError, Move};
+use hanoinet_store::ListOrder;
+
+use crate::http::error::{ApiError, ApiResult, ErrorCode, field_error, validation_failed};
+use crate::http::extract::{AuthUser, parse_json, parse_json_or_empty};
+use crate::http::views::{message_view, request_view};
+use crate::node::Node;
+use crate::ops::access::require_officer;
+use crate::ops::moves::Moved;
+use crate::ops::requests::{self as requests, MAX_LIST, load};
+
+type NodeRef = State<Arc<Node>>;
+
+pub fn routes() -> Router<Arc<Node>> {
+    Router::new()
+        .route("/api/v1/requests", post(create_request).get(list_requests))
+        .route("/api/v1/requests/{id}", get(show_request))
+        .route("/api/v1/requests/{id}/responses", post(respond))
+        .route("/api/v1/requests/{id}/transitions", post(transition))
+        // The same, by another name.
+        .route("/api/v1/requests/{id}/status", post(transition))
+        .route("/api/v1/requests/{id}/approve", post(approve))
+        .route("/api/v1/requests/{id}/status-enquiry", post(status_enquiry))
+        .route("/api/v1/requests/{id}/extension", post(extension))
+        .route(
+            "/api/v1/requests/{id}/confidentiality-notice",
+            post(confidentiality_notice),
+        )
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/catalogue", get(catalogue))
+        .route("/api/v1/registry", get(registry))
+        .route("/healthz", get(health))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+}
+
+async fn create_request(
+    State(state): NodeRef,
+    AuthUser(user): AuthUser,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require_officer(&user)?;
+    let body = parse_json(&state, body).await?;
+    let (new, draft) = requests::parse_new(body)?;
+    let rec = requests::create_outgoing(&state, &user, new, draft).await?;
+    Ok((StatusCode::CREATED, Json(request_view(&state, &rec))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    direction: Option<String>,
+    limit: Option<i64>,
+    /// `created_at` (newest first, the default) or `time_limit` (earliest first).
+    sort: Option<String>,
+}
+
+async fn list_requests(
+    State(state): NodeRef,
+    AuthUser(user): AuthUser,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::ValidationFailed, e.body_text()))?;
+    let direction = match q.direction.as_deref() {
+        None => None,
+        Some(d) => Some(Direction::parse(d).ok_or_else(|| {
+            validation_failed(vec![field_error(
+                "direction",
+                "invalid",
+                format!("direction must be incoming or outgoing, got {d:?}"),
+            )])
+        })?),
+    };
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=MAX_LIST).contains(&limit) {
+        return Err(validation_failed(vec![field_error(
+            "limit",
+            "invalid",
+            format!("limit must be between 1 and {MAX_LIST}"),
+        )]));
+    }
+    let order = match q.sort.as_deref() {
+        None | Some("created_at") => ListOrder::Newest,
+        Some("time_limit") => ListOrder::TimeLimit,
+        Some(other) => {
+            return Err(validation_failed(vec![field_error(
+                "sort",
+                "invalid",
+                format!("sort must be created_at or time_limit, got {other:?}"),
+            )]));
+        }
+    };
+    let recs = requests::list(&state, &user, direction, order, limit).await?;
+    Ok(Json(
+        json!({"requests": recs.iter().map(|r| request_view(&state, r)).collect::<Vec<_>>()}),
+    ))
+}
+
+async fn show_request(
+    State(state): NodeRef,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (rec, pending) = requests::open(&state, &user, &id).await?;
+    let mut view = request_view(&state, &rec);
+    if let Some(pending) = pending {
+        // Art. 42: kept until the follow-up request is decided, even past preserved_until.
+        view["preserved_while_pending"] = json!(pending);
+    }
+    Ok(Json(view))
+}
+
+/// `POST /api/v1/requests/{id}/responses`: the requested State's decision (`accept`,
+/// `accept_with_conditions`, `refuse`), a move to `accepted`, `accepted_with_conditions` or
+/// `refused` (acknowledging first if needed).
+async fn respond(
+    State(state): NodeRef,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require_officer(&user)?;
+    let rec = load(&state, &id).await?;
+    let body = parse_json(&state, body).await?;
+    if rec.direction != Direction::Incoming {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "this node sent the request; only the requested State's node can answer it",
+        ));
+    }
+    let decision = request::validate_decision(
+        &body,
+        rec.request_type,
+        crate::ops::moves::own_facts(&state, &rec),
+    )
+    .map_err(validation_failed)?;
+    let mv = Move {
+        to: decision.status(),
+        note: None,
+        decision: Some(decision),
+    };
+    crate::ops::moves::move_requested(&state, &user, &rec, mv).await?;
+    let rec = load(&state, &id).await?;
+    Ok((StatusCode::CREATED, Json(request_view(&state, &rec))))
+}
+
+/// `POST /api/v1/requests/{id}/transitions`: `{"status": "...", "note": "..."}` (plus `grounds`
+/// and `explanation` for `refused`, `conditions` for `accepted_with_conditions`). `201` when the
+/// move is made; `202` when it is proposed to the requested node; `409` names the allowed moves.
+async fn transition(
+    State(state): NodeRef,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require_officer(&user)?;
+    let rec = load(&state, &id).await?;
+    let body = parse_json(&state, body).await?;
+    let mv = request::validate_move(
+        &body,
+        rec.request_type,
+        crate::ops::moves::own_facts(&state, &rec),
+    )
+    .map_err(validation_failed)?;
+    let status = match rec.direction {
+        Direction::Incoming => {
+            crate::ops::moves::move_requested(&state, &user, &rec, mv).await?;
+            StatusCode::CREATED
+        }
+        Direction::Outgoing => {
+            moved(crate::ops::moves::move_requesting(&state, &user, &rec, mv).await?)
+        }
+    };
+    let rec = load(&state, &id).await?;
+    Ok((status, Json(request_view(&state, &rec))))
+}
+
+/// `POST /api/v1/requests/{id}/approve`: a supervisor other than the author sends a request that
+/// awaits approval (the move to `queued`).
+async fn approve(
+    State(state): NodeRef,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require_officer(&user)?;
+    let rec = load(&state, &id).await?;
+    if rec.direction != Direction::Outgoing {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "approval is for requests this node sends",
+        ));
+    }
+    let mv = Move {
+        to: request::Status::Queued,
+        note: None,
+        decision: None,
+    };
+    let status = moved(crate::ops::moves::move_requesting(&state, &user, &rec, mv).await?);
+    let rec = load(&state, &id).await?;
+    Ok((status, Json(request_view(&state, &rec))))
+}
+
+/// `POST /api/v1/requests/{id}/status-enquiry`: `{"note": "..."}` (optional); the requested
+/// node answers it.
+async fn status_enquiry(
+    State(state): NodeRef,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require_officer(&user)?;
+    let rec = load(&state, &id).await?;
+    // An empty body is an enquiry without a note; anything else must be a valid one.
+    let body = parse_json_or_empty(&state, body).await?;
+    let note = match &body {
+        Value::Null => None,
+        Value::Object(o) => {
+            if let Some(k) = o.keys().find(|k| k.as_str() != "note") {
+                return Err(validation_failed(vec![field_error(
+                    k,
+                    "unknown_field",
+                    format!("{k:?} is not a field of a status enquiry (note)"),
+                )]));
+            }
+            request::long_text(o.get("note"), "note", None)
+                .map_err(|e| validation_failed(vec![e]))?
+        }
+        _ => {
+            return Err(validation_failed(vec![field_error(
+                "",
+                "invalid",
+                "the body must be a JSON object (or empty)".into(),
+            )]));
+        }
+    };
+    let m = crate::ops::messages::status_enquiry(&state, &user, &rec, note).await?;
+    Ok((StatusCode::ACCEPTED, Json(message_view(&m, &rec))))
+}
+
+/// `POST /api/v1/requests/{id}/confidentiality-notice`: `{"note": "..."}` (required): the
+/// requested node cannot keep the request confidential (Art. 40(20)).
+async fn confidentiality_notice(
+    State(state): NodeRef,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require_officer(&user)?;
+    let rec = load(&state, &id).await?;
+    let body = parse_json(&state, body).await?;
+    let obj = body.as_object().cloned().unwrap_or_default();
+    let mut errors: Vec<FieldError> = obj
+        .keys()
+        .filter(|k| k.as_str() != "note")
+        .map(|k| {
+            field_error(
+                k,
+                "unknown_field",
+                format!("{k:?} is not a field of this notice (note)"),
+            )
+        })
+        .collect();
+    let note = request::long_text(
+        obj.get("note"),
+        "note",
+        Some(hanoinet_core::catalogue::art40::CONFIDENTIALITY),
+    )
+    .unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    let Some(note) = note.filter(|_| errors.is_empty()) else {
+        if errors.is_empty() {
+            errors.push(FieldError::new(
+                "note",
+                "missing",
+                "note is required: why the request cannot be kept confidential".into(),
+                Some(hanoinet_core::catalogue::art40::CONFIDENTIALITY),
+            ));
+        }
+        return Err(validation_failed(errors));
+    };
+    let m = crate::ops::messages::confidentiality_notice(&state, &user, &rec, note).await?;
+    Ok((StatusCode::ACCEPTED, Json(message_view(&m, &rec))))
+}
+
+/// `POST /api/v1/requests/{id}/extension`: `{"days": N, "note": "..."}`. On the requesting node
+/// it asks the requested node to keep a preservation longer (`202`); on the requested node it
+/// grants that (`201`), and the new `preserved_until` reaches the requesting node.
+async fn extension(
+    State(state): NodeRef,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require_officer(&user)?;
+    let rec = load(&state, &id).await?;
+    let body = parse_json(&state, body).await?;
+    let mut errors = Vec::new();
+    let obj = body.as_object().cloned().unwrap_or_default();
+    for k in obj.keys().filter(|k| *k != "days" && *k != "note") {
+        errors.push(field_error(
+            k,
+            "unknown_field",
+            format!("{k:?} is not a field of an extension (days, note)"),
+        ));
+    }
+    let days = obj.get("days").and_then(Value::as_i64);
+    if !days.is_some_and(|d| (1..=3650).contains(&d)) {
+        errors.push(FieldError::new(
+            "days",
+            if obj.contains_key("days") {
+                "invalid"
+            } else {
+                "missing"
+            },
+            "days is required: a whole number of days from 1 to 3650".into(),
+            Some(hanoinet_core::catalogue::art42::MINIMUM_PERIOD),
+        ));
+    }
+    let note = request::long_text(obj.get("note"), "note", None).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    let (Some(days), true) = (days, errors.is_empty()) else {
+        return Err(validation_failed(errors));
+    };
+    let in_force = rec.request_type == request::RequestType::Preservation
+        && rec.status.preserves()
+        && rec.preserved_until.is_some();
+    if !in_force {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "only an accepted preservation can be extended; this is a {} request that is {}",
+                rec.request_type.as_str(),
+                rec.status.as_str()
+            ),
+        )
+        .with_details(vec![json!({"status": rec.status.as_str()})]));
+    }
+    match rec.direction {
+        Direction::Outgoing => {
+            let m =
+                crate::ops::messages::request_extension(&state, &user, &rec, days, note).await?;
+            Ok((StatusCode::ACCEPTED, Json(message_view(&m, &rec))))
+        }
+        Direction::Incoming => {
+            crate::ops::messages::grant_extension(&state, &user, &rec, days, note).await?;
+            let rec = load(&state, &id).await?;
+            Ok((StatusCode::CREATED, Json(request_view(&state, &rec))))
+        }
+    }
+}
+
+async fn openapi() -> Json<Value> {
+    Json(crate::http::openapi::document())
+}
+
+/// The Convention catalogue: request types with their fields, offence categories, refusal
+/// grounds. Public reference data, so user interfaces build their forms from it.
+async fn catalogue() -> Json<Value> {
+    Json(crate::http::catalogue::document())
+}
+
+/// The registry as this node verified it, with the computed entry-into-force dates.
+async fn registry(State(state): NodeRef) -> Json<Value> {
+    Json(crate::http::catalogue::registry_view(&state))
+}
+
+async fn health(State(state): NodeRef) -> Json<Value> {
+    Json(json!({"node": state.id, "status": "ok"}))
+}
+
+/// `201` for a move made, `202` for one proposed to the requested node.
+fn moved(m: Moved) -> StatusCode {
+    match m {
+        Moved::Made => StatusCode::CREATED,
+        Moved::Proposed => StatusCode::ACCEPTED,
+    }
+}

@@ -1,0 +1,415 @@
+//! Giving data on a request (Art. 36 conditions), Art. 43(1) traffic disclosure, and reading
+//! the data a request holds.
+
+use base64::Engine;
+use serde_json::Value;
+
+use hanoinet_core::catalogue::{art36, art43};
+use hanoinet_core::request::{Direction, FieldError, MAX_TEXT_CHARS, RequestType};
+use hanoinet_core::text::{Lines, TextError, clean};
+use hanoinet_protocol::Kind;
+use hanoinet_protocol::authorization::OnwardAuthorization;
+use hanoinet_store::{Attachment, DataTransfer, NewOutbox, RequestRecord, User};
+
+use crate::error::{Detail, NodeError, NodeResult};
+use crate::node::Node;
+use crate::ops::access::{require_officer, require_reader};
+use crate::ops::requests::load;
+
+use super::data::*;
+
+/// A transfer with its attachments.
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    pub transfer: DataTransfer,
+    pub attachments: Vec<Attachment>,
+}
+
+/// `t` with its attachments as stored now.
+pub async fn with_attachments(state: &Node, t: DataTransfer) -> NodeResult<Transfer> {
+    let attachments = state.store.attachments_of_transfer(&t.id).await?;
+    Ok(Transfer {
+        transfer: t,
+        attachments,
+    })
+}
+
+/// `POST /api/v1/requests/{id}/traffic-disclosure` (the requested node, on a preservation it
+/// carries out): `{conditions, service_provider, transmission_path, traffic_data}`. Art. 43(1):
+/// while preserving traffic data, the preserving State that finds a service provider in another
+/// State took part in the transmission discloses, on its own initiative, enough traffic data to
+/// identify that provider and the path. The conditions of Art. 36 apply as to any data.
+pub async fn disclose_traffic(
+    state: &Node,
+    user: &User,
+    id: &str,
+    body: Value,
+) -> NodeResult<Transfer> {
+    require_officer(user)?;
+    let rec = load(state, id).await?;
+    if rec.request_type != RequestType::Preservation
+        || rec.direction != Direction::Incoming
+        || !rec.status.preserves()
+    {
+        return Err(NodeError::conflict(format!(
+                "an {} disclosure is made by the preserving node on a preservation it accepted; this is a {} {} request that is {}",
+                art43::DISCLOSURE,
+                rec.direction.as_str(),
+                rec.request_type.as_str(),
+                rec.status.as_str()
+            ),
+        )
+        .with_detail(Detail::status(rec.status)));
+    }
+    let obj = body.as_object().cloned().unwrap_or_default();
+    let mut errors = Vec::new();
+    for k in obj.keys() {
+        if k != "conditions" && !ART43_MEMBERS.contains(&k.as_str()) {
+            errors.push(field(
+                k,
+                "unknown_field",
+                format!(
+                    "{k:?} is not a field of an {} disclosure (conditions, {})",
+                    art43::DISCLOSURE,
+                    ART43_MEMBERS.join(", ")
+                ),
+            ));
+        }
+    }
+    let mut results = serde_json::Map::new();
+    for k in ART43_MEMBERS {
+        match obj.get(k).and_then(Value::as_str).map(|v| clean(v, MAX_TEXT_CHARS, Lines::Many)) {
+            Some(Ok(v)) => {
+                results.insert(k.to_owned(), Value::String(v));
+            }
+            None | Some(Err(TextError::Empty)) => errors.push(FieldError::new(
+                k,
+                "missing",
+                format!(
+                    "{k} is required: enough traffic data to identify the service provider and the path ({})",
+                    art43::DISCLOSURE
+                ),
+                Some(art43::DISCLOSURE),
+            )),
+            Some(Err(e)) => errors.push(FieldError::new(k, e.code(), format!("{k} {e}"), Some(art43::DISCLOSURE))),
+        }
+    }
+    let conds = conditions(obj.get("conditions"), crate::ops::gate::today(state));
+    let conds = match conds {
+        Ok(c) if errors.is_empty() => c,
+        Ok(_) => return Err(NodeError::Invalid(errors)),
+        Err(e) => {
+            errors.extend(e);
+            return Err(NodeError::Invalid(errors));
+        }
+    };
+    let give = Give {
+        conds,
+        results: Some(Value::Object(results)),
+        attachments: Vec::new(),
+        forwarded: None,
+        basis: Some(ART43_BASIS),
+    };
+    let transfer = transmit(state, user, &rec, give).await?;
+    with_attachments(state, transfer).await
+}
+
+/// `POST /api/v1/requests/{id}/data`: `{conditions, results?, attachments?: [ids]}`.
+pub async fn give(state: &Node, user: &User, id: &str, body: Value) -> NodeResult<Transfer> {
+    require_officer(user)?;
+    let rec = load(state, id).await?;
+    if rec.request_type == RequestType::Preservation {
+        return Err(preservation_discloses_nothing());
+    }
+    if !may_give(&rec) {
+        return Err(NodeError::conflict(format!(
+                "data is given by the requested node once it accepted (or with spontaneous information); this request is {} here",
+                rec.status.as_str()
+            ),
+        )
+        .with_detail(Detail::status(rec.status)));
+    }
+    let today = crate::ops::gate::today(state);
+    let mut errors = Vec::new();
+    let obj = body.as_object().cloned().unwrap_or_default();
+    for k in obj.keys() {
+        if !["conditions", "results", "attachments"].contains(&k.as_str()) {
+            errors.push(field(
+                k,
+                "unknown_field",
+                format!(
+                    "{k:?} is not a field of a data transfer (conditions, results, attachments)"
+                ),
+            ));
+        }
+    }
+    let conds = conditions(obj.get("conditions"), today).map_err(|e| {
+        errors.extend(e);
+    });
+    let results = obj.get("results").filter(|v| !v.is_null()).cloned();
+    if let Some(r) = &results
+        && r.as_object().is_none_or(|o| o.is_empty())
+    {
+        errors.push(field(
+            "results",
+            "invalid",
+            "results is an object with at least one member (or absent)",
+        ));
+    }
+    let mut attachments = Vec::new();
+    match obj.get("attachments") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(ids)) => {
+            for (i, v) in ids.iter().enumerate() {
+                let a = match v.as_str() {
+                    Some(aid) => state.store.attachment(aid).await?,
+                    None => None,
+                };
+                match a {
+                    Some(a) if a.request_id == rec.id && a.state == "staged" => attachments.push(a),
+                    _ => errors.push(field(
+                        &format!("attachments[{i}]"),
+                        "invalid",
+                        "not an uploaded, unsent attachment of this request",
+                    )),
+                }
+            }
+        }
+        Some(_) => errors.push(field(
+            "attachments",
+            "invalid",
+            "attachments is a list of attachment ids",
+        )),
+    }
+    if results.is_none() && attachments.is_empty() && errors.is_empty() {
+        errors.push(field(
+            "results",
+            "missing",
+            "a data transfer carries results, attachments, or both",
+        ));
+    }
+    let Ok(conds) = conds else {
+        return Err(NodeError::Invalid(errors));
+    };
+    if !errors.is_empty() {
+        return Err(NodeError::Invalid(errors));
+    }
+    let give = Give {
+        conds,
+        results,
+        attachments,
+        forwarded: None,
+        basis: None,
+    };
+    let transfer = transmit(state, user, &rec, give).await?;
+    with_attachments(state, transfer).await
+}
+
+/// `GET /api/v1/requests/{id}/data`.
+pub async fn transfers(state: &Node, user: &User, id: &str) -> NodeResult<Vec<Transfer>> {
+    require_reader(user)?;
+    let rec = load(state, id).await?;
+    let mut out = Vec::new();
+    let transfers = state.store.transfers_of(rec.id).await?;
+    for t in &transfers {
+        out.push(with_attachments(state, t.clone()).await?);
+    }
+    // Who read which data (Art. 36 results included), and when, is part of the record.
+    let opened = crate::ops::ledger::entry(
+        state,
+        hanoinet_ledger::entry::events::DATA_OPENED,
+        crate::ops::ledger::user_actor(user),
+        format!("request:{}", rec.id),
+    )
+    .attr(
+        "transfers",
+        transfers
+            .iter()
+            .map(|t| t.id.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    state.store.append_ledger(&[opened.encode()]).await?;
+    Ok(out)
+}
+
+/// `GET /api/v1/requests/{id}/attachments/{aid}`: the content, while it is held.
+pub async fn attachment(
+    state: &Node,
+    user: &User,
+    id: &str,
+    aid: &str,
+) -> NodeResult<(Attachment, Vec<u8>)> {
+    require_reader(user)?;
+    let rec = load(state, id).await?;
+    let a = state
+        .store
+        .attachment(aid)
+        .await?
+        .filter(|a| a.request_id == rec.id)
+        .ok_or_else(|| NodeError::not_found(format!("no attachment {aid} on request {id}")))?;
+    match a.state.as_str() {
+        "complete" | "staged" | "sent" => {}
+        "purged" => {
+            return Err(NodeError::gone(format!(
+                "{} was purged at the end of its retention period ({}); its SHA-256 {} and size {} remain on record",
+                a.name,
+                art36::CONDITIONS,
+                a.sha256.unwrap_or_default(),
+                a.size
+            )));
+        }
+        other => {
+            return Err(NodeError::conflict(format!(
+                "{} is {other}: not all of it has arrived, or it did not match its hash",
+                a.name
+            )));
+        }
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(a.size).unwrap_or(0));
+    for idx in 0..a.chunks {
+        let c = state
+            .store
+            .chunk(&a.id, idx)
+            .await?
+            .ok_or_else(|| NodeError::internal("chunk missing"))?;
+        bytes.extend_from_slice(&c);
+    }
+    let entry = crate::ops::ledger::entry(
+        state,
+        events::ATTACHMENT_OPENED,
+        crate::ops::ledger::user_actor(user),
+        format!("request:{}", rec.id),
+    )
+    .attr("attachment", a.id.clone())
+    .attr("sha256", a.sha256.clone().unwrap_or_default());
+    state.store.append_ledger(&[entry.encode()]).await?;
+    Ok((a, bytes))
+}
+
+/// What one transfer carries.
+pub struct Give {
+    pub conds: Conditions,
+    pub results: Option<Value>,
+    pub attachments: Vec<Attachment>,
+    /// Data passed on: the transfer they came with, and the authorization.
+    pub forwarded: Option<(String, OnwardAuthorization)>,
+    /// [`ART43_BASIS`] for an Art. 43(1) disclosure on a preservation.
+    pub basis: Option<&'static str>,
+}
+
+/// Seals the transfer and every chunk, records and queues them.
+pub async fn transmit(
+    state: &Node,
+    user: &User,
+    rec: &RequestRecord,
+    give: Give,
+) -> NodeResult<DataTransfer> {
+    let Give {
+        conds,
+        results,
+        attachments,
+        forwarded,
+        basis,
+    } = give;
+    let (forwarded_from, authorization) = forwarded.unzip();
+    let now = state.clock.now();
+    let peer = peer_of(rec).clone();
+    let transfer_id = uuid::Uuid::now_v7().to_string();
+    let metas: Vec<AttachmentMeta> = attachments
+        .iter()
+        .map(|a| AttachmentMeta {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            sha256: a.sha256.clone().unwrap_or_default(),
+            size: a.size,
+            chunks: a.chunks,
+        })
+        .collect();
+    let payload = TransferPayload {
+        transfer_id: transfer_id.clone(),
+        request_id: rec.id,
+        conditions: conds.clone(),
+        results: results.clone(),
+        attachments: metas,
+        forwarded_from: forwarded_from.clone(),
+        authorization,
+        basis: basis.map(str::to_owned),
+    };
+    let out = |env: &hanoinet_protocol::Envelope| NewOutbox {
+        envelope_id: env.header.id,
+        peer: peer.clone(),
+        kind: env.header.kind.as_str().into(),
+        request_id: rec.id,
+        envelope: env.to_json(),
+        created_at: now,
+    };
+    let env = crate::ops::outbound::seal(state, &peer, Kind::DATA_TRANSFER, None, &payload, now)?;
+    let mut outbox = vec![out(&env)];
+    for a in &attachments {
+        for idx in 0..a.chunks {
+            let bytes = state.store.chunk(&a.id, idx).await?.ok_or_else(|| {
+                NodeError::internal(format!("chunk {idx} of {} is missing", a.id))
+            })?;
+            let chunk = ChunkPayload {
+                transfer_id: transfer_id.clone(),
+                request_id: rec.id,
+                attachment_id: a.id.clone(),
+                idx,
+                data: base64::engine::general_purpose::STANDARD.encode(&bytes),
+            };
+            let env =
+                crate::ops::outbound::seal(state, &peer, Kind::DATA_CHUNK, None, &chunk, now)?;
+            outbox.push(out(&env));
+        }
+    }
+    let transfer = DataTransfer {
+        id: transfer_id.clone(),
+        request_id: rec.id,
+        direction: "sent".into(),
+        peer: peer.as_str().into(),
+        conditions: serde_json::to_value(&conds).map_err(NodeError::internal)?,
+        results,
+        retention_until: conds.retention_until,
+        onward_transfer: conds.onward_transfer.clone(),
+        created_at: now,
+        purged_at: None,
+        forwarded_from,
+    };
+    let sent: Vec<Attachment> = attachments
+        .into_iter()
+        .map(|a| Attachment {
+            transfer_id: Some(transfer_id.clone()),
+            state: "sent".into(),
+            ..a
+        })
+        .collect();
+    let ledger = crate::ops::ledger::entry(
+        state,
+        events::DATA_SENT,
+        crate::ops::ledger::user_actor(user),
+        format!("request:{}", rec.id),
+    )
+    .attr("transfer", transfer_id.clone())
+    .attr("peer", peer.as_str())
+    .attr(
+        "attachments",
+        sent.iter()
+            .map(|a| a.sha256.clone().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(","),
+    )
+    .attr("retention_until", conds.retention_until.to_string())
+    .attr("onward_transfer", conds.onward_transfer.as_str())
+    .attr(
+        "conditions",
+        crate::ops::ledger::commit(state, transfer.conditions.to_string().as_bytes()),
+    );
+    state
+        .store
+        .send_transfer(&transfer, &sent, &outbox, &[ledger.encode()])
+        .await?;
+    state.outbox_wake.notify_one();
+    tracing::info!(request = %rec.id, transfer = %transfer.id, to = %peer, "data sent");
+    Ok(transfer)
+}

@@ -1,0 +1,257 @@
+//! Requests this node sends, and reading requests: creating one (queued, awaiting approval or
+//! a draft), listing and opening them, each read recorded in the ledger.
+
+use serde_json::Value;
+
+use hanoinet_core::RequestId;
+use hanoinet_core::request::{self, Direction, FieldError, RequestFacts};
+use hanoinet_ledger::entry::events;
+use hanoinet_protocol::Kind;
+use hanoinet_store::{
+    ListOrder, NewOutbox, NewOutgoing, NewRequest, RequestRecord, StatusEvent, User,
+};
+
+use crate::error::{NodeError, NodeResult};
+use crate::node::Node;
+use crate::ops::access::require_reader;
+use crate::payload::{RequestPayload, Step};
+
+/// Most requests a list returns.
+pub const MAX_LIST: i64 = 500;
+
+fn field_error(field: &str, code: &str, message: String) -> FieldError {
+    FieldError::new(field, code, message, None)
+}
+
+/// Reads a new request as posted: its fields (validated by the catalogue's rules) and whether
+/// it is a draft (`"draft": true` keeps it on this node until its author submits it).
+pub fn parse_new(mut body: Value) -> NodeResult<(request::NewRequest, bool)> {
+    let draft = match body.as_object_mut().and_then(|o| o.remove("draft")) {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::Bool(true)) => true,
+        Some(_) => {
+            return Err(NodeError::Invalid(vec![field_error(
+                "draft",
+                "invalid",
+                "draft must be true or false".into(),
+            )]));
+        }
+    };
+    let new = request::validate_new_request(&body).map_err(NodeError::Invalid)?;
+    Ok((new, draft))
+}
+
+/// Validates and creates an outgoing request (queued, awaiting approval, or a draft).
+pub async fn create_outgoing(
+    state: &Node,
+    user: &User,
+    new: request::NewRequest,
+    draft: bool,
+) -> NodeResult<RequestRecord> {
+    crate::ops::access::require_officer(user)?;
+    let facts = RequestFacts::of(&new.fields)
+        .ok_or_else(|| NodeError::internal("validated fields lack their facts"))?;
+
+    // The requested node must be a registered node of another State.
+    if state.registry.node(&new.to).is_none() {
+        return Err(NodeError::Invalid(vec![field_error(
+            "to",
+            "unknown_node",
+            format!("{} is not a node in the registry", new.to),
+        )]));
+    }
+    if new.to.state() == state.id.state() {
+        return Err(NodeError::Invalid(vec![field_error(
+            "to",
+            "same_state",
+            format!(
+                "{} belongs to this node's own State; the Convention's cooperation is between States",
+                new.to
+            ),
+        )]));
+    }
+    let warnings =
+        crate::ops::gate::check_typed(state, &state.id, &new.to, &facts, Some(new.request_type))
+            .await?
+            .map_err(NodeError::Invalid)?;
+
+    let now = state.clock.now();
+    let id = RequestId::new_v7();
+    let envelope_id = hanoinet_core::EnvelopeId::new_v7();
+    let status = if draft {
+        request::Status::Draft
+    } else if state.policy.needs_approval(new.request_type) {
+        request::Status::AwaitingApproval
+    } else {
+        request::Status::Queued
+    };
+    let first = StatusEvent {
+        by: Some("requesting".into()),
+        ..StatusEvent::new(status, now)
+    };
+    let fields_json = serde_json::to_string(&new.fields).map_err(NodeError::internal)?;
+    let mut ledger = crate::ops::ledger::entry(
+        state,
+        events::REQUEST_CREATED,
+        crate::ops::ledger::user_actor(user),
+        format!("request:{id}"),
+    )
+    .attr("type", new.request_type.as_str())
+    .attr("peer", new.to.as_str())
+    .attr("status", status.as_str())
+    .attr("envelope", envelope_id.to_string())
+    .attr(
+        "fields",
+        crate::ops::ledger::commit(state, fields_json.as_bytes()),
+    );
+    let outbox = if status == request::Status::Queued {
+        let payload = RequestPayload {
+            request_id: id,
+            request_type: new.request_type,
+            created_at: now,
+            fields: new.fields.clone(),
+            history: vec![Step::from(&first)],
+            approval: None,
+            tree_head: crate::ops::ledger::cached_head(state),
+        };
+        let envelope = crate::ops::outbound::seal_with_id(
+            state,
+            envelope_id,
+            &new.to,
+            Kind::PRESERVATION_REQUEST,
+            None,
+            &payload,
+            now,
+        )?;
+        ledger = ledger.attr("envelope_hash", hex::encode(envelope.hash()));
+        Some(NewOutbox {
+            envelope_id,
+            peer: new.to.clone(),
+            kind: Kind::PRESERVATION_REQUEST.into(),
+            request_id: id,
+            envelope: envelope.to_json(),
+            created_at: now,
+        })
+    } else {
+        None
+    };
+    let record = NewRequest {
+        id,
+        direction: Direction::Outgoing,
+        request_type: new.request_type,
+        from: state.id.clone(),
+        to: new.to.clone(),
+        fields: fields_json,
+        envelope_id,
+        created_by: Some(user.name.clone()),
+        created_at: now,
+        facts,
+        warnings: warnings.clone(),
+        history: vec![first.clone()],
+        ack_due_at: None,
+    };
+    let created_by = record.created_by.clone();
+    let item = NewOutgoing {
+        request: record,
+        outbox,
+        ledger: ledger.encode(),
+    };
+    crate::ops::batch::create(state, item).await?;
+    state.outbox_wake.notify_one();
+    tracing::info!(request = %id, to = %new.to, status = status.as_str(), "request created");
+    // What was just committed, without reading it back.
+    let rec = RequestRecord {
+        id,
+        direction: Direction::Outgoing,
+        request_type: new.request_type,
+        from: state.id.clone(),
+        to: new.to.clone(),
+        status,
+        fields: Value::Object(new.fields.clone()),
+        envelope_id,
+        created_by,
+        created_at: now,
+        updated_at: now,
+        preserved_until: None,
+        decision: None,
+        decided_at: None,
+        receipt: None,
+        response_receipt: None,
+        warnings,
+        seq: 1,
+        ack_due_at: None,
+        escalated_at: None,
+        history: vec![first],
+        messages: Vec::new(),
+    };
+    Ok(rec)
+}
+
+fn parse_request_id(id: &str) -> NodeResult<RequestId> {
+    id.parse()
+        .map_err(|_| NodeError::not_found(format!("no request {id:?}")))
+}
+
+pub async fn load(state: &Node, id: &str) -> NodeResult<RequestRecord> {
+    let id = parse_request_id(id)?;
+    state
+        .store
+        .get_request(id)
+        .await?
+        .ok_or_else(|| NodeError::not_found(format!("no request {id}")))
+}
+
+/// Up to `limit` requests, newest first or by time limit; one ledger entry names every case
+/// the list showed.
+pub async fn list(
+    node: &Node,
+    user: &User,
+    direction: Option<Direction>,
+    order: ListOrder,
+    limit: i64,
+) -> NodeResult<Vec<RequestRecord>> {
+    require_reader(user)?;
+    let recs = node.store.list_requests(direction, order, limit).await?;
+    let listed = crate::ops::ledger::entry(
+        node,
+        events::REQUESTS_LISTED,
+        crate::ops::ledger::user_actor(user),
+        String::new(),
+    )
+    .attr("count", recs.len().to_string())
+    .attr(
+        "requests",
+        recs.iter()
+            .map(|r| r.id.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    node.store.append_ledger(&[listed.encode()]).await?;
+    Ok(recs)
+}
+
+/// One request, opened by `user` (who opened which case, and when, is part of the record).
+/// For a preservation in force, also the follow-up requests still undecided (Art. 42: it is
+/// kept until they are decided, even past `preserved_until`).
+pub async fn open(
+    node: &Node,
+    user: &User,
+    id: &str,
+) -> NodeResult<(RequestRecord, Option<Vec<RequestId>>)> {
+    require_reader(user)?;
+    let rec = load(node, id).await?;
+    let opened = crate::ops::ledger::entry(
+        node,
+        events::REQUEST_OPENED,
+        crate::ops::ledger::user_actor(user),
+        format!("request:{}", rec.id),
+    );
+    node.store.append_ledger(&[opened.encode()]).await?;
+    let pending =
+        if rec.request_type == request::RequestType::Preservation && rec.status.preserves() {
+            Some(node.store.undecided_followups(rec.id).await?)
+        } else {
+            None
+        };
+    Ok((rec, pending))
+}
