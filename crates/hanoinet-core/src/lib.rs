@@ -12,6 +12,7 @@
 pub mod access;
 pub mod catalogue;
 pub mod clock;
+pub mod decision;
 pub mod ids;
 pub mod json;
 pub mod legal;

@@ -1,0 +1,218 @@
+//! The outbox: envelopes waiting for delivery, claimed with a lease, and their receipts.
+
+use jiff::Timestamp;
+use sqlx::Row;
+
+use hanoinet_core::EnvelopeId;
+use hanoinet_core::request::{Direction, Status};
+use hanoinet_core::time::to_micros;
+
+use crate::*;
+
+impl Store {
+    /// Stores new outgoing requests (status `queued`), each with its outbox envelope and ledger
+    /// entry, in one transaction: callers group concurrent creations (group commit).
+    pub async fn create_outgoing(&self, items: &[NewOutgoing]) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            for NewOutgoing {
+                request: req,
+                outbox,
+                ledger,
+            } in items
+            {
+                insert_request!(tx, req, None::<&str>);
+                insert_events!(tx, req.id, 1, &req.history);
+                if let Some(outbox) = outbox {
+                    insert_outbox!(tx, outbox);
+                }
+                insert_ledger!(tx, std::slice::from_ref(ledger));
+            }
+        });
+        Ok(())
+    }
+
+    /// Claims up to `limit` undelivered envelopes that are due, leasing them until `lease_until`
+    /// so that no other worker (in this or another process) sends them meanwhile.
+    pub async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let lock = self.skip_locked();
+        let sql = format!(
+            "UPDATE outbox SET claimed_until = $1
+             WHERE envelope_id IN (
+                SELECT envelope_id FROM outbox
+                WHERE delivered_at IS NULL AND next_attempt_at <= $2 AND claimed_until <= $2
+                ORDER BY next_attempt_at LIMIT $3 {lock})
+             RETURNING envelope_id, peer, kind, request_id, envelope, attempts, created_at"
+        );
+        let out = with_tx!(self, |tx| {
+            let rows = sqlx::query(&sql)
+                .bind(to_micros(lease_until))
+                .bind(to_micros(now))
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+            rows.iter()
+                .map(records::outbox_item)
+                .collect::<Result<Vec<_>, _>>()?
+        });
+        Ok(out)
+    }
+
+    /// When the next undelivered envelope falls due (ignoring leases), if any.
+    pub async fn next_outbox_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        with_read!(self, |pool| {
+            let due: Option<i64> = sqlx::query_scalar(
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL",
+            )
+            .fetch_one(pool)
+            .await?;
+            Ok(due.and_then(hanoinet_core::time::from_micros))
+        })
+    }
+
+    /// Records verified receipts, in one transaction: each envelope is delivered and, for a
+    /// request envelope, the request moves from `queued` to `delivered`. Idempotent. The
+    /// delivery worker groups the receipts that arrive together (group commit).
+    pub async fn record_deliveries(
+        &self,
+        receipts: &[Delivery],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            for Delivery {
+                envelope_id,
+                delivered_at,
+                receipt: receipt_json,
+                ledger,
+            } in receipts
+            {
+                let row = sqlx::query(
+                    "UPDATE outbox SET delivered_at = $1, receipt = $2, claimed_until = 0, last_error = NULL
+                     WHERE envelope_id = $3 AND delivered_at IS NULL
+                     RETURNING request_id, kind",
+                )
+                .bind(to_micros(now))
+                .bind(receipt_json)
+                .bind(envelope_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else { continue };
+                insert_ledger!(tx, std::slice::from_ref(ledger));
+                let request_id: String = row.try_get("request_id")?;
+                let kind: String = row.try_get("kind")?;
+                if kind.ends_with("_request") {
+                    let moved: Option<i64> = sqlx::query_scalar(
+                        "UPDATE requests SET status = $1, updated_at = $2, receipt = COALESCE(receipt, $3), seq = seq + 1
+                         WHERE id = $4 AND status = $5 RETURNING seq",
+                    )
+                    .bind(Status::Delivered.as_str())
+                    .bind(to_micros(*delivered_at))
+                    .bind(receipt_json)
+                    .bind(&request_id)
+                    .bind(Status::Queued.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(seq) = moved {
+                        // The peer's receipt time, so both nodes record the same moment.
+                        insert_event!(
+                            tx,
+                            request_id,
+                            seq,
+                            &StatusEvent {
+                                by: Some("system".into()),
+                                ..StatusEvent::new(Status::Delivered, *delivered_at)
+                            }
+                        );
+                    } else {
+                        // The decision overtook the receipt; keep the receipt all the same.
+                        sqlx::query(
+                            "UPDATE requests SET receipt = $1 WHERE id = $2 AND receipt IS NULL",
+                        )
+                        .bind(receipt_json)
+                        .bind(&request_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                } else if kind == "status_update" {
+                    sqlx::query("UPDATE requests SET response_receipt = $1 WHERE id = $2")
+                        .bind(receipt_json)
+                        .bind(&request_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Schedules another attempt after a failed one and releases the lease.
+    pub async fn reschedule(
+        &self,
+        envelope_id: EnvelopeId,
+        next_attempt_at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, claimed_until = 0, last_error = $2
+                 WHERE envelope_id = $3 AND delivered_at IS NULL",
+            )
+            .bind(to_micros(next_attempt_at))
+            .bind(error)
+            .bind(envelope_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Replaces an undelivered envelope's stored form (after re-signing with a fresh timestamp).
+    pub async fn replace_outbox_envelope(
+        &self,
+        envelope_id: EnvelopeId,
+        envelope_json: &str,
+    ) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            sqlx::query(
+                "UPDATE outbox SET envelope = $1 WHERE envelope_id = $2 AND delivered_at IS NULL",
+            )
+            .bind(envelope_json)
+            .bind(envelope_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Delivery figures of the outbox: (created_at, delivered_at) of every delivered envelope of
+    /// `kind`. Used by the delivery benchmark.
+    pub async fn delivery_times(&self, kind: &str) -> Result<Vec<(i64, i64)>, StoreError> {
+        with_read!(self, |pool| {
+            let rows = sqlx::query("SELECT created_at, delivered_at FROM outbox WHERE kind = $1 AND delivered_at IS NOT NULL")
+                .bind(kind)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("created_at")?, r.try_get("delivered_at")?)))
+                .collect()
+        })
+    }
+
+    /// Counts of outbox envelopes: (undelivered, delivered).
+    pub async fn outbox_counts(&self) -> Result<(i64, i64), StoreError> {
+        with_read!(self, |pool| {
+            let row = sqlx::query(
+                "SELECT COALESCE(SUM(CASE WHEN delivered_at IS NULL THEN 1 ELSE 0 END), 0) AS pending,
+                        COALESCE(SUM(CASE WHEN delivered_at IS NULL THEN 0 ELSE 1 END), 0) AS delivered
+                 FROM outbox",
+            )
+            .fetch_one(pool)
+            .await?;
+            Ok((row.try_get("pending")?, row.try_get("delivered")?))
+        })
+    }
+}

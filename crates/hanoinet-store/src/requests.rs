@@ -1,0 +1,138 @@
+//! Requests: moves along the lifecycle, messages, reading one or a list.
+
+use jiff::Timestamp;
+use sqlx::Row;
+
+use hanoinet_core::RequestId;
+use hanoinet_core::request::{Direction, Status};
+use hanoinet_core::time::to_micros;
+
+use crate::*;
+
+impl Store {
+    /// Records a status change with its outbox envelopes, messages and ledger entries, atomically,
+    /// if the request's history is still `expect_seq` long.
+    pub async fn transition(&self, t: &Transition) -> Result<Transitioned, StoreError> {
+        let out = with_tx!(self, |tx| { apply_transition!(tx, t) });
+        Ok(out)
+    }
+
+    /// The requested node extends a preservation in force to `until` (later than now), with the
+    /// message that tells the requesting node; `false` if it is not in force or `until` is not
+    /// later than its current end.
+    pub async fn extend_preservation(
+        &self,
+        request_id: RequestId,
+        until: Timestamp,
+        message: &Message,
+        outbox: &NewOutbox,
+        ledger: &[Vec<u8>],
+    ) -> Result<bool, StoreError> {
+        let out = with_tx!(self, |tx| {
+            let extended = sqlx::query(
+                "UPDATE requests SET preserved_until = $1
+                 WHERE id = $2 AND direction = $3 AND status IN ($4, $5, $6, $7) AND preserved_until < $1",
+            )
+            .bind(to_micros(until))
+            .bind(request_id.to_string())
+            .bind(Direction::Incoming.as_str())
+            .bind(Status::Accepted.as_str())
+            .bind(Status::AcceptedWithConditions.as_str())
+            .bind(Status::PartiallyExecuted.as_str())
+            .bind(Status::Executed.as_str())
+            .execute(&mut *tx)
+            .await?;
+            if extended.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_message!(tx, message);
+            insert_outbox!(tx, outbox);
+            insert_ledger!(tx, ledger);
+            true
+        });
+        Ok(out)
+    }
+
+    /// Records a message about a request (and queues its envelope, if any).
+    pub async fn add_message(
+        &self,
+        m: &Message,
+        outbox: Option<&NewOutbox>,
+        ledger: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            insert_message!(tx, m);
+            if let Some(o) = outbox {
+                insert_outbox!(tx, o);
+            }
+            insert_ledger!(tx, ledger);
+        });
+        Ok(())
+    }
+
+    pub async fn get_request(&self, id: RequestId) -> Result<Option<RequestRecord>, StoreError> {
+        let rid = id.to_string();
+        with_read!(self, |pool| {
+            let Some(row) = sqlx::query(&format!(
+                "SELECT {} FROM requests WHERE id = $1",
+                records::REQUEST_COLUMNS
+            ))
+            .bind(&rid)
+            .fetch_optional(pool)
+            .await?
+            else {
+                return Ok(None);
+            };
+            let mut rec = records::request_record(&row)?;
+            let events = sqlx::query(
+                "SELECT status, at, note, by_side, details FROM request_events WHERE request_id = $1 ORDER BY seq",
+            )
+            .bind(&rid)
+            .fetch_all(pool)
+            .await?;
+            rec.history = events
+                .iter()
+                .map(records::status_event)
+                .collect::<Result<_, _>>()?;
+            let messages = sqlx::query(
+                "SELECT id, request_id, direction, kind, body, at, in_reply_to FROM request_messages
+                 WHERE request_id = $1 ORDER BY at, id",
+            )
+            .bind(&rid)
+            .fetch_all(pool)
+            .await?;
+            rec.messages = messages
+                .iter()
+                .map(records::message)
+                .collect::<Result<_, _>>()?;
+            Ok(Some(rec))
+        })
+    }
+
+    /// Requests in `order`, optionally of one direction, without their history.
+    pub async fn list_requests(
+        &self,
+        direction: Option<Direction>,
+        order: ListOrder,
+        limit: i64,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
+        let order_by = match order {
+            ListOrder::Newest => "created_at DESC, id DESC",
+            ListOrder::TimeLimit => {
+                "CASE WHEN time_limit IS NULL THEN 1 ELSE 0 END, time_limit ASC, created_at DESC, id DESC"
+            }
+        };
+        let sql = format!(
+            "SELECT {} FROM requests WHERE ($1 = '' OR direction = $1) ORDER BY {order_by} LIMIT $2",
+            records::REQUEST_COLUMNS
+        );
+        with_read!(self, |pool| {
+            let rows = sqlx::query(&sql)
+                .bind(direction.map_or("", Direction::as_str))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(records::request_record).collect()
+        })
+    }
+}
