@@ -1,9 +1,9 @@
 //! Payload decoding per kind and the receiver's validation of a request's fields: what a peer
-//! can put inside a sealed envelope once it opens.
+//! can put inside a sealed envelope once it opens. Uses the protocol crate alone, as an
+//! independent implementation would.
 #![no_main]
 
-use hanoinet_node::ops::data::{ChunkPayload, TransferPayload};
-use hanoinet_node::payload::{MessagePayload, ProposalPayload, RequestPayload, StatusUpdatePayload};
+use hanoinet_protocol::payload::{Decoded, Kind, decode};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -11,29 +11,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
-    match selector % 6 {
-        0 => {
-            if let Ok(p) = serde_json::from_slice::<RequestPayload>(rest) {
-                let mut body = Value::Object(p.fields.clone());
-                body["type"] = p.request_type.as_str().into();
-                body["to"] = "FRA/247".into();
-                let _ = hanoinet_core::request::validate_new_request(&body);
-            }
-        }
-        1 => {
-            let _ = serde_json::from_slice::<StatusUpdatePayload>(rest);
-        }
-        2 => {
-            let _ = serde_json::from_slice::<ProposalPayload>(rest);
-        }
-        3 => {
-            let _ = serde_json::from_slice::<MessagePayload>(rest);
-        }
-        4 => {
-            let _ = serde_json::from_slice::<TransferPayload>(rest);
-        }
-        _ => {
-            let _ = serde_json::from_slice::<ChunkPayload>(rest);
-        }
+    let kind = Kind::ALL[usize::from(selector) % Kind::ALL.len()];
+    if let Ok(Decoded::Request(p)) = decode(kind, rest) {
+        let mut body = Value::Object(p.fields.clone());
+        body["type"] = p.request_type.as_str().into();
+        body["to"] = "FRA/247".into();
+        let _ = hanoinet_core::request::validate_new_request(&body);
     }
 });

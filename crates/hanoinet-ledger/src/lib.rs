@@ -10,7 +10,10 @@
 //! the node decides when to append and when to sign.
 
 pub mod entry;
-pub mod head;
+/// Signed tree heads live with the wire format; re-exported here.
+pub mod head {
+    pub use hanoinet_protocol::head::*;
+}
 pub mod tree;
 pub mod verify;
 

@@ -20,7 +20,6 @@ pub mod error;
 pub mod http;
 pub mod node;
 pub mod ops;
-pub mod payload;
 pub mod provision;
 pub mod server;
 pub mod workers;

@@ -22,12 +22,14 @@ use crate::b64;
 use crate::canonical::{Canonical, domain};
 use crate::keys::{Kem, NodeKeys, PublicKeys};
 
-/// A message kind: lower-case ASCII letters, digits and `_`, 1 to 64 characters.
+/// An envelope kind as the header names it: lower-case ASCII letters, digits and `_`, 1 to 64
+/// characters. A name this version does not handle still verifies (the receiver answers
+/// `unsupported_kind`); [`crate::payload::KindName`] is the set it handles.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Kind(String);
+pub struct KindName(String);
 
-impl Kind {
+impl KindName {
     pub const PRESERVATION_REQUEST: &'static str = "preservation_request";
     /// The requested node's moves of a request, in its order (PROTOCOL.md §5).
     pub const STATUS_UPDATE: &'static str = "status_update";
@@ -54,17 +56,27 @@ impl Kind {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The name of a kind this crate defines (always valid).
+    pub(crate) fn known(s: &'static str) -> Self {
+        Self(s.to_owned())
+    }
+
+    /// The kind this version handles, if it is one.
+    pub fn handled(&self) -> Option<crate::payload::Kind> {
+        crate::payload::Kind::parse(&self.0)
+    }
 }
 
-impl TryFrom<String> for Kind {
+impl TryFrom<String> for KindName {
     type Error = EnvelopeError;
     fn try_from(s: String) -> Result<Self, EnvelopeError> {
         Self::new(&s)
     }
 }
 
-impl From<Kind> for String {
-    fn from(k: Kind) -> String {
+impl From<KindName> for String {
+    fn from(k: KindName) -> String {
         k.0
     }
 }
@@ -76,7 +88,7 @@ pub struct Header {
     pub id: EnvelopeId,
     pub from: NodeId,
     pub to: NodeId,
-    pub kind: Kind,
+    pub kind: KindName,
     /// When the sender (last) signed the envelope, microsecond precision.
     pub created_at: Timestamp,
     /// The envelope this one answers, if any.
@@ -266,6 +278,12 @@ mod hex_array {
     }
 }
 
+impl From<crate::payload::Kind> for KindName {
+    fn from(k: crate::payload::Kind) -> Self {
+        k.name()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,7 +293,7 @@ mod tests {
             id: EnvelopeId::new_v7(),
             from: "VNM/247".parse().unwrap(),
             to: "FRA/247".parse().unwrap(),
-            kind: Kind::new(Kind::PRESERVATION_REQUEST).unwrap(),
+            kind: KindName::new(KindName::PRESERVATION_REQUEST).unwrap(),
             created_at: hanoinet_core::time::truncate_to_micros(Timestamp::now()),
             in_reply_to: None,
         }

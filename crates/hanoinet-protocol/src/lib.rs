@@ -16,12 +16,15 @@ pub mod authorization;
 pub mod b64;
 pub mod canonical;
 pub mod envelope;
+pub mod head;
 pub mod keys;
+pub mod payload;
 pub mod receipt;
 pub mod registry;
 
-pub use envelope::{Envelope, EnvelopeError, Header, Kind};
+pub use envelope::{Envelope, EnvelopeError, Header, KindName};
 pub use keys::{NodeKeys, PublicKeys};
+pub use payload::{Kind, Payload};
 pub use receipt::Receipt;
 pub use registry::{Registry, SignedRegistry};
 

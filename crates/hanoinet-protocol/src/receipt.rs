@@ -29,9 +29,14 @@ pub struct Receipt {
     #[serde(with = "b64::array")]
     pub signature: [u8; 64],
     /// The receiving node's latest signed tree head (its own signature covers it; the receipt's
-    /// does not). Absent until the node has signed one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tree_head: Option<serde_json::Value>,
+    /// does not). Absent until the node has signed one. A head that does not parse is taken as
+    /// absent: it is gossip, and never makes the receipt itself invalid.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_head"
+    )]
+    pub tree_head: Option<crate::head::SignedTreeHead>,
 }
 
 impl Receipt {
@@ -73,6 +78,13 @@ impl Receipt {
             .verify_strict(&self.signing_input(), &sig)
             .is_ok()
     }
+}
+
+fn lenient_head<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<crate::head::SignedTreeHead>, D::Error> {
+    let v: Option<serde_json::Value> = serde::Deserialize::deserialize(d)?;
+    Ok(v.and_then(|v| serde_json::from_value(v).ok()))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 
 use hanoinet_core::{EnvelopeId, NodeId};
 use hanoinet_protocol::canonical::Canonical;
-use hanoinet_protocol::{Envelope, Header, Kind, NodeKeys};
+use hanoinet_protocol::{Envelope, Header, KindName, NodeKeys};
 
 fn encode(fields: &[Vec<u8>]) -> Vec<u8> {
     let mut c = Canonical::new("test");
@@ -21,7 +21,7 @@ fn header(created_us: i64, reply: bool) -> Header {
         id: EnvelopeId::new_v7(),
         from: "VNM/247".parse::<NodeId>().unwrap(),
         to: "FRA/247".parse::<NodeId>().unwrap(),
-        kind: Kind::new(Kind::PRESERVATION_REQUEST).unwrap(),
+        kind: KindName::new(KindName::PRESERVATION_REQUEST).unwrap(),
         created_at: jiff::Timestamp::from_microsecond(created_us).unwrap(),
         in_reply_to: reply.then(EnvelopeId::new_v7),
     }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use hanoinet_core::{EnvelopeId, NodeId};
 use hanoinet_protocol::keys::DepositaryKey;
 use hanoinet_protocol::registry::{NodeEntry, NodeRole, Registry, SignedRegistry, StateEntry};
-use hanoinet_protocol::{Envelope, Header, Kind, NodeKeys, Receipt, b64};
+use hanoinet_protocol::{Envelope, Header, KindName, NodeKeys, Receipt, b64};
 
 /// Hands out fixed bytes as "randomness" so that HPKE's ephemeral key is the vector's `ikm_e`.
 struct FixedRng(Vec<u8>);
@@ -70,7 +70,7 @@ fn generate() -> Value {
             .unwrap(),
         from: "VNM/247".parse::<NodeId>().unwrap(),
         to: "FRA/247".parse::<NodeId>().unwrap(),
-        kind: Kind::new(Kind::PRESERVATION_REQUEST).unwrap(),
+        kind: KindName::new(KindName::PRESERVATION_REQUEST).unwrap(),
         created_at: "2026-11-22T08:00:00.123456Z".parse().unwrap(),
         in_reply_to: Some("01a20000-0000-7000-8000-000000000000".parse().unwrap()),
     };

@@ -88,12 +88,13 @@ impl Store {
                 delivered_at,
                 receipt: receipt_json,
                 ledger,
+                effect,
             } in receipts
             {
                 let row = sqlx::query(
                     "UPDATE outbox SET delivered_at = $1, receipt = $2, claimed_until = 0, last_error = NULL
                      WHERE envelope_id = $3 AND delivered_at IS NULL
-                     RETURNING request_id, kind",
+                     RETURNING request_id",
                 )
                 .bind(to_micros(now))
                 .bind(receipt_json)
@@ -103,8 +104,7 @@ impl Store {
                 let Some(row) = row else { continue };
                 insert_ledger!(tx, std::slice::from_ref(ledger));
                 let request_id: String = row.try_get("request_id")?;
-                let kind: String = row.try_get("kind")?;
-                if kind.ends_with("_request") {
+                if *effect == DeliveryEffect::RequestDelivered {
                     let moved: Option<i64> = sqlx::query_scalar(
                         "UPDATE requests SET status = $1, updated_at = $2, receipt = COALESCE(receipt, $3), seq = seq + 1
                          WHERE id = $4 AND status = $5 RETURNING seq",
@@ -137,7 +137,7 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                     }
-                } else if kind == "status_update" {
+                } else if *effect == DeliveryEffect::ResponseReceipt {
                     sqlx::query("UPDATE requests SET response_receipt = $1 WHERE id = $2")
                         .bind(receipt_json)
                         .bind(&request_id)

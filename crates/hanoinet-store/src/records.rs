@@ -137,6 +137,19 @@ pub struct Delivery {
     pub receipt: String,
     /// The ledger entry for the delivery (appended only if the delivery is new).
     pub ledger: Vec<u8>,
+    /// What the receipt does to the request besides (the node decides by the envelope's kind).
+    pub effect: DeliveryEffect,
+}
+
+/// What a delivery receipt does to its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryEffect {
+    /// The request itself arrived: `queued` → `delivered`, and its receipt is kept.
+    RequestDelivered,
+    /// The requested node's answer arrived: the receipt is kept as the response receipt.
+    ResponseReceipt,
+    /// Nothing beyond the outbox row.
+    None,
 }
 
 /// One entry of a request's status history.
@@ -655,4 +668,29 @@ macro_rules! insert_transfer {
             .await?;
         }
     }};
+}
+
+// The wire form of a history step and its row.
+impl From<&StatusEvent> for hanoinet_protocol::payload::Step {
+    fn from(e: &StatusEvent) -> Self {
+        Self {
+            status: e.status,
+            at: e.at,
+            note: e.note.clone(),
+            by: e.by.clone(),
+            details: e.details.clone(),
+        }
+    }
+}
+
+impl From<&hanoinet_protocol::payload::Step> for StatusEvent {
+    fn from(s: &hanoinet_protocol::payload::Step) -> Self {
+        Self {
+            status: s.status,
+            at: s.at,
+            note: s.note.clone(),
+            by: s.by.clone(),
+            details: s.details.clone(),
+        }
+    }
 }

@@ -9,8 +9,8 @@ use hanoinet_core::request::{Direction, RequestFacts, RequestType, Status, Urgen
 use hanoinet_core::{EnvelopeId, NodeId, RequestId};
 use hanoinet_store::testing::{BACKENDS, Backend, TestDb};
 use hanoinet_store::{
-    Delivery, InboundEffect, ListOrder, Message, NewInbox, NewOutbox, NewOutgoing, NewRequest,
-    Received, StatusEvent, Store, Transition, Transitioned, User,
+    Delivery, DeliveryEffect, InboundEffect, ListOrder, Message, NewInbox, NewOutbox, NewOutgoing,
+    NewRequest, Received, StatusEvent, Store, Transition, Transitioned, User,
 };
 
 async fn store(backend: Backend) -> (Store, TestDb) {
@@ -215,6 +215,7 @@ async fn outbox_lifecycle(backend: Backend) {
                 delivered_at: retry,
                 receipt: r#"{"r":1}"#.into(),
                 ledger: b"delivered".to_vec(),
+                effect: DeliveryEffect::RequestDelivered,
             }],
             retry,
         )
@@ -458,6 +459,7 @@ async fn transitions(backend: Backend) {
             delivered_at: now,
             receipt: r#"{"late":true}"#.into(),
             ledger: b"delivered".to_vec(),
+            effect: DeliveryEffect::RequestDelivered,
         }],
         now,
     )

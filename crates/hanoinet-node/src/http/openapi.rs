@@ -202,11 +202,11 @@ fn base() -> Value {
                         "seq": {"type": "integer", "description": "History length."},
                         "messages": {"type": "array", "items": {"type": "object", "properties": {
                             "id": {"type": "string"}, "kind": {"type": "string", "enum": [
-                                crate::payload::messages::PROPOSAL, crate::payload::messages::PROPOSAL_DECLINED,
-                                crate::payload::messages::STATUS_ENQUIRY, crate::payload::messages::STATUS_REPLY,
-                                crate::payload::messages::EXTENSION_REQUEST, crate::payload::messages::EXTENSION_GRANTED,
-                                crate::payload::messages::ONWARD_REQUEST, crate::payload::messages::ONWARD_AUTHORIZATION,
-                                crate::payload::messages::CONFIDENTIALITY_NOTICE]},
+                                hanoinet_protocol::payload::messages::PROPOSAL, hanoinet_protocol::payload::messages::PROPOSAL_DECLINED,
+                                hanoinet_protocol::payload::messages::STATUS_ENQUIRY, hanoinet_protocol::payload::messages::STATUS_REPLY,
+                                hanoinet_protocol::payload::messages::EXTENSION_REQUEST, hanoinet_protocol::payload::messages::EXTENSION_GRANTED,
+                                hanoinet_protocol::payload::messages::ONWARD_REQUEST, hanoinet_protocol::payload::messages::ONWARD_AUTHORIZATION,
+                                hanoinet_protocol::payload::messages::CONFIDENTIALITY_NOTICE]},
                             "direction": {"type": "string", "enum": ["sent", "received"]}, "at": {"type": "string", "format": "date-time"},
                             "body": {"type": "object"}, "in_reply_to": {"type": ["string", "null"]},
                             "state": {"type": "string", "enum": ["pending", "applied", "declined"], "description": "Sent proposals only."}

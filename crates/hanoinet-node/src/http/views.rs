@@ -99,9 +99,9 @@ pub fn message_view(msg: &Message, r: &RequestRecord) -> Value {
         "body": msg.body,
         "in_reply_to": msg.in_reply_to,
     });
-    if msg.kind == crate::payload::messages::PROPOSAL && msg.direction == "sent" {
+    if msg.kind == hanoinet_protocol::payload::messages::PROPOSAL && msg.direction == "sent" {
         let declined = r.messages.iter().any(|m| {
-            m.kind == crate::payload::messages::PROPOSAL_DECLINED
+            m.kind == hanoinet_protocol::payload::messages::PROPOSAL_DECLINED
                 && m.in_reply_to.as_deref() == Some(msg.id.as_str())
         });
         let applied = r

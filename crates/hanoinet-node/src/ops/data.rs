@@ -15,7 +15,7 @@
 
 use base64::Engine;
 use jiff::civil::Date;
-use serde::{Deserialize, Serialize};
+
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -31,7 +31,7 @@ use hanoinet_store::{Attachment, DataTransfer, RequestRecord};
 
 use crate::error::{Detail, ErrorCode, NodeError, NodeResult};
 use crate::node::Node;
-use crate::payload::messages;
+use hanoinet_protocol::payload::messages;
 
 /// Largest attachment accepted by default (`Tunables::max_attachment_bytes`), in bytes.
 pub const MAX_ATTACHMENT_BYTES: usize = 64 * 1024 * 1024;
@@ -52,67 +52,13 @@ pub mod events {
     pub const ONWARD_AUTHORIZED: &str = "onward_transfer_authorized";
 }
 
-/// The conditions attached to data (Art. 36, 40).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Conditions {
-    pub purpose: String,
-    pub use_limitation: String,
-    pub retention_until: Date,
-    /// `prohibited` or `with_authorization`.
-    pub onward_transfer: String,
-}
+pub use hanoinet_protocol::payload::{
+    ART43_BASIS, AttachmentMeta, ChunkPayload, Conditions, TransferPayload,
+};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AttachmentMeta {
-    pub id: String,
-    pub name: String,
-    pub sha256: String,
-    pub size: i64,
-    pub chunks: i64,
-}
-
-/// Payload of a `data_transfer` envelope.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TransferPayload {
-    pub transfer_id: String,
-    pub request_id: hanoinet_core::RequestId,
-    pub conditions: Conditions,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub results: Option<Value>,
-    pub attachments: Vec<AttachmentMeta>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub forwarded_from: Option<String>,
-    /// For data passed on: the original sender's signed authorization, so the third node can
-    /// check it was authorized, for it and for this purpose (Art. 36).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authorization: Option<OnwardAuthorization>,
-    /// `art43_1` for the preserving State's own disclosure of traffic data identifying a
-    /// service provider in another State and the path (Art. 43(1)): the only data a
-    /// preservation carries.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub basis: Option<String>,
-}
-
-/// [`TransferPayload::basis`] of an Art. 43(1) disclosure on a preservation.
-pub const ART43_BASIS: &str = "art43_1";
 /// The members of an Art. 43(1) disclosure's results, all one-line or multi-line text.
 pub(crate) const ART43_MEMBERS: [&str; 3] =
     ["service_provider", "transmission_path", "traffic_data"];
-
-/// Payload of a `data_chunk` envelope.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChunkPayload {
-    pub transfer_id: String,
-    pub request_id: hanoinet_core::RequestId,
-    pub attachment_id: String,
-    pub idx: i64,
-    /// The chunk's bytes, base64.
-    pub data: String,
-}
 
 pub(crate) fn field(field: &str, code: &str, message: impl Into<String>) -> FieldError {
     FieldError::new(field, code, message.into(), None)

@@ -7,7 +7,6 @@ use serde_json::Value;
 use hanoinet_core::catalogue::{art36, art43};
 use hanoinet_core::request::{Direction, FieldError, MAX_TEXT_CHARS, RequestType};
 use hanoinet_core::text::{Lines, TextError, clean};
-use hanoinet_protocol::Kind;
 use hanoinet_protocol::authorization::OnwardAuthorization;
 use hanoinet_store::{Attachment, DataTransfer, NewOutbox, RequestRecord, User};
 
@@ -344,7 +343,7 @@ pub async fn transmit(
         envelope: env.to_json(),
         created_at: now,
     };
-    let env = crate::ops::outbound::seal(state, &peer, Kind::DATA_TRANSFER, None, &payload, now)?;
+    let env = crate::ops::outbound::seal(state, &peer, None, &payload, now)?;
     let mut outbox = vec![out(&env)];
     for a in &attachments {
         for idx in 0..a.chunks {
@@ -358,8 +357,7 @@ pub async fn transmit(
                 idx,
                 data: base64::engine::general_purpose::STANDARD.encode(&bytes),
             };
-            let env =
-                crate::ops::outbound::seal(state, &peer, Kind::DATA_CHUNK, None, &chunk, now)?;
+            let env = crate::ops::outbound::seal(state, &peer, None, &chunk, now)?;
             outbox.push(out(&env));
         }
     }

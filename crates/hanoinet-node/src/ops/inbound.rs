@@ -16,13 +16,13 @@ use hanoinet_core::request::{Direction, FieldError, RequestFacts, Status, valida
 use hanoinet_core::{EnvelopeId, NodeId};
 use hanoinet_ledger::SignedTreeHead;
 use hanoinet_ledger::entry::events;
-use hanoinet_protocol::{Envelope, EnvelopeError, Kind, Receipt};
+use hanoinet_protocol::{Envelope, EnvelopeError, Receipt};
 use hanoinet_store::{InboundEffect, NewInbox, NewRequest, Received, StatusEvent};
 use serde_json::Value;
 
 use crate::error::{ErrorCode, NodeError, NodeResult};
 use crate::node::Node;
-use crate::payload::RequestPayload;
+use hanoinet_protocol::payload::{self, Decoded, RequestPayload};
 
 fn reject(code: ErrorCode, message: impl Into<String>) -> NodeError {
     NodeError::refused(code, message)
@@ -197,9 +197,16 @@ pub async fn receive(
     // kept without it.
     let mut transfer_id = None;
     let mut keep_content = true;
-    let (effect, peer_head, ledger) = match h.kind.as_str() {
-        Kind::PRESERVATION_REQUEST => {
-            let (req, head) = incoming_request(state, &env, now).await?;
+    let Some(kind) = h.kind.handled() else {
+        return Err(reject(
+            ErrorCode::UnsupportedKind,
+            format!("this node does not handle {:?} envelopes", h.kind.as_str()),
+        ));
+    };
+    let decoded = payload::decode(kind, &open(state, &env)?).map_err(|e| invalid(e.to_string()))?;
+    let (effect, peer_head, ledger) = match decoded {
+        Decoded::Request(p) => {
+            let (req, head) = incoming_request(state, &env, p, now).await?;
             let entry = crate::ops::ledger::entry(
                 state,
                 events::REQUEST_RECEIVED,
@@ -215,29 +222,21 @@ pub async fn receive(
             );
             (InboundEffect::CreateIncoming(Box::new(req)), head, entry)
         }
-        Kind::STATUS_UPDATE => {
-            let p = serde_json::from_slice(&open(state, &env)?)
-                .map_err(|e| invalid(format!("status update payload: {e}")))?;
+        Decoded::StatusUpdate(p) => {
             let i = crate::ops::updates::inbound_update(state, &env, p).await?;
             (i.effect, i.head, i.ledger)
         }
-        Kind::STATUS_PROPOSAL => {
-            let p = serde_json::from_slice(&open(state, &env)?)
-                .map_err(|e| invalid(format!("status proposal payload: {e}")))?;
+        Decoded::StatusProposal(p) => {
             let i = crate::ops::updates::inbound_proposal(state, &env, p).await?;
             (i.effect, i.head, i.ledger)
         }
-        Kind::DATA_TRANSFER => {
-            let p: crate::ops::data::TransferPayload = serde_json::from_slice(&open(state, &env)?)
-                .map_err(|e| invalid(format!("data transfer payload: {e}")))?;
+        Decoded::Transfer(p) => {
             check_after = p.attachments.iter().map(|a| a.id.clone()).collect();
             transfer_id = Some(p.transfer_id.clone());
             let i = crate::ops::data::inbound_transfer(state, &env, p).await?;
             (i.effect, i.head, i.ledger)
         }
-        Kind::DATA_CHUNK => {
-            let p: crate::ops::data::ChunkPayload = serde_json::from_slice(&open(state, &env)?)
-                .map_err(|e| invalid(format!("data chunk payload: {e}")))?;
+        Decoded::Chunk(p) => {
             check_after = vec![p.attachment_id.clone()];
             transfer_id = Some(p.transfer_id.clone());
             // The chunk's bytes are kept in the attachment's store; the envelope is kept as
@@ -246,17 +245,9 @@ pub async fn receive(
             let (effect, entry) = crate::ops::data::inbound_chunk(state, &env, p).await?;
             (effect, None, entry)
         }
-        Kind::REQUEST_MESSAGE => {
-            let p = serde_json::from_slice(&open(state, &env)?)
-                .map_err(|e| invalid(format!("message payload: {e}")))?;
+        Decoded::Message(p) => {
             let i = crate::ops::updates::inbound_message(state, &env, p).await?;
             (i.effect, i.head, i.ledger)
-        }
-        other => {
-            return Err(reject(
-                ErrorCode::UnsupportedKind,
-                format!("this node does not handle {other:?} envelopes"),
-            ));
         }
     };
 
@@ -269,8 +260,7 @@ pub async fn receive(
         state.id.clone(),
         &state.keys,
     );
-    receipt.tree_head =
-        crate::ops::ledger::cached_head(state).and_then(|h| serde_json::to_value(h).ok());
+    receipt.tree_head = crate::ops::ledger::cached_head(state);
     let receipt_json = serde_json::to_string(&receipt).map_err(NodeError::internal)?;
     let inbox = NewInbox {
         envelope_id: h.id,
@@ -342,10 +332,9 @@ fn invalid(message: impl Into<String>) -> NodeError {
 async fn incoming_request(
     state: &Node,
     env: &Envelope,
+    payload: RequestPayload,
     received_at: jiff::Timestamp,
 ) -> Result<(NewRequest, Option<SignedTreeHead>), NodeError> {
-    let payload: RequestPayload = serde_json::from_slice(&open(state, env)?)
-        .map_err(|e| invalid(format!("request payload: {e}")))?;
     // Re-validate the fields exactly as a local user's request would be.
     let mut body = Value::Object(payload.fields.clone());
     body["type"] = payload.request_type.as_str().into();

@@ -8,12 +8,12 @@ use hanoinet_core::catalogue::art40;
 use hanoinet_core::request::Direction;
 use hanoinet_ledger::Entry;
 use hanoinet_ledger::entry::events;
-use hanoinet_protocol::{Envelope, Kind};
+use hanoinet_protocol::Envelope;
 use hanoinet_store::{Message, NewOutbox, RequestRecord, User};
 
 use crate::error::{Detail, NodeError, NodeResult};
 use crate::node::Node;
-use crate::payload::{MessagePayload, messages};
+use hanoinet_protocol::payload::{MessagePayload, messages};
 
 use super::moves::*;
 
@@ -120,7 +120,7 @@ pub(crate) fn send_message(
         in_reply_to,
         tree_head: crate::ops::ledger::cached_head(state),
     };
-    crate::ops::outbound::seal(state, to, Kind::REQUEST_MESSAGE, None, &payload, now)
+    crate::ops::outbound::seal(state, to, None, &payload, now)
 }
 
 /// `POST .../confidentiality-notice` on the requested side: tells the requesting State promptly

@@ -21,15 +21,17 @@ use hanoinet_core::request::{
 use hanoinet_core::{NodeId, RequestId};
 use hanoinet_ledger::Entry;
 use hanoinet_ledger::entry::events;
+use hanoinet_protocol::Envelope;
 use hanoinet_protocol::approval::{self, Approval};
-use hanoinet_protocol::{Envelope, Kind};
 use hanoinet_store::{
     Message, NewOutbox, RequestRecord, StatusEvent, Transition, Transitioned, User,
 };
 
 use crate::error::{Detail, NodeError, NodeResult};
 use crate::node::Node;
-use crate::payload::{ProposalPayload, RequestPayload, StatusUpdatePayload, Step, messages};
+use hanoinet_protocol::payload::{
+    ProposalPayload, RequestPayload, StatusUpdatePayload, Step, messages,
+};
 
 /// What became of a move asked for on the requesting node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -327,8 +329,7 @@ pub(crate) async fn apply_requested(
         preserved_until,
         tree_head: crate::ops::ledger::cached_head(state),
     };
-    let env =
-        crate::ops::outbound::seal(state, &rec.from, Kind::STATUS_UPDATE, None, &payload, now)?;
+    let env = crate::ops::outbound::seal(state, &rec.from, None, &payload, now)?;
     let ledger = ledger_move(
         state,
         actor,
@@ -447,7 +448,6 @@ pub async fn move_requesting(
             state,
             rec.envelope_id,
             &rec.to,
-            Kind::PRESERVATION_REQUEST,
             None,
             &payload,
             now,
@@ -495,8 +495,7 @@ pub(crate) async fn propose(
         seen_seq: rec.seq,
         tree_head: crate::ops::ledger::cached_head(state),
     };
-    let env =
-        crate::ops::outbound::seal(state, &rec.to, Kind::STATUS_PROPOSAL, None, &payload, now)?;
+    let env = crate::ops::outbound::seal(state, &rec.to, None, &payload, now)?;
     let message = Message {
         id: proposal_id,
         request_id: rec.id,

@@ -15,7 +15,7 @@ use crate::error::{Detail, NodeError, NodeResult};
 use crate::node::Node;
 use crate::ops::access::require_officer;
 use crate::ops::requests::load;
-use crate::payload::messages;
+use hanoinet_protocol::payload::messages;
 
 use super::data::*;
 use super::give::{Give, Transfer, transmit, with_attachments};

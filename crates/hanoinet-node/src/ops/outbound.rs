@@ -1,42 +1,33 @@
-//! Builds the envelopes a node queues: sealed to the peer's registry key, signed with ours.
+//! Builds the envelopes a node queues: sealed to the peer's registry key, signed with ours. The
+//! kind is the payload's own ([`Payload::KIND`]): no payload travels under another kind.
 
 use hanoinet_core::{EnvelopeId, NodeId};
-use hanoinet_protocol::{Envelope, Header, Kind};
+use hanoinet_protocol::Payload;
+use hanoinet_protocol::{Envelope, Header};
 use jiff::Timestamp;
-use serde::Serialize;
 
 use crate::error::{NodeError, NodeResult};
 use crate::node::Node;
 
 /// Seals `payload` (serialized as JSON) into a new envelope for `to`.
-pub fn seal(
+pub fn seal<P: Payload>(
     state: &Node,
     to: &NodeId,
-    kind: &str,
     in_reply_to: Option<EnvelopeId>,
-    payload: &impl Serialize,
+    payload: &P,
     now: Timestamp,
 ) -> NodeResult<Envelope> {
-    seal_with_id(
-        state,
-        EnvelopeId::new_v7(),
-        to,
-        kind,
-        in_reply_to,
-        payload,
-        now,
-    )
+    seal_with_id(state, EnvelopeId::new_v7(), to, in_reply_to, payload, now)
 }
 
 /// Seals `payload` into an envelope with a given id (a request's envelope id is chosen when the
 /// request is created, before it is sent).
-pub fn seal_with_id(
+pub fn seal_with_id<P: Payload>(
     state: &Node,
     id: EnvelopeId,
     to: &NodeId,
-    kind: &str,
     in_reply_to: Option<EnvelopeId>,
-    payload: &impl Serialize,
+    payload: &P,
     now: Timestamp,
 ) -> NodeResult<Envelope> {
     let peer = state
@@ -48,7 +39,7 @@ pub fn seal_with_id(
         id,
         from: state.id.clone(),
         to: to.clone(),
-        kind: Kind::new(kind).map_err(NodeError::internal)?,
+        kind: P::KIND.name(),
         created_at: now,
         in_reply_to,
     };

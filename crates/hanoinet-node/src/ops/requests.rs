@@ -6,7 +6,7 @@ use serde_json::Value;
 use hanoinet_core::RequestId;
 use hanoinet_core::request::{self, Direction, FieldError, RequestFacts};
 use hanoinet_ledger::entry::events;
-use hanoinet_protocol::Kind;
+use hanoinet_protocol::KindName;
 use hanoinet_store::{
     ListOrder, NewOutbox, NewOutgoing, NewRequest, RequestRecord, StatusEvent, User,
 };
@@ -14,7 +14,7 @@ use hanoinet_store::{
 use crate::error::{NodeError, NodeResult};
 use crate::node::Node;
 use crate::ops::access::require_reader;
-use crate::payload::{RequestPayload, Step};
+use hanoinet_protocol::payload::{RequestPayload, Step};
 
 /// Most requests a list returns.
 pub const MAX_LIST: i64 = 500;
@@ -114,20 +114,13 @@ pub async fn create_outgoing(
             approval: None,
             tree_head: crate::ops::ledger::cached_head(state),
         };
-        let envelope = crate::ops::outbound::seal_with_id(
-            state,
-            envelope_id,
-            &new.to,
-            Kind::PRESERVATION_REQUEST,
-            None,
-            &payload,
-            now,
-        )?;
+        let envelope =
+            crate::ops::outbound::seal_with_id(state, envelope_id, &new.to, None, &payload, now)?;
         ledger = ledger.attr("envelope_hash", hex::encode(envelope.hash()));
         Some(NewOutbox {
             envelope_id,
             peer: new.to.clone(),
-            kind: Kind::PRESERVATION_REQUEST.into(),
+            kind: KindName::PRESERVATION_REQUEST.into(),
             request_id: id,
             envelope: envelope.to_json(),
             created_at: now,

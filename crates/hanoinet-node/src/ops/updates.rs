@@ -9,12 +9,14 @@ use hanoinet_core::request::{self, Decision, Direction, Status};
 use hanoinet_core::{NodeId, RequestId};
 use hanoinet_ledger::Entry;
 use hanoinet_ledger::entry::events;
-use hanoinet_protocol::{Envelope, Kind};
+use hanoinet_protocol::Envelope;
 use hanoinet_store::{Message, RequestRecord, StatusEvent, Transition};
 
 use crate::error::{ErrorCode, NodeError, NodeResult};
 use crate::node::Node;
-use crate::payload::{MessagePayload, ProposalPayload, StatusUpdatePayload, Step, messages};
+use hanoinet_protocol::payload::{
+    MessagePayload, ProposalPayload, StatusUpdatePayload, Step, messages,
+};
 
 use super::messages::*;
 use super::moves::*;
@@ -321,14 +323,7 @@ pub async fn inbound_proposal(
                 preserved_until: None,
                 tree_head: crate::ops::ledger::cached_head(state),
             };
-            let echo = crate::ops::outbound::seal(
-                state,
-                sender,
-                Kind::STATUS_UPDATE,
-                None,
-                &payload,
-                now,
-            )?;
+            let echo = crate::ops::outbound::seal(state, sender, None, &payload, now)?;
             let t = Transition {
                 outbox: vec![outbox(&echo, rec.id, now)],
                 messages: vec![received],

@@ -24,7 +24,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 
 use hanoinet_ledger::entry::events;
 use hanoinet_protocol::{Envelope, Receipt};
-use hanoinet_store::{Delivery, OutboxItem};
+use hanoinet_store::{Delivery, DeliveryEffect, OutboxItem};
 
 use crate::error::ErrorCode;
 use crate::node::Node;
@@ -154,7 +154,7 @@ pub fn backoff(attempts: i64, base: Duration, max: Duration) -> Duration {
 }
 
 enum Outcome {
-    Delivered(Receipt),
+    Delivered(Box<Receipt>),
     /// The peer said the envelope is stale: re-sign and retry at once.
     Stale,
     Failed(String),
@@ -189,18 +189,20 @@ async fn deliver(state: &Node, item: OutboxItem, receipts: &mpsc::UnboundedSende
     let result = match outcome {
         Outcome::Delivered(receipt) => {
             // The peer's tree head rides along for gossip; it is not part of the receipt proper.
-            if let Some(head) = &receipt.tree_head
-                && let Ok(head) =
-                    serde_json::from_value::<hanoinet_ledger::SignedTreeHead>(head.clone())
-            {
-                crate::ops::ledger::remember_peer_head(state, &item.peer, &head).await;
+            if let Some(head) = &receipt.tree_head {
+                crate::ops::ledger::remember_peer_head(state, &item.peer, head).await;
             }
             let json = serde_json::to_string(&receipt).unwrap_or_default();
             tracing::debug!(envelope = %item.envelope_id, peer = %item.peer, "delivered");
-            let event = if item.kind.ends_with("_request") {
-                events::REQUEST_DELIVERED
-            } else {
-                events::RESPONSE_DELIVERED
+            let kind = hanoinet_protocol::Kind::parse(&item.kind);
+            let (event, effect) = match kind {
+                Some(k) if k.is_request() => {
+                    (events::REQUEST_DELIVERED, DeliveryEffect::RequestDelivered)
+                }
+                Some(hanoinet_protocol::Kind::StatusUpdate) => {
+                    (events::RESPONSE_DELIVERED, DeliveryEffect::ResponseReceipt)
+                }
+                _ => (events::RESPONSE_DELIVERED, DeliveryEffect::None),
             };
             let ledger = crate::ops::ledger::entry(
                 state,
@@ -220,6 +222,7 @@ async fn deliver(state: &Node, item: OutboxItem, receipts: &mpsc::UnboundedSende
                 delivered_at: receipt.received_at,
                 receipt: json,
                 ledger,
+                effect,
             });
             Ok(())
         }
@@ -321,7 +324,7 @@ async fn attempt(state: &Node, item: &OutboxItem, envelope: &Envelope) -> Outcom
         // new timestamp after the peer had stored it): same id, same sealed payload.
         tracing::info!(envelope = %item.envelope_id, "receipt acknowledges an earlier signing of this envelope");
     }
-    Outcome::Delivered(receipt)
+    Outcome::Delivered(Box::new(receipt))
 }
 
 #[cfg(test)]

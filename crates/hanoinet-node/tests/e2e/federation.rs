@@ -4,9 +4,9 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use hanoinet_core::{EnvelopeId, NodeId};
-use hanoinet_node::payload::RequestPayload;
 use hanoinet_node::provision::dir;
-use hanoinet_protocol::{Envelope, Header, Kind, NodeKeys, PublicKeys};
+use hanoinet_protocol::payload::RequestPayload;
+use hanoinet_protocol::{Envelope, Header, KindName, NodeKeys, PublicKeys};
 
 use crate::harness::*;
 
@@ -25,7 +25,7 @@ fn header(from: &str, to: &str, kind: &str, created_at: Timestamp) -> Header {
         id: EnvelopeId::new_v7(),
         from: from.parse::<NodeId>().unwrap(),
         to: to.parse::<NodeId>().unwrap(),
-        kind: Kind::new(kind).unwrap(),
+        kind: KindName::new(kind).unwrap(),
         created_at: hanoinet_core::time::truncate_to_micros(created_at),
         in_reply_to: None,
     }
@@ -53,7 +53,7 @@ async fn every_rejection_has_its_code_and_stores_nothing(
     let now = Timestamp::now();
     let good = || {
         seal(
-            header("VNM/247", "FRA/247", Kind::PRESERVATION_REQUEST, now),
+            header("VNM/247", "FRA/247", KindName::PRESERVATION_REQUEST, now),
             &request_payload(),
             &vnm,
             fra.public(),
@@ -81,7 +81,7 @@ async fn every_rejection_has_its_code_and_stores_nothing(
     ));
     let stranger = NodeKeys::generate();
     let e = seal(
-        header("ZZZ/247", "FRA/247", Kind::PRESERVATION_REQUEST, now),
+        header("ZZZ/247", "FRA/247", KindName::PRESERVATION_REQUEST, now),
         &request_payload(),
         &stranger,
         fra.public(),
@@ -94,7 +94,7 @@ async fn every_rejection_has_its_code_and_stores_nothing(
     ));
     // Signed by a key that is not VNM's registry key.
     let e = seal(
-        header("VNM/247", "FRA/247", Kind::PRESERVATION_REQUEST, now),
+        header("VNM/247", "FRA/247", KindName::PRESERVATION_REQUEST, now),
         &request_payload(),
         &stranger,
         fra.public(),
@@ -114,7 +114,7 @@ async fn every_rejection_has_its_code_and_stores_nothing(
         "bad_signature",
     ));
     let mut e = good();
-    e.header.kind = Kind::new(Kind::STATUS_UPDATE).unwrap();
+    e.header.kind = KindName::new(KindName::STATUS_UPDATE).unwrap();
     cases.push((
         "tampered header",
         e.to_json().into_bytes(),
@@ -122,7 +122,7 @@ async fn every_rejection_has_its_code_and_stores_nothing(
         "bad_signature",
     ));
     let e = seal(
-        header("VNM/247", "KEN/247", Kind::PRESERVATION_REQUEST, now),
+        header("VNM/247", "KEN/247", KindName::PRESERVATION_REQUEST, now),
         &request_payload(),
         &vnm,
         keys(&net, KEN).public(),
@@ -135,7 +135,7 @@ async fn every_rejection_has_its_code_and_stores_nothing(
     ));
     let old = now.checked_sub(SignedDuration::from_hours(25)).unwrap();
     let e = seal(
-        header("VNM/247", "FRA/247", Kind::PRESERVATION_REQUEST, old),
+        header("VNM/247", "FRA/247", KindName::PRESERVATION_REQUEST, old),
         &request_payload(),
         &vnm,
         fra.public(),
@@ -143,7 +143,7 @@ async fn every_rejection_has_its_code_and_stores_nothing(
     cases.push(("stale", e.to_json().into_bytes(), 400, "stale_envelope"));
     let future = now.checked_add(SignedDuration::from_mins(30)).unwrap();
     let e = seal(
-        header("VNM/247", "FRA/247", Kind::PRESERVATION_REQUEST, future),
+        header("VNM/247", "FRA/247", KindName::PRESERVATION_REQUEST, future),
         &request_payload(),
         &vnm,
         fra.public(),
@@ -168,7 +168,7 @@ async fn every_rejection_has_its_code_and_stores_nothing(
     ));
     // Correctly signed by VNM, but sealed to the wrong key: FRA cannot open it.
     let e = seal(
-        header("VNM/247", "FRA/247", Kind::PRESERVATION_REQUEST, now),
+        header("VNM/247", "FRA/247", KindName::PRESERVATION_REQUEST, now),
         &request_payload(),
         &vnm,
         keys(&net, KEN).public(),
@@ -180,7 +180,7 @@ async fn every_rejection_has_its_code_and_stores_nothing(
         "undecryptable_payload",
     ));
     let e = seal(
-        header("VNM/247", "FRA/247", Kind::PRESERVATION_REQUEST, now),
+        header("VNM/247", "FRA/247", KindName::PRESERVATION_REQUEST, now),
         b"{\"request_id\": 1}",
         &vnm,
         fra.public(),
@@ -194,7 +194,7 @@ async fn every_rejection_has_its_code_and_stores_nothing(
     let mut incomplete: Value = serde_json::from_slice(&request_payload()).unwrap();
     incomplete["fields"]["necessity"] = json!("");
     let e = seal(
-        header("VNM/247", "FRA/247", Kind::PRESERVATION_REQUEST, now),
+        header("VNM/247", "FRA/247", KindName::PRESERVATION_REQUEST, now),
         &serde_json::to_vec(&incomplete).unwrap(),
         &vnm,
         fra.public(),
@@ -207,7 +207,7 @@ async fn every_rejection_has_its_code_and_stores_nothing(
     ));
     let decision = json!({"request_id": hanoinet_core::RequestId::new_v7(), "expect_seq": 2, "steps": [{"status": "acknowledged", "at": now, "by": "requested"}], "delivered_at": now});
     let e = seal(
-        header("VNM/247", "FRA/247", Kind::STATUS_UPDATE, now),
+        header("VNM/247", "FRA/247", KindName::STATUS_UPDATE, now),
         &serde_json::to_vec(&decision).unwrap(),
         &vnm,
         fra.public(),
@@ -249,7 +249,7 @@ async fn a_replayed_envelope_gets_the_same_receipt_and_no_second_effect(
         header(
             "VNM/247",
             "FRA/247",
-            Kind::PRESERVATION_REQUEST,
+            KindName::PRESERVATION_REQUEST,
             Timestamp::now(),
         ),
         &request_payload(),

@@ -431,7 +431,7 @@ impl Net {
             id,
             from: IDS_ALL[from].parse().unwrap(),
             to: IDS_ALL[to].parse().unwrap(),
-            kind: hanoinet_protocol::Kind::new(kind).unwrap(),
+            kind: hanoinet_protocol::KindName::new(kind).unwrap(),
             created_at: hanoinet_core::time::truncate_to_micros(self.clock.now()),
             in_reply_to: None,
         };

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use hanoinet_core::{EnvelopeId, NodeId};
 use hanoinet_node::provision::dir;
-use hanoinet_protocol::{Envelope, Header, Kind, NodeKeys};
+use hanoinet_protocol::{Envelope, Header, KindName, NodeKeys};
 
 use crate::harness::*;
 
@@ -347,7 +347,7 @@ async fn proposals_are_declined_when_the_request_moved_on(
         id: EnvelopeId::new_v7(),
         from: "VNM/247".parse::<NodeId>().unwrap(),
         to: "FRA/247".parse::<NodeId>().unwrap(),
-        kind: Kind::new(Kind::STATUS_PROPOSAL).unwrap(),
+        kind: KindName::new(KindName::STATUS_PROPOSAL).unwrap(),
         created_at: hanoinet_core::time::truncate_to_micros(Timestamp::now()),
         in_reply_to: None,
     };

@@ -8,7 +8,7 @@ use hanoinet_core::catalogue::examples::example;
 use hanoinet_core::request::{RefusalGround, RequestType};
 use hanoinet_core::{EnvelopeId, NodeId};
 use hanoinet_node::provision::dir;
-use hanoinet_protocol::{Envelope, Header, Kind, NodeKeys};
+use hanoinet_protocol::{Envelope, Header, KindName, NodeKeys};
 
 use crate::harness::*;
 
@@ -278,7 +278,7 @@ async fn the_legal_gate_holds_on_both_sides(backend: hanoinet_store::testing::Ba
         id: EnvelopeId::new_v7(),
         from: "VNM/247".parse::<NodeId>().unwrap(),
         to: "CHL/247".parse::<NodeId>().unwrap(),
-        kind: Kind::new(Kind::PRESERVATION_REQUEST).unwrap(),
+        kind: KindName::new(KindName::PRESERVATION_REQUEST).unwrap(),
         created_at: hanoinet_core::time::truncate_to_micros(Timestamp::now()),
         in_reply_to: None,
     };

@@ -1,18 +1,21 @@
-//! Signed tree heads: the node's signed statement of its log's size and root at a time.
+//! Signed tree heads: the node's signed statement of its log's size and root at a time. They
+//! travel in receipts and payloads (gossip), so the wire format owns them; the ledger crate
+//! builds and verifies the trees they commit to.
 //!
 //! Signing input = canonical(`hanoinet/v1/tree-head`, log_id, tree_size (u64 big-endian),
 //! root_hash (32 bytes), timestamp (i64 big-endian microseconds)); Ed25519 with the node's registry
 //! signing key. What a verifier MUST check: the signature with the registry key of the node named
 //! by `log_id`, and, against every earlier head it holds, a consistency proof.
 
-use hanoinet_protocol::keys::Signature;
+use crate::keys::Signature;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use hanoinet_protocol::canonical::Canonical;
-use hanoinet_protocol::{NodeKeys, PublicKeys, b64};
+use crate::canonical::Canonical;
+use crate::{NodeKeys, PublicKeys, b64};
 
-use crate::tree::Hash;
+/// A SHA-256 tree hash.
+pub type Hash = [u8; 32];
 
 pub const DOMAIN: &str = "hanoinet/v1/tree-head";
 
