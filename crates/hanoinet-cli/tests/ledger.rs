@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use hanoinet_node::provision::network::{self, NetworkFile};
 use hanoinet_node::{NodeHandle, Tunables};
 use hanoinet_store::Store;
-use hanoinet_store::testing::{Backend, TempDir, TestDb, execute_raw, rebuild_ledger};
+use hanoinet_store::tamper::{execute_raw, rebuild_ledger};
+use hanoinet_store::testing::{Backend, TempDir, TestDb};
 
 struct Net {
     tmp: TempDir,

@@ -195,6 +195,7 @@ impl Store {
     /// holds the integration lock. This is the tampering a careful attacker with database access
     /// would do; it exists for tests of the detection, never for production use.
     #[doc(hidden)]
+    #[cfg(feature = "test-support")]
     pub async fn rewrite_ledger_for_tests(&self, entries: &[Vec<u8>]) -> Result<(), StoreError> {
         let lock = match self {
             Self::Sqlite { .. } => "",

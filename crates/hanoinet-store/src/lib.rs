@@ -13,6 +13,8 @@
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
 
 mod migrations;
+#[cfg(feature = "test-support")]
+pub mod tamper;
 pub mod testing;
 #[macro_use]
 mod records;

@@ -1,4 +1,5 @@
-//! Test support: a fresh database per test, on either backend.
+//! Scratch databases for tests and benchmarks (`hanoinet bench`): a fresh database per use, on
+//! either backend. Tampering helpers are in `tamper`, behind the `test-support` feature.
 //!
 //! PostgreSQL tests use the server named by `HANOINET_TEST_POSTGRES` (default
 //! `postgres://postgres@127.0.0.1:5432/test`): each test creates a randomly named database there
@@ -129,24 +130,4 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// Runs raw SQL against a store, bypassing every invariant: tests use it to tamper with data the
-/// way an attacker with database access would.
-pub async fn execute_raw(store: &crate::Store, sql: &str) -> Result<u64, sqlx::Error> {
-    match store {
-        crate::Store::Sqlite { write, .. } => {
-            Ok(sqlx::query(sql).execute(write).await?.rows_affected())
-        }
-        crate::Store::Postgres(pool) => Ok(sqlx::query(sql).execute(pool).await?.rows_affected()),
-    }
-}
-
-/// Replaces a node's whole log with `entries`, recomputing every tree hash atomically: what an
-/// attacker who rewrites history and covers their tracks would do.
-pub async fn rebuild_ledger(
-    store: &crate::Store,
-    entries: &[Vec<u8>],
-) -> Result<(), crate::StoreError> {
-    store.rewrite_ledger_for_tests(entries).await
 }

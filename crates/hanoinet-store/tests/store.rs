@@ -68,30 +68,46 @@ fn outgoing(now: Timestamp) -> (NewRequest, NewOutbox) {
     (req, out)
 }
 
-async fn run_all(backend: Backend) {
-    users(backend).await;
-    ledger_tree(backend).await;
-    outbox_lifecycle(backend).await;
-    time_limits_sort(backend).await;
-    receiving_is_exactly_once(backend).await;
-    transitions(backend).await;
-    clocks_and_notifications(backend).await;
-    migrations_are_idempotent(backend).await;
+/// One test per scenario and backend, so that the first failure hides nothing.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Backend::Sqlite).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Backend::Postgres).await
+            })*
+        }
+    };
 }
 
+contract!(
+    users,
+    ledger_tree,
+    outbox_lifecycle,
+    time_limits_sort,
+    receiving_is_exactly_once,
+    transitions,
+    clocks_and_notifications,
+    migrations_are_idempotent,
+);
+
+/// Every backend the tests and benchmarks offer opens, migrates and says which it is.
 #[tokio::test]
-async fn store_contract_sqlite() {
-    run_all(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn store_contract_postgres() {
-    run_all(Backend::Postgres).await;
-}
-
-#[test]
-fn both_backends_are_listed() {
-    assert_eq!(BACKENDS, [Backend::Sqlite, Backend::Postgres]);
+async fn every_listed_backend_opens() {
+    for b in BACKENDS {
+        let (s, _db) = store(b).await;
+        let expected = match b {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        };
+        assert_eq!(s.backend(), expected);
+    }
 }
 
 async fn users(backend: Backend) {

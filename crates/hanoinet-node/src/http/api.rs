@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -23,8 +23,8 @@ use crate::ops::requests::{self as requests, MAX_LIST, load};
 
 type NodeRef = State<Arc<Node>>;
 
-pub fn routes() -> Router<Arc<Node>> {
-    Router::new()
+pub fn routes() -> crate::http::Routes {
+    crate::http::Routes::new()
         .route("/api/v1/requests", post(create_request).get(list_requests))
         .route("/api/v1/requests/{id}", get(show_request))
         .route("/api/v1/requests/{id}/responses", post(respond))
@@ -42,7 +42,7 @@ pub fn routes() -> Router<Arc<Node>> {
         .route("/api/v1/catalogue", get(catalogue))
         .route("/api/v1/registry", get(registry))
         .route("/healthz", get(health))
-        .layer(axum::extract::DefaultBodyLimit::disable())
+        .own_body_limits()
 }
 
 async fn create_request(

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -23,8 +23,8 @@ use crate::ops::{give, onward, upload};
 
 type S = State<Arc<Node>>;
 
-pub fn routes() -> Router<Arc<Node>> {
-    Router::new()
+pub fn routes() -> crate::http::Routes {
+    crate::http::Routes::new()
         .route("/api/v1/requests/{id}/attachments", post(upload))
         .route("/api/v1/requests/{id}/attachments/{aid}", get(download))
         .route("/api/v1/requests/{id}/data", post(send).get(list))

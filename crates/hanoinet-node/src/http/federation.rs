@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -16,11 +15,11 @@ use crate::http::extract::read_limited;
 use crate::node::Node;
 use crate::ops::inbound;
 
-pub fn routes() -> Router<Arc<Node>> {
+pub fn routes() -> crate::http::Routes {
     // The body limit is enforced in the handler so that it answers with its own error code.
-    Router::new()
+    crate::http::Routes::new()
         .route(ENVELOPES_PATH, post(receive))
-        .layer(axum::extract::DefaultBodyLimit::disable())
+        .own_body_limits()
 }
 
 /// `POST /federation/v1/envelopes`: check 1 (size) here, the rest in [`inbound::receive`].

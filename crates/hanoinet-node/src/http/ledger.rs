@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -19,8 +19,8 @@ use crate::ops::access::require_auditor;
 use crate::ops::ledger::{MAX_PAGE, commit, compute, entry, hex32, refresh, user_actor};
 use hanoinet_ledger::entry::events;
 
-pub fn api_routes() -> Router<Arc<Node>> {
-    Router::new()
+pub fn api_routes() -> crate::http::Routes {
+    crate::http::Routes::new()
         .route("/api/v1/ledger/head", get(api_head))
         .route("/api/v1/ledger/entries", get(api_entries))
         .route("/api/v1/ledger/proof/inclusion", get(api_inclusion))
@@ -76,8 +76,8 @@ async fn api_commitment(
     Ok(Json(json!({"commitment": commitment})))
 }
 
-pub fn federation_routes() -> Router<Arc<Node>> {
-    Router::new()
+pub fn federation_routes() -> crate::http::Routes {
+    crate::http::Routes::new()
         .route("/federation/v1/ledger/head", get(fed_head))
         .route("/federation/v1/ledger/proof/inclusion", get(fed_inclusion))
         .route(

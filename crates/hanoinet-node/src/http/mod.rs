@@ -20,13 +20,70 @@ pub mod listener;
 pub mod openapi;
 pub mod views;
 
-/// Every route, on one `Node`.
-pub fn router(state: Arc<Node>) -> Router {
+/// A group of routes that remembers its paths, so the OpenAPI test can compare the router
+/// with the document.
+#[derive(Default)]
+pub struct Routes {
+    router: Router<Arc<Node>>,
+    paths: Vec<&'static str>,
+}
+
+impl std::fmt::Debug for Routes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Routes")
+            .field("paths", &self.paths)
+            .finish()
+    }
+}
+
+impl Routes {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn route(
+        mut self,
+        path: &'static str,
+        method: axum::routing::MethodRouter<Arc<Node>>,
+    ) -> Self {
+        self.router = self.router.route(path, method);
+        self.paths.push(path);
+        self
+    }
+
+    pub fn merge(mut self, other: Routes) -> Self {
+        self.router = self.router.merge(other.router);
+        self.paths.extend(other.paths);
+        self
+    }
+
+    /// Bodies of these routes are read by their handlers, each with its own limit and error
+    /// code; axum's default limit is off.
+    pub fn own_body_limits(mut self) -> Self {
+        self.router = self
+            .router
+            .layer(axum::extract::DefaultBodyLimit::disable());
+        self
+    }
+}
+
+fn all() -> Routes {
     api::routes()
         .merge(data::routes())
         .merge(federation::routes())
         .merge(ledger::api_routes())
         .merge(ledger::federation_routes())
+}
+
+/// Every path the router serves.
+pub fn paths() -> Vec<&'static str> {
+    all().paths
+}
+
+/// Every route, on one `Node`.
+pub fn router(state: Arc<Node>) -> Router {
+    all()
+        .router
         .layer(axum::middleware::from_fn(json_bodies_only))
         .with_state(state)
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use hanoinet_ledger::entry::events;
 use hanoinet_ledger::tree::Hash;
 use hanoinet_ledger::{Entry, SignedTreeHead, verify};
-use hanoinet_store::testing::rebuild_ledger;
+use hanoinet_store::tamper::rebuild_ledger;
 
 use crate::harness::*;
 
