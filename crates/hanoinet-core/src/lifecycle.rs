@@ -137,7 +137,7 @@ impl Status {
 }
 
 /// Who makes a move.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
     /// An officer of the requesting node.
@@ -146,6 +146,22 @@ pub enum Side {
     Requested,
     /// The node itself (a receipt, a clock).
     System,
+}
+
+impl Side {
+    pub const ALL: [Self; 3] = [Self::Requesting, Self::Requested, Self::System];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Requesting => "requesting",
+            Self::Requested => "requested",
+            Self::System => "system",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
 }
 
 /// Which request types a move applies to.

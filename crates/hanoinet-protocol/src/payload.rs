@@ -139,7 +139,7 @@ pub struct Step {
     pub note: Option<String>,
     /// `requesting`, `requested` or `system`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub by: Option<String>,
+    pub by: Option<hanoinet_core::lifecycle::Side>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Value>,
 }

@@ -182,7 +182,7 @@ macro_rules! apply_transition {
                             rid,
                             seq + 1,
                             &$crate::StatusEvent {
-                                by: Some("system".into()),
+                                by: Some(hanoinet_core::lifecycle::Side::System),
                                 ..$crate::StatusEvent::new(Status::Delivered, at)
                             }
                         );

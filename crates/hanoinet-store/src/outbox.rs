@@ -123,7 +123,7 @@ impl Store {
                             request_id,
                             seq,
                             &StatusEvent {
-                                by: Some("system".into()),
+                                by: Some(hanoinet_core::lifecycle::Side::System),
                                 ..StatusEvent::new(Status::Delivered, *delivered_at)
                             }
                         );

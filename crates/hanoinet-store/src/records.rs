@@ -159,7 +159,7 @@ pub struct StatusEvent {
     pub at: Timestamp,
     pub note: Option<String>,
     /// Which side made the move: `requesting`, `requested` or `system`.
-    pub by: Option<String>,
+    pub by: Option<hanoinet_core::lifecycle::Side>,
     /// What the move carried: grounds and explanation, conditions, a note's context.
     pub details: Option<Value>,
 }
@@ -368,11 +368,18 @@ where
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
     let status: String = r.try_get("status")?;
+    let by: Option<String> = r.try_get("by_side")?;
+    let by = match by {
+        None => None,
+        Some(b) => {
+            Some(hanoinet_core::lifecycle::Side::parse(&b).ok_or_else(|| corrupt("by_side", &b))?)
+        }
+    };
     Ok(StatusEvent {
         status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
         at: ts(r.try_get("at")?)?,
         note: r.try_get("note")?,
-        by: r.try_get("by_side")?,
+        by,
         details: json(r.try_get("details")?)?,
     })
 }
@@ -478,7 +485,7 @@ macro_rules! insert_event {
         .bind(ev.status.as_str())
         .bind(hanoinet_core::time::to_micros(ev.at))
         .bind(ev.note.as_deref())
-        .bind(ev.by.as_deref())
+        .bind(ev.by.map(|b| b.as_str()))
         .bind(ev.details.as_ref().map(|d| d.to_string()))
         .execute(&mut *$tx)
         .await?;
@@ -520,7 +527,7 @@ macro_rules! insert_events {
                     .bind(ev.status.as_str())
                     .bind(hanoinet_core::time::to_micros(ev.at))
                     .bind(ev.note.clone())
-                    .bind(ev.by.clone())
+                    .bind(ev.by.map(|b| b.as_str()))
                     .bind(ev.details.as_ref().map(|d| d.to_string()));
             }
             q.execute(&mut *$tx).await?;
@@ -677,7 +684,7 @@ impl From<&StatusEvent> for hanoinet_protocol::payload::Step {
             status: e.status,
             at: e.at,
             note: e.note.clone(),
-            by: e.by.clone(),
+            by: e.by,
             details: e.details.clone(),
         }
     }
@@ -689,7 +696,7 @@ impl From<&hanoinet_protocol::payload::Step> for StatusEvent {
             status: s.status,
             at: s.at,
             note: s.note.clone(),
-            by: s.by.clone(),
+            by: s.by,
             details: s.details.clone(),
         }
     }

@@ -12,6 +12,7 @@
 
 use jiff::SignedDuration;
 
+use hanoinet_core::lifecycle::Side;
 use hanoinet_core::request::{Direction, FieldError, RequestFacts, Status, validate_new_request};
 use hanoinet_core::{EnvelopeId, NodeId};
 use hanoinet_ledger::SignedTreeHead;
@@ -385,7 +386,7 @@ async fn incoming_request(
     }
     if history
         .iter()
-        .any(|e| e.by.as_deref().is_some_and(|b| b != "requesting") || e.at > latest)
+        .any(|e| e.by.is_some_and(|b| b != Side::Requesting) || e.at > latest)
     {
         return Err(invalid(
             "a request's history before delivery holds the requesting side's steps, none later than the envelope",
@@ -393,7 +394,7 @@ async fn incoming_request(
     }
     check_approval(state, env, &payload, &mut history)?;
     history.push(StatusEvent {
-        by: Some("system".into()),
+        by: Some(Side::System),
         ..StatusEvent::new(Status::Delivered, received_at)
     });
     let request = NewRequest {

@@ -50,23 +50,6 @@ pub fn side(rec: &RequestRecord) -> Side {
     }
 }
 
-pub fn side_str(side: Side) -> &'static str {
-    match side {
-        Side::Requesting => "requesting",
-        Side::Requested => "requested",
-        Side::System => "system",
-    }
-}
-
-pub(crate) fn parse_side(s: Option<&str>) -> Option<Side> {
-    match s {
-        Some("requesting") => Some(Side::Requesting),
-        Some("requested") => Some(Side::Requested),
-        Some("system") => Some(Side::System),
-        _ => None,
-    }
-}
-
 /// Whether node policy forbids move `t` of `rec`: a type that needs four-eyes approval is
 /// queued (sent) only by the approval move, never straight from a draft.
 pub(crate) fn policy_forbids(policy: &Policy, rec: &RequestRecord, t: &Move_) -> bool {
@@ -118,7 +101,7 @@ pub(crate) fn conflict(rec: &RequestRecord, to: Status, allowed: &[Status]) -> N
         rec.request_type.as_str(),
         rec.status.as_str(),
         to.as_str(),
-        side_str(side(rec)),
+        side(rec).as_str(),
     ))
     .with_detail(conflict_detail(rec, to, allowed))
 }
@@ -159,7 +142,7 @@ pub(crate) fn details_of(decision: Option<&Decision>) -> Option<Value> {
 
 pub(crate) fn event(status: Status, at: jiff::Timestamp, by: Side) -> StatusEvent {
     StatusEvent {
-        by: Some(side_str(by).into()),
+        by: Some(by),
         ..StatusEvent::new(status, at)
     }
 }
@@ -200,7 +183,7 @@ pub(crate) fn ledger_move(
             .collect::<Vec<_>>()
             .join(","),
     )
-    .attr("by", side_str(by));
+    .attr("by", by.as_str());
     if let Some(env) = env {
         e = e
             .attr("envelope", env.header.id.to_string())

@@ -86,7 +86,7 @@ pub async fn create_outgoing(
         request::Status::Queued
     };
     let first = StatusEvent {
-        by: Some("requesting".into()),
+        by: Some(hanoinet_core::lifecycle::Side::Requesting),
         ..StatusEvent::new(status, now)
     };
     let fields_json = serde_json::to_string(&new.fields).map_err(NodeError::internal)?;

@@ -135,8 +135,8 @@ pub async fn inbound_update(
     if let Some(mut at) = start {
         let mut used: Vec<&str> = Vec::new();
         for s in &p.steps {
-            let by = parse_side(s.by.as_deref())
-                .ok_or_else(|| invalid("every step says which side made it"))?;
+            let by =
+                s.by.ok_or_else(|| invalid("every step says which side made it"))?;
             if by == Side::Requesting {
                 // The requested node writes a requesting-side step only as the answer to a
                 // proposal this node made, once.
@@ -148,7 +148,7 @@ pub async fn inbound_update(
                     "{} -> {} by the {} side is not a move the lifecycle allows for a {} request",
                     at.as_str(),
                     s.status.as_str(),
-                    side_str(by),
+                    by.as_str(),
                     rec.request_type.as_str()
                 ))
             })?;
