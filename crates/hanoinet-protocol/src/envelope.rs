@@ -24,7 +24,7 @@ use crate::keys::{Kem, NodeKeys, PublicKeys};
 
 /// An envelope kind as the header names it: lower-case ASCII letters, digits and `_`, 1 to 64
 /// characters. A name this version does not handle still verifies (the receiver answers
-/// `unsupported_kind`); [`crate::payload::KindName`] is the set it handles.
+/// `unsupported_kind`); [`crate::payload::Kind`] is the set it handles.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct KindName(String);

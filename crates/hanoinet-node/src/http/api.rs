@@ -14,7 +14,7 @@ use hanoinet_core::request::{self, Direction, FieldError, Move};
 use hanoinet_store::ListOrder;
 
 use crate::http::error::{ApiError, ApiResult, ErrorCode, field_error, validation_failed};
-use crate::http::extract::{AuthUser, parse_json, parse_json_or_empty};
+use crate::http::extract::{AuthUser, officer_action, parse_json, parse_json_or_empty};
 use crate::http::views::{message_view, request_view};
 use crate::node::Node;
 use crate::ops::access::require_officer;
@@ -130,9 +130,7 @@ async fn respond(
     Path(id): Path<String>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    require_officer(&user)?;
-    let rec = load(&state, &id).await?;
-    let body = parse_json(&state, body).await?;
+    let (rec, body) = officer_action(&state, &user, &id, body).await?;
     if rec.direction != Direction::Incoming {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -164,9 +162,7 @@ async fn transition(
     Path(id): Path<String>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    require_officer(&user)?;
-    let rec = load(&state, &id).await?;
-    let body = parse_json(&state, body).await?;
+    let (rec, body) = officer_action(&state, &user, &id, body).await?;
     let mv = request::validate_move(
         &body,
         rec.request_type,
@@ -256,9 +252,7 @@ async fn confidentiality_notice(
     Path(id): Path<String>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    require_officer(&user)?;
-    let rec = load(&state, &id).await?;
-    let body = parse_json(&state, body).await?;
+    let (rec, body) = officer_action(&state, &user, &id, body).await?;
     let obj = body.as_object().cloned().unwrap_or_default();
     let mut errors: Vec<FieldError> = obj
         .keys()
@@ -304,9 +298,7 @@ async fn extension(
     Path(id): Path<String>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    require_officer(&user)?;
-    let rec = load(&state, &id).await?;
-    let body = parse_json(&state, body).await?;
+    let (rec, body) = officer_action(&state, &user, &id, body).await?;
     let mut errors = Vec::new();
     let obj = body.as_object().cloned().unwrap_or_default();
     for k in obj.keys().filter(|k| *k != "days" && *k != "note") {

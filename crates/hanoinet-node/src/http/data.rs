@@ -14,11 +14,9 @@ use serde_json::{Value, json};
 
 use crate::error::{ErrorCode, NodeError, NodeResult};
 use crate::http::error::ApiResult;
-use crate::http::extract::{AuthUser, parse_json};
+use crate::http::extract::{AuthUser, officer_action};
 use crate::http::views::{attachment_view, message_view, request_view, transfer_view};
 use crate::node::Node;
-use crate::ops::access::require_officer;
-use crate::ops::requests::load;
 use crate::ops::{give, onward, upload};
 
 type S = State<Arc<Node>>;
@@ -128,9 +126,7 @@ async fn art43_disclosure(
     Path(id): Path<String>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    require_officer(&user)?;
-    load(&state, &id).await?;
-    let body = parse_json(&state, body).await?;
+    let (_, body) = officer_action(&state, &user, &id, body).await?;
     let t = give::disclose_traffic(&state, &user, &id, body).await?;
     Ok((StatusCode::CREATED, Json(transfer_view(&t))))
 }
@@ -142,9 +138,7 @@ async fn send(
     Path(id): Path<String>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    require_officer(&user)?;
-    load(&state, &id).await?;
-    let body = parse_json(&state, body).await?;
+    let (_, body) = officer_action(&state, &user, &id, body).await?;
     let t = give::give(&state, &user, &id, body).await?;
     Ok((StatusCode::CREATED, Json(transfer_view(&t))))
 }
@@ -187,9 +181,7 @@ async fn onward_request(
     Path((id, tid)): Path<(String, String)>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    require_officer(&user)?;
-    load(&state, &id).await?;
-    let body = parse_json(&state, body).await?;
+    let (_, body) = officer_action(&state, &user, &id, body).await?;
     let (m, rec) = onward::request_onward(&state, &user, &id, &tid, body).await?;
     Ok((StatusCode::ACCEPTED, Json(message_view(&m, &rec))))
 }
@@ -202,9 +194,7 @@ async fn onward_authorize(
     Path((id, tid)): Path<(String, String)>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    require_officer(&user)?;
-    load(&state, &id).await?;
-    let body = parse_json(&state, body).await?;
+    let (_, body) = officer_action(&state, &user, &id, body).await?;
     let (m, rec) = onward::authorize_onward(&state, &user, &id, &tid, body).await?;
     Ok((StatusCode::CREATED, Json(message_view(&m, &rec))))
 }
@@ -217,9 +207,7 @@ async fn forward(
     Path((id, tid)): Path<(String, String)>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    require_officer(&user)?;
-    load(&state, &id).await?;
-    let body = parse_json(&state, body).await?;
+    let (_, body) = officer_action(&state, &user, &id, body).await?;
     let (new, sent) = onward::forward(&state, &user, &id, &tid, body).await?;
     Ok((
         StatusCode::CREATED,

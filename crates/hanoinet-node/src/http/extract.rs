@@ -146,3 +146,17 @@ pub(crate) async fn read_limited(
         .await
         .unwrap_or(Err(BodyError::TimedOut))
 }
+
+/// The common start of an officer's action on request `id`: the role (403), the request (404),
+/// then the JSON body (400/413), in that order.
+pub async fn officer_action(
+    state: &Node,
+    user: &User,
+    id: &str,
+    body: Body,
+) -> ApiResult<(hanoinet_store::RequestRecord, Value)> {
+    crate::ops::access::require_officer(user)?;
+    let rec = crate::ops::requests::load(state, id).await?;
+    let body = parse_json(state, body).await?;
+    Ok((rec, body))
+}

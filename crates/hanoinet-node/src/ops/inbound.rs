@@ -122,7 +122,7 @@ pub struct Accepted {
 /// Who signed an envelope, once its signature verified: (envelope id, signer, envelope hash).
 pub type Signed = (EnvelopeId, NodeId, [u8; 32]);
 
-/// Receives an envelope (its JSON, already within [`MAX_ENVELOPE_BYTES`]): checks 2 to 12 of
+/// Receives an envelope (its JSON, already within [`hanoinet_protocol::MAX_ENVELOPE_BYTES`]): checks 2 to 12 of
 /// PROTOCOL.md §3.4 in order, then stores it and applies its effect in one transaction.
 /// `authenticated` is set once the signature verified, so that a refusal of a genuine envelope
 /// can be logged ([`log_rejection`]).
