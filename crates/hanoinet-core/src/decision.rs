@@ -219,14 +219,14 @@ fn conditional(obj: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option
         Some(art40::CONSULTATION),
     ) {
         Ok(Some(conditions)) => Some(Decision::AcceptWithConditions { conditions }),
-        Err(e) if e.code != "invalid" => {
+        Err(e) if e.code != FieldCode::Invalid => {
             errors.push(e);
             None
         }
         _ => {
             errors.push(FieldError::new(
                 "conditions",
-                "missing",
+                FieldCode::Missing,
                 "conditions is required: the conditions subject to which assistance is given"
                     .into(),
                 Some(art40::CONSULTATION),
@@ -255,7 +255,7 @@ pub fn validate_move(
     let Some(obj) = body.as_object() else {
         return Err(vec![FieldError::new(
             "",
-            "invalid",
+            FieldCode::Invalid,
             "the body must be a JSON object".into(),
             None,
         )]);
@@ -266,7 +266,7 @@ pub fn validate_move(
         Some(Value::String(s)) => Status::parse(s).or_else(|| {
             errors.push(FieldError::new(
                 "status",
-                "invalid",
+                FieldCode::Invalid,
                 format!("unknown status {s:?} (one of: {statuses})"),
                 None,
             ));
@@ -275,7 +275,7 @@ pub fn validate_move(
         None | Some(Value::Null) => {
             errors.push(FieldError::new(
                 "status",
-                "missing",
+                FieldCode::Missing,
                 format!(
                     "status is required: the status to move the request to (one of: {statuses})"
                 ),
@@ -286,7 +286,7 @@ pub fn validate_move(
         Some(_) => {
             errors.push(FieldError::new(
                 "status",
-                "invalid",
+                FieldCode::Invalid,
                 "status must be a string".into(),
                 None,
             ));
@@ -305,7 +305,7 @@ pub fn validate_move(
         if key != "status" && key != "note" && !decision_keys.contains(&key.as_str()) {
             errors.push(FieldError::new(
                 key,
-                "unknown_field",
+                FieldCode::UnknownField,
                 format!("{key:?} is not a field of a status change (status, note, grounds, explanation, conditions)"),
                 None,
             ));
@@ -337,7 +337,7 @@ pub fn validate_move(
             if obj.get(key).is_some_and(|v| !v.is_null()) {
                 errors.push(FieldError::new(
                     key,
-                    "not_allowed",
+                    FieldCode::NotAllowed,
                     format!("{key} belongs to a refusal or a conditional acceptance"),
                     None,
                 ));
@@ -381,7 +381,7 @@ pub fn validate_decision(
     let Some(obj) = body.as_object() else {
         return Err(vec![FieldError::new(
             "",
-            "invalid",
+            FieldCode::Invalid,
             "the response body must be a JSON object".into(),
             None,
         )]);
@@ -391,7 +391,7 @@ pub fn validate_decision(
         if !["decision", "grounds", "explanation", "conditions"].contains(&key.as_str()) {
             errors.push(FieldError::new(
                 key,
-                "unknown_field",
+                FieldCode::UnknownField,
                 format!("{key:?} is not a field of a response"),
                 None,
             ));
@@ -403,7 +403,7 @@ pub fn validate_decision(
                 if obj.get(extra).is_some_and(|v| !v.is_null()) {
                     errors.push(FieldError::new(
                         extra,
-                        "invalid",
+                        FieldCode::Invalid,
                         format!("{extra} belongs to a refusal, not to an acceptance"),
                         None,
                     ));
@@ -416,7 +416,7 @@ pub fn validate_decision(
         Some(other) => {
             errors.push(FieldError::new(
                 "decision",
-                "invalid",
+                FieldCode::Invalid,
                 format!(
                     "unknown decision {other:?} (one of: accept, accept_with_conditions, refuse)"
                 ),
@@ -427,7 +427,7 @@ pub fn validate_decision(
         None => {
             errors.push(FieldError::new(
                 "decision",
-                "missing",
+                FieldCode::Missing,
                 "decision is required (one of: accept, accept_with_conditions, refuse)".into(),
                 None,
             ));
@@ -463,7 +463,7 @@ fn refusal(
     if rule == RefusalRule::NotApplicable {
         errors.push(FieldError::new(
             "decision",
-            "invalid",
+            FieldCode::Invalid,
             format!("a {} is not a request and is not refused", kind.as_str()),
             None,
         ));
@@ -477,7 +477,7 @@ fn refusal(
                 let Some(code) = item.as_str() else {
                     errors.push(FieldError::new(
                         &field,
-                        "invalid",
+                        FieldCode::Invalid,
                         "a ground is a string code".into(),
                         None,
                     ));
@@ -486,20 +486,20 @@ fn refusal(
                 match code {
                     "fiscal_matters" => errors.push(FieldError::new(
                         &field,
-                        "not_a_ground",
+                        FieldCode::NotAGround,
                         "that the offence involves fiscal matters is not a ground for refusal".into(),
                         Some(art40::NOT_FISCAL),
                     )),
                     "bank_secrecy" => errors.push(FieldError::new(
                         &field,
-                        "not_a_ground",
+                        FieldCode::NotAGround,
                         "bank secrecy is not a ground for refusal".into(),
                         Some(art40::NOT_BANK_SECRECY),
                     )),
                     _ => match RefusalGround::parse(code) {
                         None => errors.push(FieldError::new(
                             &field,
-                            "invalid",
+                            FieldCode::Invalid,
                             format!(
                                 "unknown ground {code:?} (one of: {})",
                                 RefusalGround::ALL.map(RefusalGround::code).join(", ")
@@ -512,7 +512,7 @@ fn refusal(
                         {
                             errors.push(FieldError::new(
                                 &field,
-                                "not_a_ground",
+                                FieldCode::NotAGround,
                                 format!(
                                     "dual criminality may be cited only by a State that made the {} reservation, and this State did not",
                                     art42::DUAL_CRIMINALITY_RESERVATION
@@ -526,7 +526,7 @@ fn refusal(
                         {
                             errors.push(FieldError::new(
                                 &field,
-                                "not_a_ground",
+                                FieldCode::NotAGround,
                                 format!(
                                     "the {} reservation covers only offences other than those established in accordance with the Convention; this request concerns one of the Convention's offences ({}), so dual criminality is no ground to refuse preserving the data",
                                     art42::DUAL_CRIMINALITY_RESERVATION,
@@ -541,7 +541,7 @@ fn refusal(
                         {
                             errors.push(FieldError::new(
                                 &field,
-                                "not_a_ground",
+                                FieldCode::NotAGround,
                                 format!(
                                     "absence of dual criminality may be cited only by a State that declared it requires dual criminality for mutual legal assistance ({}), and this State did not",
                                     art40::DUAL_CRIMINALITY
@@ -552,7 +552,7 @@ fn refusal(
                         Some(g) if !g.allowed_under(rule, facts.reservation_applies()) => {
                             errors.push(FieldError::new(
                                 &field,
-                                "not_a_ground",
+                                FieldCode::NotAGround,
                                 format!(
                                     "{} ({}) is not a ground for refusing a {} request; allowed: {}",
                                     g.code(),
@@ -571,27 +571,27 @@ fn refusal(
         }
         Some(Value::Array(_)) | None | Some(Value::Null) => errors.push(FieldError::new(
             "grounds",
-            "missing",
+            FieldCode::Missing,
             "a refusal must cite at least one ground".into(),
             Some(rule_article),
         )),
         Some(_) => errors.push(FieldError::new(
             "grounds",
-            "invalid",
+            FieldCode::Invalid,
             "grounds must be a list of ground codes".into(),
             Some(rule_article),
         )),
     }
     let explanation = match long_text(obj.get("explanation"), "explanation", Some(art40::REASONS)) {
         Ok(Some(e)) => Some(e),
-        Err(e) if e.code != "invalid" => {
+        Err(e) if e.code != FieldCode::Invalid => {
             errors.push(e);
             None
         }
         _ => {
             errors.push(FieldError::new(
                 "explanation",
-                "missing",
+                FieldCode::Missing,
                 "reasons must be given for any refusal".into(),
                 Some(art40::REASONS),
             ));

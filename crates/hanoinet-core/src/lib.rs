@@ -17,10 +17,14 @@ pub mod ids;
 pub mod json;
 pub mod legal;
 pub mod lifecycle;
+pub mod names;
 pub mod policy;
 pub mod request;
 pub mod text;
 pub mod time;
+
+#[doc(hidden)]
+pub use serde as __serde;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::{EnvelopeId, IdError, NodeId, RequestId, StateCode};

@@ -14,30 +14,46 @@ use crate::ids::NodeId;
 pub use crate::catalogue::forms::{MAX_SHORT_CHARS, MAX_TEXT_CHARS, RequestType};
 pub use crate::decision::*;
 
-/// Which side of a request this node is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    /// This node sent the request (it is the requesting side).
-    Outgoing,
-    /// This node received the request (it is the requested side).
-    Incoming,
+crate::names! {
+    /// Which side of a request this node is on.
+    pub enum Direction {
+        /// This node sent the request (it is the requesting side).
+        Outgoing => "outgoing",
+        /// This node received the request (it is the requested side).
+        Incoming => "incoming",
+    }
 }
 
-impl Direction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Outgoing => "outgoing",
-            Self::Incoming => "incoming",
-        }
+crate::names! {
+    /// Which way a message or a data transfer went, seen from this node.
+    pub enum Flow {
+        /// This node sent it.
+        Sent => "sent",
+        /// This node received it.
+        Received => "received",
     }
+}
 
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "outgoing" => Some(Self::Outgoing),
-            "incoming" => Some(Self::Incoming),
-            _ => None,
-        }
+crate::names! {
+    /// The stable machine-readable code of a [`FieldError`].
+    pub enum FieldCode {
+        Missing => "missing",
+        Empty => "empty",
+        Invalid => "invalid",
+        TooLong => "too_long",
+        UnknownField => "unknown_field",
+        NotAGround => "not_a_ground",
+        NotAllowed => "not_allowed",
+        ConventionNotInForce => "convention_not_in_force",
+        UnknownNode => "unknown_node",
+        SameState => "same_state",
+        UnknownRequest => "unknown_request",
+        /// A number outside its allowed range.
+        OutOfRange => "out_of_range",
+        /// Text with a control character other than tab and line breaks.
+        ControlCharacter => "control_character",
+        /// Text with a bidirectional-override control (Trojan Source).
+        BidiControl => "bidi_control",
     }
 }
 
@@ -47,10 +63,8 @@ pub use crate::lifecycle::Status;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     pub field: String,
-    /// Stable machine-readable code: `missing`, `empty`, `invalid`, `too_long`, `unknown_field`,
-    /// `not_a_ground`, `not_allowed`, `convention_not_in_force`, `unknown_node`, `same_state`,
-    /// `unknown_request`.
-    pub code: String,
+    /// Stable machine-readable code.
+    pub code: FieldCode,
     pub message: String,
     /// The Convention paragraph that requires the field, e.g. `Art. 42(2)(a)`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,10 +79,10 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(field: &str, code: &str, message: String, article: Option<ArticleRef>) -> Self {
+    pub fn new(field: &str, code: FieldCode, message: String, article: Option<ArticleRef>) -> Self {
         Self {
             field: field.to_owned(),
-            code: code.to_owned(),
+            code,
             message,
             article: article.map(|a| a.to_string()),
             article_approximate: article.is_some_and(|a| a.approximate),
@@ -155,7 +169,7 @@ pub fn validate_new_request(body: &Value) -> Result<NewRequest, Vec<FieldError>>
     let Some(obj) = body.as_object() else {
         return Err(vec![FieldError::new(
             "",
-            "invalid",
+            FieldCode::Invalid,
             "the request body must be a JSON object".into(),
             None,
         )]);
@@ -166,7 +180,7 @@ pub fn validate_new_request(body: &Value) -> Result<NewRequest, Vec<FieldError>>
         None | Some(Value::Null) => {
             errors.push(FieldError::new(
                 "type",
-                "missing",
+                FieldCode::Missing,
                 format!("the request type is required (one of: {type_list})"),
                 None,
             ));
@@ -175,7 +189,7 @@ pub fn validate_new_request(body: &Value) -> Result<NewRequest, Vec<FieldError>>
         Some(Value::String(s)) => RequestType::parse(s).or_else(|| {
             errors.push(FieldError::new(
                 "type",
-                "invalid",
+                FieldCode::Invalid,
                 format!("unknown request type {s:?} (one of: {type_list})"),
                 None,
             ));
@@ -184,7 +198,7 @@ pub fn validate_new_request(body: &Value) -> Result<NewRequest, Vec<FieldError>>
         Some(_) => {
             errors.push(FieldError::new(
                 "type",
-                "invalid",
+                FieldCode::Invalid,
                 format!("the request type must be a string (one of: {type_list})"),
                 None,
             ));
@@ -196,7 +210,7 @@ pub fn validate_new_request(body: &Value) -> Result<NewRequest, Vec<FieldError>>
         None | Some(Value::Null) => {
             errors.push(FieldError::new(
                 "to",
-                "missing",
+                FieldCode::Missing,
                 "the requested node is required, e.g. \"FRA/247\"".into(),
                 Some(crate::catalogue::art41::POINT_OF_CONTACT),
             ));
@@ -205,7 +219,7 @@ pub fn validate_new_request(body: &Value) -> Result<NewRequest, Vec<FieldError>>
         Some(Value::String(s)) if s.trim().is_empty() => {
             errors.push(FieldError::new(
                 "to",
-                "empty",
+                FieldCode::Empty,
                 "the requested node must not be empty".into(),
                 None,
             ));
@@ -214,14 +228,19 @@ pub fn validate_new_request(body: &Value) -> Result<NewRequest, Vec<FieldError>>
         Some(Value::String(s)) => match s.parse::<NodeId>() {
             Ok(id) => Some(id),
             Err(e) => {
-                errors.push(FieldError::new("to", "invalid", e.to_string(), None));
+                errors.push(FieldError::new(
+                    "to",
+                    FieldCode::Invalid,
+                    e.to_string(),
+                    None,
+                ));
                 None
             }
         },
         Some(_) => {
             errors.push(FieldError::new(
                 "to",
-                "invalid",
+                FieldCode::Invalid,
                 "the requested node must be a string such as \"FRA/247\"".into(),
                 None,
             ));
@@ -246,7 +265,7 @@ pub fn validate_new_request(body: &Value) -> Result<NewRequest, Vec<FieldError>>
             if !known {
                 errors.push(FieldError::new(
                     key,
-                    "unknown_field",
+                    FieldCode::UnknownField,
                     format!(
                         "{key:?} is not a field of a {} request",
                         kind.map_or("", RequestType::as_str)
@@ -271,7 +290,7 @@ pub fn validate_new_request(body: &Value) -> Result<NewRequest, Vec<FieldError>>
 /// its default).
 fn check_field(spec: &FieldSpec, v: Option<&Value>, errors: &mut Vec<FieldError>) -> Option<Value> {
     let name = spec.name;
-    let err = |errors: &mut Vec<FieldError>, code: &str, message: String| {
+    let err = |errors: &mut Vec<FieldError>, code: FieldCode, message: String| {
         errors.push(FieldError::new(name, code, message, Some(spec.article)));
     };
     let v = match v {
@@ -279,7 +298,7 @@ fn check_field(spec: &FieldSpec, v: Option<&Value>, errors: &mut Vec<FieldError>
             match (spec.presence, spec.kind) {
                 (Presence::Required, _) => err(
                     errors,
-                    "missing",
+                    FieldCode::Missing,
                     format!("{name} is required: {}", spec.description),
                 ),
                 (_, FieldKind::Flag) => return Some(Value::Bool(false)),
@@ -298,38 +317,46 @@ fn check_field(spec: &FieldSpec, v: Option<&Value>, errors: &mut Vec<FieldError>
                 Ok(t) => return Some(Value::String(t)),
                 Err(crate::text::TextError::Empty) => err(
                     errors,
-                    "empty",
+                    FieldCode::Empty,
                     format!("{name} must not be empty: {}", spec.description),
                 ),
                 Err(e) => err(errors, e.code(), format!("{name} {e}")),
             },
             _ => err(
                 errors,
-                "invalid",
+                FieldCode::Invalid,
                 format!("{name} must be a string: {}", spec.description),
             ),
         },
         FieldKind::Flag => match v {
             Value::Bool(_) => return Some(v.clone()),
-            _ => err(errors, "invalid", format!("{name} must be true or false")),
+            _ => err(
+                errors,
+                FieldCode::Invalid,
+                format!("{name} must be true or false"),
+            ),
         },
         FieldKind::MustBeTrue => match v {
             Value::Bool(true) => return Some(v.clone()),
             Value::Bool(false) => err(
                 errors,
-                "invalid",
+                FieldCode::Invalid,
                 format!(
                     "{name} must be true: the request must state {}",
                     spec.description
                 ),
             ),
-            _ => err(errors, "invalid", format!("{name} must be true or false")),
+            _ => err(
+                errors,
+                FieldCode::Invalid,
+                format!("{name} must be true or false"),
+            ),
         },
         FieldKind::Integer { min, max } => match v.as_i64() {
             Some(n) if (min..=max).contains(&n) => return Some(Value::from(n)),
             _ => err(
                 errors,
-                "invalid",
+                FieldCode::Invalid,
                 format!("{name} must be a whole number from {min} to {max}"),
             ),
         },
@@ -342,12 +369,12 @@ fn check_field(spec: &FieldSpec, v: Option<&Value>, errors: &mut Vec<FieldError>
             }
             Some(Ok(_)) => err(
                 errors,
-                "out_of_range",
+                FieldCode::OutOfRange,
                 format!("{name} must be a date between {MIN_YEAR} and {MAX_YEAR}"),
             ),
             _ => err(
                 errors,
-                "invalid",
+                FieldCode::Invalid,
                 format!("{name} must be a date written YYYY-MM-DD"),
             ),
         },
@@ -355,7 +382,7 @@ fn check_field(spec: &FieldSpec, v: Option<&Value>, errors: &mut Vec<FieldError>
             Some(s) if values.contains(&s) => return Some(v.clone()),
             _ => err(
                 errors,
-                "invalid",
+                FieldCode::Invalid,
                 format!("{name} must be one of: {}", values.join(", ")),
             ),
         },
@@ -363,7 +390,7 @@ fn check_field(spec: &FieldSpec, v: Option<&Value>, errors: &mut Vec<FieldError>
             Some(Ok(id)) => return Some(Value::String(id.to_string())),
             _ => err(
                 errors,
-                "invalid",
+                FieldCode::Invalid,
                 format!("{name} must be the id of an earlier request"),
             ),
         },
@@ -373,7 +400,7 @@ fn check_field(spec: &FieldSpec, v: Option<&Value>, errors: &mut Vec<FieldError>
             }
             _ => err(
                 errors,
-                "invalid",
+                FieldCode::Invalid,
                 format!("{name} must be an ISO 639-1 language code such as \"en\" or \"fr\""),
             ),
         },
@@ -416,7 +443,7 @@ pub fn long_text(
         }
         Some(_) => Err(FieldError::new(
             field,
-            "invalid",
+            FieldCode::Invalid,
             format!("{field} must be a string"),
             article,
         )),
@@ -439,7 +466,7 @@ fn cross_field_rules(
         if !present(k) && !already(errors, k) {
             errors.push(FieldError::new(
                 k,
-                "missing",
+                FieldCode::Missing,
                 format!("{k} is required {why}"),
                 spec(k).map(|s| s.article),
             ));
@@ -462,7 +489,7 @@ fn cross_field_rules(
         {
             errors.push(FieldError::new(
                 "max_penalty_years",
-                "invalid",
+                FieldCode::Invalid,
                 format!(
                     "a serious crime is punishable by at least {} years of deprivation of liberty; {years} is not enough: cooperation covers the Convention's offences and serious crimes only",
                     art2::SERIOUS_CRIME_MIN_YEARS
@@ -487,7 +514,7 @@ fn cross_field_rules(
         _ if present("emergency_reason") && !already(errors, "urgency") => {
             errors.push(FieldError::new(
                 "emergency_reason",
-                "not_allowed",
+                FieldCode::NotAllowed,
                 "emergency_reason belongs to a request with urgency emergency".into(),
                 Some(art2::EMERGENCY),
             ));
@@ -503,7 +530,7 @@ fn cross_field_rules(
         {
             errors.push(FieldError::new(
                 "urgency",
-                "invalid",
+                FieldCode::Invalid,
                 "an emergency disclosure request must have urgency emergency".into(),
                 Some(crate::catalogue::art41::EMERGENCY_DISCLOSURE),
             ));
@@ -522,7 +549,7 @@ fn cross_field_rules(
         {
             errors.push(FieldError::new(
                 "expedited_reason",
-                "missing",
+                FieldCode::Missing,
                 "expedited_reason is required when expedited is true".into(),
                 Some(art44::EXPEDITED),
             ));
@@ -685,7 +712,7 @@ mod tests {
                     .iter()
                     .find(|e| e.field == field)
                     .unwrap_or_else(|| panic!("{t:?} without {field}: {errs:?}"));
-                assert_eq!(e.code, "missing", "{t:?} {field}");
+                assert_eq!(e.code, FieldCode::Missing, "{t:?} {field}");
                 assert_eq!(e.article.as_deref(), Some(article), "{t:?} {field}");
                 assert_eq!(errs.len(), 1, "{t:?} without {field}: {errs:?}");
             }
@@ -703,7 +730,7 @@ mod tests {
             }
             let missing: std::collections::BTreeSet<&str> = errors_of(&empty)
                 .iter()
-                .filter(|e| e.code == "missing")
+                .filter(|e| e.code == FieldCode::Missing)
                 .map(|e| {
                     required(t)
                         .into_iter()

@@ -21,12 +21,13 @@ pub enum TextError {
 }
 
 impl TextError {
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> crate::request::FieldCode {
+        use crate::request::FieldCode;
         match self {
-            Self::Empty => "empty",
-            Self::TooLong(_) => "too_long",
-            Self::Control => "control_character",
-            Self::Bidi => "bidi_control",
+            Self::Empty => FieldCode::Empty,
+            Self::TooLong(_) => FieldCode::TooLong,
+            Self::Control => FieldCode::ControlCharacter,
+            Self::Bidi => FieldCode::BidiControl,
         }
     }
 }

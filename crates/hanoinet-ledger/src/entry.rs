@@ -33,35 +33,52 @@ pub struct Entry {
 /// The label the commitment key is derived under (`NodeKeys::derive_secret`).
 pub const COMMITMENT_KEY_LABEL: &str = "hanoinet/v1/ledger-commitment-key";
 
-/// The events a node logs.
-pub mod events {
-    pub const REQUEST_CREATED: &str = "request_created";
-    pub const REQUEST_DELIVERED: &str = "request_delivered";
-    pub const REQUEST_RECEIVED: &str = "request_received";
-    pub const REQUEST_OPENED: &str = "request_opened";
-    /// A list of cases was read (attribute `requests`: the ids, comma-separated).
-    pub const REQUESTS_LISTED: &str = "requests_listed";
-    /// The data transferred on a request were read (attribute `transfers`: the ids).
-    pub const DATA_OPENED: &str = "data_opened";
-    /// An auditor had the node compute the keyed commitment of some content.
-    pub const COMMITMENT_COMPUTED: &str = "commitment_computed";
-    pub const RESPONSE_DELIVERED: &str = "response_delivered";
-    pub const ENVELOPE_REJECTED: &str = "envelope_rejected";
-    pub const USER_CREATED: &str = "user_created";
-    pub const USER_DISABLED: &str = "user_disabled";
-    pub const TOKEN_ROTATED: &str = "token_rotated";
-    pub const NODE_STARTED: &str = "node_started";
-    pub const PEER_LOG_INCONSISTENT: &str = "peer_log_inconsistent";
-    /// A status change made on this node (attributes: from, to, by, grounds).
-    pub const STATUS_CHANGED: &str = "status_changed";
-    /// A status change received from the peer.
-    pub const STATUS_RECEIVED: &str = "status_received";
-    pub const MESSAGE_SENT: &str = "message_sent";
-    pub const MESSAGE_RECEIVED: &str = "message_received";
-    /// An incoming request was not acknowledged in time; escalated.
-    pub const ACK_DEADLINE_MISSED: &str = "ack_deadline_missed";
-    /// A preservation's end is near (attributes: days_before, preserved_until).
-    pub const PRESERVATION_REMINDER: &str = "preservation_reminder";
+hanoinet_core::names! {
+    /// The events a node logs (the `event` of the entries it writes; an entry read from
+    /// elsewhere may carry any name).
+    pub enum Event {
+        RequestCreated => "request_created",
+        RequestDelivered => "request_delivered",
+        RequestReceived => "request_received",
+        RequestOpened => "request_opened",
+        /// A list of cases was read (attribute `requests`: the ids, comma-separated).
+        RequestsListed => "requests_listed",
+        /// The data transferred on a request were read (attribute `transfers`: the ids).
+        DataOpened => "data_opened",
+        /// An auditor had the node compute the keyed commitment of some content.
+        CommitmentComputed => "commitment_computed",
+        ResponseDelivered => "response_delivered",
+        EnvelopeRejected => "envelope_rejected",
+        UserCreated => "user_created",
+        UserDisabled => "user_disabled",
+        TokenRotated => "token_rotated",
+        NodeStarted => "node_started",
+        PeerLogInconsistent => "peer_log_inconsistent",
+        /// A status change made on this node (attributes: from, to, by, grounds).
+        StatusChanged => "status_changed",
+        /// A status change received from the peer.
+        StatusReceived => "status_received",
+        MessageSent => "message_sent",
+        MessageReceived => "message_received",
+        /// An incoming request was not acknowledged in time; escalated.
+        AckDeadlineMissed => "ack_deadline_missed",
+        /// A preservation's end is near (attributes: days_before, preserved_until).
+        PreservationReminder => "preservation_reminder",
+        DataSent => "data_sent",
+        DataReceived => "data_received",
+        DataPurged => "data_purged",
+        DataForwarded => "data_forwarded",
+        AttachmentOpened => "attachment_opened",
+        OnwardAuthorized => "onward_transfer_authorized",
+    }
+}
+
+/// Who did something, when it was not a user (`user:<id>`) or a node (`node:<id>`).
+pub mod actors {
+    /// The node itself (a clock, a receipt, start-up).
+    pub const SYSTEM: &str = "system";
+    /// Someone at the node's console with the node's files (`hanoinet user ...`).
+    pub const OPERATOR: &str = "operator";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -162,7 +179,7 @@ mod tests {
     #[test]
     fn entries_round_trip() {
         let e = Entry::new(
-            events::REQUEST_CREATED,
+            Event::RequestCreated.as_str(),
             "2026-11-22T08:00:00.000001Z".parse().unwrap(),
             "VNM/247",
             "user:1".into(),

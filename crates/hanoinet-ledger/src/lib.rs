@@ -17,6 +17,6 @@ pub mod head {
 pub mod tree;
 pub mod verify;
 
-pub use entry::Entry;
+pub use entry::{Entry, Event};
 pub use head::{SignedTreeHead, TreeHead};
 pub use tree::{Frontier, Hash, NodeKey};

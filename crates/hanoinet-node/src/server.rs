@@ -1,6 +1,7 @@
 //! Runs a node: the HTTP listener (API and federation endpoint) and the workers. The one file
 //! outside `http/` that starts the server.
 
+use hanoinet_ledger::entry::actors;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -144,11 +145,11 @@ pub async fn start(
 /// Logs the start with commitments to the registry and keys in use, so that a change of either
 /// shows in the ledger.
 async fn log_start(state: &Node) -> anyhow::Result<()> {
-    use hanoinet_ledger::{Entry, entry::events};
+    use hanoinet_ledger::{Entry, entry::Event};
     let entry = crate::ops::ledger::entry(
         state,
-        events::NODE_STARTED,
-        "system".into(),
+        Event::NodeStarted,
+        actors::SYSTEM.into(),
         format!("registry:{}", state.registry.serial),
     )
     .attr(

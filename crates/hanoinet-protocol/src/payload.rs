@@ -211,8 +211,7 @@ pub struct ProposalPayload {
 pub struct MessagePayload {
     pub request_id: RequestId,
     pub message_id: String,
-    /// `status_enquiry`, `status_reply` or `proposal_declined`.
-    pub kind: String,
+    pub kind: MessageKind,
     pub body: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_reply_to: Option<String>,
@@ -220,19 +219,39 @@ pub struct MessagePayload {
     pub tree_head: Option<SignedTreeHead>,
 }
 
-/// Message kinds.
-pub mod messages {
-    pub const STATUS_ENQUIRY: &str = "status_enquiry";
-    pub const STATUS_REPLY: &str = "status_reply";
-    pub const PROPOSAL: &str = "proposal";
-    pub const PROPOSAL_DECLINED: &str = "proposal_declined";
-    pub const EXTENSION_REQUEST: &str = "extension_request";
-    pub const EXTENSION_GRANTED: &str = "extension_granted";
-    pub const ONWARD_REQUEST: &str = "onward_transfer_request";
-    pub const ONWARD_AUTHORIZATION: &str = "onward_transfer_authorization";
-    /// The requested State cannot keep the request confidential (Art. 40(20)); the requesting
-    /// State decides whether to proceed.
-    pub const CONFIDENTIALITY_NOTICE: &str = "confidentiality_cannot_be_kept";
+hanoinet_core::names! {
+    /// What a `request_message` is about.
+    pub enum MessageKind {
+        /// The requesting State asks where its request stands.
+        StatusEnquiry => "status_enquiry",
+        /// The answer to a status enquiry.
+        StatusReply => "status_reply",
+        /// The requested side proposes a move that is the requesting side's to make.
+        Proposal => "proposal",
+        /// The requesting side declines a proposal.
+        ProposalDeclined => "proposal_declined",
+        /// The requested State asks for more time.
+        ExtensionRequest => "extension_request",
+        /// The requesting State grants it.
+        ExtensionGranted => "extension_granted",
+        /// A State holding data asks the sender's leave to pass them on (Art. 36).
+        OnwardRequest => "onward_transfer_request",
+        /// The sender's signed leave to pass data on.
+        OnwardAuthorization => "onward_transfer_authorization",
+        /// The requested State cannot keep the request confidential (Art. 40(20)); the
+        /// requesting State decides whether to proceed.
+        ConfidentialityNotice => "confidentiality_cannot_be_kept",
+    }
+}
+
+hanoinet_core::names! {
+    /// Whether data may be passed on to a third State (Art. 36).
+    pub enum OnwardRule {
+        /// Never.
+        Prohibited => "prohibited",
+        /// Only with the sender's prior authorization, for that State and that purpose.
+        WithAuthorization => "with_authorization",
+    }
 }
 
 /// The conditions attached to data (Art. 36, 40).
@@ -242,8 +261,20 @@ pub struct Conditions {
     pub purpose: String,
     pub use_limitation: String,
     pub retention_until: Date,
-    /// `prohibited` or `with_authorization`.
-    pub onward_transfer: String,
+    pub onward_transfer: OnwardRule,
+}
+
+impl Conditions {
+    /// As a JSON object (members in name order: the form the ledger commits to and the store
+    /// keeps).
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "purpose": self.purpose,
+            "use_limitation": self.use_limitation,
+            "retention_until": self.retention_until.to_string(),
+            "onward_transfer": self.onward_transfer.as_str(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

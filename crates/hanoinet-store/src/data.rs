@@ -1,6 +1,8 @@
 //! Data transfers (Art. 36): conditions, structured results, attachments in chunks, retention
 //! purge.
 
+use hanoinet_core::request::Flow;
+use hanoinet_protocol::payload::{Conditions, OnwardRule};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::Value;
@@ -16,20 +18,37 @@ use crate::{NewOutbox, Store, StoreError};
 pub struct DataTransfer {
     pub id: String,
     pub request_id: RequestId,
-    /// `sent` or `received`.
-    pub direction: String,
-    pub peer: String,
-    /// `{purpose, use_limitation, retention_until, onward_transfer}`.
-    pub conditions: Value,
+    pub direction: Flow,
+    pub peer: hanoinet_core::NodeId,
+    pub conditions: Conditions,
     /// Structured results; `None` once purged (or if there were none).
     pub results: Option<Value>,
     pub retention_until: Date,
-    /// `prohibited` or `with_authorization`.
-    pub onward_transfer: String,
+    pub onward_transfer: OnwardRule,
     pub created_at: Timestamp,
     pub purged_at: Option<Timestamp>,
     /// For a forwarded copy: the transfer it was forwarded from.
     pub forwarded_from: Option<String>,
+}
+
+hanoinet_core::names! {
+    /// Where an attachment stands.
+    pub enum AttachmentState {
+        /// An officer is uploading it (chunks arriving).
+        Uploading => "uploading",
+        /// Uploaded and checked; waiting to be given with data.
+        Staged => "staged",
+        /// Given: its chunks are in the outbox.
+        Sent => "sent",
+        /// Announced by a peer; chunks arriving.
+        Receiving => "receiving",
+        /// Every chunk arrived and the hash matched.
+        Complete => "complete",
+        /// Every chunk arrived and the hash did not match.
+        Corrupt => "corrupt",
+        /// Its bytes were deleted at the end of the retention period.
+        Purged => "purged",
+    }
 }
 
 /// An attachment's metadata.
@@ -43,8 +62,7 @@ pub struct Attachment {
     pub sha256: Option<String>,
     pub size: i64,
     pub chunks: i64,
-    /// `uploading`, `staged`, `sent`, `receiving`, `complete`, `corrupt`, `purged`.
-    pub state: String,
+    pub state: AttachmentState,
     pub created_at: Timestamp,
 }
 
@@ -68,8 +86,8 @@ where
         request_id: s("request_id")?
             .parse()
             .map_err(|_| corrupt("request id"))?,
-        direction: s("direction")?,
-        peer: s("peer")?,
+        direction: Flow::parse(&s("direction")?).ok_or_else(|| corrupt("transfer direction"))?,
+        peer: s("peer")?.parse().map_err(|_| corrupt("peer"))?,
         conditions: serde_json::from_str(&s("conditions")?).map_err(|_| corrupt("conditions"))?,
         results: results
             .map(|r| serde_json::from_str(&r))
@@ -78,7 +96,8 @@ where
         retention_until: s("retention_until")?
             .parse()
             .map_err(|_| corrupt("retention date"))?,
-        onward_transfer: s("onward_transfer")?,
+        onward_transfer: OnwardRule::parse(&s("onward_transfer")?)
+            .ok_or_else(|| corrupt("onward rule"))?,
         created_at: from_micros(r.try_get("created_at")?).ok_or_else(|| corrupt("time"))?,
         purged_at: r
             .try_get::<Option<i64>, _>("purged_at")?
@@ -107,7 +126,7 @@ where
         sha256: r.try_get("sha256")?,
         size: r.try_get("size")?,
         chunks: r.try_get("chunks")?,
-        state: s("state")?,
+        state: AttachmentState::parse(&s("state")?).ok_or_else(|| corrupt("attachment state"))?,
         created_at: from_micros(r.try_get("created_at")?).ok_or_else(|| corrupt("time"))?,
     })
 }
@@ -122,11 +141,12 @@ impl Store {
         with_tx!(self, |tx| {
             sqlx::query(
                 "INSERT INTO attachments (id, request_id, name, size, chunks, state, created_at)
-                 VALUES ($1, $2, $3, 0, 0, 'uploading', $4)",
+                 VALUES ($1, $2, $3, 0, 0, $4, $5)",
             )
             .bind(&a.id)
             .bind(a.request_id.to_string())
             .bind(&a.name)
+            .bind(AttachmentState::Uploading.as_str())
             .bind(to_micros(a.created_at))
             .execute(&mut *tx)
             .await?;
@@ -162,14 +182,14 @@ impl Store {
         sha256: &str,
         size: i64,
         chunks: i64,
-        state: &str,
+        state: AttachmentState,
     ) -> Result<(), StoreError> {
         with_tx!(self, |tx| {
             sqlx::query("UPDATE attachments SET sha256 = $1, size = $2, chunks = $3, state = $4 WHERE id = $5")
                 .bind(sha256)
                 .bind(size)
                 .bind(chunks)
-                .bind(state)
+                .bind(state.as_str())
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -177,10 +197,14 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_attachment_state(&self, id: &str, state: &str) -> Result<(), StoreError> {
+    pub async fn set_attachment_state(
+        &self,
+        id: &str,
+        state: AttachmentState,
+    ) -> Result<(), StoreError> {
         with_tx!(self, |tx| {
             sqlx::query("UPDATE attachments SET state = $1 WHERE id = $2")
-                .bind(state)
+                .bind(state.as_str())
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -318,8 +342,9 @@ impl Store {
     ) -> Result<Vec<DataTransfer>, StoreError> {
         let sql = format!(
             "SELECT {TRANSFER_COLUMNS} FROM data_transfers
-             WHERE direction = 'received' AND purged_at IS NULL AND retention_until <= $1
-             ORDER BY retention_until LIMIT 500"
+             WHERE direction = '{}' AND purged_at IS NULL AND retention_until <= $1
+             ORDER BY retention_until LIMIT 500",
+            Flow::Received
         );
         with_read!(self, |pool| {
             let rows = sqlx::query(&sql)
@@ -382,7 +407,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             sqlx::query(&format!(
-                "UPDATE attachments SET state = 'purged' WHERE {scope}"
+                "UPDATE attachments SET state = '{}' WHERE {scope}",
+                AttachmentState::Purged
             ))
             .bind(id)
             .execute(&mut *tx)
@@ -444,8 +470,12 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            let stale = "SELECT id FROM attachments WHERE state IN ('staged', 'uploading')
-                         AND transfer_id IS NULL AND created_at < $1";
+            let stale = format!(
+                "SELECT id FROM attachments WHERE state IN ('{}', '{}')
+                 AND transfer_id IS NULL AND created_at < $1",
+                AttachmentState::Staged,
+                AttachmentState::Uploading
+            );
             sqlx::query(&format!(
                 "DELETE FROM attachment_chunks WHERE attachment_id IN ({stale})"
             ))

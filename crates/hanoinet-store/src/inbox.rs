@@ -123,12 +123,13 @@ impl Store {
                     data,
                 } => {
                     // A chunk that arrives after its attachment was purged is not kept.
-                    sqlx::query(
+                    sqlx::query(&format!(
                         "INSERT INTO attachment_chunks (attachment_id, idx, data, received_at)
                          SELECT $1, $2, $3, $4 WHERE NOT EXISTS
-                             (SELECT 1 FROM attachments WHERE id = $1 AND state = 'purged')
+                             (SELECT 1 FROM attachments WHERE id = $1 AND state = '{}')
                          ON CONFLICT (attachment_id, idx) DO NOTHING",
-                    )
+                        crate::AttachmentState::Purged
+                    ))
                     .bind(attachment_id)
                     .bind(idx)
                     .bind(data)
@@ -268,10 +269,12 @@ impl Store {
             let inbox: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
                 .fetch_one(pool)
                 .await?;
-            let incoming: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE direction = 'incoming'")
-                    .fetch_one(pool)
-                    .await?;
+            let incoming: i64 = sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM requests WHERE direction = '{}'",
+                hanoinet_core::request::Direction::Incoming
+            ))
+            .fetch_one(pool)
+            .await?;
             Ok((inbox, incoming))
         })
     }

@@ -35,11 +35,25 @@ pub struct PeerHead {
     pub checked: bool,
 }
 
+hanoinet_core::names! {
+    /// What an alert is about.
+    pub enum AlertKind {
+        /// An incoming request was not acknowledged in time (Art. 41).
+        AckDeadlineMissed => "ack_deadline_missed",
+        /// A preservation's end is near (Art. 42(7)).
+        PreservationExpiring => "preservation_expiring",
+        /// Received attachment bytes do not match the size and SHA-256 their sender stated.
+        AttachmentCorrupt => "attachment_corrupt",
+        /// A peer signed two tree heads that are not consistent with each other.
+        LedgerInconsistent => "ledger_inconsistent",
+    }
+}
+
 /// An alert for people to act on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alert {
     pub id: String,
-    pub kind: String,
+    pub kind: AlertKind,
     pub subject: String,
     pub message: String,
     pub evidence: serde_json::Value,
@@ -416,7 +430,11 @@ impl Store {
                     let evidence: String = r.try_get("evidence")?;
                     Ok(Alert {
                         id: r.try_get("id")?,
-                        kind: r.try_get("kind")?,
+                        kind: crate::records::parsed(
+                            &r.try_get::<String, _>("kind")?,
+                            "alert kind",
+                            AlertKind::parse,
+                        )?,
                         subject: r.try_get("subject")?,
                         message: r.try_get("message")?,
                         evidence: serde_json::from_str(&evidence)

@@ -1,5 +1,7 @@
 //! The records the store reads and writes, and the SQL shared by several operations.
 
+use hanoinet_core::request::Flow;
+use hanoinet_protocol::payload::MessageKind;
 use jiff::Timestamp;
 use serde_json::Value;
 use sqlx::Row;
@@ -191,9 +193,8 @@ impl StatusEvent {
 pub struct Message {
     pub id: String,
     pub request_id: RequestId,
-    /// `sent` or `received`.
-    pub direction: String,
-    pub kind: String,
+    pub direction: hanoinet_core::request::Flow,
+    pub kind: hanoinet_protocol::payload::MessageKind,
     pub body: Value,
     pub at: Timestamp,
     pub in_reply_to: Option<String>,
@@ -292,6 +293,15 @@ pub struct RequestRecord {
 
 pub(crate) const REQUEST_COLUMNS: &str = "id, direction, request_type, from_node, to_node, status, fields, envelope_id, \
      created_by, created_at, updated_at, preserved_until, decision, decided_at, receipt, response_receipt, warnings, seq, ack_due_at, escalated_at";
+
+/// A stored name parsed back into its type (a name the code does not know is corruption).
+pub(crate) fn parsed<T>(
+    v: &str,
+    what: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, StoreError> {
+    parse(v).ok_or_else(|| corrupt(what, v))
+}
 
 fn corrupt(what: &str, v: impl std::fmt::Debug) -> StoreError {
     StoreError::Corrupt(format!("{what} {v:?}"))
@@ -398,8 +408,8 @@ where
         request_id: s("request_id")?
             .parse()
             .map_err(|e| corrupt("request id", e))?,
-        direction: s("direction")?,
-        kind: s("kind")?,
+        direction: parsed(&s("direction")?, "message direction", Flow::parse)?,
+        kind: parsed(&s("kind")?, "message kind", MessageKind::parse)?,
         body: serde_json::from_str(&s("body")?).map_err(|e| corrupt("message body", e))?,
         at: ts(r.try_get("at")?)?,
         in_reply_to: r.try_get("in_reply_to")?,
@@ -545,8 +555,8 @@ macro_rules! insert_message {
         )
         .bind(&m.id)
         .bind(m.request_id.to_string())
-        .bind(&m.direction)
-        .bind(&m.kind)
+        .bind(m.direction.as_str())
+        .bind(m.kind.as_str())
         .bind(m.body.to_string())
         .bind(hanoinet_core::time::to_micros(m.at))
         .bind(m.in_reply_to.as_deref())
@@ -603,7 +613,7 @@ macro_rules! insert_alert {
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(&a.id)
-        .bind(&a.kind)
+        .bind(a.kind.as_str())
         .bind(&a.subject)
         .bind(&a.message)
         .bind(a.evidence.to_string())
@@ -645,12 +655,12 @@ macro_rules! insert_transfer {
         )
         .bind(&t.id)
         .bind(t.request_id.to_string())
-        .bind(&t.direction)
-        .bind(&t.peer)
-        .bind(t.conditions.to_string())
+        .bind(t.direction.as_str())
+        .bind(t.peer.as_str())
+        .bind(t.conditions.to_json().to_string())
         .bind(t.results.as_ref().map(|r| r.to_string()))
         .bind(t.retention_until.to_string())
-        .bind(&t.onward_transfer)
+        .bind(t.onward_transfer.as_str())
         .bind(hanoinet_core::time::to_micros(t.created_at))
         .bind(t.forwarded_from.as_deref())
         .execute(&mut *$tx)
@@ -669,7 +679,7 @@ macro_rules! insert_transfer {
             .bind(a.sha256.as_deref())
             .bind(a.size)
             .bind(a.chunks)
-            .bind(&a.state)
+            .bind(a.state.as_str())
             .bind(hanoinet_core::time::to_micros(a.created_at))
             .execute(&mut *$tx)
             .await?;

@@ -550,8 +550,8 @@ async fn transitions(backend: Backend) {
     let msg = |id: &str, kind: &str| Message {
         id: id.into(),
         request_id: out_req.id,
-        direction: "received".into(),
-        kind: kind.into(),
+        direction: hanoinet_core::request::Flow::Received,
+        kind: hanoinet_protocol::payload::MessageKind::parse(kind).unwrap(),
         body: serde_json::json!({"status": "accepted"}),
         at: now,
         in_reply_to: None,
@@ -604,7 +604,7 @@ async fn clocks_and_notifications(backend: Backend) {
     assert_eq!(overdue[0].ack_due_at, req.ack_due_at);
     let alert = hanoinet_store::Alert {
         id: format!("ack_deadline_missed:{}", req.id),
-        kind: "ack_deadline_missed".into(),
+        kind: hanoinet_store::AlertKind::AckDeadlineMissed,
         subject: format!("request:{}", req.id),
         message: "late".into(),
         evidence: serde_json::json!({}),

@@ -5,7 +5,7 @@ use std::time::Instant;
 use clap::Args;
 use rand::RngExt;
 
-use hanoinet_ledger::entry::events;
+use hanoinet_ledger::entry::Event;
 use hanoinet_ledger::tree::Plan;
 use hanoinet_ledger::{Entry, verify};
 use hanoinet_node::ops::ledger::{NodeCache, fetch_nodes};
@@ -35,7 +35,7 @@ pub struct LedgerBenchArgs {
 /// A realistic entry (~250 bytes): a request created, with its commitments.
 fn entry(i: u64) -> Vec<u8> {
     Entry::new(
-        events::REQUEST_CREATED,
+        Event::RequestCreated.as_str(),
         jiff::Timestamp::UNIX_EPOCH,
         "VNM/247",
         "user:01a20000-0000-7000-8000-000000000001".into(),

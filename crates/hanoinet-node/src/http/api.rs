@@ -1,5 +1,6 @@
 //! The REST API (`/api/v1`), authenticated with bearer tokens.
 
+use hanoinet_core::request::FieldCode;
 use std::sync::Arc;
 
 use axum::Json;
@@ -77,7 +78,7 @@ async fn list_requests(
         Some(d) => Some(Direction::parse(d).ok_or_else(|| {
             validation_failed(vec![field_error(
                 "direction",
-                "invalid",
+                FieldCode::Invalid,
                 format!("direction must be incoming or outgoing, got {d:?}"),
             )])
         })?),
@@ -86,7 +87,7 @@ async fn list_requests(
     if !(1..=MAX_LIST).contains(&limit) {
         return Err(validation_failed(vec![field_error(
             "limit",
-            "invalid",
+            FieldCode::Invalid,
             format!("limit must be between 1 and {MAX_LIST}"),
         )]));
     }
@@ -96,7 +97,7 @@ async fn list_requests(
         Some(other) => {
             return Err(validation_failed(vec![field_error(
                 "sort",
-                "invalid",
+                FieldCode::Invalid,
                 format!("sort must be created_at or time_limit, got {other:?}"),
             )]));
         }
@@ -225,7 +226,7 @@ async fn status_enquiry(
             if let Some(k) = o.keys().find(|k| k.as_str() != "note") {
                 return Err(validation_failed(vec![field_error(
                     k,
-                    "unknown_field",
+                    FieldCode::UnknownField,
                     format!("{k:?} is not a field of a status enquiry (note)"),
                 )]));
             }
@@ -235,7 +236,7 @@ async fn status_enquiry(
         _ => {
             return Err(validation_failed(vec![field_error(
                 "",
-                "invalid",
+                FieldCode::Invalid,
                 "the body must be a JSON object (or empty)".into(),
             )]));
         }
@@ -260,7 +261,7 @@ async fn confidentiality_notice(
         .map(|k| {
             field_error(
                 k,
-                "unknown_field",
+                FieldCode::UnknownField,
                 format!("{k:?} is not a field of this notice (note)"),
             )
         })
@@ -278,7 +279,7 @@ async fn confidentiality_notice(
         if errors.is_empty() {
             errors.push(FieldError::new(
                 "note",
-                "missing",
+                FieldCode::Missing,
                 "note is required: why the request cannot be kept confidential".into(),
                 Some(hanoinet_core::catalogue::art40::CONFIDENTIALITY),
             ));
@@ -304,7 +305,7 @@ async fn extension(
     for k in obj.keys().filter(|k| *k != "days" && *k != "note") {
         errors.push(field_error(
             k,
-            "unknown_field",
+            FieldCode::UnknownField,
             format!("{k:?} is not a field of an extension (days, note)"),
         ));
     }
@@ -313,9 +314,9 @@ async fn extension(
         errors.push(FieldError::new(
             "days",
             if obj.contains_key("days") {
-                "invalid"
+                FieldCode::Invalid
             } else {
-                "missing"
+                FieldCode::Missing
             },
             "days is required: a whole number of days from 1 to 3650".into(),
             Some(hanoinet_core::catalogue::art42::MINIMUM_PERIOD),

@@ -5,6 +5,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use hanoinet_core::request::FieldCode;
 use hanoinet_core::request::FieldError;
 use serde_json::{Value, json};
 
@@ -131,6 +132,6 @@ impl IntoResponse for NodeError {
     }
 }
 
-pub fn field_error(field: &str, code: &str, message: String) -> FieldError {
+pub fn field_error(field: &str, code: FieldCode, message: String) -> FieldError {
     FieldError::new(field, code, message, None)
 }

@@ -1,6 +1,7 @@
 //! The ledger's routes: heads, entries and proofs for auditors (`/api/v1/ledger`) and for
 //! peers (`/federation/v1/ledger`), alerts, the signed registry, keyed commitments.
 
+use hanoinet_core::request::FieldCode;
 use std::sync::Arc;
 
 use axum::Json;
@@ -17,7 +18,7 @@ use crate::http::extract::AuthUser;
 use crate::node::Node;
 use crate::ops::access::require_auditor;
 use crate::ops::ledger::{MAX_PAGE, commit, compute, entry, hex32, refresh, user_actor};
-use hanoinet_ledger::entry::events;
+use hanoinet_ledger::entry::Event;
 
 pub fn api_routes() -> crate::http::Routes {
     crate::http::Routes::new()
@@ -47,7 +48,7 @@ async fn api_commitment(
     let bad = |m: &str| {
         crate::http::error::validation_failed(vec![hanoinet_core::request::FieldError::new(
             "content",
-            "invalid",
+            FieldCode::Invalid,
             m.to_owned(),
             None,
         )])
@@ -67,7 +68,7 @@ async fn api_commitment(
     let commitment = commit(&state, &content);
     let asked = entry(
         &state,
-        events::COMMITMENT_COMPUTED,
+        Event::CommitmentComputed,
         user_actor(&user),
         String::new(),
     )

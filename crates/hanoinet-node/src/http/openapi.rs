@@ -2,6 +2,7 @@
 //! `GET /api/v1/openapi.json`. A test checks that every route the router serves is documented and
 //! that every error code appears in it.
 
+use hanoinet_protocol::payload::MessageKind;
 use serde_json::{Value, json};
 
 use hanoinet_core::catalogue::{
@@ -202,11 +203,11 @@ fn base() -> Value {
                         "seq": {"type": "integer", "description": "History length."},
                         "messages": {"type": "array", "items": {"type": "object", "properties": {
                             "id": {"type": "string"}, "kind": {"type": "string", "enum": [
-                                hanoinet_protocol::payload::messages::PROPOSAL, hanoinet_protocol::payload::messages::PROPOSAL_DECLINED,
-                                hanoinet_protocol::payload::messages::STATUS_ENQUIRY, hanoinet_protocol::payload::messages::STATUS_REPLY,
-                                hanoinet_protocol::payload::messages::EXTENSION_REQUEST, hanoinet_protocol::payload::messages::EXTENSION_GRANTED,
-                                hanoinet_protocol::payload::messages::ONWARD_REQUEST, hanoinet_protocol::payload::messages::ONWARD_AUTHORIZATION,
-                                hanoinet_protocol::payload::messages::CONFIDENTIALITY_NOTICE]},
+                                MessageKind::Proposal, MessageKind::ProposalDeclined,
+                                MessageKind::StatusEnquiry, MessageKind::StatusReply,
+                                MessageKind::ExtensionRequest, MessageKind::ExtensionGranted,
+                                MessageKind::OnwardRequest, MessageKind::OnwardAuthorization,
+                                MessageKind::ConfidentialityNotice]},
                             "direction": {"type": "string", "enum": ["sent", "received"]}, "at": {"type": "string", "format": "date-time"},
                             "body": {"type": "object"}, "in_reply_to": {"type": ["string", "null"]},
                             "state": {"type": "string", "enum": ["pending", "applied", "declined"], "description": "Sent proposals only."}

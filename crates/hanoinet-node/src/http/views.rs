@@ -99,22 +99,8 @@ pub fn message_view(msg: &Message, r: &RequestRecord) -> Value {
         "body": msg.body,
         "in_reply_to": msg.in_reply_to,
     });
-    if msg.kind == hanoinet_protocol::payload::messages::PROPOSAL && msg.direction == "sent" {
-        let declined = r.messages.iter().any(|m| {
-            m.kind == hanoinet_protocol::payload::messages::PROPOSAL_DECLINED
-                && m.in_reply_to.as_deref() == Some(msg.id.as_str())
-        });
-        let applied = r
-            .history
-            .iter()
-            .any(|e| crate::ops::updates::step_proposal(e) == Some(msg.id.as_str()));
-        v["state"] = json!(if declined {
-            "declined"
-        } else if applied {
-            "applied"
-        } else {
-            "pending"
-        });
+    if let Some(state) = crate::ops::updates::proposal_state(msg, r) {
+        v["state"] = json!(state);
     }
     v
 }

@@ -14,6 +14,12 @@
 //!   `onward-authorizations`), which is verified against its registry key.
 
 use base64::Engine;
+use hanoinet_core::request::FieldCode;
+use hanoinet_core::request::Flow;
+use hanoinet_ledger::Event;
+use hanoinet_ledger::entry::actors;
+use hanoinet_protocol::payload::OnwardRule;
+use hanoinet_store::AttachmentState;
 use jiff::civil::Date;
 
 use serde_json::{Value, json};
@@ -31,7 +37,7 @@ use hanoinet_store::{Attachment, DataTransfer, RequestRecord};
 
 use crate::error::{Detail, ErrorCode, NodeError, NodeResult};
 use crate::node::Node;
-use hanoinet_protocol::payload::messages;
+use hanoinet_protocol::payload::MessageKind;
 
 /// Largest attachment accepted by default (`Tunables::max_attachment_bytes`), in bytes.
 pub const MAX_ATTACHMENT_BYTES: usize = 64 * 1024 * 1024;
@@ -42,16 +48,6 @@ pub const MAX_NAME_CHARS: usize = 200;
 /// Bytes per stored chunk and per `data_chunk` envelope.
 pub const CHUNK_BYTES: usize = 256 * 1024;
 
-/// Ledger events of this module.
-pub mod events {
-    pub const DATA_SENT: &str = "data_sent";
-    pub const DATA_RECEIVED: &str = "data_received";
-    pub const DATA_PURGED: &str = "data_purged";
-    pub const DATA_FORWARDED: &str = "data_forwarded";
-    pub const ATTACHMENT_OPENED: &str = "attachment_opened";
-    pub const ONWARD_AUTHORIZED: &str = "onward_transfer_authorized";
-}
-
 pub use hanoinet_protocol::payload::{
     ART43_BASIS, AttachmentMeta, ChunkPayload, Conditions, TransferPayload,
 };
@@ -60,7 +56,7 @@ pub use hanoinet_protocol::payload::{
 pub(crate) const ART43_MEMBERS: [&str; 3] =
     ["service_provider", "transmission_path", "traffic_data"];
 
-pub(crate) fn field(field: &str, code: &str, message: impl Into<String>) -> FieldError {
+pub(crate) fn field(field: &str, code: FieldCode, message: impl Into<String>) -> FieldError {
     FieldError::new(field, code, message.into(), None)
 }
 
@@ -77,7 +73,7 @@ pub(crate) fn conditions(v: Option<&Value>, today: Date) -> Result<Conditions, V
     let Some(o) = v.and_then(Value::as_object) else {
         return Err(vec![FieldError::new(
             "conditions",
-            "missing",
+            FieldCode::Missing,
             "conditions are required: purpose, use_limitation, retention_until, onward_transfer"
                 .into(),
             Some(art36::CONDITIONS),
@@ -91,7 +87,9 @@ pub(crate) fn conditions(v: Option<&Value>, today: Date) -> Result<Conditions, V
             .map(|s| clean(s, max, lines))
         {
             Some(Ok(t)) => return t,
-            None | Some(Err(TextError::Empty)) => ("missing", format!("{name} is required")),
+            None | Some(Err(TextError::Empty)) => {
+                (FieldCode::Missing, format!("{name} is required"))
+            }
             Some(Err(e)) => (e.code(), format!("{name} {e}")),
         };
         errors.push(FieldError::new(
@@ -113,7 +111,7 @@ pub(crate) fn conditions(v: Option<&Value>, today: Date) -> Result<Conditions, V
         Some(d) if d > today && d <= latest => {}
         Some(_) => errors.push(FieldError::new(
             "conditions.retention_until",
-            "invalid",
+            FieldCode::Invalid,
             format!(
                 "retention_until must be a date after today and at most {MAX_RETENTION_YEARS} years ahead (until {latest})"
             ),
@@ -121,19 +119,20 @@ pub(crate) fn conditions(v: Option<&Value>, today: Date) -> Result<Conditions, V
         )),
         None => errors.push(FieldError::new(
             "conditions.retention_until",
-            "missing",
+            FieldCode::Missing,
             "conditions.retention_until is required (YYYY-MM-DD)".into(),
             Some(art36::CONDITIONS),
         )),
     }
-    let onward = o.get("onward_transfer").and_then(Value::as_str);
-    if !matches!(onward, Some("prohibited" | "with_authorization")) {
+    let given = o.get("onward_transfer").and_then(Value::as_str);
+    let onward = given.and_then(OnwardRule::parse);
+    if onward.is_none() {
         errors.push(FieldError::new(
             "conditions.onward_transfer",
-            if onward.is_some() {
-                "invalid"
+            if given.is_some() {
+                FieldCode::Invalid
             } else {
-                "missing"
+                FieldCode::Missing
             },
             "conditions.onward_transfer must be prohibited or with_authorization".into(),
             Some(art36::ONWARD_TRANSFER),
@@ -150,7 +149,7 @@ pub(crate) fn conditions(v: Option<&Value>, today: Date) -> Result<Conditions, V
         {
             errors.push(field(
                 &format!("conditions.{k}"),
-                "unknown_field",
+                FieldCode::UnknownField,
                 format!("{k:?} is not a condition"),
             ));
         }
@@ -160,7 +159,7 @@ pub(crate) fn conditions(v: Option<&Value>, today: Date) -> Result<Conditions, V
             purpose,
             use_limitation,
             retention_until,
-            onward_transfer: o.to_owned(),
+            onward_transfer: o,
         }),
         _ => Err(errors),
     }
@@ -239,7 +238,7 @@ pub(crate) fn no_uses(max_uses: Option<u32>) -> NodeResult<()> {
         None => Ok(()),
         Some(_) => Err(NodeError::Invalid(vec![field(
             "max_uses",
-            "unknown_field",
+            FieldCode::UnknownField,
             "max_uses is set by the node that authorizes, not asked for or used here",
         )])),
     }
@@ -267,23 +266,22 @@ pub(crate) fn authorizations_for(
     t: &DataTransfer,
     to: &NodeId,
 ) -> Vec<OnwardAuthorization> {
-    let Some(keys) = t
-        .peer
-        .parse::<NodeId>()
-        .ok()
-        .and_then(|g| state.registry.node(&g)?.public_keys().ok())
+    let Some(keys) = state
+        .registry
+        .node(&t.peer)
+        .and_then(|n| n.public_keys().ok())
     else {
         return Vec::new();
     };
     rec.messages
         .iter()
-        .filter(|m| m.kind == messages::ONWARD_AUTHORIZATION && m.direction == "received")
+        .filter(|m| m.kind == MessageKind::OnwardAuthorization && m.direction == Flow::Received)
         .filter_map(|m| {
             serde_json::from_value::<OnwardAuthorization>(m.body.get("authorization")?.clone()).ok()
         })
         .filter(|a| {
             a.transfer_id == t.id
-                && a.grantor.as_str() == t.peer
+                && a.grantor == t.peer
                 && a.holder == state.id
                 && &a.third == to
                 && a.verify(&keys)
@@ -356,12 +354,6 @@ pub async fn inbound_transfer(
             "results is an object with at least one member (or absent)",
         ));
     }
-    if !matches!(
-        c.onward_transfer.as_str(),
-        "prohibited" | "with_authorization"
-    ) {
-        return Err(bad("onward_transfer is prohibited or with_authorization"));
-    }
     match (&p.forwarded_from, &p.authorization) {
         (None, None) => {}
         (Some(from), Some(a)) => {
@@ -411,9 +403,9 @@ pub async fn inbound_transfer(
     let transfer = DataTransfer {
         id: p.transfer_id.clone(),
         request_id: rec.id,
-        direction: "received".into(),
-        peer: env.header.from.as_str().into(),
-        conditions: serde_json::to_value(c).map_err(NodeError::internal)?,
+        direction: Flow::Received,
+        peer: env.header.from.clone(),
+        conditions: c.clone(),
         results: p.results.clone(),
         retention_until: c.retention_until,
         onward_transfer: c.onward_transfer.clone(),
@@ -432,11 +424,11 @@ pub async fn inbound_transfer(
             sha256: Some(a.sha256.clone()),
             size: a.size,
             chunks: a.chunks,
-            state: "receiving".into(),
+            state: AttachmentState::Receiving,
             created_at: now,
         })
         .collect();
-    let ledger = crate::ops::updates::received_entry(state, events::DATA_RECEIVED, env, rec.id)
+    let ledger = crate::ops::updates::received_entry(state, Event::DataReceived, env, rec.id)
         .attr("transfer", p.transfer_id.clone())
         .attr(
             "attachments",
@@ -471,15 +463,10 @@ pub async fn inbound_chunk(
             "a chunk holds 1 to 262144 bytes",
         ));
     }
-    let entry = crate::ops::updates::received_entry(
-        state,
-        hanoinet_ledger::entry::events::MESSAGE_RECEIVED,
-        env,
-        rec.id,
-    )
-    .attr("kind", "data_chunk")
-    .attr("attachment", p.attachment_id.clone())
-    .attr("chunk", p.idx.to_string());
+    let entry = crate::ops::updates::received_entry(state, Event::MessageReceived, env, rec.id)
+        .attr("kind", "data_chunk")
+        .attr("attachment", p.attachment_id.clone())
+        .attr("chunk", p.idx.to_string());
     Ok((
         hanoinet_store::InboundEffect::Chunk {
             attachment_id: p.attachment_id,
@@ -496,7 +483,7 @@ pub async fn check_complete(state: &Node, attachment_id: &str) -> NodeResult<()>
     let Some(a) = state.store.attachment(attachment_id).await? else {
         return Ok(()); // its transfer has not arrived yet; it checks again then
     };
-    if a.state != "receiving" || state.store.chunk_count(&a.id).await? < a.chunks {
+    if a.state != AttachmentState::Receiving || state.store.chunk_count(&a.id).await? < a.chunks {
         return Ok(());
     }
     let mut hasher = Sha256::new();
@@ -509,12 +496,19 @@ pub async fn check_complete(state: &Node, attachment_id: &str) -> NodeResult<()>
     let ok = size == a.size && Some(hex::encode(hasher.finalize())) == a.sha256;
     state
         .store
-        .set_attachment_state(&a.id, if ok { "complete" } else { "corrupt" })
+        .set_attachment_state(
+            &a.id,
+            if ok {
+                AttachmentState::Complete
+            } else {
+                AttachmentState::Corrupt
+            },
+        )
         .await?;
     if !ok {
         let alert = hanoinet_store::Alert {
             id: format!("attachment_corrupt:{}", a.id),
-            kind: "attachment_corrupt".into(),
+            kind: hanoinet_store::AlertKind::AttachmentCorrupt,
             subject: format!("request:{}", a.request_id),
             message: format!(
                 "{} does not match the size and SHA-256 its sender stated",
@@ -547,8 +541,8 @@ pub async fn purge_due(state: &Node) -> NodeResult<()> {
     for t in state.store.transfers_due_for_purge(today).await? {
         let entry = crate::ops::ledger::entry(
             state,
-            events::DATA_PURGED,
-            "system".into(),
+            Event::DataPurged,
+            actors::SYSTEM.into(),
             format!("request:{}", t.request_id),
         )
         .attr("transfer", t.id.clone())

@@ -8,6 +8,7 @@
 //! - language: a warning, not a block, when the requested State does not list the request's
 //!   language (Art. 40).
 
+use hanoinet_core::request::FieldCode;
 use serde_json::{Value, json};
 
 use hanoinet_core::catalogue::{art40, art65};
@@ -54,7 +55,7 @@ pub async fn check_typed(
             possible_from: e.possible_from.map(|d| d.to_string()),
             ..FieldError::new(
                 "legal_basis",
-                "convention_not_in_force",
+                FieldCode::ConventionNotInForce,
                 e.reason,
                 Some(art65::GENERAL),
             )
@@ -138,7 +139,7 @@ async fn check_link(
     Ok((!same_states).then(|| {
         FieldError::new(
             "follows_request",
-            "unknown_request",
+            FieldCode::UnknownRequest,
             format!(
                 "{linked} is not a request between {} and {} held by this node",
                 from.state(),

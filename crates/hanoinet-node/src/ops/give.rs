@@ -2,6 +2,10 @@
 //! the data a request holds.
 
 use base64::Engine;
+use hanoinet_core::request::FieldCode;
+use hanoinet_core::request::Flow;
+use hanoinet_ledger::Event;
+use hanoinet_store::AttachmentState;
 use serde_json::Value;
 
 use hanoinet_core::catalogue::{art36, art43};
@@ -66,7 +70,7 @@ pub async fn disclose_traffic(
         if k != "conditions" && !ART43_MEMBERS.contains(&k.as_str()) {
             errors.push(field(
                 k,
-                "unknown_field",
+                FieldCode::UnknownField,
                 format!(
                     "{k:?} is not a field of an {} disclosure (conditions, {})",
                     art43::DISCLOSURE,
@@ -83,7 +87,7 @@ pub async fn disclose_traffic(
             }
             None | Some(Err(TextError::Empty)) => errors.push(FieldError::new(
                 k,
-                "missing",
+                FieldCode::Missing,
                 format!(
                     "{k} is required: enough traffic data to identify the service provider and the path ({})",
                     art43::DISCLOSURE
@@ -135,7 +139,7 @@ pub async fn give(state: &Node, user: &User, id: &str, body: Value) -> NodeResul
         if !["conditions", "results", "attachments"].contains(&k.as_str()) {
             errors.push(field(
                 k,
-                "unknown_field",
+                FieldCode::UnknownField,
                 format!(
                     "{k:?} is not a field of a data transfer (conditions, results, attachments)"
                 ),
@@ -151,7 +155,7 @@ pub async fn give(state: &Node, user: &User, id: &str, body: Value) -> NodeResul
     {
         errors.push(field(
             "results",
-            "invalid",
+            FieldCode::Invalid,
             "results is an object with at least one member (or absent)",
         ));
     }
@@ -165,10 +169,12 @@ pub async fn give(state: &Node, user: &User, id: &str, body: Value) -> NodeResul
                     None => None,
                 };
                 match a {
-                    Some(a) if a.request_id == rec.id && a.state == "staged" => attachments.push(a),
+                    Some(a) if a.request_id == rec.id && a.state == AttachmentState::Staged => {
+                        attachments.push(a)
+                    }
                     _ => errors.push(field(
                         &format!("attachments[{i}]"),
-                        "invalid",
+                        FieldCode::Invalid,
                         "not an uploaded, unsent attachment of this request",
                     )),
                 }
@@ -176,14 +182,14 @@ pub async fn give(state: &Node, user: &User, id: &str, body: Value) -> NodeResul
         }
         Some(_) => errors.push(field(
             "attachments",
-            "invalid",
+            FieldCode::Invalid,
             "attachments is a list of attachment ids",
         )),
     }
     if results.is_none() && attachments.is_empty() && errors.is_empty() {
         errors.push(field(
             "results",
-            "missing",
+            FieldCode::Missing,
             "a data transfer carries results, attachments, or both",
         ));
     }
@@ -216,7 +222,7 @@ pub async fn transfers(state: &Node, user: &User, id: &str) -> NodeResult<Vec<Tr
     // Who read which data (Art. 36 results included), and when, is part of the record.
     let opened = crate::ops::ledger::entry(
         state,
-        hanoinet_ledger::entry::events::DATA_OPENED,
+        Event::DataOpened,
         crate::ops::ledger::user_actor(user),
         format!("request:{}", rec.id),
     )
@@ -247,9 +253,9 @@ pub async fn attachment(
         .await?
         .filter(|a| a.request_id == rec.id)
         .ok_or_else(|| NodeError::not_found(format!("no attachment {aid} on request {id}")))?;
-    match a.state.as_str() {
-        "complete" | "staged" | "sent" => {}
-        "purged" => {
+    match a.state {
+        AttachmentState::Complete | AttachmentState::Staged | AttachmentState::Sent => {}
+        AttachmentState::Purged => {
             return Err(NodeError::gone(format!(
                 "{} was purged at the end of its retention period ({}); its SHA-256 {} and size {} remain on record",
                 a.name,
@@ -276,7 +282,7 @@ pub async fn attachment(
     }
     let entry = crate::ops::ledger::entry(
         state,
-        events::ATTACHMENT_OPENED,
+        Event::AttachmentOpened,
         crate::ops::ledger::user_actor(user),
         format!("request:{}", rec.id),
     )
@@ -364,9 +370,9 @@ pub async fn transmit(
     let transfer = DataTransfer {
         id: transfer_id.clone(),
         request_id: rec.id,
-        direction: "sent".into(),
-        peer: peer.as_str().into(),
-        conditions: serde_json::to_value(&conds).map_err(NodeError::internal)?,
+        direction: Flow::Sent,
+        peer: peer.clone(),
+        conditions: conds.clone(),
         results,
         retention_until: conds.retention_until,
         onward_transfer: conds.onward_transfer.clone(),
@@ -378,13 +384,13 @@ pub async fn transmit(
         .into_iter()
         .map(|a| Attachment {
             transfer_id: Some(transfer_id.clone()),
-            state: "sent".into(),
+            state: AttachmentState::Sent,
             ..a
         })
         .collect();
     let ledger = crate::ops::ledger::entry(
         state,
-        events::DATA_SENT,
+        Event::DataSent,
         crate::ops::ledger::user_actor(user),
         format!("request:{}", rec.id),
     )
@@ -401,7 +407,7 @@ pub async fn transmit(
     .attr("onward_transfer", conds.onward_transfer.as_str())
     .attr(
         "conditions",
-        crate::ops::ledger::commit(state, transfer.conditions.to_string().as_bytes()),
+        crate::ops::ledger::commit(state, transfer.conditions.to_json().to_string().as_bytes()),
     );
     state
         .store

@@ -10,13 +10,14 @@
 //!                               kind ─► open payload ─► validate payload ─► store + effect (one tx) ─► signed receipt
 //! ```
 
+use hanoinet_ledger::entry::actors;
 use jiff::SignedDuration;
 
 use hanoinet_core::lifecycle::Side;
 use hanoinet_core::request::{Direction, FieldError, RequestFacts, Status, validate_new_request};
 use hanoinet_core::{EnvelopeId, NodeId};
 use hanoinet_ledger::SignedTreeHead;
-use hanoinet_ledger::entry::events;
+use hanoinet_ledger::entry::Event;
 use hanoinet_protocol::{Envelope, EnvelopeError, Receipt};
 use hanoinet_store::{InboundEffect, NewInbox, NewRequest, Received, StatusEvent};
 use serde_json::Value;
@@ -63,8 +64,8 @@ pub async fn log_rejection(
     }
     let entry = crate::ops::ledger::entry(
         state,
-        events::ENVELOPE_REJECTED,
-        "system".into(),
+        Event::EnvelopeRejected,
+        actors::SYSTEM.into(),
         format!("envelope:{id}"),
     )
     .attr("signer", signer.as_str())
@@ -210,7 +211,7 @@ pub async fn receive(
             let (req, head) = incoming_request(state, &env, p, now).await?;
             let entry = crate::ops::ledger::entry(
                 state,
-                events::REQUEST_RECEIVED,
+                Event::RequestReceived,
                 crate::ops::ledger::node_actor(&h.from),
                 format!("request:{}", req.id),
             )

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use hanoinet_core::NodeId;
 use hanoinet_ledger::tree::{Hash, Plan};
-use hanoinet_ledger::{Entry, SignedTreeHead, TreeHead};
+use hanoinet_ledger::{Entry, Event, SignedTreeHead, TreeHead};
 use hanoinet_store::{PeerHead, User};
 
 use crate::error::{ErrorCode, NodeError, NodeResult};
@@ -24,8 +24,14 @@ const BATCH: i64 = 10_000;
 /// Most entries one page returns.
 pub const MAX_PAGE: u64 = 1000;
 
-pub fn entry(state: &Node, event: &str, actor: String, subject: String) -> Entry {
-    Entry::new(event, state.clock.now(), state.id.as_str(), actor, subject)
+pub fn entry(state: &Node, event: Event, actor: String, subject: String) -> Entry {
+    Entry::new(
+        event.as_str(),
+        state.clock.now(),
+        state.id.as_str(),
+        actor,
+        subject,
+    )
 }
 
 /// A keyed commitment to case content (PROTOCOL.md §7.1): only this node can compute it, so

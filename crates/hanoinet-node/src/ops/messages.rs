@@ -1,19 +1,20 @@
 //! Messages about a request: status enquiries and their answers (Art. 40), extensions of a
 //! preservation (Art. 42), notices that confidentiality cannot be kept (Art. 40(20)).
 
+use hanoinet_core::request::Flow;
 use serde_json::{Value, json};
 
 use hanoinet_core::NodeId;
 use hanoinet_core::catalogue::art40;
 use hanoinet_core::request::Direction;
 use hanoinet_ledger::Entry;
-use hanoinet_ledger::entry::events;
+use hanoinet_ledger::entry::Event;
 use hanoinet_protocol::Envelope;
 use hanoinet_store::{Message, NewOutbox, RequestRecord, User};
 
 use crate::error::{Detail, NodeError, NodeResult};
 use crate::node::Node;
-use hanoinet_protocol::payload::{MessagePayload, messages};
+use hanoinet_protocol::payload::{MessageKind, MessagePayload};
 
 use super::moves::*;
 
@@ -36,7 +37,7 @@ pub async fn status_enquiry(
         }));
     }
     let body = json!({"note": note, "article": art40::EXECUTION_AND_STATUS.to_string()});
-    send_recorded(state, user, rec, &rec.to, messages::STATUS_ENQUIRY, body).await
+    send_recorded(state, user, rec, &rec.to, MessageKind::StatusEnquiry, body).await
 }
 
 /// A message about `rec` to `to`, sealed, with its record and ledger entry, ready to store.
@@ -52,7 +53,7 @@ pub fn prepare_message(
     user: &User,
     rec: &RequestRecord,
     to: &NodeId,
-    kind: &str,
+    kind: MessageKind,
     body: Value,
     in_reply_to: Option<String>,
 ) -> NodeResult<Prepared> {
@@ -61,7 +62,7 @@ pub fn prepare_message(
     let env = send_message(state, rec, to, &id, kind, &body, in_reply_to.clone(), now)?;
     let ledger = crate::ops::ledger::entry(
         state,
-        events::MESSAGE_SENT,
+        Event::MessageSent,
         crate::ops::ledger::user_actor(user),
         format!("request:{}", rec.id),
     )
@@ -72,7 +73,7 @@ pub fn prepare_message(
         message: Message {
             id,
             request_id: rec.id,
-            direction: "sent".into(),
+            direction: Flow::Sent,
             kind: kind.into(),
             body,
             at: now,
@@ -89,7 +90,7 @@ pub async fn send_recorded(
     user: &User,
     rec: &RequestRecord,
     to: &NodeId,
-    kind: &str,
+    kind: MessageKind,
     body: Value,
 ) -> NodeResult<Message> {
     let p = prepare_message(state, user, rec, to, kind, body, None)?;
@@ -107,7 +108,7 @@ pub(crate) fn send_message(
     rec: &RequestRecord,
     to: &NodeId,
     id: &str,
-    kind: &str,
+    kind: MessageKind,
     body: &Value,
     in_reply_to: Option<String>,
     now: jiff::Timestamp,
@@ -142,7 +143,7 @@ pub async fn confidentiality_notice(
         user,
         rec,
         &rec.from,
-        messages::CONFIDENTIALITY_NOTICE,
+        MessageKind::ConfidentialityNotice,
         body,
     )
     .await
@@ -158,7 +159,15 @@ pub async fn request_extension(
     reason: Option<String>,
 ) -> NodeResult<Message> {
     let body = json!({"days": days, "reason": reason, "preserved_until": rec.preserved_until});
-    send_recorded(state, user, rec, &rec.to, messages::EXTENSION_REQUEST, body).await
+    send_recorded(
+        state,
+        user,
+        rec,
+        &rec.to,
+        MessageKind::ExtensionRequest,
+        body,
+    )
+    .await
 }
 
 /// `POST .../extension` on the requested side: keeps the data `days` longer and tells the
@@ -180,7 +189,7 @@ pub async fn grant_extension(
         .messages
         .iter()
         .rev()
-        .find(|m| m.kind == messages::EXTENSION_REQUEST && m.direction == "received")
+        .find(|m| m.kind == MessageKind::ExtensionRequest && m.direction == Flow::Received)
         .map(|m| m.id.clone());
     let body = json!({"days": days, "preserved_until": until, "note": note});
     let p = prepare_message(
@@ -188,7 +197,7 @@ pub async fn grant_extension(
         user,
         rec,
         &rec.from,
-        messages::EXTENSION_GRANTED,
+        MessageKind::ExtensionGranted,
         body,
         in_reply_to,
     )?;

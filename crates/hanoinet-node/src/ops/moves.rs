@@ -10,6 +10,9 @@
 //! - before sending (draft, awaiting approval) the requesting node moves alone; queueing seals
 //!   the request with its history so far.
 
+use hanoinet_core::request::FieldCode;
+use hanoinet_core::request::Flow;
+use hanoinet_ledger::entry::actors;
 use serde_json::{Value, json};
 
 use hanoinet_core::lifecycle::{self, Needs, Side, Transition as Move_};
@@ -20,7 +23,7 @@ use hanoinet_core::request::{
 };
 use hanoinet_core::{NodeId, RequestId};
 use hanoinet_ledger::Entry;
-use hanoinet_ledger::entry::events;
+use hanoinet_ledger::entry::Event;
 use hanoinet_protocol::Envelope;
 use hanoinet_protocol::approval::{self, Approval};
 use hanoinet_store::{
@@ -30,7 +33,7 @@ use hanoinet_store::{
 use crate::error::{Detail, NodeError, NodeResult};
 use crate::node::Node;
 use hanoinet_protocol::payload::{
-    ProposalPayload, RequestPayload, StatusUpdatePayload, Step, messages,
+    MessageKind, ProposalPayload, RequestPayload, StatusUpdatePayload, Step,
 };
 
 /// What became of a move asked for on the requesting node.
@@ -118,7 +121,7 @@ fn conflict_detail(rec: &RequestRecord, to: Status, allowed: &[Status]) -> Detai
 pub(crate) fn missing_note(t: &Move_, what: &str) -> NodeError {
     let e = FieldError::new(
         "note",
-        "missing",
+        FieldCode::Missing,
         format!("note is required to move to {}: {what}", t.to.as_str()),
         t.article,
     );
@@ -170,7 +173,7 @@ pub(crate) fn ledger_move(
 ) -> Entry {
     let mut e = crate::ops::ledger::entry(
         state,
-        events::STATUS_CHANGED,
+        Event::StatusChanged,
         actor,
         format!("request:{}", rec.id),
     )
@@ -280,7 +283,7 @@ pub async fn move_system(state: &Node, rec: &RequestRecord, to: Status) -> NodeR
         note: None,
         decision: None,
     };
-    apply_requested(state, "system".into(), Side::System, rec, &[t], mv).await
+    apply_requested(state, actors::SYSTEM.into(), Side::System, rec, &[t], mv).await
 }
 
 pub(crate) async fn apply_requested(
@@ -482,19 +485,19 @@ pub(crate) async fn propose(
     let message = Message {
         id: proposal_id,
         request_id: rec.id,
-        direction: "sent".into(),
-        kind: messages::PROPOSAL.into(),
+        direction: Flow::Sent,
+        kind: MessageKind::Proposal.into(),
         body: json!({"status": mv.to.as_str(), "note": mv.note}),
         at: now,
         in_reply_to: None,
     };
     let ledger = crate::ops::ledger::entry(
         state,
-        events::MESSAGE_SENT,
+        Event::MessageSent,
         crate::ops::ledger::user_actor(user),
         format!("request:{}", rec.id),
     )
-    .attr("kind", messages::PROPOSAL)
+    .attr("kind", MessageKind::Proposal)
     .attr("status", mv.to.as_str())
     .attr("envelope", env.header.id.to_string())
     .attr("envelope_hash", hex::encode(env.hash()));

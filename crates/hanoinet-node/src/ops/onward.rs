@@ -1,6 +1,11 @@
 //! Passing data on to a third State (Art. 36): asking the original sender, its signed
 //! authorization (purpose, number of uses), and the forward itself.
 
+use hanoinet_core::request::FieldCode;
+use hanoinet_core::request::Flow;
+use hanoinet_ledger::Event;
+use hanoinet_protocol::payload::OnwardRule;
+use hanoinet_store::AttachmentState;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -15,7 +20,7 @@ use crate::error::{Detail, NodeError, NodeResult};
 use crate::node::Node;
 use crate::ops::access::require_officer;
 use crate::ops::requests::load;
-use hanoinet_protocol::payload::messages;
+use hanoinet_protocol::payload::MessageKind;
 
 use super::data::*;
 use super::give::{Give, Transfer, transmit, with_attachments};
@@ -34,14 +39,15 @@ fn onward_body(v: Value) -> NodeResult<(NodeId, String, Option<u32>)> {
     let mut o: Onward = serde_json::from_value(v).map_err(|e| {
         NodeError::Invalid(vec![FieldError::new(
             "",
-            "invalid",
+            FieldCode::Invalid,
             format!("the body is {{\"to\": NODE, \"purpose\": TEXT}}: {e}"),
             Some(art36::ONWARD_TRANSFER),
         )])
     })?;
-    let to: NodeId =
-        o.to.parse()
-            .map_err(|e| NodeError::Invalid(vec![field("to", "invalid", format!("{e}"))]))?;
+    let to: NodeId = o
+        .to
+        .parse()
+        .map_err(|e| NodeError::Invalid(vec![field("to", FieldCode::Invalid, format!("{e}"))]))?;
     o.purpose = clean(&o.purpose, MAX_SHORT_CHARS, Lines::One).map_err(|e| {
         NodeError::Invalid(vec![field("purpose", e.code(), format!("purpose {e}"))])
     })?;
@@ -50,7 +56,7 @@ fn onward_body(v: Value) -> NodeResult<(NodeId, String, Option<u32>)> {
     {
         return Err(NodeError::Invalid(vec![field(
             "max_uses",
-            "invalid",
+            FieldCode::Invalid,
             format!("max_uses is a whole number from 1 to {MAX_ONWARD_USES}"),
         )]));
     }
@@ -69,20 +75,20 @@ pub async fn request_onward(
     require_officer(user)?;
     let rec = load(state, id).await?;
     let t = transfer_of(state, &rec, tid).await?;
-    if t.direction != "received" {
+    if t.direction != Flow::Received {
         return Err(NodeError::conflict(
             "only the node that received the data asks to pass it on",
         ));
     }
     let (to, purpose, max_uses) = onward_body(body)?;
     no_uses(max_uses)?;
-    let grantor: NodeId = t.peer.parse().map_err(NodeError::internal)?;
+    let grantor: NodeId = t.peer.clone();
     let m = crate::ops::messages::send_recorded(
         state,
         user,
         &rec,
         &grantor,
-        messages::ONWARD_REQUEST,
+        MessageKind::OnwardRequest,
         json!({"transfer_id": t.id, "to": to, "purpose": purpose, "article": art36::ONWARD_TRANSFER.to_string()}),
     )
     .await?;
@@ -101,12 +107,12 @@ pub async fn authorize_onward(
     require_officer(user)?;
     let rec = load(state, id).await?;
     let t = transfer_of(state, &rec, tid).await?;
-    if t.direction != "sent" {
+    if t.direction != Flow::Sent {
         return Err(NodeError::conflict(
             "only the node that sent the data authorizes passing it on",
         ));
     }
-    if t.onward_transfer == "prohibited" {
+    if t.onward_transfer == OnwardRule::Prohibited {
         return Err(NodeError::conflict(
             "this transfer's conditions prohibit onward transfer; send the data again with other conditions instead",
         ));
@@ -115,11 +121,11 @@ pub async fn authorize_onward(
     if state.registry.node(&to).is_none() {
         return Err(NodeError::Invalid(vec![field(
             "to",
-            "unknown_node",
+            FieldCode::UnknownNode,
             format!("{to} is not a node in the registry"),
         )]));
     }
-    let holder: NodeId = t.peer.parse().map_err(NodeError::internal)?;
+    let holder: NodeId = t.peer.clone();
     let auth = OnwardAuthorization::sign(
         &t.id,
         holder.clone(),
@@ -136,7 +142,7 @@ pub async fn authorize_onward(
         user,
         &rec,
         &holder,
-        messages::ONWARD_AUTHORIZATION,
+        MessageKind::OnwardAuthorization,
         json!({"authorization": doc}),
     )
     .await?;
@@ -157,7 +163,7 @@ pub async fn forward(
     let t = transfer_of(state, &rec, tid).await?;
     let (to, purpose, max_uses) = onward_body(body)?;
     no_uses(max_uses)?;
-    if t.direction != "received" {
+    if t.direction != Flow::Received {
         return Err(NodeError::conflict(
             "only data this node received is forwarded",
         ));
@@ -167,10 +173,10 @@ pub async fn forward(
             "the data were purged at the end of their retention period",
         ));
     }
-    if to.as_str() == t.peer {
+    if to == t.peer {
         return Err(NodeError::Invalid(vec![field(
             "to",
-            "invalid",
+            FieldCode::Invalid,
             "the data came from that node",
         )]));
     }
@@ -181,7 +187,7 @@ pub async fn forward(
             ..Detail::default()
         })
     };
-    if t.onward_transfer == "prohibited" {
+    if t.onward_transfer == OnwardRule::Prohibited {
         return Err(refused(format!(
             "{} transferred these data on condition that they are not passed on ({})",
             t.peer,
@@ -256,7 +262,7 @@ pub async fn forward(
     // Copies of the attachments, under new ids, for the new transfer.
     let mut copies = Vec::new();
     for a in state.store.attachments_of_transfer(&t.id).await? {
-        if a.state != "complete" {
+        if a.state != AttachmentState::Complete {
             return Err(NodeError::conflict(format!(
                 "{} has not fully arrived",
                 a.name
@@ -266,7 +272,7 @@ pub async fn forward(
             id: uuid::Uuid::now_v7().to_string(),
             request_id: created.id,
             transfer_id: None,
-            state: "uploading".into(),
+            state: AttachmentState::Uploading,
             created_at: state.clock.now(),
             ..a.clone()
         };
@@ -282,21 +288,20 @@ pub async fn forward(
         let sha = a.sha256.clone().unwrap_or_default();
         state
             .store
-            .finish_attachment(&copy.id, &sha, a.size, a.chunks, "staged")
+            .finish_attachment(&copy.id, &sha, a.size, a.chunks, AttachmentState::Staged)
             .await?;
         copies.push(Attachment {
-            state: "staged".into(),
+            state: AttachmentState::Staged,
             sha256: Some(sha),
             ..copy
         });
     }
-    let original: Conditions =
-        serde_json::from_value(t.conditions.clone()).map_err(NodeError::internal)?;
+    let original = t.conditions.clone();
     let conds = Conditions {
         purpose: purpose.clone(),
         use_limitation: original.use_limitation,
         retention_until: original.retention_until,
-        onward_transfer: "prohibited".into(),
+        onward_transfer: OnwardRule::Prohibited,
     };
     let new = load(state, &created.id.to_string()).await?;
     let give = Give {
@@ -309,7 +314,7 @@ pub async fn forward(
     let sent = transmit(state, user, &new, give).await?;
     let entry = crate::ops::ledger::entry(
         state,
-        events::DATA_FORWARDED,
+        Event::DataForwarded,
         crate::ops::ledger::user_actor(user),
         format!("request:{}", rec.id),
     )

@@ -1,11 +1,12 @@
 //! Requests this node sends, and reading requests: creating one (queued, awaiting approval or
 //! a draft), listing and opening them, each read recorded in the ledger.
 
+use hanoinet_core::request::FieldCode;
 use serde_json::Value;
 
 use hanoinet_core::RequestId;
 use hanoinet_core::request::{self, Direction, FieldError, RequestFacts};
-use hanoinet_ledger::entry::events;
+use hanoinet_ledger::entry::Event;
 use hanoinet_protocol::KindName;
 use hanoinet_store::{
     ListOrder, NewOutbox, NewOutgoing, NewRequest, RequestRecord, StatusEvent, User,
@@ -19,7 +20,7 @@ use hanoinet_protocol::payload::{RequestPayload, Step};
 /// Most requests a list returns.
 pub const MAX_LIST: i64 = 500;
 
-fn field_error(field: &str, code: &str, message: String) -> FieldError {
+fn field_error(field: &str, code: FieldCode, message: String) -> FieldError {
     FieldError::new(field, code, message, None)
 }
 
@@ -32,7 +33,7 @@ pub fn parse_new(mut body: Value) -> NodeResult<(request::NewRequest, bool)> {
         Some(_) => {
             return Err(NodeError::Invalid(vec![field_error(
                 "draft",
-                "invalid",
+                FieldCode::Invalid,
                 "draft must be true or false".into(),
             )]));
         }
@@ -56,14 +57,14 @@ pub async fn create_outgoing(
     if state.registry.node(&new.to).is_none() {
         return Err(NodeError::Invalid(vec![field_error(
             "to",
-            "unknown_node",
+            FieldCode::UnknownNode,
             format!("{} is not a node in the registry", new.to),
         )]));
     }
     if new.to.state() == state.id.state() {
         return Err(NodeError::Invalid(vec![field_error(
             "to",
-            "same_state",
+            FieldCode::SameState,
             format!(
                 "{} belongs to this node's own State; the Convention's cooperation is between States",
                 new.to
@@ -92,7 +93,7 @@ pub async fn create_outgoing(
     let fields_json = serde_json::to_string(&new.fields).map_err(NodeError::internal)?;
     let mut ledger = crate::ops::ledger::entry(
         state,
-        events::REQUEST_CREATED,
+        Event::RequestCreated,
         crate::ops::ledger::user_actor(user),
         format!("request:{id}"),
     )
@@ -207,7 +208,7 @@ pub async fn list(
     let recs = node.store.list_requests(direction, order, limit).await?;
     let listed = crate::ops::ledger::entry(
         node,
-        events::REQUESTS_LISTED,
+        Event::RequestsListed,
         crate::ops::ledger::user_actor(user),
         String::new(),
     )
@@ -235,7 +236,7 @@ pub async fn open(
     let rec = load(node, id).await?;
     let opened = crate::ops::ledger::entry(
         node,
-        events::REQUEST_OPENED,
+        Event::RequestOpened,
         crate::ops::ledger::user_actor(user),
         format!("request:{}", rec.id),
     );

@@ -2,20 +2,21 @@
 //! node, a `status_proposal` from the requesting one, a `request_message` either way. Each is
 //! checked against this node's copy of the history and returns the one store effect to apply.
 
+use hanoinet_core::request::Flow;
 use serde_json::{Value, json};
 
 use hanoinet_core::lifecycle::{self, Needs, Side};
 use hanoinet_core::request::{self, Decision, Direction, Status};
 use hanoinet_core::{NodeId, RequestId};
 use hanoinet_ledger::Entry;
-use hanoinet_ledger::entry::events;
+use hanoinet_ledger::entry::Event;
 use hanoinet_protocol::Envelope;
 use hanoinet_store::{Message, RequestRecord, StatusEvent, Transition};
 
 use crate::error::{ErrorCode, NodeError, NodeResult};
 use crate::node::Node;
 use hanoinet_protocol::payload::{
-    MessagePayload, ProposalPayload, StatusUpdatePayload, Step, messages,
+    MessageKind, MessagePayload, ProposalPayload, StatusUpdatePayload, Step,
 };
 
 use super::messages::*;
@@ -68,7 +69,7 @@ pub(crate) fn unknown_request(id: RequestId, sender: &NodeId) -> NodeError {
 /// The ledger entry for an envelope received about `request_id`: who sent it, which envelope.
 pub fn received_entry(
     state: &Node,
-    event: &str,
+    event: Event,
     env: &hanoinet_protocol::Envelope,
     request_id: RequestId,
 ) -> Entry {
@@ -207,7 +208,7 @@ pub async fn inbound_update(
     let events: Vec<StatusEvent> = p.steps.iter().map(StatusEvent::from).collect();
     let ledger = decision_attrs(
         state,
-        received_entry(state, events::STATUS_RECEIVED, env, rec.id).attr(
+        received_entry(state, Event::StatusReceived, env, rec.id).attr(
             "to",
             events
                 .iter()
@@ -260,15 +261,15 @@ pub(crate) fn answered_proposal<'a>(
             invalid("a requesting-side step names the proposal it answers (details.proposal_id)")
         })?;
     let sent = rec.messages.iter().any(|m| {
-        m.kind == messages::PROPOSAL
-            && m.direction == "sent"
+        m.kind == MessageKind::Proposal
+            && m.direction == Flow::Sent
             && m.id == pid
             && m.body.get("status").and_then(Value::as_str) == Some(s.status.as_str())
     });
     let declined = rec
         .messages
         .iter()
-        .any(|m| m.kind == messages::PROPOSAL_DECLINED && m.in_reply_to.as_deref() == Some(pid));
+        .any(|m| m.kind == MessageKind::ProposalDeclined && m.in_reply_to.as_deref() == Some(pid));
     let applied = used.contains(&pid) || rec.history.iter().any(|e| step_proposal(e) == Some(pid));
     if !sent || declined || applied {
         return Err(invalid(format!(
@@ -282,6 +283,39 @@ pub(crate) fn answered_proposal<'a>(
 /// The proposal a requesting-side step answered, if any.
 pub fn step_proposal(e: &StatusEvent) -> Option<&str> {
     e.details.as_ref()?.get("proposal_id")?.as_str()
+}
+
+hanoinet_core::names! {
+    /// Where a proposal this node sent stands.
+    pub enum ProposalState {
+        /// Not answered yet.
+        Pending => "pending",
+        /// The requesting side made the move (its step names the proposal).
+        Applied => "applied",
+        /// The requesting side declined it.
+        Declined => "declined",
+    }
+}
+
+/// The state of `msg` if it is a proposal this node sent; `None` for any other message.
+pub fn proposal_state(msg: &Message, r: &RequestRecord) -> Option<ProposalState> {
+    if msg.kind != MessageKind::Proposal || msg.direction != Flow::Sent {
+        return None;
+    }
+    let declined = r.messages.iter().any(|m| {
+        m.kind == MessageKind::ProposalDeclined && m.in_reply_to.as_deref() == Some(msg.id.as_str())
+    });
+    let applied = r
+        .history
+        .iter()
+        .any(|e| step_proposal(e) == Some(msg.id.as_str()));
+    Some(if declined {
+        ProposalState::Declined
+    } else if applied {
+        ProposalState::Applied
+    } else {
+        ProposalState::Pending
+    })
 }
 
 /// A `status_proposal` from the requesting node: applied and echoed if the table allows it now,
@@ -298,13 +332,13 @@ pub async fn inbound_proposal(
         return Err(invalid("a proposal id is a UUID"));
     }
     let now = state.clock.now();
-    let base = received_entry(state, events::STATUS_RECEIVED, env, rec.id)
+    let base = received_entry(state, Event::StatusReceived, env, rec.id)
         .attr("proposal", p.status.as_str());
     let received = Message {
         id: p.proposal_id.clone(),
         request_id: rec.id,
-        direction: "received".into(),
-        kind: messages::PROPOSAL.into(),
+        direction: Flow::Received,
+        kind: MessageKind::Proposal.into(),
         body: json!({"status": p.status.as_str(), "note": p.note}),
         at: now,
         in_reply_to: None,
@@ -331,7 +365,7 @@ pub async fn inbound_proposal(
             };
             Ok(Inbound {
                 effect: hanoinet_store::InboundEffect::Transition(Box::new(t)),
-                ledger: base.attr("outcome", "applied"),
+                ledger: base.attr("outcome", ProposalState::Applied),
                 head: p.tree_head,
             })
         }
@@ -358,7 +392,7 @@ pub async fn inbound_proposal(
                 &rec,
                 sender,
                 &id,
-                messages::PROPOSAL_DECLINED,
+                MessageKind::ProposalDeclined,
                 &body,
                 Some(p.proposal_id.clone()),
                 now,
@@ -366,8 +400,8 @@ pub async fn inbound_proposal(
             let declined = Message {
                 id,
                 request_id: rec.id,
-                direction: "sent".into(),
-                kind: messages::PROPOSAL_DECLINED.into(),
+                direction: Flow::Sent,
+                kind: MessageKind::ProposalDeclined.into(),
                 body,
                 at: now,
                 in_reply_to: Some(p.proposal_id.clone()),
@@ -377,7 +411,7 @@ pub async fn inbound_proposal(
                     vec![received, declined],
                     Some(Box::new(outbox(&answer, rec.id, now))),
                 ),
-                ledger: base.attr("outcome", "declined"),
+                ledger: base.attr("outcome", ProposalState::Declined),
                 head: p.tree_head,
             })
         }
@@ -392,20 +426,26 @@ pub async fn inbound_message(
     p: MessagePayload,
 ) -> NodeResult<Inbound> {
     let sender = &env.header.from;
-    let direction = match p.kind.as_str() {
-        messages::STATUS_ENQUIRY | messages::EXTENSION_REQUEST => Some(Direction::Incoming),
-        messages::STATUS_REPLY
-        | messages::PROPOSAL_DECLINED
-        | messages::EXTENSION_GRANTED
-        | messages::CONFIDENTIALITY_NOTICE => Some(Direction::Outgoing),
-        messages::ONWARD_REQUEST | messages::ONWARD_AUTHORIZATION => None,
-        other => return Err(invalid(format!("unknown message kind {other:?}"))),
+    let direction = match p.kind {
+        MessageKind::StatusEnquiry | MessageKind::ExtensionRequest => Some(Direction::Incoming),
+        MessageKind::StatusReply
+        | MessageKind::ProposalDeclined
+        | MessageKind::ExtensionGranted
+        | MessageKind::ConfidentialityNotice => Some(Direction::Outgoing),
+        MessageKind::OnwardRequest | MessageKind::OnwardAuthorization => None,
+        // Proposals travel as `status_proposal` envelopes, never as messages.
+        MessageKind::Proposal => {
+            return Err(invalid(format!(
+                "unknown message kind {:?}",
+                p.kind.as_str()
+            )));
+        }
     };
     let rec = match direction {
         Some(d) => peer_request(state, p.request_id, sender, d).await?,
         None => peer_request_any(state, p.request_id, sender).await?,
     };
-    if p.kind == messages::ONWARD_AUTHORIZATION {
+    if p.kind == MessageKind::OnwardAuthorization {
         // Kept only if the sender really signed it, for this node.
         let auth: hanoinet_protocol::authorization::OnwardAuthorization = p
             .body
@@ -430,15 +470,15 @@ pub async fn inbound_message(
     let received = Message {
         id: p.message_id.clone(),
         request_id: rec.id,
-        direction: "received".into(),
+        direction: Flow::Received,
         kind: p.kind.clone(),
         body: p.body.clone(),
         at: now,
         in_reply_to: p.in_reply_to.clone(),
     };
     let ledger =
-        received_entry(state, events::MESSAGE_RECEIVED, env, rec.id).attr("kind", p.kind.as_str());
-    if p.kind == messages::EXTENSION_GRANTED {
+        received_entry(state, Event::MessageReceived, env, rec.id).attr("kind", p.kind.as_str());
+    if p.kind == MessageKind::ExtensionGranted {
         let until: jiff::Timestamp = p
             .body
             .get("preserved_until")
@@ -458,7 +498,7 @@ pub async fn inbound_message(
             head: p.tree_head,
         });
     }
-    let (messages, answer) = if p.kind == messages::STATUS_ENQUIRY {
+    let (messages, answer) = if p.kind == MessageKind::StatusEnquiry {
         let id = uuid::Uuid::now_v7().to_string();
         let body = json!({
             "status": rec.status.as_str(),
@@ -472,7 +512,7 @@ pub async fn inbound_message(
             &rec,
             sender,
             &id,
-            messages::STATUS_REPLY,
+            MessageKind::StatusReply,
             &body,
             Some(p.message_id.clone()),
             now,
@@ -480,8 +520,8 @@ pub async fn inbound_message(
         let reply = Message {
             id,
             request_id: rec.id,
-            direction: "sent".into(),
-            kind: messages::STATUS_REPLY.into(),
+            direction: Flow::Sent,
+            kind: MessageKind::StatusReply.into(),
             body,
             at: now,
             in_reply_to: Some(p.message_id.clone()),

@@ -1,5 +1,7 @@
 //! Attachments staged for a transfer: uploaded as a stream, stored in chunks.
 
+use hanoinet_core::request::FieldCode;
+use hanoinet_store::AttachmentState;
 use sha2::{Digest, Sha256};
 
 use hanoinet_core::text::{Lines, clean};
@@ -45,7 +47,7 @@ pub async fn upload(
         _ => {
             return Err(NodeError::Invalid(vec![field(
                 "name",
-                "invalid",
+                FieldCode::Invalid,
                 "name is required: a file name of at most 200 characters, without slashes, control or bidirectional-override characters",
             )]));
         }
@@ -59,7 +61,7 @@ pub async fn upload(
         sha256: None,
         size: 0,
         chunks: 0,
-        state: "uploading".into(),
+        state: AttachmentState::Uploading,
         created_at: now,
     };
     state.store.begin_attachment(&a).await?;
@@ -93,7 +95,7 @@ pub async fn upload(
         if size == 0 {
             return Err(NodeError::Invalid(vec![field(
                 "body",
-                "empty",
+                FieldCode::Empty,
                 "the attachment is empty",
             )]));
         }
@@ -108,13 +110,13 @@ pub async fn upload(
     let size = i64::try_from(size).map_err(NodeError::internal)?;
     state
         .store
-        .finish_attachment(&a.id, &sha, size, idx, "staged")
+        .finish_attachment(&a.id, &sha, size, idx, AttachmentState::Staged)
         .await?;
     Ok(Attachment {
         sha256: Some(sha),
         size,
         chunks: idx,
-        state: "staged".into(),
+        state: AttachmentState::Staged,
         ..a
     })
 }

@@ -2,6 +2,7 @@
 //! node, a signed registry, an officer per node, and `network.json`. Used by `hanoinet demo`, the
 //! end-to-end tests and the delivery benchmark.
 
+use hanoinet_ledger::Event;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -293,7 +294,7 @@ pub async fn add_user_until(
     role: Role,
     expires_at: Option<Timestamp>,
 ) -> anyhow::Result<String> {
-    use hanoinet_ledger::{Entry, entry::events};
+    use hanoinet_ledger::{Entry, entry::Event};
     let token = crate::ops::auth::new_token();
     let user = User {
         id: hanoinet_core::RequestId::new_v7().to_string(),
@@ -301,10 +302,10 @@ pub async fn add_user_until(
         role,
     };
     let entry = Entry::new(
-        events::USER_CREATED,
+        Event::UserCreated.as_str(),
         hanoinet_core::Clock::now(&hanoinet_core::SystemClock),
         node.as_str(),
-        "operator".into(),
+        hanoinet_ledger::entry::actors::OPERATOR.into(),
         format!("user:{}", user.id),
     )
     .attr("role", role.as_str());
@@ -399,12 +400,12 @@ pub async fn start_node_with_clock(
 }
 
 /// What `hanoinet user disable` and `rotate-token` log: the operator acted on a user.
-fn operator_entry(node: &NodeId, event: &str, user: &User) -> Vec<u8> {
+fn operator_entry(node: &NodeId, event: Event, user: &User) -> Vec<u8> {
     hanoinet_ledger::Entry::new(
-        event,
+        event.as_str(),
         hanoinet_core::Clock::now(&hanoinet_core::SystemClock),
         node.as_str(),
-        "operator".into(),
+        hanoinet_ledger::entry::actors::OPERATOR.into(),
         format!("user:{}", user.id),
     )
     .attr("role", user.role.as_str())
@@ -415,7 +416,7 @@ fn operator_entry(node: &NodeId, event: &str, user: &User) -> Vec<u8> {
 pub async fn disable_user(store: &Store, node: &NodeId, name: &str) -> anyhow::Result<User> {
     store
         .disable_user(name, Timestamp::now(), |u| {
-            operator_entry(node, hanoinet_ledger::entry::events::USER_DISABLED, u)
+            operator_entry(node, Event::UserDisabled, u)
         })
         .await?
         .ok_or_else(|| anyhow::anyhow!("no enabled user named {name:?}"))
@@ -435,7 +436,7 @@ pub async fn rotate_token(
             name,
             &crate::ops::auth::token_hash(&token),
             expires_at,
-            |u| operator_entry(node, hanoinet_ledger::entry::events::TOKEN_ROTATED, u),
+            |u| operator_entry(node, Event::TokenRotated, u),
         )
         .await?
         .ok_or_else(|| anyhow::anyhow!("no enabled user named {name:?}"))?;

@@ -8,6 +8,7 @@
 //!   end the requested node moves the preservation to `expired`, unless an Art. 44 request that
 //!   follows it is still undecided: then the data stay preserved until it is decided.
 
+use hanoinet_ledger::entry::actors;
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
@@ -16,18 +17,11 @@ use tokio::sync::watch;
 
 use hanoinet_core::catalogue::{art41, art42};
 use hanoinet_core::request::{Direction, Status};
-use hanoinet_ledger::entry::events;
-use hanoinet_store::{Alert, RequestRecord};
+use hanoinet_ledger::entry::Event;
+use hanoinet_store::{Alert, AlertKind, RequestRecord};
 
 use crate::error::{NodeError, NodeResult};
 use crate::node::Node;
-
-/// Alert kinds raised by the clocks.
-pub mod kinds {
-    pub const ACK_DEADLINE_MISSED: &str = "ack_deadline_missed";
-    pub const PRESERVATION_EXPIRING: &str = "preservation_expiring";
-    pub const PRESERVATION_EXPIRED: &str = "preservation_expired";
-}
 
 /// Checks every clock once, at the node clock's current time.
 pub async fn tick(state: &Node) -> NodeResult<()> {
@@ -56,7 +50,7 @@ async fn escalate_overdue(state: &Node) -> NodeResult<()> {
             late
         );
         let body = json!({
-            "event": kinds::ACK_DEADLINE_MISSED,
+            "event": AlertKind::AckDeadlineMissed,
             "node": state.id,
             "request_id": rec.id,
             "request_type": rec.request_type.as_str(),
@@ -69,16 +63,16 @@ async fn escalate_overdue(state: &Node) -> NodeResult<()> {
         });
         let (alert, notes) = event(
             state,
-            kinds::ACK_DEADLINE_MISSED,
-            format!("{}:{}", kinds::ACK_DEADLINE_MISSED, rec.id),
+            AlertKind::AckDeadlineMissed,
+            format!("{}:{}", AlertKind::AckDeadlineMissed, rec.id),
             &rec,
             subject,
             body,
         );
         let ledger = crate::ops::ledger::entry(
             state,
-            events::ACK_DEADLINE_MISSED,
-            "system".into(),
+            Event::AckDeadlineMissed,
+            actors::SYSTEM.into(),
             format!("request:{}", rec.id),
         )
         .attr("urgency", urgency)
@@ -135,7 +129,7 @@ async fn remind(state: &Node, rec: &RequestRecord, until: Timestamp, days: i64) 
         until.to_zoned(jiff::tz::TimeZone::UTC).date()
     );
     let body = json!({
-        "event": kinds::PRESERVATION_EXPIRING,
+        "event": AlertKind::PreservationExpiring,
         "node": state.id,
         "request_id": rec.id,
         "direction": rec.direction.as_str(),
@@ -146,16 +140,16 @@ async fn remind(state: &Node, rec: &RequestRecord, until: Timestamp, days: i64) 
     });
     let (alert, notes) = event(
         state,
-        kinds::PRESERVATION_EXPIRING,
-        format!("{}:{days}d:{}", kinds::PRESERVATION_EXPIRING, rec.id),
+        AlertKind::PreservationExpiring,
+        format!("{}:{days}d:{}", AlertKind::PreservationExpiring, rec.id),
         rec,
         subject,
         body,
     );
     let ledger = crate::ops::ledger::entry(
         state,
-        events::PRESERVATION_REMINDER,
-        "system".into(),
+        Event::PreservationReminder,
+        actors::SYSTEM.into(),
         format!("request:{}", rec.id),
     )
     .attr("days_before", days.to_string())
@@ -182,7 +176,7 @@ async fn expire(state: &Node, rec: &RequestRecord, until: Timestamp) -> NodeResu
 /// An alert about `rec` and the notifications to the escalation contacts that go with it.
 fn event(
     state: &Node,
-    kind: &str,
+    kind: AlertKind,
     id: String,
     rec: &RequestRecord,
     subject: String,
@@ -192,7 +186,7 @@ fn event(
     let notes = state.escalation.notifications(&id, &subject, &body, now);
     let alert = Alert {
         id,
-        kind: kind.into(),
+        kind,
         subject: format!("request:{}", rec.id),
         message: subject,
         evidence: body,

@@ -22,7 +22,7 @@ use jiff::{SignedDuration, Timestamp};
 use rand::RngExt;
 use tokio::sync::{Semaphore, mpsc, watch};
 
-use hanoinet_ledger::entry::events;
+use hanoinet_ledger::entry::Event;
 use hanoinet_protocol::{Envelope, Receipt};
 use hanoinet_store::{Delivery, DeliveryEffect, OutboxItem};
 
@@ -197,12 +197,12 @@ async fn deliver(state: &Node, item: OutboxItem, receipts: &mpsc::UnboundedSende
             let kind = hanoinet_protocol::Kind::parse(&item.kind);
             let (event, effect) = match kind {
                 Some(k) if k.is_request() => {
-                    (events::REQUEST_DELIVERED, DeliveryEffect::RequestDelivered)
+                    (Event::RequestDelivered, DeliveryEffect::RequestDelivered)
                 }
                 Some(hanoinet_protocol::Kind::StatusUpdate) => {
-                    (events::RESPONSE_DELIVERED, DeliveryEffect::ResponseReceipt)
+                    (Event::ResponseDelivered, DeliveryEffect::ResponseReceipt)
                 }
-                _ => (events::RESPONSE_DELIVERED, DeliveryEffect::None),
+                _ => (Event::ResponseDelivered, DeliveryEffect::None),
             };
             let ledger = crate::ops::ledger::entry(
                 state,

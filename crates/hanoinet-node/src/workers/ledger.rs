@@ -1,13 +1,14 @@
 //! The ledger worker: integrates queued entries, signs a head while the log grows, and checks
 //! each peer's heads against each other (gossip), raising an alert on a fork.
 
+use hanoinet_ledger::entry::actors;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use hanoinet_ledger::entry::events;
+use hanoinet_ledger::entry::Event;
 use hanoinet_ledger::tree::Hash;
 use hanoinet_store::{Alert, PeerHead};
 
@@ -127,7 +128,7 @@ async fn raise_fork_alert(state: &Node, peer: &str, a: &PeerHead, b: &PeerHead) 
     tracing::error!(%peer, first = a.tree_size, second = b.tree_size, "peer log inconsistent");
     let alert = Alert {
         id,
-        kind: "ledger_inconsistent".into(),
+        kind: hanoinet_store::AlertKind::LedgerInconsistent,
         subject: peer.to_owned(),
         message,
         evidence: json!({"first_head": first, "second_head": second}),
@@ -135,8 +136,8 @@ async fn raise_fork_alert(state: &Node, peer: &str, a: &PeerHead, b: &PeerHead) 
     };
     let e = entry(
         state,
-        events::PEER_LOG_INCONSISTENT,
-        "system".into(),
+        Event::PeerLogInconsistent,
+        actors::SYSTEM.into(),
         format!("node:{peer}"),
     )
     .attr("first_size", a.tree_size.to_string())

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use hanoinet_ledger::entry::events;
+use hanoinet_ledger::entry::Event;
 use hanoinet_ledger::tree::Hash;
 use hanoinet_ledger::{Entry, SignedTreeHead, verify};
 use hanoinet_store::tamper::rebuild_ledger;
@@ -101,24 +101,30 @@ async fn every_step_is_logged_and_provable(backend: hanoinet_store::testing::Bac
     let vnm = entries(&net, VNM, h.head.tree_size).await;
     let ev = events_of(&vnm);
     for e in [
-        events::USER_CREATED,
-        events::NODE_STARTED,
-        events::REQUEST_CREATED,
-        events::REQUEST_DELIVERED,
-        events::STATUS_RECEIVED,
-        events::REQUEST_OPENED,
+        Event::UserCreated,
+        Event::NodeStarted,
+        Event::RequestCreated,
+        Event::RequestDelivered,
+        Event::StatusReceived,
+        Event::RequestOpened,
     ] {
-        assert!(ev.iter().any(|x| x == e), "VNM log lacks {e}: {ev:?}");
+        assert!(
+            ev.iter().any(|x| x == e.as_str()),
+            "VNM log lacks {e}: {ev:?}"
+        );
     }
     let fra_head = head(&net, FRA).await;
     let fra = entries(&net, FRA, fra_head.head.tree_size).await;
     let ev = events_of(&fra);
     for e in [
-        events::REQUEST_RECEIVED,
-        events::STATUS_CHANGED,
-        events::RESPONSE_DELIVERED,
+        Event::RequestReceived,
+        Event::StatusChanged,
+        Event::ResponseDelivered,
     ] {
-        assert!(ev.iter().any(|x| x == e), "FRA log lacks {e}: {ev:?}");
+        assert!(
+            ev.iter().any(|x| x == e.as_str()),
+            "FRA log lacks {e}: {ev:?}"
+        );
     }
     // Auditors read the log without reading the case.
     let body = preservation("FRA/247");
@@ -314,7 +320,7 @@ async fn gossip_catches(backend: hanoinet_store::testing::Backend, tamper: fn(&m
     assert!(
         events_of(&entries(&net, VNM, h.head.tree_size).await)
             .iter()
-            .any(|e| e == events::PEER_LOG_INCONSISTENT)
+            .any(|e| e == Event::PeerLogInconsistent.as_str())
     );
 }
 
