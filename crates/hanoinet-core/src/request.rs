@@ -426,10 +426,6 @@ fn lines_of(max: usize) -> crate::text::Lines {
 
 /// A long free-text member (`note`, `conditions`, `explanation`) under the text policy: the
 /// cleaned text, `None` if absent or empty-looking, or an error for `field`.
-#[expect(
-    clippy::result_large_err,
-    reason = "built once per bad field on the way to a 422; callers collect it with the others"
-)]
 pub fn long_text(
     v: Option<&Value>,
     field: &str,

@@ -408,7 +408,7 @@ pub async fn inbound_transfer(
         conditions: c.clone(),
         results: p.results.clone(),
         retention_until: c.retention_until,
-        onward_transfer: c.onward_transfer.clone(),
+        onward_transfer: c.onward_transfer,
         created_at: now,
         purged_at: None,
         forwarded_from: p.forwarded_from.clone(),

@@ -375,7 +375,7 @@ pub async fn transmit(
         conditions: conds.clone(),
         results,
         retention_until: conds.retention_until,
-        onward_transfer: conds.onward_transfer.clone(),
+        onward_transfer: conds.onward_transfer,
         created_at: now,
         purged_at: None,
         forwarded_from,

@@ -74,7 +74,7 @@ pub fn prepare_message(
             id,
             request_id: rec.id,
             direction: Flow::Sent,
-            kind: kind.into(),
+            kind,
             body,
             at: now,
             in_reply_to,

@@ -486,7 +486,7 @@ pub(crate) async fn propose(
         id: proposal_id,
         request_id: rec.id,
         direction: Flow::Sent,
-        kind: MessageKind::Proposal.into(),
+        kind: MessageKind::Proposal,
         body: json!({"status": mv.to.as_str(), "note": mv.note}),
         at: now,
         in_reply_to: None,
