@@ -11,7 +11,7 @@ use sqlx::Row;
 use hanoinet_core::RequestId;
 use hanoinet_core::time::{from_micros, to_micros};
 
-use crate::{NewOutbox, Store, StoreError};
+use crate::{NewOutbox, NewOutgoing, Store, StoreError};
 
 /// A data transfer as stored, on either side.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +34,8 @@ pub struct DataTransfer {
 hanoinet_core::names! {
     /// Where an attachment stands.
     pub enum AttachmentState {
-        /// An officer is uploading it (chunks arriving).
+        /// An upload in progress, as databases written before uploads were staged recorded it
+        /// (no longer written: an upload's chunks are staged and its row exists only once complete).
         Uploading => "uploading",
         /// Uploaded and checked; waiting to be given with data.
         Staged => "staged",
@@ -49,6 +50,26 @@ hanoinet_core::names! {
         /// Its bytes were deleted at the end of the retention period.
         Purged => "purged",
     }
+}
+
+/// What [`Store::forward_transfer`] records.
+#[derive(Debug)]
+pub struct Forwarding<'a> {
+    /// The authorization whose use is taken (its signature, hex) and how many uses it allows.
+    pub auth_sig: &'a str,
+    pub max_uses: u32,
+    /// The received transfer being passed on.
+    pub from_transfer: &'a str,
+    pub at: Timestamp,
+    /// The request to the third State.
+    pub request: &'a NewOutgoing,
+    /// (new attachment id, original attachment id): whose chunks to copy.
+    pub copies: &'a [(String, String)],
+    /// The new transfer, its attachments (the copies), its envelopes and ledger entries.
+    pub transfer: &'a DataTransfer,
+    pub attachments: &'a [Attachment],
+    pub outbox: &'a [NewOutbox],
+    pub ledger: &'a [Vec<u8>],
 }
 
 /// An attachment's metadata.
@@ -136,80 +157,72 @@ const ATTACHMENT_COLUMNS: &str =
     "id, request_id, transfer_id, name, sha256, size, chunks, state, created_at";
 
 impl Store {
-    /// Starts an upload: an attachment in state `uploading`.
-    pub async fn begin_attachment(&self, a: &Attachment) -> Result<(), StoreError> {
-        with_tx!(self, |tx| {
-            sqlx::query(
-                "INSERT INTO attachments (id, request_id, name, size, chunks, state, created_at)
-                 VALUES ($1, $2, $3, 0, 0, $4, $5)",
-            )
-            .bind(&a.id)
-            .bind(a.request_id.to_string())
-            .bind(&a.name)
-            .bind(AttachmentState::Uploading.as_str())
-            .bind(to_micros(a.created_at))
-            .execute(&mut *tx)
-            .await?;
-        });
-        Ok(())
-    }
-
-    /// Stores one chunk of an attachment (idempotent).
+    /// Stages one chunk of an upload (idempotent). A chunk is inert until an attachment row
+    /// names it ([`Store::stage_attachment`]); one that never becomes part of an attachment is
+    /// removed by [`Store::drop_stale_uploads`].
     pub async fn put_chunk(
         &self,
         attachment_id: &str,
         idx: i64,
         data: &[u8],
+        at: Timestamp,
     ) -> Result<(), StoreError> {
         with_tx!(self, |tx| {
             sqlx::query(
-                "INSERT INTO attachment_chunks (attachment_id, idx, data) VALUES ($1, $2, $3)
-                 ON CONFLICT (attachment_id, idx) DO NOTHING",
+                "INSERT INTO attachment_chunks (attachment_id, idx, data, received_at)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (attachment_id, idx) DO NOTHING",
             )
             .bind(attachment_id)
             .bind(idx)
             .bind(data)
+            .bind(to_micros(at))
             .execute(&mut *tx)
             .await?;
         });
         Ok(())
     }
 
-    /// Sets an attachment's hash, size, chunk count and state.
-    pub async fn finish_attachment(
-        &self,
-        id: &str,
-        sha256: &str,
-        size: i64,
-        chunks: i64,
-        state: AttachmentState,
-    ) -> Result<(), StoreError> {
+    /// Makes an uploaded attachment exist, complete with its hash, size and chunk count: the
+    /// one commit of an upload, after its chunks were staged.
+    pub async fn stage_attachment(&self, a: &Attachment) -> Result<(), StoreError> {
         with_tx!(self, |tx| {
-            sqlx::query("UPDATE attachments SET sha256 = $1, size = $2, chunks = $3, state = $4 WHERE id = $5")
-                .bind(sha256)
-                .bind(size)
-                .bind(chunks)
-                .bind(state.as_str())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            insert_attachment!(tx, a);
         });
         Ok(())
     }
 
-    pub async fn set_attachment_state(
+    /// Settles a received attachment once all its chunks are in: from `receiving` to `state`
+    /// (`complete` or `corrupt`), with `alert` in the same transaction. Returns false if it was
+    /// no longer `receiving` (another worker settled it first).
+    pub async fn settle_attachment(
         &self,
         id: &str,
         state: AttachmentState,
-    ) -> Result<(), StoreError> {
-        with_tx!(self, |tx| {
-            sqlx::query("UPDATE attachments SET state = $1 WHERE id = $2")
-                .bind(state.as_str())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+        alert: Option<&crate::Alert>,
+    ) -> Result<bool, StoreError> {
+        let out = with_tx!(self, |tx| {
+            let moved =
+                sqlx::query("UPDATE attachments SET state = $1 WHERE id = $2 AND state = $3")
+                    .bind(state.as_str())
+                    .bind(id)
+                    .bind(AttachmentState::Receiving.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+            if moved && let Some(alert) = alert {
+                let raised: Option<String> =
+                    sqlx::query_scalar("SELECT id FROM alerts WHERE id = $1")
+                        .bind(&alert.id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if raised.is_none() {
+                    insert_alert!(tx, alert);
+                }
+            }
+            moved
         });
-        Ok(())
+        Ok(out)
     }
 
     /// Removes an attachment and its chunks (an aborted or oversized upload).
@@ -295,6 +308,63 @@ impl Store {
             insert_ledger!(tx, ledger);
         });
         Ok(())
+    }
+
+    /// Passes received data on to a third State (Art. 36) in one transaction: takes one use of
+    /// the sender's authorization, creates the request to the third State with its envelope,
+    /// copies the attachments' chunks under their new ids, records the new transfer with its
+    /// envelopes and the ledger entries. Returns false, having changed nothing, if the
+    /// authorization has no use left.
+    pub async fn forward_transfer(&self, f: &Forwarding<'_>) -> Result<bool, StoreError> {
+        let out = with_tx!(self, |tx| {
+            let claimed = sqlx::query(
+                "INSERT INTO onward_uses (auth_sig, n, transfer_id, used_at)
+                 SELECT $1, COUNT(*), $2, $3 FROM onward_uses WHERE auth_sig = $1
+                 HAVING COUNT(*) < $4
+                 ON CONFLICT (auth_sig, n) DO NOTHING",
+            )
+            .bind(f.auth_sig)
+            .bind(f.from_transfer)
+            .bind(to_micros(f.at))
+            .bind(i64::from(f.max_uses))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if !claimed {
+                return Ok(false);
+            }
+            let NewOutgoing {
+                request: req,
+                outbox,
+                ledger,
+            } = f.request;
+            insert_request!(tx, req, None::<&str>);
+            insert_events!(tx, req.id, 1, &req.history);
+            if let Some(outbox) = outbox {
+                insert_outbox!(tx, outbox);
+            }
+            insert_ledger!(tx, std::slice::from_ref(ledger));
+            for (copy, original) in f.copies {
+                sqlx::query(
+                    "INSERT INTO attachment_chunks (attachment_id, idx, data, received_at)
+                     SELECT $1, idx, data, $2 FROM attachment_chunks WHERE attachment_id = $3
+                     ON CONFLICT (attachment_id, idx) DO NOTHING",
+                )
+                .bind(copy)
+                .bind(to_micros(f.at))
+                .bind(original)
+                .execute(&mut *tx)
+                .await?;
+            }
+            insert_transfer!(tx, f.transfer, f.attachments);
+            for o in f.outbox {
+                insert_outbox!(tx, o);
+            }
+            insert_ledger!(tx, f.ledger);
+            true
+        });
+        Ok(out)
     }
 
     /// Records a received transfer (idempotent), with its ledger entry.
@@ -425,34 +495,6 @@ impl Store {
             }
             insert_ledger!(tx, ledger);
             true
-        });
-        Ok(out)
-    }
-
-    /// Records one use of the onward-transfer authorization with signature `auth_sig` (hex) for
-    /// passing on transfer `transfer_id`; `false` if it was used `max_uses` times already.
-    /// Concurrent claims of the last use cannot both succeed (the use number is a key).
-    pub async fn claim_onward_use(
-        &self,
-        auth_sig: &str,
-        max_uses: u32,
-        transfer_id: &str,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        let out = with_tx!(self, |tx| {
-            let done = sqlx::query(
-                "INSERT INTO onward_uses (auth_sig, n, transfer_id, used_at)
-                 SELECT $1, COUNT(*), $2, $3 FROM onward_uses WHERE auth_sig = $1
-                 HAVING COUNT(*) < $4
-                 ON CONFLICT (auth_sig, n) DO NOTHING",
-            )
-            .bind(auth_sig)
-            .bind(transfer_id)
-            .bind(to_micros(now))
-            .bind(i64::from(max_uses))
-            .execute(&mut *tx)
-            .await?;
-            done.rows_affected() == 1
         });
         Ok(out)
     }

@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use sqlx::Row;
 
 use hanoinet_core::EnvelopeId;
-use hanoinet_core::request::{Direction, Status};
+use hanoinet_core::request::Status;
 use hanoinet_core::time::to_micros;
 
 use crate::*;

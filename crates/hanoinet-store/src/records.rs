@@ -457,8 +457,8 @@ macro_rules! insert_request {
         .bind(req.from.as_str())
         .bind(req.to.as_str())
         .bind(req.history.last().map_or(match req.direction {
-            Direction::Outgoing => Status::Queued,
-            Direction::Incoming => Status::Delivered,
+            hanoinet_core::request::Direction::Outgoing => hanoinet_core::request::Status::Queued,
+            hanoinet_core::request::Direction::Incoming => hanoinet_core::request::Status::Delivered,
         }, |e| e.status).as_str())
         .bind(&req.fields)
         .bind(req.envelope_id.to_string())
@@ -666,24 +666,31 @@ macro_rules! insert_transfer {
         .execute(&mut *$tx)
         .await?;
         for a in $attachments {
-            let a: &$crate::Attachment = a;
-            sqlx::query(
-                "INSERT INTO attachments (id, request_id, transfer_id, name, sha256, size, chunks, state, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                 ON CONFLICT (id) DO UPDATE SET transfer_id = excluded.transfer_id, state = excluded.state",
-            )
-            .bind(&a.id)
-            .bind(a.request_id.to_string())
-            .bind(a.transfer_id.as_deref())
-            .bind(&a.name)
-            .bind(a.sha256.as_deref())
-            .bind(a.size)
-            .bind(a.chunks)
-            .bind(a.state.as_str())
-            .bind(hanoinet_core::time::to_micros(a.created_at))
-            .execute(&mut *$tx)
-            .await?;
+            insert_attachment!($tx, a);
         }
+    }};
+}
+
+/// Inserts an attachment's metadata, or updates its transfer and state if it exists.
+macro_rules! insert_attachment {
+    ($tx:ident, $a:expr) => {{
+        let a: &$crate::Attachment = $a;
+        sqlx::query(
+            "INSERT INTO attachments (id, request_id, transfer_id, name, sha256, size, chunks, state, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (id) DO UPDATE SET transfer_id = excluded.transfer_id, state = excluded.state",
+        )
+        .bind(&a.id)
+        .bind(a.request_id.to_string())
+        .bind(a.transfer_id.as_deref())
+        .bind(&a.name)
+        .bind(a.sha256.as_deref())
+        .bind(a.size)
+        .bind(a.chunks)
+        .bind(a.state.as_str())
+        .bind(hanoinet_core::time::to_micros(a.created_at))
+        .execute(&mut *$tx)
+        .await?;
     }};
 }
 

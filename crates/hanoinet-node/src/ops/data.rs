@@ -494,19 +494,7 @@ pub async fn check_complete(state: &Node, attachment_id: &str) -> NodeResult<()>
         hasher.update(&c);
     }
     let ok = size == a.size && Some(hex::encode(hasher.finalize())) == a.sha256;
-    state
-        .store
-        .set_attachment_state(
-            &a.id,
-            if ok {
-                AttachmentState::Complete
-            } else {
-                AttachmentState::Corrupt
-            },
-        )
-        .await?;
-    if !ok {
-        let alert = hanoinet_store::Alert {
+    let alert = (!ok).then(|| hanoinet_store::Alert {
             id: format!("attachment_corrupt:{}", a.id),
             kind: hanoinet_store::AlertKind::AttachmentCorrupt,
             subject: format!("request:{}", a.request_id),
@@ -516,9 +504,16 @@ pub async fn check_complete(state: &Node, attachment_id: &str) -> NodeResult<()>
             ),
             evidence: json!({"attachment": a.id, "expected_sha256": a.sha256, "expected_size": a.size, "size": size}),
             created_at: state.clock.now(),
-        };
-        state.store.raise_alert_once(&alert, &[], &[]).await?;
-    }
+    });
+    let settled = if ok {
+        AttachmentState::Complete
+    } else {
+        AttachmentState::Corrupt
+    };
+    state
+        .store
+        .settle_attachment(&a.id, settled, alert.as_ref())
+        .await?;
     Ok(())
 }
 

@@ -310,6 +310,58 @@ pub async fn transmit(
     rec: &RequestRecord,
     give: Give,
 ) -> NodeResult<DataTransfer> {
+    let mut chunks = Vec::new();
+    for a in &give.attachments {
+        chunks.push(chunks_of(state, &a.id, a.chunks).await?);
+    }
+    let sending = prepare_transfer(state, user, rec, give, &chunks)?;
+    state
+        .store
+        .send_transfer(
+            &sending.transfer,
+            &sending.attachments,
+            &sending.outbox,
+            &[sending.ledger.encode()],
+        )
+        .await?;
+    state.outbox_wake.notify_one();
+    let transfer = sending.transfer;
+    tracing::info!(request = %rec.id, transfer = %transfer.id, to = %transfer.peer, "data sent");
+    Ok(transfer)
+}
+
+/// The stored chunks of an attachment, in order.
+pub(crate) async fn chunks_of(state: &Node, id: &str, count: i64) -> NodeResult<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for idx in 0..count {
+        out.push(
+            state
+                .store
+                .chunk(id, idx)
+                .await?
+                .ok_or_else(|| NodeError::internal(format!("chunk {idx} of {id} is missing")))?,
+        );
+    }
+    Ok(out)
+}
+
+/// A transfer ready to commit: its row, its attachments as sent, its envelopes, its entry.
+pub(crate) struct Sending {
+    pub transfer: DataTransfer,
+    pub attachments: Vec<Attachment>,
+    pub outbox: Vec<NewOutbox>,
+    pub ledger: hanoinet_ledger::Entry,
+}
+
+/// Seals a transfer and its chunks (`chunks[i]`: the bytes of `give.attachments[i]`) without
+/// recording anything.
+pub(crate) fn prepare_transfer(
+    state: &Node,
+    user: &User,
+    rec: &RequestRecord,
+    give: Give,
+    chunks: &[Vec<Vec<u8>>],
+) -> NodeResult<Sending> {
     let Give {
         conds,
         results,
@@ -317,6 +369,11 @@ pub async fn transmit(
         forwarded,
         basis,
     } = give;
+    if chunks.len() != attachments.len() {
+        return Err(NodeError::internal(
+            "a transfer's chunks do not match its attachments",
+        ));
+    }
     let (forwarded_from, authorization) = forwarded.unzip();
     let now = state.clock.now();
     let peer = peer_of(rec).clone();
@@ -351,17 +408,14 @@ pub async fn transmit(
     };
     let env = crate::ops::outbound::seal(state, &peer, None, &payload, now)?;
     let mut outbox = vec![out(&env)];
-    for a in &attachments {
-        for idx in 0..a.chunks {
-            let bytes = state.store.chunk(&a.id, idx).await?.ok_or_else(|| {
-                NodeError::internal(format!("chunk {idx} of {} is missing", a.id))
-            })?;
+    for (a, bytes) in attachments.iter().zip(chunks) {
+        for (idx, bytes) in (0..).zip(bytes) {
             let chunk = ChunkPayload {
                 transfer_id: transfer_id.clone(),
                 request_id: rec.id,
                 attachment_id: a.id.clone(),
                 idx,
-                data: base64::engine::general_purpose::STANDARD.encode(&bytes),
+                data: base64::engine::general_purpose::STANDARD.encode(bytes),
             };
             let env = crate::ops::outbound::seal(state, &peer, None, &chunk, now)?;
             outbox.push(out(&env));
@@ -409,11 +463,10 @@ pub async fn transmit(
         "conditions",
         crate::ops::ledger::commit(state, transfer.conditions.to_json().to_string().as_bytes()),
     );
-    state
-        .store
-        .send_transfer(&transfer, &sent, &outbox, &[ledger.encode()])
-        .await?;
-    state.outbox_wake.notify_one();
-    tracing::info!(request = %rec.id, transfer = %transfer.id, to = %peer, "data sent");
-    Ok(transfer)
+    Ok(Sending {
+        transfer,
+        attachments: sent,
+        outbox,
+        ledger,
+    })
 }

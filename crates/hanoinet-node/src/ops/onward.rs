@@ -23,7 +23,7 @@ use crate::ops::requests::load;
 use hanoinet_protocol::payload::MessageKind;
 
 use super::data::*;
-use super::give::{Give, Transfer, transmit, with_attachments};
+use super::give::{Give, Transfer, with_attachments};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -215,25 +215,103 @@ pub async fn forward(
             art36::ONWARD_TRANSFER
         )));
     }
-    let mut claimed = None;
-    for a in for_purpose {
-        let sig = hex::encode(a.signature);
-        if state
-            .store
-            .claim_onward_use(&sig, a.max_uses, &t.id, state.clock.now())
-            .await?
-        {
-            claimed = Some(a.clone());
-            break;
+    // The attachments' bytes, read once (they travel again, sealed for the third node).
+    let originals = state.store.attachments_of_transfer(&t.id).await?;
+    let mut chunks = Vec::new();
+    for a in &originals {
+        if a.state != AttachmentState::Complete {
+            return Err(NodeError::conflict(format!(
+                "{} has not fully arrived",
+                a.name
+            )));
+        }
+        chunks.push(crate::ops::give::chunks_of(state, &a.id, a.chunks).await?);
+    }
+    // One use of an authorization for this purpose, each tried in turn: everything is recorded
+    // in the transaction that takes the use, or nothing is.
+    for auth in for_purpose {
+        let (outgoing, created) =
+            third_state_request(state, user, &rec, &t, &to, &purpose, auth).await?;
+        let now = state.clock.now();
+        // Copies of the attachments, under new ids, for the new transfer.
+        let copies: Vec<Attachment> = originals
+            .iter()
+            .map(|a| Attachment {
+                id: uuid::Uuid::now_v7().to_string(),
+                request_id: created.id,
+                transfer_id: None,
+                state: AttachmentState::Staged,
+                created_at: now,
+                ..a.clone()
+            })
+            .collect();
+        let pairs: Vec<(String, String)> = copies
+            .iter()
+            .zip(&originals)
+            .map(|(c, a)| (c.id.clone(), a.id.clone()))
+            .collect();
+        let give = Give {
+            conds: Conditions {
+                purpose: purpose.clone(),
+                use_limitation: t.conditions.use_limitation.clone(),
+                retention_until: t.conditions.retention_until,
+                onward_transfer: OnwardRule::Prohibited,
+            },
+            results: t.results.clone(),
+            attachments: copies,
+            forwarded: Some((t.id.clone(), auth.clone())),
+            basis: None,
+        };
+        let sending = crate::ops::give::prepare_transfer(state, user, &created, give, &chunks)?;
+        let entry = crate::ops::ledger::entry(
+            state,
+            Event::DataForwarded,
+            crate::ops::ledger::user_actor(user),
+            format!("request:{}", rec.id),
+        )
+        .attr("transfer", t.id.clone())
+        .attr("to", to.as_str())
+        .attr("new_transfer", sending.transfer.id.clone())
+        .attr(
+            "authorization",
+            crate::ops::ledger::commit(state, &auth.signature),
+        );
+        let forwarding = hanoinet_store::Forwarding {
+            auth_sig: &hex::encode(auth.signature),
+            max_uses: auth.max_uses,
+            from_transfer: &t.id,
+            at: now,
+            request: &outgoing,
+            copies: &pairs,
+            transfer: &sending.transfer,
+            attachments: &sending.attachments,
+            outbox: &sending.outbox,
+            ledger: &[sending.ledger.encode(), entry.encode()],
+        };
+        if state.store.forward_transfer(&forwarding).await? {
+            state.outbox_wake.notify_one();
+            tracing::info!(request = %created.id, transfer = %sending.transfer.id, %to, "data forwarded");
+            let new = load(state, &created.id.to_string()).await?;
+            return Ok((new, with_attachments(state, sending.transfer).await?));
         }
     }
-    let Some(auth) = claimed else {
-        return Err(refused(format!(
-            "the authorization of {} to pass these data on to {to} has been used as often as it allows; ask for a new one",
-            t.peer
-        )));
-    };
-    // A request of spontaneous information to the third node carries the data.
+    Err(refused(format!(
+        "the authorization of {} to pass these data on to {to} has been used as often as it allows; ask for a new one",
+        t.peer
+    )))
+}
+
+/// The request of spontaneous information to the third node that carries forwarded data,
+/// checked and sealed, not yet recorded.
+async fn third_state_request(
+    state: &Node,
+    user: &User,
+    rec: &RequestRecord,
+    t: &hanoinet_store::DataTransfer,
+    to: &NodeId,
+    purpose: &str,
+    auth: &OnwardAuthorization,
+) -> NodeResult<(hanoinet_store::NewOutgoing, RequestRecord)> {
     let offence = rec
         .fields
         .get("offence_category")
@@ -258,73 +336,5 @@ pub async fn forward(
             .unwrap_or(json!(4));
     }
     let (new_request, _) = crate::ops::requests::parse_new(body)?;
-    let created = crate::ops::requests::create_outgoing(state, user, new_request, false).await?;
-    // Copies of the attachments, under new ids, for the new transfer.
-    let mut copies = Vec::new();
-    for a in state.store.attachments_of_transfer(&t.id).await? {
-        if a.state != AttachmentState::Complete {
-            return Err(NodeError::conflict(format!(
-                "{} has not fully arrived",
-                a.name
-            )));
-        }
-        let copy = Attachment {
-            id: uuid::Uuid::now_v7().to_string(),
-            request_id: created.id,
-            transfer_id: None,
-            state: AttachmentState::Uploading,
-            created_at: state.clock.now(),
-            ..a.clone()
-        };
-        state.store.begin_attachment(&copy).await?;
-        for idx in 0..a.chunks {
-            let bytes = state
-                .store
-                .chunk(&a.id, idx)
-                .await?
-                .ok_or_else(|| NodeError::internal("chunk missing"))?;
-            state.store.put_chunk(&copy.id, idx, &bytes).await?;
-        }
-        let sha = a.sha256.clone().unwrap_or_default();
-        state
-            .store
-            .finish_attachment(&copy.id, &sha, a.size, a.chunks, AttachmentState::Staged)
-            .await?;
-        copies.push(Attachment {
-            state: AttachmentState::Staged,
-            sha256: Some(sha),
-            ..copy
-        });
-    }
-    let original = t.conditions.clone();
-    let conds = Conditions {
-        purpose: purpose.clone(),
-        use_limitation: original.use_limitation,
-        retention_until: original.retention_until,
-        onward_transfer: OnwardRule::Prohibited,
-    };
-    let new = load(state, &created.id.to_string()).await?;
-    let give = Give {
-        conds,
-        results: t.results.clone(),
-        attachments: copies,
-        forwarded: Some((t.id.clone(), auth.clone())),
-        basis: None,
-    };
-    let sent = transmit(state, user, &new, give).await?;
-    let entry = crate::ops::ledger::entry(
-        state,
-        Event::DataForwarded,
-        crate::ops::ledger::user_actor(user),
-        format!("request:{}", rec.id),
-    )
-    .attr("transfer", t.id.clone())
-    .attr("to", to.as_str())
-    .attr("new_transfer", sent.id.clone())
-    .attr(
-        "authorization",
-        crate::ops::ledger::commit(state, &auth.signature),
-    );
-    state.store.append_ledger(&[entry.encode()]).await?;
-    Ok((new, with_attachments(state, sent).await?))
+    crate::ops::requests::prepare_outgoing(state, user, new_request, false).await
 }

@@ -49,6 +49,21 @@ pub async fn create_outgoing(
     new: request::NewRequest,
     draft: bool,
 ) -> NodeResult<RequestRecord> {
+    let (item, rec) = prepare_outgoing(state, user, new, draft).await?;
+    crate::ops::batch::create(state, item).await?;
+    state.outbox_wake.notify_one();
+    tracing::info!(request = %rec.id, to = %rec.to, status = rec.status.as_str(), "request created");
+    Ok(rec)
+}
+
+/// Everything creating an outgoing request records (the row, its first envelope, its ledger
+/// entry), checked and sealed but not yet committed, and the record as it will read once it is.
+pub(crate) async fn prepare_outgoing(
+    state: &Node,
+    user: &User,
+    new: request::NewRequest,
+    draft: bool,
+) -> NodeResult<(NewOutgoing, RequestRecord)> {
     crate::ops::access::require_officer(user)?;
     let facts = RequestFacts::of(&new.fields)
         .ok_or_else(|| NodeError::internal("validated fields lack their facts"))?;
@@ -150,10 +165,7 @@ pub async fn create_outgoing(
         outbox,
         ledger: ledger.encode(),
     };
-    crate::ops::batch::create(state, item).await?;
-    state.outbox_wake.notify_one();
-    tracing::info!(request = %id, to = %new.to, status = status.as_str(), "request created");
-    // What was just committed, without reading it back.
+    // What will be committed, without reading it back.
     let rec = RequestRecord {
         id,
         direction: Direction::Outgoing,
@@ -178,7 +190,7 @@ pub async fn create_outgoing(
         history: vec![first],
         messages: Vec::new(),
     };
-    Ok(rec)
+    Ok((item, rec))
 }
 
 fn parse_request_id(id: &str) -> NodeResult<RequestId> {

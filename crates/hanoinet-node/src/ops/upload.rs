@@ -23,8 +23,10 @@ pub trait ByteSource: Send {
 }
 
 /// Stages an attachment on request `id` (to be sent with a transfer later): streamed into
-/// chunks with its SHA-256 and size, up to `Tunables::max_attachment_bytes`. What was stored
-/// of an upload that fails is dropped.
+/// chunks with its SHA-256 and size, up to `Tunables::max_attachment_bytes`. The chunks are
+/// staged as they come and the attachment exists only from its one final commit; the chunks of
+/// an upload that fails are dropped (or, if the process dies, removed by the clocks'
+/// stale-upload sweep).
 pub async fn upload(
     state: &Node,
     user: &User,
@@ -61,10 +63,9 @@ pub async fn upload(
         sha256: None,
         size: 0,
         chunks: 0,
-        state: AttachmentState::Uploading,
+        state: AttachmentState::Staged,
         created_at: now,
     };
-    state.store.begin_attachment(&a).await?;
     let mut hasher = Sha256::new();
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES);
     let (mut size, mut idx) = (0usize, 0i64);
@@ -83,13 +84,13 @@ pub async fn upload(
             buf.extend_from_slice(&data);
             while buf.len() >= CHUNK_BYTES {
                 let rest = buf.split_off(CHUNK_BYTES);
-                state.store.put_chunk(&a.id, idx, &buf).await?;
+                state.store.put_chunk(&a.id, idx, &buf, now).await?;
                 idx += 1;
                 buf = rest;
             }
         }
         if !buf.is_empty() {
-            state.store.put_chunk(&a.id, idx, &buf).await?;
+            state.store.put_chunk(&a.id, idx, &buf, now).await?;
             idx += 1;
         }
         if size == 0 {
@@ -108,15 +109,16 @@ pub async fn upload(
     }
     let sha = hex::encode(hasher.finalize());
     let size = i64::try_from(size).map_err(NodeError::internal)?;
-    state
-        .store
-        .finish_attachment(&a.id, &sha, size, idx, AttachmentState::Staged)
-        .await?;
-    Ok(Attachment {
+    let a = Attachment {
         sha256: Some(sha),
         size,
         chunks: idx,
         state: AttachmentState::Staged,
         ..a
-    })
+    };
+    if let Err(e) = state.store.stage_attachment(&a).await {
+        state.store.drop_attachment(&a.id).await?;
+        return Err(e.into());
+    }
+    Ok(a)
 }

@@ -74,23 +74,51 @@ pub async fn run(state: Arc<Node>, mut stop: watch::Receiver<bool>) {
             }
             continue;
         }
-        for item in claimed {
+        // A request goes before what was queued with it (data given on it at once, when data
+        // are forwarded): the peer answers `unknown_request` to anything about a request it
+        // does not hold yet. Everything else goes out concurrently.
+        let (first, rest): (Vec<_>, Vec<_>) = claimed.into_iter().partition(|i| {
+            hanoinet_protocol::Kind::parse(&i.kind).is_some_and(hanoinet_protocol::Kind::is_request)
+        });
+        let waits_for_first = rest
+            .iter()
+            .any(|i| first.iter().any(|f| f.request_id == i.request_id));
+        let mut in_flight = tokio::task::JoinSet::new();
+        for item in first {
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 break;
             };
-            let (state, receipts) = (state.clone(), receipts.clone());
-            tokio::spawn(async move {
-                deliver(&state, item, &receipts).await;
-                drop(permit);
-                // A finished delivery frees a slot: look for more work.
-                state.outbox_wake.notify_one();
-            });
+            in_flight.spawn(deliver_with(state.clone(), item, receipts.clone(), permit));
+        }
+        if waits_for_first {
+            while in_flight.join_next().await.is_some() {}
+        } else {
+            in_flight.detach_all();
+        }
+        for item in rest {
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                break;
+            };
+            tokio::spawn(deliver_with(state.clone(), item, receipts.clone(), permit));
         }
     }
     // Let in-flight deliveries finish (bounded by the request timeout), then the recorder.
     let _ = permits.acquire_many(concurrency as u32).await;
     drop(receipts);
     let _ = recorder.await;
+}
+
+/// Delivers one envelope holding a slot of the worker's concurrency.
+async fn deliver_with(
+    state: Arc<Node>,
+    item: OutboxItem,
+    receipts: mpsc::UnboundedSender<Delivery>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    deliver(&state, item, &receipts).await;
+    drop(permit);
+    // A finished delivery frees a slot: look for more work.
+    state.outbox_wake.notify_one();
 }
 
 /// Records receipts as they come, all those waiting in one transaction (group commit).

@@ -37,6 +37,44 @@ pub(crate) async fn upload(
     (s, resp.json().await.unwrap_or(Value::Null))
 }
 
+/// Makes every insert into `table` fail, as a full disk or a lost connection would, halfway
+/// through whatever transaction tries it.
+pub(crate) async fn fail_inserts(store: &hanoinet_store::Store, table: &str) {
+    use hanoinet_store::tamper::execute_raw;
+    let sql = match store {
+        hanoinet_store::Store::Sqlite { .. } => vec![format!(
+            "CREATE TRIGGER fail_{table} BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        )],
+        hanoinet_store::Store::Postgres(_) => vec![
+            "CREATE OR REPLACE FUNCTION injected_failure() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql".to_owned(),
+            format!("CREATE TRIGGER fail_{table} BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION injected_failure()"),
+        ],
+    };
+    for q in sql {
+        execute_raw(store, &q).await.unwrap();
+    }
+}
+
+/// How many stored chunks belong to no attachment (removing them, to count them).
+pub(crate) async fn orphan_chunks(store: &hanoinet_store::Store) -> u64 {
+    hanoinet_store::tamper::execute_raw(
+        store,
+        "DELETE FROM attachment_chunks WHERE attachment_id NOT IN (SELECT id FROM attachments)",
+    )
+    .await
+    .unwrap()
+}
+
+pub(crate) async fn stop_failing(store: &hanoinet_store::Store, table: &str) {
+    let sql = match store {
+        hanoinet_store::Store::Sqlite { .. } => format!("DROP TRIGGER fail_{table}"),
+        hanoinet_store::Store::Postgres(_) => format!("DROP TRIGGER fail_{table} ON {table}"),
+    };
+    hanoinet_store::tamper::execute_raw(store, &sql)
+        .await
+        .unwrap();
+}
+
 pub(crate) async fn transfers(net: &Net, i: usize, id: &str) -> Vec<Value> {
     let (s, v) = net
         .call(
@@ -180,6 +218,16 @@ async fn data_with_conditions_onward_transfer_and_purge(backend: hanoinet_store:
     // A 600 KiB attachment in three chunks; an oversized one is refused.
     let bytes: Vec<u8> = (0..600 * 1024u32).map(|i| (i * 7 % 251) as u8).collect();
     let sha = hex::encode(Sha256::digest(&bytes));
+    // An upload that fails at its one commit leaves no attachment and no staged chunks.
+    fail_inserts(net.store(FRA), "attachments").await;
+    let (s, v) = upload(&net, FRA, &id, "logins.csv", bytes.clone()).await;
+    assert_eq!(s, 500, "{v}");
+    stop_failing(net.store(FRA), "attachments").await;
+    assert_eq!(
+        orphan_chunks(net.store(FRA)).await,
+        0,
+        "chunks of a failed upload"
+    );
     let (s, att) = upload(&net, FRA, &id, "logins.csv", bytes.clone()).await;
     assert_eq!(s, 201, "{att}");
     assert_eq!(
@@ -322,10 +370,42 @@ async fn data_with_conditions_onward_transfer_and_purge(backend: hanoinet_store:
         )
         .await;
     assert_eq!(s, 403, "authorized for Kenya, not for another node");
-    // ...then forwarded, with onward transfer prohibited for Kenya.
+    // A failure while the forward is recorded leaves nothing behind: no request to Kenya in
+    // flight without its data, no orphan copies, and the authorization's use not taken.
+    let requests_before = net.list(VNM, "outgoing").await.len();
+    let outbox_before = net.store(VNM).outbox_counts().await.unwrap();
+    fail_inserts(net.store(VNM), "data_transfers").await;
+    let (s, v) = net
+        .call(VNM, reqwest::Method::POST, &fwd, Some(body.clone()))
+        .await;
+    assert_eq!(s, 500, "{v}");
+    assert_eq!(net.list(VNM, "outgoing").await.len(), requests_before);
+    assert_eq!(net.store(VNM).outbox_counts().await.unwrap(), outbox_before);
+    assert_eq!(
+        orphan_chunks(net.store(VNM)).await,
+        0,
+        "chunks copied for a forward that failed"
+    );
+    stop_failing(net.store(VNM), "data_transfers").await;
+    // ...then forwarded (the one use the authorization allows is still there), with onward
+    // transfer prohibited for Kenya.
     let (s, v) = net.call(VNM, reqwest::Method::POST, &fwd, Some(body)).await;
     assert_eq!(s, 201, "{v}");
     let ken_id = v["request"]["id"].as_str().unwrap().to_owned();
+    // The request and its data were queued together; the data may arrive first and wait.
+    assert!(
+        eventually(secs, || async {
+            net.call(
+                KEN,
+                reqwest::Method::GET,
+                &format!("/api/v1/requests/{ken_id}"),
+                None,
+            )
+            .await
+            .0 == 200
+        })
+        .await
+    );
     assert!(
         eventually(secs, || async {
             transfers(&net, KEN, &ken_id)
@@ -333,7 +413,9 @@ async fn data_with_conditions_onward_transfer_and_purge(backend: hanoinet_store:
                 .first()
                 .is_some_and(|t| t["attachments"][0]["state"] == "complete")
         })
-        .await
+        .await,
+        "{:?}",
+        transfers(&net, KEN, &ken_id).await
     );
     let kt = transfers(&net, KEN, &ken_id).await[0].clone();
     assert_eq!(kt["forwarded_from"], tid.as_str());

@@ -36,7 +36,9 @@ pub(crate) use both_backends;
 pub fn log() {
     if std::env::var_os("TEST_LOG").is_some() {
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                std::env::var("TEST_LOG").unwrap_or_default(),
+            ))
             .with_test_writer()
             .try_init();
     }
