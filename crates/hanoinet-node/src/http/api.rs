@@ -1,5 +1,6 @@
 //! The REST API (`/api/v1`), authenticated with bearer tokens.
 
+use crate::ops::messages::Extended;
 use hanoinet_core::request::FieldCode;
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ use hanoinet_store::ListOrder;
 
 use crate::http::error::{ApiError, ApiResult, ErrorCode, field_error, validation_failed};
 use crate::http::extract::{AuthUser, officer_action, parse_json, parse_json_or_empty};
-use crate::http::views::{message_view, request_view};
+use crate::http::views::{MessageView, RequestView, message_view, request_view};
 use crate::node::Node;
 use crate::ops::access::require_officer;
 use crate::ops::moves::Moved;
@@ -50,7 +51,7 @@ async fn create_request(
     State(state): NodeRef,
     AuthUser(user): AuthUser,
     body: Body,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<RequestView>)> {
     require_officer(&user)?;
     let body = parse_json(&state, body).await?;
     let (new, draft) = requests::parse_new(body)?;
@@ -112,12 +113,12 @@ async fn show_request(
     State(state): NodeRef,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RequestView>> {
     let (rec, pending) = requests::open(&state, &user, &id).await?;
     let mut view = request_view(&state, &rec);
     if let Some(pending) = pending {
         // Art. 42: kept until the follow-up request is decided, even past preserved_until.
-        view["preserved_while_pending"] = json!(pending);
+        view.preserved_while_pending = Some(json!(pending));
     }
     Ok(Json(view))
 }
@@ -130,7 +131,7 @@ async fn respond(
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
     body: Body,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<RequestView>)> {
     let (rec, body) = officer_action(&state, &user, &id, body).await?;
     if rec.direction != Direction::Incoming {
         return Err(ApiError::new(
@@ -162,7 +163,7 @@ async fn transition(
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
     body: Body,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<RequestView>)> {
     let (rec, body) = officer_action(&state, &user, &id, body).await?;
     let mv = request::validate_move(
         &body,
@@ -189,7 +190,7 @@ async fn approve(
     State(state): NodeRef,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<RequestView>)> {
     require_officer(&user)?;
     let rec = load(&state, &id).await?;
     if rec.direction != Direction::Outgoing {
@@ -215,7 +216,7 @@ async fn status_enquiry(
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
     body: Body,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<MessageView>)> {
     require_officer(&user)?;
     let rec = load(&state, &id).await?;
     // An empty body is an enquiry without a note; anything else must be a valid one.
@@ -252,7 +253,7 @@ async fn confidentiality_notice(
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
     body: Body,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<MessageView>)> {
     let (rec, body) = officer_action(&state, &user, &id, body).await?;
     let obj = body.as_object().cloned().unwrap_or_default();
     let mut errors: Vec<FieldError> = obj
@@ -300,61 +301,18 @@ async fn extension(
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let (rec, body) = officer_action(&state, &user, &id, body).await?;
-    let mut errors = Vec::new();
-    let obj = body.as_object().cloned().unwrap_or_default();
-    for k in obj.keys().filter(|k| *k != "days" && *k != "note") {
-        errors.push(field_error(
-            k,
-            FieldCode::UnknownField,
-            format!("{k:?} is not a field of an extension (days, note)"),
-        ));
-    }
-    let days = obj.get("days").and_then(Value::as_i64);
-    if !days.is_some_and(|d| (1..=3650).contains(&d)) {
-        errors.push(FieldError::new(
-            "days",
-            if obj.contains_key("days") {
-                FieldCode::Invalid
-            } else {
-                FieldCode::Missing
-            },
-            "days is required: a whole number of days from 1 to 3650".into(),
-            Some(hanoinet_core::catalogue::art42::MINIMUM_PERIOD),
-        ));
-    }
-    let note = request::long_text(obj.get("note"), "note", None).unwrap_or_else(|e| {
-        errors.push(e);
-        None
-    });
-    let (Some(days), true) = (days, errors.is_empty()) else {
-        return Err(validation_failed(errors));
-    };
-    let in_force = rec.request_type == request::RequestType::Preservation
-        && rec.status.preserves()
-        && rec.preserved_until.is_some();
-    if !in_force {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            format!(
-                "only an accepted preservation can be extended; this is a {} request that is {}",
-                rec.request_type.as_str(),
-                rec.status.as_str()
+    Ok(
+        match crate::ops::messages::extend(&state, &user, &rec, &body).await? {
+            Extended::Asked(m) => (
+                StatusCode::ACCEPTED,
+                Json(serde_json::to_value(message_view(&m, &rec)).map_err(ApiError::internal)?),
             ),
-        )
-        .with_details(vec![json!({"status": rec.status.as_str()})]));
-    }
-    match rec.direction {
-        Direction::Outgoing => {
-            let m =
-                crate::ops::messages::request_extension(&state, &user, &rec, days, note).await?;
-            Ok((StatusCode::ACCEPTED, Json(message_view(&m, &rec))))
-        }
-        Direction::Incoming => {
-            crate::ops::messages::grant_extension(&state, &user, &rec, days, note).await?;
-            let rec = load(&state, &id).await?;
-            Ok((StatusCode::CREATED, Json(request_view(&state, &rec))))
-        }
-    }
+            Extended::Granted(rec) => (
+                StatusCode::CREATED,
+                Json(serde_json::to_value(request_view(&state, &rec)).map_err(ApiError::internal)?),
+            ),
+        },
+    )
 }
 
 async fn openapi() -> Json<Value> {

@@ -15,7 +15,10 @@ use serde_json::{Value, json};
 use crate::error::{ErrorCode, NodeError, NodeResult};
 use crate::http::error::ApiResult;
 use crate::http::extract::{AuthUser, officer_action};
-use crate::http::views::{attachment_view, message_view, request_view, transfer_view};
+use crate::http::views::{
+    AttachmentView, MessageView, TransferView, attachment_view, message_view, request_view,
+    transfer_view,
+};
 use crate::node::Node;
 use crate::ops::{give, onward, upload};
 
@@ -53,7 +56,7 @@ async fn upload(
     Path(id): Path<String>,
     Query(q): Query<UploadQuery>,
     body: Body,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<AttachmentView>)> {
     let max = state.tunables.max_attachment_bytes;
     let mut source = BodySource {
         body,
@@ -125,7 +128,7 @@ async fn art43_disclosure(
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
     body: Body,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<TransferView>)> {
     let (_, body) = officer_action(&state, &user, &id, body).await?;
     let t = give::disclose_traffic(&state, &user, &id, body).await?;
     Ok((StatusCode::CREATED, Json(transfer_view(&t))))
@@ -137,7 +140,7 @@ async fn send(
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
     body: Body,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<TransferView>)> {
     let (_, body) = officer_action(&state, &user, &id, body).await?;
     let t = give::give(&state, &user, &id, body).await?;
     Ok((StatusCode::CREATED, Json(transfer_view(&t))))
@@ -180,7 +183,7 @@ async fn onward_request(
     AuthUser(user): AuthUser,
     Path((id, tid)): Path<(String, String)>,
     body: Body,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<MessageView>)> {
     let (_, body) = officer_action(&state, &user, &id, body).await?;
     let (m, rec) = onward::request_onward(&state, &user, &id, &tid, body).await?;
     Ok((StatusCode::ACCEPTED, Json(message_view(&m, &rec))))
@@ -193,7 +196,7 @@ async fn onward_authorize(
     AuthUser(user): AuthUser,
     Path((id, tid)): Path<(String, String)>,
     body: Body,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<MessageView>)> {
     let (_, body) = officer_action(&state, &user, &id, body).await?;
     let (m, rec) = onward::authorize_onward(&state, &user, &id, &tid, body).await?;
     Ok((StatusCode::CREATED, Json(message_view(&m, &rec))))

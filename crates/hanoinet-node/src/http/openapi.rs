@@ -2,7 +2,6 @@
 //! `GET /api/v1/openapi.json`. A test checks that every route the router serves is documented and
 //! that every error code appears in it.
 
-use hanoinet_protocol::payload::MessageKind;
 use serde_json::{Value, json};
 
 use hanoinet_core::catalogue::{
@@ -15,12 +14,26 @@ fn error_response(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
 }
 
+/// A response whose body is one of the views (`#/components/schemas/{name}`).
+fn view(name: &str, description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}}})
+}
+
 fn text(description: &str) -> Value {
     json!({"type": "string", "minLength": 1, "description": description})
 }
 
 pub fn document() -> Value {
     let mut doc = base();
+    // The views' schemas come from the view structs themselves.
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        for (name, schema) in crate::http::views::schemas() {
+            schemas.insert(name, serde_json::to_value(schema).unwrap_or(Value::Null));
+        }
+    }
     complete(&mut doc);
     doc
 }
@@ -186,48 +199,6 @@ fn base() -> Value {
                         "received_at": {"type": "string", "format": "date-time"},
                         "signature": {"type": "string", "contentEncoding": "base64"},
                         "tree_head": {"$ref": "#/components/schemas/SignedTreeHead"}
-                    }
-                },
-                "Request": {
-                    "type": "object",
-                    "description": "A request as this node holds it: metadata, the type's fields at top level as posted, the decision, the status history and the receipts.",
-                    "required": ["id", "type", "direction", "from", "to", "status", "created_at", "history"],
-                    "properties": {
-                        "id": {"type": "string", "format": "uuid"},
-                        "type": {"type": "string"},
-                        "direction": {"type": "string", "enum": ["incoming", "outgoing"]},
-                        "from": {"type": "string"},
-                        "to": {"type": "string"},
-                        "status": {"type": "string", "enum": statuses.clone()},
-                        "allowed_transitions": {"type": "array", "items": {"type": "string", "enum": statuses.clone()}, "description": "The statuses this node's users may move the request to now."},
-                        "seq": {"type": "integer", "description": "History length."},
-                        "messages": {"type": "array", "items": {"type": "object", "properties": {
-                            "id": {"type": "string"}, "kind": {"type": "string", "enum": [
-                                MessageKind::Proposal, MessageKind::ProposalDeclined,
-                                MessageKind::StatusEnquiry, MessageKind::StatusReply,
-                                MessageKind::ExtensionRequest, MessageKind::ExtensionGranted,
-                                MessageKind::OnwardRequest, MessageKind::OnwardAuthorization,
-                                MessageKind::ConfidentialityNotice]},
-                            "direction": {"type": "string", "enum": ["sent", "received"]}, "at": {"type": "string", "format": "date-time"},
-                            "body": {"type": "object"}, "in_reply_to": {"type": ["string", "null"]},
-                            "state": {"type": "string", "enum": ["pending", "applied", "declined"], "description": "Sent proposals only."}
-                        }}},
-                        "created_at": {"type": "string", "format": "date-time"},
-                        "updated_at": {"type": "string", "format": "date-time"},
-                        "created_by": {"type": ["string", "null"]},
-                        "preserved_until": {"type": ["string", "null"], "format": "date-time", "description": format!("Preservation only, set when accepted: acceptance + the longer of 60 days and requested_period_days ({}).", art42::ARTICLE)},
-                        "warnings": {"type": "array", "items": {"type": "object", "properties": {"code": {"type": "string"}, "field": {"type": "string"}, "message": {"type": "string"}, "article": {"type": "string"}}}, "description": "E.g. `language_not_accepted`."},
-                        "decision": {"type": ["object", "null"]},
-                        "history": {"type": "array", "description": "The same on both nodes once delivered.", "items": {"type": "object", "properties": {"status": {"type": "string"}, "at": {"type": "string", "format": "date-time"}, "by": {"type": "string", "enum": ["requesting", "requested", "system"]}, "note": {"type": "string"}, "details": {"type": "object", "description": "The decision a step carried (grounds and explanation, conditions), the approval (`approval`) or the proposal a requesting-side step answered (`proposal_id`)."}}}},
-                        "approval": {"type": ["object", "null"], "description": "The four-eyes approval, signed by the requesting node (PROTOCOL.md §5.4): `{request_id, envelope_id, node, approver, role, author, approved_at, signature}`, with pseudonymous ids; null when none was needed.", "properties": {
-                            "request_id": {"type": "string", "format": "uuid"}, "envelope_id": {"type": "string", "format": "uuid"},
-                            "node": {"type": "string"}, "approver": {"type": "string"}, "role": {"type": "string"},
-                            "author": {"type": "string"}, "approved_at": {"type": "string", "format": "date-time"},
-                            "signature": {"type": "string", "contentEncoding": "base64"}
-                        }},
-                        "envelope_id": {"type": "string", "format": "uuid"},
-                        "receipt": {"oneOf": [{"$ref": "#/components/schemas/Receipt"}, {"type": "null"}], "description": "The requested node's signed receipt for the request envelope."},
-                        "response_receipt": {"oneOf": [{"$ref": "#/components/schemas/Receipt"}, {"type": "null"}], "description": "The requesting node's signed receipt for the response envelope."}
                     }
                 },
                 "SignedTreeHead": {
@@ -417,7 +388,7 @@ fn base() -> Value {
                     "parameters": [id_param.clone()],
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["note"], "properties": {"note": {"type": "string", "minLength": 1}}}}}},
                     "responses": {
-                        "202": {"description": "The notice, sent to the requesting node (message kind `confidentiality_cannot_be_kept`)."},
+                        "202": view("Message", "The notice, sent to the requesting node (message kind `confidentiality_cannot_be_kept`)."),
                         "409": error_response("`conflict`: this node sent the request")
                     }
                 }
@@ -436,7 +407,7 @@ fn base() -> Value {
                             "traffic_data": {"type": "string", "minLength": 1}
                         }}}}},
                     "responses": {
-                        "201": {"description": "The transfer, sent to the requesting node."},
+                        "201": view("Transfer", "The transfer, sent to the requesting node."),
                         "409": error_response("`conflict`: not a preservation this node accepted")
                     }
                 }
@@ -499,7 +470,7 @@ fn base() -> Value {
                     "parameters": [id_param.clone()],
                     "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"note": {"type": "string"}}, "additionalProperties": false}}}},
                     "responses": {
-                        "202": {"description": "The enquiry message, queued for delivery."},
+                        "202": view("Message", "The enquiry message, queued for delivery."),
                         "409": error_response("`conflict`: only the requesting node asks, about a request it has sent"),
                         "422": error_response("`validation_failed`")
                     }
@@ -513,7 +484,7 @@ fn base() -> Value {
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["days"], "additionalProperties": false, "properties": {"days": {"type": "integer", "minimum": 1, "maximum": 3650}, "note": {"type": "string"}}}}}},
                     "responses": {
                         "201": {"description": "Granted: the request with its new preserved_until."},
-                        "202": {"description": "Asked: the extension_request message."},
+                        "202": view("Message", "Asked: the extension_request message."),
                         "409": error_response("`conflict`: not a preservation in force"),
                         "422": error_response("`validation_failed`")
                     }
@@ -526,7 +497,7 @@ fn base() -> Value {
                     "parameters": [id_param.clone(), {"name": "name", "in": "query", "required": true, "schema": {"type": "string"}}],
                     "requestBody": {"required": true, "content": {"application/octet-stream": {}}},
                     "responses": {
-                        "201": {"description": "`{id, name, sha256, size, chunks, state: staged}`"},
+                        "201": view("Attachment", "Staged: its SHA-256, size and chunk count, state `staged`."),
                         "413": error_response("`payload_too_large`: over the attachment limit (64 MiB by default)"),
                         "422": error_response("`validation_failed`: a missing or unsafe name, an empty body")
                     }
@@ -551,7 +522,7 @@ fn base() -> Value {
                     "security": bearer,
                     "parameters": [id_param.clone()],
                     "responses": {
-                        "201": {"description": "The transfer, queued: one envelope for it and one per chunk."},
+                        "201": view("Transfer", "The transfer, queued: one envelope for it and one per chunk."),
                         "409": error_response("`conflict`: data are given by the requested node once it accepted (or with spontaneous information)"),
                         "422": error_response("`validation_failed`")
                     }
@@ -560,7 +531,7 @@ fn base() -> Value {
                     "summary": "Data transfers of a request, both ways, with conditions, attachments (sha256, size, state) and purge time",
                     "security": bearer,
                     "parameters": [id_param.clone()],
-                    "responses": {"200": {"description": "`{transfers: [...]}`"}}
+                    "responses": {"200": {"description": "Every transfer on the request, each with its conditions and attachments.", "content": {"application/json": {"schema": {"type": "object", "required": ["transfers"], "properties": {"transfers": {"type": "array", "items": {"$ref": "#/components/schemas/Transfer"}}}}}}}}
                 }
             },
             "/api/v1/requests/{id}/data/{tid}/onward-requests": {
@@ -568,7 +539,7 @@ fn base() -> Value {
                     "summary": "Ask the original sender for an onward-transfer authorization: `{to, purpose}`",
                     "security": bearer,
                     "parameters": [id_param.clone(), {"name": "tid", "in": "path", "required": true, "schema": {"type": "string"}}],
-                    "responses": {"202": {"description": "The message, queued."}, "409": error_response("`conflict`")}
+                    "responses": {"202": view("Message", "The message, queued."), "409": error_response("`conflict`")}
                 }
             },
             "/api/v1/requests/{id}/data/{tid}/onward-authorizations": {
@@ -576,7 +547,7 @@ fn base() -> Value {
                     "summary": "Authorize (signed with this node's key) passing a transfer this node sent on to one third node for one purpose: `{to, purpose}`",
                     "security": bearer,
                     "parameters": [id_param.clone(), {"name": "tid", "in": "path", "required": true, "schema": {"type": "string"}}],
-                    "responses": {"201": {"description": "The message carrying the signed authorization."}, "409": error_response("`conflict`: onward transfer prohibited by the transfer's own conditions")}
+                    "responses": {"201": view("Message", "The message carrying the signed authorization."), "409": error_response("`conflict`: onward transfer prohibited by the transfer's own conditions")}
                 }
             },
             "/api/v1/requests/{id}/data/{tid}/forward": {
@@ -585,7 +556,7 @@ fn base() -> Value {
                     "security": bearer,
                     "parameters": [id_param.clone(), {"name": "tid", "in": "path", "required": true, "schema": {"type": "string"}}],
                     "responses": {
-                        "201": {"description": "`{request, transfer}`"},
+                        "201": {"description": "The request to the third node and the transfer it carries.", "content": {"application/json": {"schema": {"type": "object", "required": ["request", "transfer"], "properties": {"request": {"$ref": "#/components/schemas/Request"}, "transfer": {"$ref": "#/components/schemas/Transfer"}}}}}},
                         "403": error_response(&format!("`forbidden` with detail `onward_transfer_not_authorized`: prohibited by the conditions, or no verified authorization of the original sender for that node ({})", art36::ONWARD_TRANSFER)),
                         "410": error_response("`gone`: purged")
                     }

@@ -2,6 +2,7 @@
 //! preservation (Art. 42), notices that confidentiality cannot be kept (Art. 40(20)).
 
 use hanoinet_core::request::Flow;
+use hanoinet_core::request::{self, FieldCode, FieldError};
 use serde_json::{Value, json};
 
 use hanoinet_core::NodeId;
@@ -147,6 +148,75 @@ pub async fn confidentiality_notice(
         body,
     )
     .await
+}
+
+/// What `POST .../extension` did.
+#[derive(Debug)]
+pub enum Extended {
+    /// The requesting side asked for more time (the message sent).
+    Asked(Message),
+    /// The requested side granted it (the request, with its new `preserved_until`).
+    Granted(Box<RequestRecord>),
+}
+
+/// `POST .../extension` `{days, note?}` on an accepted preservation (Art. 42): the requesting
+/// side asks for `days` more, the requested side grants them.
+pub async fn extend(
+    state: &Node,
+    user: &User,
+    rec: &RequestRecord,
+    body: &Value,
+) -> NodeResult<Extended> {
+    let mut errors = Vec::new();
+    let obj = body.as_object().cloned().unwrap_or_default();
+    for k in obj.keys().filter(|k| *k != "days" && *k != "note") {
+        errors.push(crate::ops::data::field(
+            k,
+            FieldCode::UnknownField,
+            format!("{k:?} is not a field of an extension (days, note)"),
+        ));
+    }
+    let days = obj.get("days").and_then(Value::as_i64);
+    if !days.is_some_and(|d| (1..=3650).contains(&d)) {
+        errors.push(FieldError::new(
+            "days",
+            if obj.contains_key("days") {
+                FieldCode::Invalid
+            } else {
+                FieldCode::Missing
+            },
+            "days is required: a whole number of days from 1 to 3650".into(),
+            Some(hanoinet_core::catalogue::art42::MINIMUM_PERIOD),
+        ));
+    }
+    let note = request::long_text(obj.get("note"), "note", None).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    let (Some(days), true) = (days, errors.is_empty()) else {
+        return Err(NodeError::Invalid(errors));
+    };
+    let in_force = rec.request_type == request::RequestType::Preservation
+        && rec.status.preserves()
+        && rec.preserved_until.is_some();
+    if !in_force {
+        return Err(NodeError::conflict(format!(
+            "only an accepted preservation can be extended; this is a {} request that is {}",
+            rec.request_type.as_str(),
+            rec.status.as_str()
+        ))
+        .with_detail(Detail::status(rec.status)));
+    }
+    match rec.direction {
+        Direction::Outgoing => Ok(Extended::Asked(
+            request_extension(state, user, rec, days, note).await?,
+        )),
+        Direction::Incoming => {
+            grant_extension(state, user, rec, days, note).await?;
+            let rec = crate::ops::requests::load(state, &rec.id.to_string()).await?;
+            Ok(Extended::Granted(Box::new(rec)))
+        }
+    }
 }
 
 /// `POST .../extension` on the requesting side: asks the requested node to keep the preserved
