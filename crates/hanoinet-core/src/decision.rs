@@ -312,19 +312,7 @@ pub fn validate_move(
         }
     }
     let decision = match to {
-        Some(Status::Refused) => {
-            let mut refusal_body = obj.clone();
-            refusal_body.remove("status");
-            refusal_body.remove("note");
-            refusal_body.insert("decision".into(), "refuse".into());
-            match validate_decision(&Value::Object(refusal_body), kind, facts) {
-                Ok(d) => Some(d),
-                Err(e) => {
-                    errors.extend(e);
-                    None
-                }
-            }
-        }
+        Some(Status::Refused) => refusal(obj, kind, facts, &mut errors),
         Some(Status::AcceptedWithConditions) => conditional(obj, &mut errors),
         Some(Status::Accepted) => Some(Decision::Accept),
         _ => None,

@@ -128,6 +128,8 @@ pub struct NewRequest {
     /// Every field of the request but `type` and `to`: strings trimmed, flags and defaults
     /// (`urgency`, `legal_basis`) filled in.
     pub fields: Map<String, Value>,
+    /// What the node acts on, read from those fields once, when they were validated.
+    pub facts: RequestFacts,
 }
 
 /// The facts of a request that the node acts on, read from its validated fields.
@@ -144,7 +146,8 @@ pub struct RequestFacts {
 }
 
 impl RequestFacts {
-    /// Reads the facts from validated fields; `None` if they were not validated.
+    /// Reads the facts from validated fields (a stored request's, or while validating a new
+    /// one); `None` if they do not hold them.
     pub fn of(fields: &Map<String, Value>) -> Option<Self> {
         let s = |k: &str| fields.get(k).and_then(Value::as_str);
         Some(Self {
@@ -277,11 +280,21 @@ pub fn validate_new_request(body: &Value) -> Result<NewRequest, Vec<FieldError>>
     }
 
     match (kind, to) {
-        (Some(request_type), Some(to)) if errors.is_empty() => Ok(NewRequest {
-            to,
-            request_type,
-            fields,
-        }),
+        (Some(request_type), Some(to)) if errors.is_empty() => match RequestFacts::of(&fields) {
+            Some(facts) => Ok(NewRequest {
+                to,
+                request_type,
+                fields,
+                facts,
+            }),
+            // Validation checked every field the facts are read from.
+            None => Err(vec![FieldError::new(
+                "",
+                FieldCode::Invalid,
+                "the request's facts could not be read from its fields".into(),
+                None,
+            )]),
+        },
         _ => Err(errors),
     }
 }

@@ -14,7 +14,7 @@ use hanoinet_ledger::entry::actors;
 use jiff::SignedDuration;
 
 use hanoinet_core::lifecycle::Side;
-use hanoinet_core::request::{Direction, FieldError, RequestFacts, Status, validate_new_request};
+use hanoinet_core::request::{Direction, FieldError, Status, validate_new_request};
 use hanoinet_core::{EnvelopeId, NodeId};
 use hanoinet_ledger::SignedTreeHead;
 use hanoinet_ledger::entry::Event;
@@ -352,8 +352,7 @@ async fn incoming_request(
         ))
     };
     let new = validate_new_request(&body).map_err(not_valid)?;
-    let facts = RequestFacts::of(&new.fields)
-        .ok_or_else(|| NodeError::internal("validated fields lack their facts"))?;
+    let facts = new.facts.clone();
     let warnings = crate::ops::gate::check_typed(
         state,
         &env.header.from,

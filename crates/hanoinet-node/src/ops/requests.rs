@@ -5,7 +5,7 @@ use hanoinet_core::request::FieldCode;
 use serde_json::Value;
 
 use hanoinet_core::RequestId;
-use hanoinet_core::request::{self, Direction, FieldError, RequestFacts};
+use hanoinet_core::request::{self, Direction, FieldError};
 use hanoinet_ledger::entry::Event;
 use hanoinet_protocol::KindName;
 use hanoinet_store::{
@@ -65,8 +65,7 @@ pub(crate) async fn prepare_outgoing(
     draft: bool,
 ) -> NodeResult<(NewOutgoing, RequestRecord)> {
     crate::ops::access::require_officer(user)?;
-    let facts = RequestFacts::of(&new.fields)
-        .ok_or_else(|| NodeError::internal("validated fields lack their facts"))?;
+    let facts = new.facts.clone();
 
     // The requested node must be a registered node of another State.
     if state.registry.node(&new.to).is_none() {
