@@ -190,3 +190,53 @@ fn no_source_file_is_over_800_lines() {
         .collect();
     assert!(long.is_empty(), "files over 800 lines: {long:?}");
 }
+
+/// Directions, sides and states are enums (`hanoinet_core::names!`): their strings are written
+/// once, where the enum is declared, never as literals in the node or the store.
+#[test]
+fn no_string_literal_stands_in_for_a_direction_side_or_state() {
+    let names = [
+        "sent",
+        "received",
+        "incoming",
+        "outgoing",
+        "requesting",
+        "requested",
+        "system",
+        "operator",
+        "uploading",
+        "staged",
+        "receiving",
+        "complete",
+        "corrupt",
+        "purged",
+        "pending",
+        "applied",
+        "declined",
+        "prohibited",
+        "with_authorization",
+    ];
+    let store = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hanoinet-store/src");
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    rust_files(&store, &mut files);
+    let mut found = Vec::new();
+    for f in files {
+        let code = code_of(&std::fs::read_to_string(&f).unwrap_or_default());
+        for (n, line) in code.lines().enumerate() {
+            // The declarations themselves: `Variant => "name",` inside `names!`.
+            if line.contains("=> \"") {
+                continue;
+            }
+            for name in names {
+                if line.contains(&format!("\"{name}\"")) || line.contains(&format!("'{name}'")) {
+                    found.push(format!("{}:{}: {name}", f.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "string literals instead of enums: {found:#?}"
+    );
+}

@@ -162,15 +162,12 @@ impl Store {
         lease_until: Timestamp,
         limit: i64,
     ) -> Result<Vec<Notification>, StoreError> {
-        let lock = self.skip_locked();
-        let sql = format!(
-            "UPDATE notifications SET claimed_until = $1
-             WHERE id IN (
-                SELECT id FROM notifications
-                WHERE sent_at IS NULL AND next_attempt_at <= $2 AND claimed_until <= $2
-                ORDER BY next_attempt_at LIMIT $3 {lock})
-             RETURNING id, channel, target, subject, body, created_at, attempts"
-        );
+        let sql = self.claim_sql(&crate::Queue {
+            table: "notifications",
+            key: "id",
+            done: "sent_at",
+            returning: "id, channel, target, subject, body, created_at, attempts",
+        });
         let out = with_tx!(self, |tx| {
             let rows = sqlx::query(&sql)
                 .bind(to_micros(lease_until))
@@ -227,13 +224,13 @@ impl Store {
     pub async fn notification_counts(&self) -> Result<(i64, i64), StoreError> {
         with_read!(self, |pool| {
             let row = sqlx::query(
-                "SELECT COALESCE(SUM(CASE WHEN sent_at IS NULL THEN 1 ELSE 0 END), 0) AS pending,
-                        COALESCE(SUM(CASE WHEN sent_at IS NULL THEN 0 ELSE 1 END), 0) AS sent
+                "SELECT COALESCE(SUM(CASE WHEN sent_at IS NULL THEN 1 ELSE 0 END), 0) AS waiting,
+                        COALESCE(SUM(CASE WHEN sent_at IS NULL THEN 0 ELSE 1 END), 0) AS done
                  FROM notifications",
             )
             .fetch_one(pool)
             .await?;
-            Ok((row.try_get("pending")?, row.try_get("sent")?))
+            Ok((row.try_get("waiting")?, row.try_get("done")?))
         })
     }
 }

@@ -46,6 +46,17 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// A table worked as a queue by [`Store::claim_sql`].
+#[derive(Debug)]
+pub(crate) struct Queue {
+    pub table: &'static str,
+    pub key: &'static str,
+    /// The column set once a row is done with.
+    pub done: &'static str,
+    /// The columns a claim returns.
+    pub returning: &'static str,
+}
+
 /// The node's database.
 #[derive(Debug, Clone)]
 pub enum Store {
@@ -290,6 +301,29 @@ impl Store {
 
     /// The row-locking clause of a claim's inner `SELECT`: replicas over one PostgreSQL
     /// database skip rows another has locked; SQLite has a single writer.
+    /// The one leased-claim query, for every table worked as a queue (the outbox, the
+    /// notifications): takes up to `$3` rows that are due (`next_attempt_at <= $2`), not done
+    /// and not leased, and leases them until `$1`, so that no other worker (in this process or
+    /// another, on the same database) takes them meanwhile. On PostgreSQL concurrent claimers
+    /// skip each other's rows; SQLite has one writer.
+    pub(crate) fn claim_sql(&self, q: &Queue) -> String {
+        let Queue {
+            table,
+            key,
+            done,
+            returning,
+        } = q;
+        let lock = self.skip_locked();
+        format!(
+            "UPDATE {table} SET claimed_until = $1
+             WHERE {key} IN (
+                SELECT {key} FROM {table}
+                WHERE {done} IS NULL AND next_attempt_at <= $2 AND claimed_until <= $2
+                ORDER BY next_attempt_at LIMIT $3 {lock})
+             RETURNING {returning}"
+        )
+    }
+
     pub(crate) fn skip_locked(&self) -> &'static str {
         match self {
             Self::Sqlite { .. } => "",

@@ -39,15 +39,12 @@ impl Store {
         lease_until: Timestamp,
         limit: i64,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        let lock = self.skip_locked();
-        let sql = format!(
-            "UPDATE outbox SET claimed_until = $1
-             WHERE envelope_id IN (
-                SELECT envelope_id FROM outbox
-                WHERE delivered_at IS NULL AND next_attempt_at <= $2 AND claimed_until <= $2
-                ORDER BY next_attempt_at LIMIT $3 {lock})
-             RETURNING envelope_id, peer, kind, request_id, envelope, attempts, created_at"
-        );
+        let sql = self.claim_sql(&crate::Queue {
+            table: "outbox",
+            key: "envelope_id",
+            done: "delivered_at",
+            returning: "envelope_id, peer, kind, request_id, envelope, attempts, created_at",
+        });
         let out = with_tx!(self, |tx| {
             let rows = sqlx::query(&sql)
                 .bind(to_micros(lease_until))
@@ -206,13 +203,13 @@ impl Store {
     pub async fn outbox_counts(&self) -> Result<(i64, i64), StoreError> {
         with_read!(self, |pool| {
             let row = sqlx::query(
-                "SELECT COALESCE(SUM(CASE WHEN delivered_at IS NULL THEN 1 ELSE 0 END), 0) AS pending,
+                "SELECT COALESCE(SUM(CASE WHEN delivered_at IS NULL THEN 1 ELSE 0 END), 0) AS waiting,
                         COALESCE(SUM(CASE WHEN delivered_at IS NULL THEN 0 ELSE 1 END), 0) AS delivered
                  FROM outbox",
             )
             .fetch_one(pool)
             .await?;
-            Ok((row.try_get("pending")?, row.try_get("delivered")?))
+            Ok((row.try_get("waiting")?, row.try_get("delivered")?))
         })
     }
 }

@@ -109,6 +109,10 @@ fn base() -> Value {
         .map(|g| g.code())
         .collect();
     let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    let directions: Vec<&str> = hanoinet_core::request::Direction::ALL
+        .iter()
+        .map(|d| d.as_str())
+        .collect();
     let statuses: Vec<&str> = hanoinet_core::request::Status::ALL
         .iter()
         .map(|s| s.as_str())
@@ -258,7 +262,7 @@ fn base() -> Value {
                     "summary": "List requests, newest first",
                     "security": bearer,
                     "parameters": [
-                        {"name": "direction", "in": "query", "schema": {"type": "string", "enum": ["incoming", "outgoing"]}},
+                        {"name": "direction", "in": "query", "schema": {"type": "string", "enum": directions}},
                         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}},
                         {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["created_at", "time_limit"], "default": "created_at"}, "description": format!("`time_limit`: earliest requested time limit first ({}), requests without one last.", art40::GENERAL)}
                     ],
