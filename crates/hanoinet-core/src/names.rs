@@ -1,7 +1,7 @@
 //! Closed sets of names that are stored and sent as strings: one enum per set, the string of
 //! each member written once.
 //!
-//! [`names!`](crate::names) declares such an enum with `ALL`, `as_str`, `parse`, `Display` and
+//! [`names!`](crate::names!) declares such an enum with `ALL`, `as_str`, `parse`, `Display` and
 //! serde (de)serialization as that string; an unknown string is an error, never a default.
 
 /// Declares a closed set of names.

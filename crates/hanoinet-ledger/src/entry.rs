@@ -17,7 +17,7 @@ pub const DOMAIN: &str = "hanoinet/v1/ledger-entry";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entry {
-    /// What happened, e.g. `request_created` (see [`events`]).
+    /// What happened, e.g. `request_created` (see [`Event`]).
     pub event: String,
     pub at: Timestamp,
     /// The node whose log this is.
