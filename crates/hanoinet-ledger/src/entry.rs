@@ -70,6 +70,13 @@ hanoinet_core::names! {
         DataForwarded => "data_forwarded",
         AttachmentOpened => "attachment_opened",
         OnwardAuthorized => "onward_transfer_authorized",
+        /// A user was given console credentials (enrolment or reset; attributes: none).
+        ConsoleEnrolled => "console_enrolled",
+        /// A console sign-in failed (attributes: reason `password` or `code`, failures).
+        ConsoleSignInFailed => "console_sign_in_failed",
+        ConsoleSignedIn => "console_signed_in",
+        /// A console session ended (attribute reason: `sign_out` or `timeout`).
+        ConsoleSignedOut => "console_signed_out",
     }
 }
 

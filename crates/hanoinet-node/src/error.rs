@@ -27,6 +27,8 @@ pub enum ErrorCode {
     Conflict,
     /// The content existed and was purged (retention ended).
     Gone,
+    /// Too many failed sign-in attempts: wait before the next.
+    TooManyAttempts,
     Internal,
     // Federation endpoint, in the order the checks run
     EnvelopeTooLarge,
@@ -46,7 +48,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 25] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -58,6 +60,7 @@ impl ErrorCode {
         Self::ValidationFailed,
         Self::Conflict,
         Self::Gone,
+        Self::TooManyAttempts,
         Self::Internal,
         Self::EnvelopeTooLarge,
         Self::MalformedEnvelope,
@@ -86,6 +89,7 @@ impl ErrorCode {
             Self::ValidationFailed => "validation_failed",
             Self::Conflict => "conflict",
             Self::Gone => "gone",
+            Self::TooManyAttempts => "too_many_attempts",
             Self::Internal => "internal",
             Self::EnvelopeTooLarge => "envelope_too_large",
             Self::MalformedEnvelope => "malformed_envelope",

@@ -30,6 +30,7 @@ use sqlx::sqlite::{
 
 use hanoinet_core::{NodeId, RequestId};
 
+pub use console::{ConsoleCredentials, ConsoleSession, NewConsoleSession};
 pub use data::*;
 pub use ledger::*;
 pub use records::*;
@@ -245,6 +246,7 @@ macro_rules! apply_transition {
 
 // After the macros, which they use.
 mod clocks;
+mod console;
 mod data;
 mod inbox;
 mod ledger;

@@ -163,7 +163,11 @@ enum UserChange {
 const ACCOUNT_COLUMNS: &str =
     "id, name, role, created_at, disabled_at, token_expires_at, last_used_at";
 
-fn account_row<R>(r: &R) -> Result<UserAccount, StoreError>
+/// [`ACCOUNT_COLUMNS`] named by table, for queries that join `users` with others.
+pub(crate) const USER_ACCOUNT_COLUMNS: &str = "users.id, users.name, users.role, users.created_at, \
+     users.disabled_at, users.token_expires_at, users.last_used_at";
+
+pub(crate) fn account_row<R>(r: &R) -> Result<UserAccount, StoreError>
 where
     R: sqlx::Row,
     for<'a> &'a str: sqlx::ColumnIndex<R>,

@@ -17,5 +17,6 @@ pub mod moves;
 pub mod onward;
 pub mod outbound;
 pub mod requests;
+pub mod signin;
 pub mod updates;
 pub mod upload;

@@ -33,7 +33,7 @@ fn hashes(v: &Value) -> Vec<Hash> {
         .collect()
 }
 
-async fn head(net: &Net, i: usize) -> SignedTreeHead {
+pub(crate) async fn head(net: &Net, i: usize) -> SignedTreeHead {
     let (s, v) = net.audit(i, "/api/v1/ledger/head").await;
     assert_eq!(s, 200, "{v}");
     assert!(
@@ -44,7 +44,7 @@ async fn head(net: &Net, i: usize) -> SignedTreeHead {
     serde_json::from_value(v).unwrap()
 }
 
-async fn entries(net: &Net, i: usize, size: u64) -> Vec<Vec<u8>> {
+pub(crate) async fn entries(net: &Net, i: usize, size: u64) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     while (out.len() as u64) < size {
         let (s, v) = net
@@ -62,7 +62,7 @@ async fn entries(net: &Net, i: usize, size: u64) -> Vec<Vec<u8>> {
     out
 }
 
-fn events_of(entries: &[Vec<u8>]) -> Vec<String> {
+pub(crate) fn events_of(entries: &[Vec<u8>]) -> Vec<String> {
     entries
         .iter()
         .map(|e| Entry::decode(e).unwrap().event)

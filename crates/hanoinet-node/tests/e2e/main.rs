@@ -12,4 +12,5 @@ mod federation;
 mod hostile;
 mod ledger;
 mod lifecycle;
+mod signin;
 mod types;
