@@ -11,10 +11,12 @@ use crate::node::Node;
 
 pub mod api;
 pub mod catalogue;
+pub mod console;
 pub mod data;
 pub mod error;
 pub mod extract;
 pub mod federation;
+pub mod i18n;
 pub mod ledger;
 pub mod listener;
 pub mod openapi;
@@ -85,6 +87,7 @@ pub fn router(state: Arc<Node>) -> Router {
     all()
         .router
         .layer(axum::middleware::from_fn(json_bodies_only))
+        .merge(console::router())
         .with_state(state)
 }
 

@@ -206,6 +206,45 @@ pub async fn load(state: &Node, id: &str) -> NodeResult<RequestRecord> {
         .ok_or_else(|| NodeError::not_found(format!("no request {id}")))
 }
 
+/// The 24/7 inbox: incoming requests, emergencies first, then by acknowledgement deadline
+/// (none last), then oldest first; each with its urgency. One ledger entry names them.
+pub async fn inbox(
+    node: &Node,
+    user: &User,
+) -> NodeResult<Vec<(RequestRecord, hanoinet_core::request::Urgency)>> {
+    use hanoinet_core::request::Urgency;
+    let recs = list(
+        node,
+        user,
+        Some(Direction::Incoming),
+        ListOrder::Newest,
+        MAX_LIST,
+    )
+    .await?;
+    let mut out: Vec<_> = recs
+        .into_iter()
+        .map(|r| {
+            let urgency = r
+                .fields
+                .as_object()
+                .and_then(hanoinet_core::request::RequestFacts::of)
+                .map_or(Urgency::Normal, |f| f.urgency);
+            (r, urgency)
+        })
+        .collect();
+    out.sort_by(|(a, ua), (b, ub)| {
+        ub.cmp(ua)
+            .then_with(|| match (a.ack_due_at, b.ack_due_at) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            })
+            .then_with(|| a.created_at.cmp(&b.created_at))
+    });
+    Ok(out)
+}
+
 /// Up to `limit` requests, newest first or by time limit; one ledger entry names every case
 /// the list showed.
 pub async fn list(

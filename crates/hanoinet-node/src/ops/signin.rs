@@ -29,6 +29,20 @@ pub const MAX_WAIT: SignedDuration = SignedDuration::from_mins(15);
 pub const MIN_PASSWORD_CHARS: usize = 12;
 pub const MAX_PASSWORD_CHARS: usize = 256;
 
+const LOCKED_PREFIX: &str = "too many failed attempts: try again in ";
+
+/// For a `too_many_attempts` answer of [`sign_in`]: the seconds to wait.
+pub fn retry_after_seconds(e: &NodeError) -> Option<i64> {
+    match e {
+        NodeError::Refused { code, message } if *code == ErrorCode::TooManyAttempts => message
+            .strip_prefix(LOCKED_PREFIX)?
+            .strip_suffix(" s")?
+            .parse()
+            .ok(),
+        _ => None,
+    }
+}
+
 /// The one answer to a wrong username, password or code, so that none is told apart.
 const WRONG: &str = "wrong username, password or code";
 
@@ -200,7 +214,7 @@ pub async fn sign_in(state: &Node, name: &str, password: &str, code: &str) -> No
         let secs = creds.locked_until.duration_since(now).as_secs().max(1);
         return Err(NodeError::refused(
             ErrorCode::TooManyAttempts,
-            format!("too many failed attempts: try again in {secs} s"),
+            format!("{LOCKED_PREFIX}{secs} s"),
         ));
     }
     let password_ok = password_matches(password.to_owned(), creds.password_hash.clone()).await;

@@ -6,6 +6,7 @@ mod harness;
 
 mod api;
 mod clocks;
+mod console;
 mod data;
 mod delivery;
 mod federation;
