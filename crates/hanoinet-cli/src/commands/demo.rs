@@ -28,7 +28,7 @@ pub struct DemoArgs {
 
 pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     crate::init_logging("warn");
-    let net = if a.dir.join(network::NETWORK_FILE).exists() {
+    let mut net = if a.dir.join(network::NETWORK_FILE).exists() {
         println!(
             "reusing the demo network in {} (delete the directory to start afresh)",
             a.dir.display()
@@ -56,6 +56,10 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         )
         .await?
     };
+    // Console users (a demo network made before the console gets them now).
+    if net.nodes.iter().any(|n| n.console.is_none()) {
+        network::enrol_console_users(&a.dir, &mut net).await?;
+    }
 
     let mut handles = Vec::new();
     for n in &net.nodes {
@@ -91,6 +95,27 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         println!("  {:<8}  {:<24}  {}", n.id, n.api_url, n.token);
         println!("  {:<8}  {:<24}  {}", "", "", n.supervisor_token);
         println!("  {:<8}  {:<24}  {}", "", "", n.auditor_token);
+    }
+    println!();
+    println!(
+        "web console (sign in with a username, its password and the current code of its TOTP secret in an authenticator app; all in network.json):"
+    );
+    for n in &net.nodes {
+        if let Some(c) = &n.console {
+            println!("  {:<8}  {}", n.id, c.url);
+            for u in &c.users {
+                println!(
+                    "  {:<8}    {:<10} password {}  TOTP secret {}",
+                    "", u.username, u.password, u.totp_secret
+                );
+            }
+        }
+    }
+    if let Some(c) = net.nodes.first().and_then(|n| n.console.as_ref()) {
+        println!(
+            "  open {} (Viet Nam's 24/7 point of contact) to start",
+            c.url
+        );
     }
     println!();
     println!(

@@ -187,6 +187,19 @@ struct SignInPage {
     notice: Option<String>,
 }
 
+impl SignInPage {
+    fn new(lang: Lang, username: String, error: Option<String>, notice: Option<String>) -> Self {
+        Self {
+            lang,
+            langs: Lang::ALL,
+            signed_in: None,
+            username,
+            error,
+            notice,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct LangQuery {
     lang: Option<String>,
@@ -195,14 +208,7 @@ struct LangQuery {
 async fn sign_in_page(headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
     let lang = negotiate(None, q.lang.as_deref(), accept_language(&headers));
     page(
-        SignInPage {
-            lang,
-            langs: Lang::ALL,
-            signed_in: None,
-            username: String::new(),
-            error: None,
-            notice: None,
-        },
+        SignInPage::new(lang, String::new(), None, None),
         StatusCode::OK,
     )
 }
@@ -223,14 +229,7 @@ async fn sign_in(
     let lang = negotiate(None, f.lang.as_deref(), accept_language(&headers));
     let again = |status: StatusCode, error: String| {
         page(
-            SignInPage {
-                lang,
-                langs: Lang::ALL,
-                signed_in: None,
-                username: f.username.clone(),
-                error: Some(error),
-                notice: None,
-            },
+            SignInPage::new(lang, f.username.clone(), Some(error), None),
             status,
         )
     };
@@ -292,14 +291,7 @@ async fn sign_out(
     }
     let lang = negotiate(session.language.as_deref(), None, accept_language(&headers));
     let mut res = page(
-        SignInPage {
-            lang,
-            langs: Lang::ALL,
-            signed_in: None,
-            username: String::new(),
-            error: None,
-            notice: Some(lang.text("signed-out")),
-        },
+        SignInPage::new(lang, String::new(), None, Some(lang.text("signed-out"))),
         StatusCode::OK,
     );
     res.headers_mut().insert(

@@ -92,6 +92,21 @@ fn unix_seconds(t: Timestamp) -> u64 {
     u64::try_from(t.as_second()).unwrap_or(0)
 }
 
+/// A password's hash and a new TOTP secret: what enrolment stores (blocking: Argon2id).
+pub fn new_credentials(password: &str) -> NodeResult<(String, Vec<u8>)> {
+    check_password_policy(password)?;
+    let hash = Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| NodeError::internal(format!("password hashing: {e}")))?;
+    Ok((hash, Secret::generate().as_ref().to_vec()))
+}
+
+/// A TOTP secret in base32 (RFC 4648, no padding), as authenticator apps take it.
+pub fn secret_to_base32(secret: &[u8]) -> String {
+    Secret::from(secret.to_vec()).to_base32()
+}
+
 /// Hashes a password with Argon2id (default parameters: 19 MiB, 2 passes), off the async
 /// threads.
 pub async fn hash_password(password: String) -> NodeResult<String> {
@@ -160,10 +175,11 @@ pub async fn enrol(
         .user_by_name(name)
         .await?
         .ok_or_else(|| NodeError::not_found(format!("no user {name:?}")))?;
-    let secret = Secret::generate();
-    let bytes = secret.as_ref().to_vec();
+    let owned = password.to_owned();
+    let (hash, bytes) = tokio::task::spawn_blocking(move || new_credentials(&owned))
+        .await
+        .map_err(NodeError::internal)??;
     let totp = totp(bytes.clone(), state.id.as_str(), &user.name)?;
-    let hash = hash_password(password.to_owned()).await?;
     let entry = crate::ops::ledger::entry(
         state,
         Event::ConsoleEnrolled,
@@ -181,7 +197,7 @@ pub async fn enrol(
         )
         .await?;
     Ok(Enrolment {
-        secret_base32: secret.to_base32(),
+        secret_base32: secret_to_base32(&bytes),
         otpauth_uri: totp
             .to_url()
             .map_err(|e| NodeError::internal(format!("TOTP URI: {e}")))?,

@@ -41,6 +41,25 @@ pub struct NetworkNode {
     pub supervisor_token: String,
     /// The node's directory.
     pub dir: PathBuf,
+    /// The web console and its demo users (written by `hanoinet demo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console: Option<ConsoleAccess>,
+}
+
+/// Where a node's web console is and who can sign in to it (demo data only).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConsoleAccess {
+    pub url: String,
+    pub users: Vec<ConsoleUser>,
+}
+
+/// A console user of the demo: password and TOTP secret (base32) in clear, demo data only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConsoleUser {
+    pub username: String,
+    pub password: String,
+    pub totp_secret: String,
+    pub role: Role,
 }
 
 /// One node to provision.
@@ -261,6 +280,7 @@ pub async fn provision(
             auditor_token,
             supervisor_token,
             dir: ndir,
+            console: None,
         });
     }
     dir::write(
@@ -268,6 +288,65 @@ pub async fn provision(
         &serde_json::to_string_pretty(&out)?,
     )?;
     Ok(out)
+}
+
+/// Gives every user of every node a console password and TOTP secret and writes them, with
+/// each console's URL, into `network.json` (`nodes[].console`). For the demo: the passwords
+/// and secrets are in that file in clear.
+pub async fn enrol_console_users(network_dir: &Path, net: &mut NetworkFile) -> anyhow::Result<()> {
+    use hanoinet_ledger::{Entry, entry::Event};
+    for n in &mut net.nodes {
+        if n.console.is_some() {
+            continue;
+        }
+        let (config, _) = dir::load(&n.dir, None)?;
+        let store = Store::connect(&config.database)
+            .await
+            .with_context(|| format!("opening {}", config.database))?;
+        let mut users = Vec::new();
+        for account in store.list_users().await? {
+            let user = account.user;
+            // Three words' worth of randomness, typeable.
+            let password = crate::ops::auth::new_token()
+                .trim_start_matches("hnt_")
+                .chars()
+                .take(20)
+                .collect::<String>();
+            let (hash, secret) = crate::ops::signin::new_credentials(&password)?;
+            let entry = Entry::new(
+                Event::ConsoleEnrolled.as_str(),
+                hanoinet_core::Clock::now(&hanoinet_core::SystemClock),
+                n.id.as_str(),
+                hanoinet_ledger::entry::actors::OPERATOR.into(),
+                format!("user:{}", user.id),
+            );
+            store
+                .set_console_credentials(
+                    &user.id,
+                    &hash,
+                    &secret,
+                    Timestamp::now(),
+                    &[entry.encode()],
+                )
+                .await?;
+            users.push(ConsoleUser {
+                username: user.name,
+                password,
+                totp_secret: crate::ops::signin::secret_to_base32(&secret),
+                role: user.role,
+            });
+        }
+        store.close().await;
+        n.console = Some(ConsoleAccess {
+            url: format!("{}/", n.api_url.trim_end_matches('/')),
+            users,
+        });
+    }
+    dir::write(
+        &network_dir.join(NETWORK_FILE),
+        &serde_json::to_string_pretty(&net)?,
+    )?;
+    Ok(())
 }
 
 /// Reads `network.json`.

@@ -7,7 +7,10 @@ use reqwest::header;
 
 use crate::harness::*;
 
-both_backends!(console_sign_in_inbox_and_sign_out);
+both_backends!(
+    console_sign_in_inbox_and_sign_out,
+    demo_console_users_sign_in_from_network_json
+);
 
 const PASSWORD: &str = "night shift at the 24/7 desk";
 
@@ -193,5 +196,70 @@ async fn console_sign_in_inbox_and_sign_out(backend: hanoinet_store::testing::Ba
         r.status(),
         303,
         "a cookie replayed after sign-out still works"
+    );
+}
+
+/// What the README tells a new user: the credentials in `network.json` sign in to the console.
+async fn demo_console_users_sign_in_from_network_json(backend: hanoinet_store::testing::Backend) {
+    use hanoinet_node::provision::network;
+    let net = Net::start(backend).await;
+    let mut file = network::read_network(net.dir()).unwrap();
+    network::enrol_console_users(net.dir(), &mut file)
+        .await
+        .unwrap();
+    let file = network::read_network(net.dir()).unwrap();
+    let console = file.nodes[VNM]
+        .console
+        .clone()
+        .expect("nodes[].console in network.json");
+    assert_eq!(
+        console.url,
+        format!("{}/", net.url(VNM).trim_end_matches('/'))
+    );
+    let mut roles: Vec<&str> = console.users.iter().map(|u| u.role.as_str()).collect();
+    roles.sort();
+    assert_eq!(roles, ["auditor", "officer", "supervisor"]);
+    let officer = console
+        .users
+        .iter()
+        .find(|u| u.username == "officer")
+        .unwrap();
+    assert!(officer.password.chars().count() >= signin::MIN_PASSWORD_CHARS);
+    let secret = signin::secret_from_base32(&officer.totp_secret).unwrap();
+    let host = net
+        .url(VNM)
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let r = browser()
+        .post(format!("{}sign-in", console.url))
+        .header(header::ORIGIN, format!("http://{host}"))
+        .form(&[
+            ("username", officer.username.as_str()),
+            ("password", officer.password.as_str()),
+            (
+                "code",
+                signin::current_code(&secret, net.clock.now())
+                    .unwrap()
+                    .as_str(),
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    // Enrolling again keeps what network.json says (a reused demo directory).
+    let mut again = file.clone();
+    network::enrol_console_users(net.dir(), &mut again)
+        .await
+        .unwrap();
+    assert_eq!(
+        network::read_network(net.dir()).unwrap().nodes[VNM]
+            .console
+            .as_ref()
+            .unwrap()
+            .users[0]
+            .password,
+        console.users[0].password
     );
 }

@@ -188,6 +188,11 @@ impl Net {
         self.nodes[i] = Some(h);
     }
 
+    /// The network's directory (where `network.json` is).
+    pub fn dir(&self) -> &std::path::Path {
+        self._tmp.path()
+    }
+
     pub fn url(&self, i: usize) -> &str {
         &self.file.nodes[i].api_url
     }
