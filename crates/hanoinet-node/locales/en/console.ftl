@@ -23,3 +23,4 @@ col-urgency = Urgency
 col-status = Status
 col-ack-due = Acknowledgement due
 inbox-empty = No incoming request.
+not-for-role = Your role does not open case content. The inbox is for officers and supervisors.

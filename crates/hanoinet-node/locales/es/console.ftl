@@ -20,3 +20,4 @@ col-urgency = Urgencia
 col-status = Estado
 col-ack-due = Acuse de recibo debido
 inbox-empty = No hay solicitudes recibidas.
+not-for-role = Su función no da acceso al contenido de los casos. La bandeja de entrada es para agentes y supervisores.

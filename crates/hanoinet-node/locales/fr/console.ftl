@@ -20,3 +20,4 @@ col-urgency = Urgence
 col-status = Statut
 col-ack-due = Accusé de réception dû
 inbox-empty = Aucune demande reçue.
+not-for-role = Votre rôle ne donne pas accès au contenu des affaires. La boîte de réception est réservée aux agents et aux superviseurs.

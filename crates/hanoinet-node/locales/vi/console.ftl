@@ -20,3 +20,4 @@ col-urgency = Mức khẩn cấp
 col-status = Trạng thái
 col-ack-due = Hạn xác nhận
 inbox-empty = Không có yêu cầu đến.
+not-for-role = Vai trò của bạn không được xem nội dung vụ việc. Hộp thư đến dành cho cán bộ và người giám sát.

@@ -20,3 +20,4 @@ col-urgency = 紧急程度
 col-status = 状态
 col-ack-due = 确认截止时间
 inbox-empty = 没有收到的请求。
+not-for-role = 您的角色无权查看案件内容。收件箱仅供办案人员和主管使用。

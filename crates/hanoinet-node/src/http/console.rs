@@ -329,7 +329,15 @@ async fn inbox(State(state): State<Arc<Node>>, headers: HeaderMap) -> Response {
     let recs = match crate::ops::requests::inbox(&state, &session.account.user).await {
         Ok(r) => r,
         Err(NodeError::Forbidden { .. }) => {
-            return (StatusCode::FORBIDDEN, lang.text("inbox-title")).into_response();
+            return page(
+                MessagePage {
+                    lang,
+                    signed_in: Some(Who::of(&session)),
+                    title: lang.text("inbox-title"),
+                    text: lang.text("not-for-role"),
+                },
+                StatusCode::FORBIDDEN,
+            );
         }
         Err(e) => return internal(e),
     };
@@ -353,6 +361,16 @@ async fn inbox(State(state): State<Arc<Node>>, headers: HeaderMap) -> Response {
         },
         StatusCode::OK,
     )
+}
+
+/// A page that only says something (a refusal, a notice), in the page frame.
+#[derive(Template)]
+#[template(path = "console/message.html")]
+struct MessagePage {
+    lang: Lang,
+    signed_in: Option<Who>,
+    title: String,
+    text: String,
 }
 
 async fn stylesheet() -> Response {

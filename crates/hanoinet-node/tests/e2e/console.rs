@@ -197,6 +197,50 @@ async fn console_sign_in_inbox_and_sign_out(backend: hanoinet_store::testing::Ba
         303,
         "a cookie replayed after sign-out still works"
     );
+
+    // An auditor signs in but the inbox (case content) is not theirs: a page that says so.
+    let auditor = node
+        .store
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.user.role == hanoinet_core::access::Role::Auditor)
+        .unwrap()
+        .user
+        .name;
+    let e = signin::enrol(node, &auditor, PASSWORD, "operator".into())
+        .await
+        .unwrap();
+    let secret = signin::secret_from_base32(&e.secret_base32).unwrap();
+    let r = post("/sign-in")
+        .form(&[
+            ("username", auditor.as_str()),
+            ("password", PASSWORD),
+            (
+                "code",
+                signin::current_code(&secret, net.clock.now())
+                    .unwrap()
+                    .as_str(),
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+    let r = b
+        .get(format!("{base}/inbox"))
+        .header(header::COOKIE, cookie.split(';').next().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("Your role does not open case content") && !html.contains(&id),
+        "{html}"
+    );
 }
 
 /// What the README tells a new user: the credentials in `network.json` sign in to the console.
