@@ -12,16 +12,20 @@ pub enum Role {
     Supervisor,
     /// Reads the log and its proofs; reads no case and changes nothing.
     Auditor,
+    /// Manages the node's users (adds them, resets their sign-in, disables them) and sees the
+    /// policy; reads no case and sends nothing (separation of duties).
+    Admin,
 }
 
 impl Role {
-    pub const ALL: [Self; 3] = [Self::Officer, Self::Supervisor, Self::Auditor];
+    pub const ALL: [Self; 4] = [Self::Officer, Self::Supervisor, Self::Auditor, Self::Admin];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Officer => "officer",
             Self::Supervisor => "supervisor",
             Self::Auditor => "auditor",
+            Self::Admin => "admin",
         }
     }
 
@@ -38,6 +42,11 @@ impl Role {
     /// audit through the ledger, which holds no case content.
     pub fn may_read_requests(self) -> bool {
         matches!(self, Self::Officer | Self::Supervisor)
+    }
+
+    /// Whether the role may manage the node's users.
+    pub fn may_administer(self) -> bool {
+        matches!(self, Self::Admin)
     }
 
     /// Whether the role may read the ledger and its proofs.
@@ -60,6 +69,9 @@ mod tests {
         assert!(!Role::Auditor.may_read_requests());
         assert!(Role::Auditor.may_audit());
         assert!(!Role::Officer.may_audit());
+        assert!(Role::Admin.may_administer());
+        assert!(!Role::Admin.may_read_requests() && !Role::Admin.may_act_on_requests());
+        assert!(!Role::Admin.may_audit() && !Role::Supervisor.may_administer());
         assert_eq!(Role::parse("root"), None);
     }
 }

@@ -52,6 +52,8 @@ pub struct ConsoleSession {
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
     pub language: Option<String>,
+    /// The IANA time zone the user chose (times are shown in it; stored in UTC).
+    pub time_zone: Option<String>,
 }
 
 impl std::fmt::Debug for ConsoleSession {
@@ -200,7 +202,7 @@ impl Store {
     ) -> Result<Option<ConsoleSession>, StoreError> {
         let sql = format!(
             "SELECT {USER_ACCOUNT_COLUMNS}, s.csrf_token, s.created_at AS session_created_at,
-                    s.last_seen_at, c.language
+                    s.last_seen_at, c.language, c.time_zone
              FROM console_sessions s JOIN users ON users.id = s.user_id
              LEFT JOIN console_credentials c ON c.user_id = s.user_id
              WHERE s.token_hash = $1 AND s.ended_at IS NULL"
@@ -219,6 +221,7 @@ impl Store {
                 created_at: time(r.try_get("session_created_at")?)?,
                 last_seen_at: time(r.try_get("last_seen_at")?)?,
                 language: r.try_get("language")?,
+                time_zone: r.try_get("time_zone")?,
             }))
         })
     }
@@ -264,18 +267,22 @@ impl Store {
         Ok(out)
     }
 
-    /// Sets the console language a user chose.
-    pub async fn set_console_language(
+    /// Sets the console language and time zone a user chose (`None`: follow the browser / UTC).
+    pub async fn set_console_preferences(
         &self,
         user_id: &str,
-        language: &str,
+        language: Option<&str>,
+        time_zone: Option<&str>,
     ) -> Result<(), StoreError> {
         with_tx!(self, |tx| {
-            sqlx::query("UPDATE console_credentials SET language = $1 WHERE user_id = $2")
-                .bind(language)
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE console_credentials SET language = $1, time_zone = $2 WHERE user_id = $3",
+            )
+            .bind(language)
+            .bind(time_zone)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
         });
         Ok(())
     }

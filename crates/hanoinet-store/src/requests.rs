@@ -135,4 +135,27 @@ impl Store {
             rows.iter().map(records::request_record).collect()
         })
     }
+
+    /// What a page showing one direction's requests needs to know to tell it changed: how
+    /// many there are, the latest change and the latest escalation (microseconds).
+    pub async fn requests_fingerprint(
+        &self,
+        direction: Direction,
+    ) -> Result<(i64, i64, i64), StoreError> {
+        with_read!(self, |pool| {
+            let r = sqlx::query(
+                "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS changed,
+                        COALESCE(MAX(escalated_at), 0) AS escalated
+                 FROM requests WHERE direction = $1",
+            )
+            .bind(direction.as_str())
+            .fetch_one(pool)
+            .await?;
+            Ok((
+                r.try_get::<i64, _>("n")?,
+                r.try_get::<i64, _>("changed")?,
+                r.try_get::<i64, _>("escalated")?,
+            ))
+        })
+    }
 }

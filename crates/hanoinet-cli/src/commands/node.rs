@@ -217,7 +217,8 @@ pub struct UserAddArgs {
     /// A unique user name.
     #[arg(long)]
     pub name: String,
-    /// officer (send and answer), supervisor (also approve), auditor (read only).
+    /// officer (send and answer), supervisor (also approve), auditor (the ledger only), admin
+    /// (users only).
     #[arg(long, default_value = "officer", value_parser = parse_role)]
     pub role: Role,
 }

@@ -165,15 +165,19 @@ async fn download(
     Path((id, aid)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (a, bytes) = give::attachment(&state, &user, &id, &aid).await?;
-    let disposition = content_disposition(&a.name);
-    Ok((
+    Ok(attachment_response(&a, bytes))
+}
+
+/// An attachment's bytes as a download named after it (the API's and the console's).
+pub fn attachment_response(a: &hanoinet_store::Attachment, bytes: Vec<u8>) -> Response {
+    (
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
+            (header::CONTENT_DISPOSITION, content_disposition(&a.name)),
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
 }
 
 /// `POST .../data/{tid}/onward-requests` (the node that received the data): asks the original

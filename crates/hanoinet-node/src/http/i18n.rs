@@ -165,4 +165,162 @@ mod tests {
         assert_eq!(negotiate(None, None, Some(";;,,q=")), Lang::En);
         assert_eq!(negotiate(None, None, None), Lang::En);
     }
+
+    /// The message keys the console builds from a name (a status, a type, a field, …).
+    fn named_keys() -> Vec<String> {
+        use hanoinet_core::catalogue::forms::{
+            COMMON_FIELDS, LEGAL_BASES, OFFENCE_CATEGORIES, Presence, URGENCIES,
+        };
+        use hanoinet_core::request::{FieldCode, RefusalGround, RequestType, Status};
+        let mut out = Vec::new();
+        let mut add = |prefix: &str, names: Vec<&str>| {
+            out.extend(names.into_iter().map(|n| format!("{prefix}-{n}")));
+        };
+        add("status", Status::ALL.iter().map(|s| s.as_str()).collect());
+        add("move", Status::ALL.iter().map(|s| s.as_str()).collect());
+        add(
+            "type",
+            RequestType::ALL.iter().map(|t| t.as_str()).collect(),
+        );
+        add(
+            "ground",
+            RefusalGround::ALL.iter().map(|g| g.code()).collect(),
+        );
+        add(
+            "invalid",
+            FieldCode::ALL.iter().map(|c| c.as_str()).collect(),
+        );
+        add(
+            "offence",
+            OFFENCE_CATEGORIES.iter().map(|(c, _, _)| *c).collect(),
+        );
+        add("basis", LEGAL_BASES.to_vec());
+        add(
+            "instrument",
+            vec!["ratification", "acceptance", "approval", "accession"],
+        );
+        add("urgency", URGENCIES.to_vec());
+        add(
+            "role",
+            hanoinet_core::access::Role::ALL
+                .iter()
+                .map(|r| r.as_str())
+                .collect(),
+        );
+        add(
+            "side",
+            hanoinet_core::lifecycle::Side::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect(),
+        );
+        add(
+            "message",
+            hanoinet_protocol::payload::MessageKind::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect(),
+        );
+        add(
+            "onward",
+            hanoinet_protocol::payload::OnwardRule::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect(),
+        );
+        add(
+            "attachment",
+            hanoinet_store::AttachmentState::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect(),
+        );
+        add(
+            "alert",
+            hanoinet_store::AlertKind::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect(),
+        );
+        let specs = RequestType::ALL
+            .iter()
+            .flat_map(|t| t.form().fields.iter())
+            .chain(COMMON_FIELDS.iter());
+        for spec in specs {
+            out.push(format!("field-{}", spec.name));
+            if matches!(spec.presence, Presence::RequiredWhen(_)) {
+                out.push(format!("field-{}-when", spec.name));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_name_the_console_shows_has_a_message() {
+        let english = keys(Lang::En);
+        let missing: Vec<_> = named_keys()
+            .into_iter()
+            .filter(|k| !english.contains(k))
+            .collect();
+        assert!(missing.is_empty(), "no English message for {missing:?}");
+    }
+
+    /// The text of a template a user sees: what is left once the template code (`{{ }}`,
+    /// `{% %}`, `{# #}`), the markup and the script are taken out.
+    fn literal_text(template: &str) -> String {
+        let mut s = template.to_owned();
+        for (open, close) in [("{#", "#}"), ("{{", "}}"), ("{%", "%}"), ("<", ">")] {
+            let mut out = String::new();
+            let mut rest = s.as_str();
+            while let Some(i) = rest.find(open) {
+                out.push_str(&rest[..i]);
+                out.push(' ');
+                rest = rest[i..]
+                    .find(close)
+                    .map_or("", |j| &rest[i + j + close.len()..]);
+            }
+            out.push_str(rest);
+            s = out;
+        }
+        s
+    }
+
+    #[test]
+    fn no_user_visible_string_outside_the_message_files() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let literal = literal_text(&text);
+            let words: Vec<&str> = literal
+                .split_whitespace()
+                .filter(|w| w.chars().any(char::is_alphabetic))
+                .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+                .collect();
+            assert!(
+                words.is_empty(),
+                "{}: text outside the message files: {words:?}",
+                path.display()
+            );
+            // Attributes a user reads or hears must be messages too.
+            for attr in ["aria-label=\"", "title=\"", "alt=\"", "placeholder=\""] {
+                for (i, _) in text.match_indices(attr) {
+                    let value = &text[i + attr.len()..];
+                    assert!(
+                        value.starts_with("{{"),
+                        "{}: {attr}… is not a message",
+                        path.display()
+                    );
+                }
+            }
+            checked += 1;
+        }
+        assert!(checked >= 10, "{checked} templates");
+        // The scan itself finds what it should.
+        assert_eq!(
+            literal_text("<p>{{ lang.text(\"x\") }}</p> Hello").trim(),
+            "Hello"
+        );
+    }
 }

@@ -38,6 +38,17 @@ pub fn require_auditor(user: &User) -> NodeResult<()> {
     }
 }
 
+pub fn require_admin(user: &User) -> NodeResult<()> {
+    if user.role.may_administer() {
+        Ok(())
+    } else {
+        Err(NodeError::forbidden(format!(
+            "role {} may not manage users; admins may",
+            user.role.as_str()
+        )))
+    }
+}
+
 /// Roles that exist, for the CLI's help text.
 pub fn roles() -> Vec<&'static str> {
     Role::ALL.iter().map(|r| r.as_str()).collect()

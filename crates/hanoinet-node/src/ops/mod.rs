@@ -20,3 +20,4 @@ pub mod requests;
 pub mod signin;
 pub mod updates;
 pub mod upload;
+pub mod users;

@@ -146,7 +146,7 @@ async fn decoy_hash() -> String {
         .clone()
 }
 
-fn check_password_policy(password: &str) -> NodeResult<()> {
+pub fn check_password_policy(password: &str) -> NodeResult<()> {
     let n = password.chars().count();
     if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n) {
         return Err(NodeError::Invalid(vec![crate::ops::data::field(

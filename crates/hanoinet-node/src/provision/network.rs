@@ -272,6 +272,9 @@ pub async fn provision(
         let token = add_user(&store, &spec.id, "officer", Role::Officer).await?;
         let auditor_token = add_user(&store, &spec.id, "auditor", Role::Auditor).await?;
         let supervisor_token = add_user(&store, &spec.id, "supervisor", Role::Supervisor).await?;
+        // The admin works in the console only (users and their sign-in); its API token opens
+        // nothing and is not kept.
+        add_user(&store, &spec.id, "admin", Role::Admin).await?;
         store.close().await;
         out.nodes.push(NetworkNode {
             id: spec.id.clone(),

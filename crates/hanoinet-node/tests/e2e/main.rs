@@ -7,6 +7,7 @@ mod harness;
 mod api;
 mod clocks;
 mod console;
+mod console_flows;
 mod data;
 mod delivery;
 mod federation;
