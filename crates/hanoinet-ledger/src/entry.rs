@@ -77,6 +77,8 @@ hanoinet_core::names! {
         ConsoleSignedIn => "console_signed_in",
         /// A console session ended (attribute reason: `sign_out` or `timeout`).
         ConsoleSignedOut => "console_signed_out",
+        /// An auditor verified the log from the console ("verify now").
+        LedgerVerified => "ledger_verified",
     }
 }
 

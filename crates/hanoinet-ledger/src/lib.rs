@@ -9,6 +9,7 @@
 //! **Architecture Invariant:** this crate does no I/O. The store keeps entries and node hashes;
 //! the node decides when to append and when to sign.
 
+pub mod audit;
 pub mod entry;
 /// Signed tree heads live with the wire format; re-exported here.
 pub mod head {

@@ -286,4 +286,35 @@ impl Store {
         });
         Ok(())
     }
+
+    /// The last tree head user `user_id` verified from the console (JSON), if any.
+    pub async fn console_verified_head(&self, user_id: &str) -> Result<Option<String>, StoreError> {
+        with_read!(self, |pool| {
+            Ok(sqlx::query_scalar::<_, Option<String>>(
+                "SELECT verified_head FROM console_credentials WHERE user_id = $1",
+            )
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await?
+            .flatten())
+        })
+    }
+
+    /// Records the tree head user `user_id` just verified, with the ledger entry saying so.
+    pub async fn set_console_verified_head(
+        &self,
+        user_id: &str,
+        head: &str,
+        ledger: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        with_tx!(self, |tx| {
+            sqlx::query("UPDATE console_credentials SET verified_head = $1 WHERE user_id = $2")
+                .bind(head)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            insert_ledger!(tx, ledger);
+        });
+        Ok(())
+    }
 }

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use hanoinet_ledger::SignedTreeHead;
-use hanoinet_ledger::tree::{Frontier, Hash, leaf_hash};
+use hanoinet_ledger::audit::Verifier;
+use hanoinet_ledger::tree::Hash;
 use hanoinet_protocol::SignedRegistry;
 use hanoinet_protocol::keys::verifying_key_from_b64;
 
@@ -143,7 +144,6 @@ pub async fn run(c: LedgerCommand) -> anyhow::Result<()> {
 
     let head: SignedTreeHead = serde_json::from_value(client.get("/api/v1/ledger/head").await?)
         .context("the node's tree head is malformed")?;
-    let size = head.head.tree_size;
     let signed: SignedRegistry =
         serde_json::from_value(client.get("/api/v1/registry/signed").await?)
             .context("the node's registry is malformed")?;
@@ -175,125 +175,72 @@ pub async fn run(c: LedgerCommand) -> anyhow::Result<()> {
             head.head.log_id
         ));
     };
-    if !head.verify(&node.public_keys()?) {
-        return fail(format!(
-            "the tree head is not signed by {}'s registry key",
-            head.head.log_id
-        ));
-    }
+    let size = head.head.tree_size;
+    let mut check = match Verifier::new(
+        &head,
+        &node.public_keys()?,
+        previous.as_ref().map(|p| &p.head),
+    ) {
+        Ok(v) => v,
+        Err(why) => return fail(why.0),
+    };
 
     // Download and recompute.
-    let mut frontier = Frontier::default();
-    let prev_size = previous.as_ref().map(|p| p.head.head.tree_size);
-    let mut prefix_root = (prev_size == Some(0)).then(hanoinet_ledger::tree::empty_root);
-    let mut last_entry = Vec::new();
-    while frontier.size() < size {
+    while check.wants_entries() {
         let page = client
             .get(&format!(
                 "/api/v1/ledger/entries?start={}&end={size}",
-                frontier.size()
+                check.next_index()
             ))
             .await?;
         let entries = page["entries"].as_array().context("entries missing")?;
         if entries.is_empty() {
-            return fail(format!(
-                "the node served {} entries but its head says {size}",
-                frontier.size()
-            ));
+            return fail(check.ran_out().0);
         }
         for e in entries {
-            if e["index"].as_u64() != Some(frontier.size()) {
-                return fail(format!("entry {} is out of order", frontier.size()));
-            }
             let leaf = hanoinet_protocol::b64::decode(e["leaf"].as_str().context("leaf missing")?)
                 .context("leaf is not base64")?;
-            frontier.push(leaf_hash(&leaf));
-            last_entry = leaf;
-            if Some(frontier.size()) == prev_size {
-                prefix_root = Some(frontier.root());
+            let index = e["index"].as_u64().context("index missing")?;
+            if let Err(why) = check.entry(index, &leaf) {
+                return fail(why.0);
             }
         }
         if size > 100_000 {
-            eprint!("\rdownloaded {} of {size} entries", frontier.size());
+            eprint!("\rdownloaded {} of {size} entries", check.next_index());
         }
     }
     if size > 100_000 {
         eprintln!();
     }
-    if frontier.root() != head.head.root_hash {
-        return fail(format!(
-            "the recomputed root {} of {size} entries differs from the signed root {}: the served entries are not the log the node signed",
-            hex::encode(frontier.root()),
-            hex::encode(head.head.root_hash)
-        ));
+    if let Err(why) = check.entries_done() {
+        return fail(why.0);
     }
-    // The last entry's inclusion proof, as the node serves it.
-    if size > 0 {
+    // The last entry's inclusion proof and the consistency proof, as the node serves them.
+    if let Some((index, tree_size)) = check.inclusion_wanted() {
         let p = client
             .get(&format!(
-                "/api/v1/ledger/proof/inclusion?index={}&tree_size={size}",
-                size - 1
+                "/api/v1/ledger/proof/inclusion?index={index}&tree_size={tree_size}"
             ))
             .await?;
-        let path = parse_hashes(&p["inclusion_path"])?;
-        if !hanoinet_ledger::verify::inclusion(
-            &last_entry,
-            size - 1,
-            size,
-            &path,
-            &head.head.root_hash,
-        ) {
-            return fail("the node's inclusion proof for its last entry does not verify".into());
+        if let Err(why) = check.inclusion(&parse_hashes(&p["inclusion_path"])?) {
+            return fail(why.0);
         }
     }
-
-    let mut consistent_with = String::new();
-    if let Some(prev) = &previous {
-        let old = &prev.head.head;
-        if old.log_id != head.head.log_id {
-            return fail(format!(
-                "the state file is for log {}, this is log {}",
-                old.log_id, head.head.log_id
-            ));
+    if let Some((first, second)) = check.consistency_wanted() {
+        let p = client
+            .get(&format!(
+                "/api/v1/ledger/proof/consistency?first={first}&second={second}"
+            ))
+            .await?;
+        if let Err(why) = check.consistency(&parse_hashes(&p["consistency_path"])?) {
+            return fail(why.0);
         }
-        if old.tree_size > size {
-            return fail(format!(
-                "the log shrank from {} to {size} entries since the last verified head",
-                old.tree_size
-            ));
-        }
-        if prefix_root != Some(old.root_hash) {
-            return fail(format!(
-                "the first {} entries no longer hash to the root signed at {}: history was rewritten",
-                old.tree_size, old.timestamp
-            ));
-        }
-        if old.tree_size > 0 {
-            let p = client
-                .get(&format!(
-                    "/api/v1/ledger/proof/consistency?first={}&second={size}",
-                    old.tree_size
-                ))
-                .await?;
-            let path = parse_hashes(&p["consistency_path"])?;
-            if !hanoinet_ledger::verify::consistency(
-                old.tree_size,
-                &old.root_hash,
-                size,
-                &head.head.root_hash,
-                &path,
-            ) {
-                return fail(
-                    "the node's consistency proof from the last verified head does not verify"
-                        .into(),
-                );
-            }
-        }
-        consistent_with = format!(
-            ", consistent with the head of {} entries verified at {}",
-            old.tree_size, old.timestamp
-        );
     }
+    let verified = check.finish();
+    let consistent_with = verified
+        .consistent_with
+        .map(|(n, at)| format!(", consistent with the head of {n} entries verified at {at}"))
+        .unwrap_or_default();
 
     if let Some(dir) = state_path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

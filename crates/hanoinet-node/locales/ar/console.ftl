@@ -351,3 +351,8 @@ instrument-ratification = تصديق
 instrument-acceptance = قبول
 instrument-approval = إقرار
 instrument-accession = انضمام
+
+audit-verify-now = تحقّق الآن
+audit-verified = تم التحقق من السجل { $log }: { $size } قيدًا، الجذر { $root }.
+audit-verified-consistent = تم التحقق من السجل { $log }: { $size } قيدًا، الجذر { $root }، ومتسق مع الرأس ذي { $earlier } قيدًا الذي تحققت منه في { $at }.
+audit-failed = لم يجتز السجل التحقق. أبلغ مشغّل العقدة ومراجعي الدول الأخرى:

@@ -352,3 +352,8 @@ instrument-ratification = ratification
 instrument-acceptance = acceptance
 instrument-approval = approval
 instrument-accession = accession
+
+audit-verify-now = Verify now
+audit-verified = Log { $log } verified: { $size } entries, root { $root }.
+audit-verified-consistent = Log { $log } verified: { $size } entries, root { $root }, consistent with the head of { $earlier } entries you verified at { $at }.
+audit-failed = The log did NOT verify. Raise it with the node's operator and the other States' auditors:

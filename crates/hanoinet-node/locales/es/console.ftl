@@ -351,3 +351,8 @@ instrument-ratification = ratificación
 instrument-acceptance = aceptación
 instrument-approval = aprobación
 instrument-accession = adhesión
+
+audit-verify-now = Verificar ahora
+audit-verified = Registro { $log } verificado: { $size } entradas, raíz { $root }.
+audit-verified-consistent = Registro { $log } verificado: { $size } entradas, raíz { $root }, coherente con la cabeza de { $earlier } entradas que verificó el { $at }.
+audit-failed = El registro NO se pudo verificar. Comuníquelo al operador del nodo y a los auditores de los demás Estados:

@@ -351,3 +351,8 @@ instrument-ratification = ratification
 instrument-acceptance = acceptation
 instrument-approval = approbation
 instrument-accession = adhésion
+
+audit-verify-now = Vérifier maintenant
+audit-verified = Journal { $log } vérifié : { $size } entrées, racine { $root }.
+audit-verified-consistent = Journal { $log } vérifié : { $size } entrées, racine { $root }, cohérent avec la tête de { $earlier } entrées que vous avez vérifiée le { $at }.
+audit-failed = Le journal N'A PAS pu être vérifié. Signalez-le à l'opérateur du nœud et aux auditeurs des autres États :

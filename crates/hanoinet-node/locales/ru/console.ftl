@@ -351,3 +351,8 @@ instrument-ratification = ратификация
 instrument-acceptance = принятие
 instrument-approval = утверждение
 instrument-accession = присоединение
+
+audit-verify-now = Проверить сейчас
+audit-verified = Журнал { $log } проверен: записей { $size }, корень { $root }.
+audit-verified-consistent = Журнал { $log } проверен: записей { $size }, корень { $root }; согласован с вершиной из { $earlier } записей, проверенной вами { $at }.
+audit-failed = Журнал НЕ прошёл проверку. Сообщите оператору узла и аудиторам других государств:

@@ -351,3 +351,8 @@ instrument-ratification = phê chuẩn
 instrument-acceptance = chấp thuận
 instrument-approval = phê duyệt
 instrument-accession = gia nhập
+
+audit-verify-now = Kiểm tra ngay
+audit-verified = Đã kiểm tra nhật ký { $log }: { $size } mục, gốc { $root }.
+audit-verified-consistent = Đã kiểm tra nhật ký { $log }: { $size } mục, gốc { $root }, nhất quán với đỉnh { $earlier } mục bạn đã kiểm tra lúc { $at }.
+audit-failed = Nhật ký KHÔNG vượt qua kiểm tra. Hãy báo cho người vận hành nút và kiểm toán viên của các quốc gia khác:

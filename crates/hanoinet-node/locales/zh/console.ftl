@@ -351,3 +351,8 @@ instrument-ratification = 批准
 instrument-acceptance = 接受
 instrument-approval = 核准
 instrument-accession = 加入
+
+audit-verify-now = 立即核验
+audit-verified = 日志 { $log } 已核验：{ $size } 个条目，根哈希 { $root }。
+audit-verified-consistent = 日志 { $log } 已核验：{ $size } 个条目，根哈希 { $root }，与您于 { $at } 核验的 { $earlier } 个条目的树头一致。
+audit-failed = 日志未通过核验。请告知节点运营者和其他国家的审计员：

@@ -5,6 +5,7 @@
 //! functions; neither holds a copy of a rule.
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod batch;
 pub mod data;

@@ -5,6 +5,7 @@
 mod harness;
 
 mod api;
+mod browser;
 mod clocks;
 mod console;
 mod console_flows;

@@ -18,6 +18,7 @@ use crate::ops;
 pub fn routes() -> Router<Arc<Node>> {
     Router::new()
         .route("/audit", get(audit))
+        .route("/audit/verify", axum::routing::post(verify))
         .route("/alerts", get(alerts))
 }
 
@@ -43,6 +44,15 @@ struct AuditPage {
     head: Option<HeadRow>,
     peers: Vec<HeadRow>,
     alerts: Vec<AlertRow>,
+    verdict: Option<Verdict>,
+}
+
+/// What "verify now" found.
+struct Verdict {
+    ok: bool,
+    text: String,
+    /// Why it failed, as the verifier says it (technical evidence: sizes and hashes).
+    detail: Option<String>,
 }
 
 async fn alert_rows(state: &Node, c: &Console) -> Result<Vec<AlertRow>, Response> {
@@ -62,10 +72,54 @@ async fn alert_rows(state: &Node, c: &Console) -> Result<Vec<AlertRow>, Response
 }
 
 async fn audit(State(state): State<Arc<Node>>, c: Console) -> Response {
+    audit_page(&state, &c, None).await
+}
+
+/// `POST /audit/verify`: the checks of `hanoinet ledger verify`, on this node's store.
+async fn verify(
+    State(state): State<Arc<Node>>,
+    c: Console,
+    axum::extract::Form(f): axum::extract::Form<super::sign_in::CsrfForm>,
+) -> Response {
+    if let Err(refused) = c.check_csrf(&f.csrf) {
+        return refused;
+    }
+    let verdict = match ops::audit::verify_now(&state, c.user()).await {
+        Ok(Ok(v)) => {
+            let mut args = vec![
+                ("log", v.log_id.clone()),
+                ("size", v.tree_size.to_string()),
+                ("root", hex::encode(v.root_hash)),
+            ];
+            let key = match v.consistent_with {
+                Some((n, at)) => {
+                    args.push(("earlier", n.to_string()));
+                    args.push(("at", c.when(at).local));
+                    "audit-verified-consistent"
+                }
+                None => "audit-verified",
+            };
+            Verdict {
+                ok: true,
+                text: c.lang.text_with(key, &args),
+                detail: None,
+            }
+        }
+        Ok(Err(why)) => Verdict {
+            ok: false,
+            text: c.lang.text("audit-failed"),
+            detail: Some(why.0),
+        },
+        Err(e) => return c.failure(e),
+    };
+    audit_page(&state, &c, Some(verdict)).await
+}
+
+async fn audit_page(state: &Node, c: &Console, verdict: Option<Verdict>) -> Response {
     if let Err(e) = ops::access::require_auditor(c.user()) {
         return c.failure(e);
     }
-    let head = match ops::ledger::refresh(&state).await {
+    let head = match ops::ledger::refresh(state).await {
         Ok(h) => h,
         Err(e) => return c.failure(e),
     };
@@ -73,7 +127,7 @@ async fn audit(State(state): State<Arc<Node>>, c: Console) -> Response {
         Ok(p) => p,
         Err(e) => return c.failure(e.into()),
     };
-    let alerts = match alert_rows(&state, &c).await {
+    let alerts = match alert_rows(state, c).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -99,6 +153,7 @@ async fn audit(State(state): State<Arc<Node>>, c: Console) -> Response {
                 })
                 .collect(),
             alerts,
+            verdict,
         },
         StatusCode::OK,
     )

@@ -15,6 +15,7 @@
 mod admin;
 mod assets;
 mod audit;
+mod case;
 mod events;
 mod forms;
 mod registry;
@@ -54,6 +55,7 @@ pub fn router() -> Router<Arc<Node>> {
     Router::new()
         .merge(sign_in::routes())
         .merge(requests::routes())
+        .merge(case::routes())
         .merge(audit::routes())
         .merge(registry::routes())
         .merge(admin::routes())
@@ -87,25 +89,24 @@ async fn protect(req: axum::extract::Request, next: axum::middleware::Next) -> R
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        // Not `no-referrer`: with it a browser sends `Origin: null` on the console's own forms.
+        HeaderValue::from_static("same-origin"),
     );
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     res
 }
 
-/// A POST is accepted only if its `Origin` (or, without one, its `Referer`) names this host:
-/// a page elsewhere cannot submit the console's forms, the sign-in form included.
+/// A POST is accepted only if it comes from this origin: its `Origin` names this host, or (a
+/// browser that sent `Origin: null` or none) its `Sec-Fetch-Site` is `same-origin`, or (an older
+/// browser) its `Referer` names this host. A page elsewhere cannot submit the console's forms,
+/// the sign-in form included; a client that says nothing is refused.
 fn same_origin(h: &HeaderMap) -> bool {
     let Some(host) = h.get(header::HOST).and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let from = h
-        .get(header::ORIGIN)
-        .or_else(|| h.get(header::REFERER))
-        .and_then(|v| v.to_str().ok());
-    match from.and_then(|f| url::Url::parse(f).ok()) {
-        Some(u) => {
+    let names_host = |v: &str| match url::Url::parse(v) {
+        Ok(u) => {
             let authority = match (u.host_str(), u.port()) {
                 (Some(h), Some(p)) => format!("{h}:{p}"),
                 (Some(h), None) => h.to_owned(),
@@ -113,9 +114,18 @@ fn same_origin(h: &HeaderMap) -> bool {
             };
             authority.eq_ignore_ascii_case(host)
         }
-        // Browsers send Origin on every POST; a client that sends neither is not a browser
-        // form, and a form is all these routes take.
-        None => false,
+        Err(_) => false,
+    };
+    let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
+    match (
+        get("origin").filter(|o| *o != "null"),
+        get("sec-fetch-site"),
+        get("referer"),
+    ) {
+        (Some(origin), _, _) => names_host(origin),
+        (None, Some(site), _) => site == "same-origin",
+        (None, None, Some(referer)) => names_host(referer),
+        (None, None, None) => false,
     }
 }
 

@@ -163,10 +163,12 @@ fn timeline_svg(
     ));
     if let Some(g) = general {
         marks.push_str(&format!(
-            r##"<line x1="{:.1}" x2="{:.1}" y1="{PAD}" y2="{:.1}" stroke="#0a5c2f" stroke-width="2"/>"##,
+            r##"<line x1="{:.1}" x2="{:.1}" y1="{PAD}" y2="{:.1}" stroke="#0a5c2f" stroke-width="2"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#0a5c2f" text-anchor="middle">{g}</text>"##,
             x(g),
             x(g),
-            H - PAD
+            H - PAD,
+            x(g),
+            PAD - 6.0
         ));
     }
     let text = |s: &str| {
