@@ -112,7 +112,101 @@ macro_rules! insert_tree_rows {
     }};
 }
 
+/// The `(subject, index)` of the entries about a request.
+fn request_subjects(entries: &[(i64, Vec<u8>)]) -> Vec<(String, i64)> {
+    entries
+        .iter()
+        .filter_map(|(i, e)| {
+            let subject = hanoinet_ledger::Entry::decode(e).ok()?.subject;
+            subject.starts_with("request:").then_some((subject, *i))
+        })
+        .collect()
+}
+
+macro_rules! insert_subjects {
+    ($tx:ident, $rows:expr) => {{
+        let rows: &[(String, i64)] = $rows;
+        for chunk in rows.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO ledger_subjects (subject, idx) VALUES {} ON CONFLICT DO NOTHING",
+                placeholders(1, chunk.len(), 2)
+            );
+            let mut q = sqlx::query(&sql);
+            for (s, i) in chunk {
+                q = q.bind(s).bind(*i);
+            }
+            q.execute(&mut *$tx).await?;
+        }
+    }};
+}
+
 impl Store {
+    /// Indexes, by request, the entries integrated before the subject index existed (a step of
+    /// start-up; nothing to do on a log that had the index from its first entry).
+    pub async fn backfill_ledger_subjects(&self) -> Result<(), StoreError> {
+        const PAGE: i64 = 5_000;
+        loop {
+            with_tx!(self, |tx| {
+                let r = sqlx::query(
+                    "SELECT subjects_from, subjects_backfilled FROM ledger_state WHERE id = 1",
+                )
+                .fetch_one(&mut *tx)
+                .await?;
+                let (from, at): (i64, i64) = (
+                    r.try_get("subjects_from")?,
+                    r.try_get("subjects_backfilled")?,
+                );
+                if at >= from {
+                    // Done (nothing written: leaving without the commit is the rollback).
+                    return Ok(());
+                }
+                let end = (at + PAGE).min(from);
+                let rows = sqlx::query(
+                    "SELECT idx, entry FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+                )
+                .bind(at)
+                .bind(end)
+                .fetch_all(&mut *tx)
+                .await?;
+                let entries = rows
+                    .iter()
+                    .map(|r| {
+                        Ok((
+                            r.try_get::<i64, _>("idx")?,
+                            r.try_get::<Vec<u8>, _>("entry")?,
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                let subjects = request_subjects(&entries);
+                insert_subjects!(tx, &subjects);
+                sqlx::query("UPDATE ledger_state SET subjects_backfilled = $1 WHERE id = 1")
+                    .bind(end)
+                    .execute(&mut *tx)
+                    .await?;
+            });
+        }
+    }
+
+    /// The integrated entries about `subject` (`request:<id>`), in log order.
+    pub async fn ledger_entries_about(
+        &self,
+        subject: &str,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        with_read!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT e.idx, e.entry FROM ledger_subjects s
+                 JOIN ledger_entries e ON e.idx = s.idx
+                 WHERE s.subject = $1 ORDER BY e.idx",
+            )
+            .bind(subject)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| Ok((size(r.try_get("idx")?), r.try_get("entry")?)))
+                .collect()
+        })
+    }
+
     /// Appends entries on their own (events that change nothing else: a request opened, an
     /// envelope rejected, a node started).
     pub async fn append_ledger(&self, entries: &[Vec<u8>]) -> Result<(), StoreError> {
@@ -183,6 +277,8 @@ impl Store {
                 entries.push((index, entry));
             }
             insert_tree_rows!(tx, entries.iter().map(|(i, e)| (*i, e.as_slice())), &nodes);
+            let subjects = request_subjects(&entries);
+            insert_subjects!(tx, &subjects);
             for chunk in seqs.chunks(MAX_VARS) {
                 let list = (1..=chunk.len())
                     .map(|i| format!("${i}"))

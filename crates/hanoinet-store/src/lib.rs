@@ -266,7 +266,9 @@ impl Store {
                 .connect(url)
                 .await?;
             migrations::postgres().run(&pool).await?;
-            Ok(Self::Postgres(pool))
+            let store = Self::Postgres(pool);
+            store.backfill_ledger_subjects().await?;
+            Ok(store)
         } else {
             Err(StoreError::UnsupportedUrl(url.to_owned()))
         }
@@ -298,7 +300,9 @@ impl Store {
             .max_connections(4)
             .connect_with(opts.read_only(true))
             .await?;
-        Ok(Self::Sqlite { write, read })
+        let store = Self::Sqlite { write, read };
+        store.backfill_ledger_subjects().await?;
+        Ok(store)
     }
 
     /// The row-locking clause of a claim's inner `SELECT`: replicas over one PostgreSQL

@@ -356,3 +356,21 @@ audit-verify-now = تحقّق الآن
 audit-verified = تم التحقق من السجل { $log }: { $size } قيدًا، الجذر { $root }.
 audit-verified-consistent = تم التحقق من السجل { $log }: { $size } قيدًا، الجذر { $root }، ومتسق مع الرأس ذي { $earlier } قيدًا الذي تحققت منه في { $at }.
 audit-failed = لم يجتز السجل التحقق. أبلغ مشغّل العقدة ومراجعي الدول الأخرى:
+
+ledger-heading = قيود السجل
+ledger-hint = يُتحقق من دليل إدراج كل قيد مقابل أحدث رأس شجرة موقّع للعقدة ({ $size } قيدًا).
+ledger-event = الحدث
+ledger-proof = دليل الإدراج
+ledger-included = تم التحقق
+ledger-not-included = فشل التحقق: جرى العبث بالسجل
+ledger-pending = لم يُدرج بعد في رأس موقّع
+
+give-heading = تقديم البيانات
+give-results = النتائج (ملخص)
+give-file = الملف
+give-progress = تقدّم الرفع
+give-send = إرسال البيانات
+extend-heading = تمديد التحفظ (المادة 42)
+extend-days = أيام إضافية
+extend-ask = طلب التمديد
+extend-grant = منح التمديد

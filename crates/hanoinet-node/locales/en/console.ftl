@@ -357,3 +357,21 @@ audit-verify-now = Verify now
 audit-verified = Log { $log } verified: { $size } entries, root { $root }.
 audit-verified-consistent = Log { $log } verified: { $size } entries, root { $root }, consistent with the head of { $earlier } entries you verified at { $at }.
 audit-failed = The log did NOT verify. Raise it with the node's operator and the other States' auditors:
+
+ledger-heading = Ledger entries
+ledger-hint = Each entry's inclusion proof is checked against the node's latest signed tree head ({ $size } entries).
+ledger-event = Event
+ledger-proof = Inclusion proof
+ledger-included = verified
+ledger-not-included = DOES NOT VERIFY: the log was altered
+ledger-pending = not yet in a signed head
+
+give-heading = Give data
+give-results = Results (summary)
+give-file = File
+give-progress = Upload progress
+give-send = Send the data
+extend-heading = Extension of the preservation (Art. 42)
+extend-days = Days more
+extend-ask = Ask for an extension
+extend-grant = Grant the extension

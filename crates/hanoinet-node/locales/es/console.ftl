@@ -356,3 +356,21 @@ audit-verify-now = Verificar ahora
 audit-verified = Registro { $log } verificado: { $size } entradas, raíz { $root }.
 audit-verified-consistent = Registro { $log } verificado: { $size } entradas, raíz { $root }, coherente con la cabeza de { $earlier } entradas que verificó el { $at }.
 audit-failed = El registro NO se pudo verificar. Comuníquelo al operador del nodo y a los auditores de los demás Estados:
+
+ledger-heading = Entradas del registro
+ledger-hint = La prueba de inclusión de cada entrada se comprueba frente a la última cabeza de árbol firmada del nodo ({ $size } entradas).
+ledger-event = Evento
+ledger-proof = Prueba de inclusión
+ledger-included = verificada
+ledger-not-included = NO SE VERIFICA: el registro fue alterado
+ledger-pending = aún no está en una cabeza firmada
+
+give-heading = Entregar datos
+give-results = Resultados (resumen)
+give-file = Archivo
+give-progress = Progreso de la subida
+give-send = Enviar los datos
+extend-heading = Prórroga de la conservación (art. 42)
+extend-days = Días adicionales
+extend-ask = Pedir una prórroga
+extend-grant = Conceder la prórroga

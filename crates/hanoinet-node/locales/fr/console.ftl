@@ -356,3 +356,21 @@ audit-verify-now = Vérifier maintenant
 audit-verified = Journal { $log } vérifié : { $size } entrées, racine { $root }.
 audit-verified-consistent = Journal { $log } vérifié : { $size } entrées, racine { $root }, cohérent avec la tête de { $earlier } entrées que vous avez vérifiée le { $at }.
 audit-failed = Le journal N'A PAS pu être vérifié. Signalez-le à l'opérateur du nœud et aux auditeurs des autres États :
+
+ledger-heading = Entrées du journal
+ledger-hint = La preuve d'inclusion de chaque entrée est vérifiée par rapport à la dernière tête d'arbre signée du nœud ({ $size } entrées).
+ledger-event = Événement
+ledger-proof = Preuve d'inclusion
+ledger-included = vérifiée
+ledger-not-included = NE SE VÉRIFIE PAS : le journal a été modifié
+ledger-pending = pas encore dans une tête signée
+
+give-heading = Transmettre des données
+give-results = Résultats (résumé)
+give-file = Fichier
+give-progress = Progression du téléversement
+give-send = Transmettre les données
+extend-heading = Prolongation de la conservation (art. 42)
+extend-days = Jours supplémentaires
+extend-ask = Demander une prolongation
+extend-grant = Accorder la prolongation

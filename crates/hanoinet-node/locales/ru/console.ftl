@@ -356,3 +356,21 @@ audit-verify-now = Проверить сейчас
 audit-verified = Журнал { $log } проверен: записей { $size }, корень { $root }.
 audit-verified-consistent = Журнал { $log } проверен: записей { $size }, корень { $root }; согласован с вершиной из { $earlier } записей, проверенной вами { $at }.
 audit-failed = Журнал НЕ прошёл проверку. Сообщите оператору узла и аудиторам других государств:
+
+ledger-heading = Записи журнала
+ledger-hint = Доказательство включения каждой записи проверяется по последней подписанной вершине дерева узла (записей: { $size }).
+ledger-event = Событие
+ledger-proof = Доказательство включения
+ledger-included = проверено
+ledger-not-included = НЕ ПРОХОДИТ ПРОВЕРКУ: журнал изменён
+ledger-pending = ещё не в подписанной вершине
+
+give-heading = Передать данные
+give-results = Результаты (кратко)
+give-file = Файл
+give-progress = Ход загрузки
+give-send = Передать данные
+extend-heading = Продление срока сохранности (ст. 42)
+extend-days = Дополнительные дни
+extend-ask = Запросить продление
+extend-grant = Продлить

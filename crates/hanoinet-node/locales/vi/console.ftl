@@ -356,3 +356,21 @@ audit-verify-now = Kiểm tra ngay
 audit-verified = Đã kiểm tra nhật ký { $log }: { $size } mục, gốc { $root }.
 audit-verified-consistent = Đã kiểm tra nhật ký { $log }: { $size } mục, gốc { $root }, nhất quán với đỉnh { $earlier } mục bạn đã kiểm tra lúc { $at }.
 audit-failed = Nhật ký KHÔNG vượt qua kiểm tra. Hãy báo cho người vận hành nút và kiểm toán viên của các quốc gia khác:
+
+ledger-heading = Các mục nhật ký
+ledger-hint = Bằng chứng bao hàm của từng mục được kiểm tra theo đỉnh cây đã ký mới nhất của nút ({ $size } mục).
+ledger-event = Sự kiện
+ledger-proof = Bằng chứng bao hàm
+ledger-included = đã kiểm tra
+ledger-not-included = KHÔNG KHỚP: nhật ký đã bị sửa đổi
+ledger-pending = chưa có trong đỉnh đã ký
+
+give-heading = Cung cấp dữ liệu
+give-results = Kết quả (tóm tắt)
+give-file = Tệp
+give-progress = Tiến độ tải lên
+give-send = Gửi dữ liệu
+extend-heading = Gia hạn bảo quản (Điều 42)
+extend-days = Số ngày thêm
+extend-ask = Đề nghị gia hạn
+extend-grant = Cho gia hạn

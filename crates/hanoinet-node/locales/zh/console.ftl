@@ -356,3 +356,21 @@ audit-verify-now = 立即核验
 audit-verified = 日志 { $log } 已核验：{ $size } 个条目，根哈希 { $root }。
 audit-verified-consistent = 日志 { $log } 已核验：{ $size } 个条目，根哈希 { $root }，与您于 { $at } 核验的 { $earlier } 个条目的树头一致。
 audit-failed = 日志未通过核验。请告知节点运营者和其他国家的审计员：
+
+ledger-heading = 日志条目
+ledger-hint = 每个条目的包含证明均对照节点最新签名的树头（{ $size } 个条目）进行核验。
+ledger-event = 事件
+ledger-proof = 包含证明
+ledger-included = 已核验
+ledger-not-included = 核验失败：日志已被篡改
+ledger-pending = 尚未纳入已签名的树头
+
+give-heading = 提供数据
+give-results = 结果（摘要）
+give-file = 文件
+give-progress = 上传进度
+give-send = 发送数据
+extend-heading = 延长保全（第42条）
+extend-days = 延长天数
+extend-ask = 请求延期
+extend-grant = 同意延期

@@ -167,7 +167,7 @@ pub(crate) fn conditions(v: Option<&Value>, today: Date) -> Result<Conditions, V
 
 /// Who may give data on a request: the requested node once it accepted, or the sender of
 /// spontaneous information.
-pub(crate) fn may_give(rec: &RequestRecord) -> bool {
+pub fn may_give(rec: &RequestRecord) -> bool {
     // Preservation secures data; disclosing them takes a request for them (Art. 44, or the
     // Art. 43 disclosure of preserved traffic data).
     if rec.request_type == RequestType::Preservation {

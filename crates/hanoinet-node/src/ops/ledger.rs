@@ -201,3 +201,50 @@ pub async fn remember_peer_head(state: &Node, peer: &NodeId, head: &SignedTreeHe
         Err(e) => tracing::error!(error = %e, "storing a peer's tree head failed"),
     }
 }
+
+/// One ledger entry about a request, with what its inclusion proof showed.
+#[derive(Debug, Clone)]
+pub struct ProvenEntry {
+    pub index: u64,
+    pub entry: hanoinet_ledger::Entry,
+    /// `Some(true)`: its inclusion proof in the latest signed head verifies; `Some(false)`: it
+    /// does not (tampering); `None`: not yet in a signed head.
+    pub included: Option<bool>,
+}
+
+/// The ledger entries about request `id`, each with its inclusion proof in the latest signed
+/// head checked (the proof computed by the tree code, checked by the independent verifier).
+pub async fn entries_about(
+    state: &Node,
+    id: hanoinet_core::RequestId,
+) -> NodeResult<(Vec<ProvenEntry>, Option<SignedTreeHead>)> {
+    let head = refresh(state).await?;
+    let rows = state
+        .store
+        .ledger_entries_about(&format!("request:{id}"))
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (index, bytes) in rows {
+        let entry = hanoinet_ledger::Entry::decode(&bytes).map_err(NodeError::internal)?;
+        let included = match &head {
+            Some(h) if index < h.head.tree_size => {
+                let size = h.head.tree_size;
+                let path = compute(state, Plan::Inclusion { index, size }).await?;
+                Some(hanoinet_ledger::verify::inclusion(
+                    &bytes,
+                    index,
+                    size,
+                    &path,
+                    &h.head.root_hash,
+                ))
+            }
+            _ => None,
+        };
+        out.push(ProvenEntry {
+            index,
+            entry,
+            included,
+        });
+    }
+    Ok((out, head))
+}

@@ -19,7 +19,8 @@ use crate::harness::*;
 
 both_backends!(
     browser_vnm_files_a_preservation_and_fra_answers_it,
-    browser_four_eyes_and_the_auditor
+    browser_four_eyes_and_the_auditor,
+    browser_data_with_their_conditions
 );
 
 /// Every page in every language (on SQLite: the pages are the same on both backends).
@@ -158,6 +159,27 @@ impl Page {
         e.send_keys(text).await.unwrap();
     }
 
+    /// Clicks something that loads a new page, and waits until the new page is there (so that
+    /// nothing is read from the old one).
+    pub async fn submit(&self, css: &str) {
+        self.js("window.__hn_old_page = true; return 1;").await;
+        self.click(css).await;
+        let c = self.c.clone();
+        let loaded = eventually(Duration::from_secs(15), || {
+            let c = c.clone();
+            async move {
+                c.execute(
+                    "return window.__hn_old_page === undefined && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await
+                .is_ok_and(|v| v == Value::Bool(true))
+            }
+        })
+        .await;
+        assert!(loaded, "{css} did not load a page");
+    }
+
     /// Ticks a checkbox (leaves it ticked if it is).
     pub async fn tick(&self, css: &str) {
         let e = self.find(css).await;
@@ -237,7 +259,7 @@ impl Page {
         self.type_into("#username", name).await;
         self.type_into("#password", password).await;
         self.type_into("#code", code).await;
-        self.click("form[action='/sign-in'] button[type=submit]")
+        self.submit("form[action='/sign-in'] button[type=submit]")
             .await;
     }
 }
@@ -303,7 +325,7 @@ async fn browser_vnm_files_a_preservation_and_fra_answers_it(
     // VNM files a preservation through the form: the chooser, then the form of the type.
     vnm.goto("/requests/new").await;
     vnm.check("new-request").await;
-    vnm.click("a[href='/requests/new/preservation']").await;
+    vnm.submit("a[href='/requests/new/preservation']").await;
     vnm.find("#f-data_to_preserve").await;
     vnm.check("new-preservation").await;
     // Sent half-filled first: the errors show next to their fields.
@@ -313,7 +335,7 @@ async fn browser_vnm_files_a_preservation_and_fra_answers_it(
         .await
         .unwrap();
     vnm.type_into("#f-offence", "ICT fraud (Art. 13)").await;
-    vnm.click("button[value=send]").await;
+    vnm.submit("button[value=send]").await;
     vnm.find("#e-data_to_preserve").await;
     assert_eq!(vnm.path().await, "/requests/new/preservation");
     vnm.check("new-preservation-errors").await;
@@ -331,7 +353,7 @@ async fn browser_vnm_files_a_preservation_and_fra_answers_it(
             _ => {}
         }
     }
-    vnm.click("button[value=send]").await;
+    vnm.submit("button[value=send]").await;
     vnm.find("#status").await;
     let id = vnm.path().await.trim_start_matches("/requests/").to_owned();
     assert_eq!(id.len(), 36, "on the request's page, not {id}");
@@ -356,12 +378,12 @@ async fn browser_vnm_files_a_preservation_and_fra_answers_it(
     fra.check("inbox-one").await;
 
     // France opens it; a refusal without grounds shows the error, nothing changes.
-    fra.click(&format!("#inbox-rows a[href='/requests/{id}']"))
+    fra.submit(&format!("#inbox-rows a[href='/requests/{id}']"))
         .await;
     fra.find("#move-refused").await;
     fra.check("request-incoming").await;
     fra.type_into("#explanation-refused", "No.").await;
-    fra.click("#move-refused").await;
+    fra.submit("#move-refused").await;
     fra.find("#move-errors").await;
     assert!(fra.text("#move-errors").await.contains("required"));
     assert_eq!(net.get(FRA, &id).await["status"], "delivered");
@@ -370,15 +392,15 @@ async fn browser_vnm_files_a_preservation_and_fra_answers_it(
     // A form without its CSRF token (as a forged page would send) is refused.
     fra.js("document.querySelectorAll('input[name=csrf]').forEach(e => e.remove()); return 1;")
         .await;
-    fra.click("#move-acknowledged").await;
+    fra.submit("#move-acknowledged").await;
     assert!(fra.text("main").await.contains("out of date"));
     assert_eq!(net.get(FRA, &id).await["status"], "delivered");
 
     // Acknowledge, accept.
     fra.goto(&format!("/requests/{id}")).await;
-    fra.click("#move-acknowledged").await;
+    fra.submit("#move-acknowledged").await;
     fra.find("#move-accepted").await;
-    fra.click("#move-accepted").await;
+    fra.submit("#move-accepted").await;
     fra.find("#status").await;
     net.wait_status(VNM, &id, "accepted").await;
 
@@ -387,6 +409,16 @@ async fn browser_vnm_files_a_preservation_and_fra_answers_it(
     assert_eq!(vnm.text("#status").await, "accepted");
     assert!(!vnm.text("#preserved-until").await.is_empty());
     vnm.check("request-accepted").await;
+
+    // VNM asks for 30 more days of preservation (Art. 42): the message goes to France.
+    vnm.type_into("#extend-days", "30").await;
+    vnm.submit("#extend-send").await;
+    vnm.find("#status").await;
+    assert!(
+        vnm.text("#h-messages + ul")
+            .await
+            .contains("Extension asked")
+    );
 
     // The Arabic inbox reads right to left, its menu mirrored.
     fra.goto("/inbox?lang=ar").await;
@@ -410,7 +442,7 @@ async fn browser_vnm_files_a_preservation_and_fra_answers_it(
         .unwrap();
     assert_eq!(cookie.http_only(), Some(true));
     assert_eq!(format!("{:?}", cookie.same_site()), "Some(Strict)");
-    vnm.click("form[action='/sign-out'] button").await;
+    vnm.submit("form[action='/sign-out'] button").await;
     vnm.find("#username").await;
     let replay = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -487,7 +519,7 @@ async fn browser_four_eyes_and_the_auditor(backend: hanoinet_store::testing::Bac
 
     // Approving the other: it goes.
     sup.goto("/approvals").await;
-    sup.click(&format!("form[action='/requests/{id}/approve'] button"))
+    sup.submit(&format!("form[action='/requests/{id}/approve'] button"))
         .await;
     sup.find("#status").await;
     net.wait_status(FRA, &id, "delivered").await;
@@ -500,7 +532,7 @@ async fn browser_four_eyes_and_the_auditor(backend: hanoinet_store::testing::Bac
     aud.find("#tree-size").await;
     assert_eq!(aud.path().await, "/audit");
     aud.check("audit").await;
-    aud.click("#verify-now").await;
+    aud.submit("#verify-now").await;
     let verdict = aud.text("#verify-result").await;
     assert!(verdict.contains("verified"), "{verdict}");
     aud.check("audit-verified").await;
@@ -620,4 +652,122 @@ async fn browser_every_page(backend: hanoinet_store::testing::Backend) {
         p.check(&format!("sign-in-{lang}")).await;
     }
     p.c.close().await.unwrap();
+}
+
+/// France gives data on an accepted request through the form (conditions, a summary, a file,
+/// the upload's progress); a transfer without its conditions is refused and its file dropped;
+/// Viet Nam sees the data with their Art. 36 conditions and downloads the file.
+async fn browser_data_with_their_conditions(backend: hanoinet_store::testing::Backend) {
+    let net = Net::start(backend).await;
+    let driver = Driver::start().await;
+    let g = group(backend, "data");
+    let vnm_secret = enrol(&net, VNM, "officer").await;
+    let fra_secret = enrol(&net, FRA, "officer").await;
+    let id = net.send_stored_data(VNM, FRA).await;
+    net.wait_status(FRA, &id, "delivered").await;
+    let (s, v) = net.respond(FRA, &id, json!({"decision": "accept"})).await;
+    assert_eq!(s, 201, "{v}");
+
+    let fra = Page::new(driver.browser().await, net.url(FRA), &g);
+    fra.sign_in("officer", PASSWORD, &code(&net, &fra_secret))
+        .await;
+    fra.find("#inbox-rows").await;
+    fra.goto(&format!("/requests/{id}")).await;
+    fra.find("#give-send").await;
+    fra.check("give-form").await;
+
+    let dir = hanoinet_store::testing::TempDir::new("upload");
+    let file = dir.path().join("subscriber-records.csv");
+    let content = "account,created\nx@example.fr,2026-01-02\n".repeat(2000);
+    std::fs::write(&file, &content).unwrap();
+
+    // Without a purpose: refused, nothing sent, the file not kept.
+    fra.type_into("#give-use", "Only for case 2026/17").await;
+    fra.type_into("#give-retention", "12312027").await;
+    fra.find("#give-file")
+        .await
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    fra.click("#give-send").await;
+    fra.find("#move-errors, .error").await;
+    assert!(fra.text("#move-errors").await.contains("Purpose"));
+    let (_, data) = net
+        .call(
+            FRA,
+            reqwest::Method::GET,
+            &format!("/api/v1/requests/{id}/data"),
+            None,
+        )
+        .await;
+    assert_eq!(data["transfers"].as_array().unwrap().len(), 0, "{data}");
+    let kept = hanoinet_store::tamper::execute_raw(
+        net.store(FRA),
+        "DELETE FROM attachments WHERE transfer_id IS NULL",
+    )
+    .await
+    .unwrap();
+    assert_eq!(kept, 0, "the refused transfer's file was kept");
+
+    // Complete: sent, with the upload's progress bar filled.
+    fra.goto(&format!("/requests/{id}")).await;
+    fra.type_into("#give-purpose", "Evidence in case 2026/17")
+        .await;
+    fra.type_into("#give-use", "Only for case 2026/17").await;
+    fra.type_into("#give-retention", "12312027").await;
+    fra.type_into("#give-results", "Subscriber records of the account.")
+        .await;
+    fra.find("#give-file")
+        .await
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    fra.submit("#give-send").await;
+    fra.find("a[href*='/attachments/']").await;
+    fra.check("request-data-given").await;
+
+    // Viet Nam: the data with their conditions, and the file as sent.
+    let vnm = Page::new(driver.browser().await, net.url(VNM), &g);
+    vnm.sign_in("officer", PASSWORD, &code(&net, &vnm_secret))
+        .await;
+    vnm.find("#inbox-rows").await;
+    let arrived = eventually(Duration::from_secs(20), || async {
+        vnm.goto(&format!("/requests/{id}")).await;
+        vnm.has("a[href*='/attachments/']").await
+            && vnm
+                .text("#h-data + div, #h-data ~ div")
+                .await
+                .contains("complete")
+    })
+    .await;
+    assert!(arrived, "the data did not arrive");
+    let page = vnm.text("main").await;
+    assert!(page.contains("Evidence in case 2026/17") && page.contains("Only for case 2026/17"));
+    vnm.check("request-data-received").await;
+    let href = vnm
+        .find("a[href*='/attachments/']")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let cookie = vnm
+        .c
+        .get_named_cookie(hanoinet_node::http::console::COOKIE)
+        .await
+        .unwrap();
+    let got = reqwest::Client::new()
+        .get(format!("{}{href}", vnm.base))
+        .header(
+            reqwest::header::COOKIE,
+            format!("{}={}", cookie.name(), cookie.value()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.text().await.unwrap(), content);
+
+    fra.c.close().await.unwrap();
+    vnm.c.close().await.unwrap();
 }

@@ -267,6 +267,51 @@ async fn console_files_answers_and_follows_a_preservation(
     assert!(mine.html.contains(r#"id="preserved-until""#));
     assert!(mine.html.contains("Acknowledge") || mine.html.contains("acknowledged"));
 
+    // The request's ledger entries, each with its inclusion proof checked.
+    let proofs = |html: &str| html.matches("proof-ok").count();
+    let before = proofs(&mine.html);
+    assert!(before >= 3, "{}", mine.html);
+    assert!(!mine.html.contains("DOES NOT VERIFY"));
+
+    // Entries logged before the subject index existed are indexed at start-up.
+    let store = net.store(VNM);
+    hanoinet_store::tamper::execute_raw(store, "DELETE FROM ledger_subjects")
+        .await
+        .unwrap();
+    hanoinet_store::tamper::execute_raw(
+        store,
+        "UPDATE ledger_state SET subjects_from = size, subjects_backfilled = 0",
+    )
+    .await
+    .unwrap();
+    let first_index = |html: &str| -> u64 {
+        html.split(r#"<tbody><tr><td>"#)
+            .nth(1)
+            .and_then(|r| r.split('<').next())
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let created_at = first_index(&mine.html);
+    let without = first_index(&vnm.get(&format!("/requests/{id}")).await.html);
+    assert!(without > created_at, "the old entries are not listed");
+    store.backfill_ledger_subjects().await.unwrap();
+    let index = first_index(&vnm.get(&format!("/requests/{id}")).await.html);
+    assert_eq!(index, created_at, "indexed again");
+
+    // An entry rewritten in the database: its proof no longer verifies, and the page says so.
+    hanoinet_store::tamper::execute_raw(
+        store,
+        &format!(
+            "UPDATE ledger_entries SET entry = (SELECT entry FROM ledger_entries WHERE idx = {}) WHERE idx = {index}",
+            index + 1
+        ),
+    )
+    .await
+    .unwrap();
+    let after = vnm.get(&format!("/requests/{id}")).await;
+    assert!(after.html.contains("DOES NOT VERIFY"), "{}", after.html);
+
     // The same page in Vietnamese for a Vietnamese officer who chose it.
     let r = vnm
         .post(

@@ -70,6 +70,14 @@ struct GroundChoice {
     checked: bool,
 }
 
+struct LedgerRow {
+    index: u64,
+    event: String,
+    at: When,
+    /// `Some(true)` proof verified, `Some(false)` it failed, `None` not yet in a signed head.
+    included: Option<bool>,
+}
+
 struct MessageRow {
     kind: String,
     sent: bool,
@@ -124,10 +132,15 @@ struct RequestPage {
     own_request: bool,
     awaiting_approval: bool,
     can_enquire: bool,
+    can_give: bool,
+    can_extend: bool,
+    onward_rules: Vec<(&'static str, String)>,
     messages: Vec<MessageRow>,
     transfers: Vec<TransferRow>,
     receipt: bool,
     response_receipt: bool,
+    ledger: Vec<LedgerRow>,
+    ledger_hint: Option<String>,
 }
 
 fn text_of(v: &Value, key: &str) -> Option<String> {
@@ -135,6 +148,26 @@ fn text_of(v: &Value, key: &str) -> Option<String> {
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
+}
+
+/// The message naming the field of a request-page form an error is about.
+fn label_of(field: &str) -> Option<&'static str> {
+    let name = field.rsplit('.').next().unwrap_or(field);
+    let name = name.split('[').next().unwrap_or(name);
+    Some(match name {
+        "purpose" => "condition-purpose",
+        "use_limitation" => "condition-use",
+        "retention_until" => "condition-retention",
+        "onward_transfer" => "condition-onward",
+        "results" => "give-results",
+        "attachments" | "name" => "give-file",
+        "grounds" => "grounds",
+        "explanation" => "explanation",
+        "conditions" => "conditions",
+        "days" => "extend-days",
+        "note" => "note-optional",
+        _ => return None,
+    })
 }
 
 fn ground_label(lang: Lang, code: &str) -> String {
@@ -153,6 +186,9 @@ async fn request_page(
         .await
         .map_err(|e| c.failure(e))?;
     let transfers = ops::give::transfers(state, c.user(), id)
+        .await
+        .map_err(|e| c.failure(e))?;
+    let (proven, head) = ops::ledger::entries_about(state, rec.id)
         .await
         .map_err(|e| c.failure(e))?;
     let lang = c.lang;
@@ -305,7 +341,10 @@ async fn request_page(
         moves,
         move_errors: move_errors
             .iter()
-            .map(|e| forms::error_text(lang, e))
+            .map(|e| match label_of(&e.field) {
+                Some(key) => format!("{}: {}", lang.text(key), forms::error_text(lang, e)),
+                None => forms::error_text(lang, e),
+            })
             .collect(),
         note: value_of(typed, "note").to_owned(),
         explanation: value_of(typed, "explanation").to_owned(),
@@ -316,11 +355,46 @@ async fn request_page(
         can_enquire: officer
             && rec.direction == Direction::Outgoing
             && !rec.status.before_sending(),
+        can_give: officer && ops::data::may_give(&rec),
+        can_extend: officer && t == request::RequestType::Preservation && rec.status.preserves(),
+        onward_rules: hanoinet_protocol::payload::OnwardRule::ALL
+            .iter()
+            .map(|r| (r.as_str(), lang.text(&format!("onward-{}", r.as_str()))))
+            .collect(),
         messages,
         transfers,
         receipt: rec.receipt.is_some(),
         response_receipt: rec.response_receipt.is_some(),
+        ledger: proven
+            .iter()
+            .map(|p| LedgerRow {
+                index: p.index,
+                event: p.entry.event.clone(),
+                at: c.when(p.entry.at),
+                included: p.included,
+            })
+            .collect(),
+        ledger_hint: head
+            .map(|h| lang.text_with("ledger-hint", &[("size", h.head.tree_size.to_string())])),
     })
+}
+
+/// The request page again with the errors of a form that was refused (422), or the page for
+/// an error that is not about the form's fields.
+pub(super) async fn again_with(
+    state: &Node,
+    c: &Console,
+    id: &str,
+    e: NodeError,
+    typed: &[(String, String)],
+) -> Response {
+    match e {
+        NodeError::Invalid(errors) => match request_page(state, c, id, &errors, typed).await {
+            Ok(p) => page(p, StatusCode::UNPROCESSABLE_ENTITY),
+            Err(r) => r,
+        },
+        e => c.failure(e),
+    }
 }
 
 async fn show(State(state): State<Arc<Node>>, c: Console, Path(id): Path<String>) -> Response {

@@ -18,6 +18,7 @@ mod audit;
 mod case;
 mod events;
 mod forms;
+mod give;
 mod registry;
 mod requests;
 mod sign_in;
@@ -56,6 +57,7 @@ pub fn router() -> Router<Arc<Node>> {
         .merge(sign_in::routes())
         .merge(requests::routes())
         .merge(case::routes())
+        .merge(give::routes())
         .merge(audit::routes())
         .merge(registry::routes())
         .merge(admin::routes())
