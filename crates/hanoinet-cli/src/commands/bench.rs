@@ -18,6 +18,8 @@ pub enum BenchCommand {
     Delivery(BenchArgs),
     /// Ledger append throughput, and proof production and verification at large sizes.
     Ledger(crate::commands::bench_ledger::LedgerBenchArgs),
+    /// Server time of the console's inbox and request pages with many requests stored.
+    Console(crate::commands::bench_console::ConsoleBenchArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -50,6 +52,7 @@ pub async fn run(c: BenchCommand) -> anyhow::Result<()> {
     let a = match c {
         BenchCommand::Delivery(a) => a,
         BenchCommand::Ledger(a) => return crate::commands::bench_ledger::run(a).await,
+        BenchCommand::Console(a) => return crate::commands::bench_console::run(a).await,
     };
     let backends: &[Backend] = match a.backend {
         BackendArg::Sqlite => &[Backend::Sqlite],
@@ -69,15 +72,15 @@ pub async fn run(c: BenchCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-struct Pair {
+pub(crate) struct Pair {
     _tmp: TempDir,
     _dbs: Vec<TestDb>,
-    sender: NodeHandle,
-    receiver: NodeHandle,
-    api: Api,
+    pub(crate) sender: NodeHandle,
+    pub(crate) receiver: NodeHandle,
+    pub(crate) api: Api,
 }
 
-async fn pair(backend: Backend) -> anyhow::Result<Pair> {
+pub(crate) async fn pair(backend: Backend) -> anyhow::Result<Pair> {
     let tmp = TempDir::new("bench");
     let local = network::local(tmp.path(), &["VNM/247", "FRA/247"], backend).await?;
     let mut handles = Vec::new();
@@ -115,7 +118,7 @@ fn body(to: &str, i: usize) -> serde_json::Value {
 }
 
 /// Waits until `n` request envelopes are delivered; returns their (created, delivered) times.
-async fn wait_delivered(p: &Pair, n: usize, timeout: Duration) -> anyhow::Result<Vec<(i64, i64)>> {
+pub(crate) async fn wait_delivered(p: &Pair, n: usize, timeout: Duration) -> anyhow::Result<Vec<(i64, i64)>> {
     let start = Instant::now();
     loop {
         let times = p
@@ -136,7 +139,7 @@ async fn wait_delivered(p: &Pair, n: usize, timeout: Duration) -> anyhow::Result
     }
 }
 
-fn percentile(sorted: &[i64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[i64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -230,14 +233,14 @@ async fn bench_backend(backend: Backend, a: &BenchArgs) -> anyhow::Result<()> {
 
 /// The sender's API, as the benchmark's clients use it.
 #[derive(Clone)]
-struct Api {
-    url: String,
-    token: String,
+pub(crate) struct Api {
+    pub(crate) url: String,
+    pub(crate) token: String,
     to: String,
 }
 
 impl Api {
-    async fn post(&self, http: &reqwest::Client, i: usize) -> anyhow::Result<()> {
+    pub(crate) async fn post(&self, http: &reqwest::Client, i: usize) -> anyhow::Result<()> {
         let r = http
             .post(format!("{}/api/v1/requests", self.url))
             .bearer_auth(&self.token)

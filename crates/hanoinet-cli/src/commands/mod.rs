@@ -1,4 +1,5 @@
 pub mod bench;
+pub mod bench_console;
 pub mod bench_ledger;
 pub mod demo;
 pub mod ledger;

@@ -374,3 +374,5 @@ extend-heading = تمديد التحفظ (المادة 42)
 extend-days = أيام إضافية
 extend-ask = طلب التمديد
 extend-grant = منح التمديد
+
+inbox-showing = تُعرض الطلبات الـ{ $shown } الأكثر استعجالًا من أصل { $total } طلبًا واردًا.

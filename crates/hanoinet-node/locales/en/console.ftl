@@ -375,3 +375,5 @@ extend-heading = Extension of the preservation (Art. 42)
 extend-days = Days more
 extend-ask = Ask for an extension
 extend-grant = Grant the extension
+
+inbox-showing = Showing the { $shown } most urgent of { $total } incoming requests.

@@ -374,3 +374,5 @@ extend-heading = Prórroga de la conservación (art. 42)
 extend-days = Días adicionales
 extend-ask = Pedir una prórroga
 extend-grant = Conceder la prórroga
+
+inbox-showing = Se muestran las { $shown } más urgentes de { $total } solicitudes recibidas.

@@ -374,3 +374,5 @@ extend-heading = Prolongation de la conservation (art. 42)
 extend-days = Jours supplémentaires
 extend-ask = Demander une prolongation
 extend-grant = Accorder la prolongation
+
+inbox-showing = Affichage des { $shown } demandes les plus urgentes sur { $total } demandes reçues.

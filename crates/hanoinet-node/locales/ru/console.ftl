@@ -374,3 +374,5 @@ extend-heading = Продление срока сохранности (ст. 42)
 extend-days = Дополнительные дни
 extend-ask = Запросить продление
 extend-grant = Продлить
+
+inbox-showing = Показаны { $shown } самых срочных из { $total } входящих запросов.

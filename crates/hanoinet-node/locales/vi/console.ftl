@@ -374,3 +374,5 @@ extend-heading = Gia hạn bảo quản (Điều 42)
 extend-days = Số ngày thêm
 extend-ask = Đề nghị gia hạn
 extend-grant = Cho gia hạn
+
+inbox-showing = Đang hiển thị { $shown } yêu cầu khẩn nhất trong { $total } yêu cầu nhận được.

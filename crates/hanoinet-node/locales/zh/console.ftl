@@ -374,3 +374,5 @@ extend-heading = 延长保全（第42条）
 extend-days = 延长天数
 extend-ask = 请求延期
 extend-grant = 同意延期
+
+inbox-showing = 显示 { $total } 个收到的请求中最紧急的 { $shown } 个。

@@ -206,22 +206,21 @@ pub async fn load(state: &Node, id: &str) -> NodeResult<RequestRecord> {
         .ok_or_else(|| NodeError::not_found(format!("no request {id}")))
 }
 
-/// The 24/7 inbox: incoming requests, emergencies first, then by acknowledgement deadline
-/// (none last), then oldest first; each with its urgency. One ledger entry names them.
+/// Most requests the 24/7 inbox shows at once.
+pub const INBOX_ROWS: i64 = 100;
+
+/// The 24/7 inbox: incoming requests awaiting acknowledgement first (emergencies first, then
+/// by acknowledgement deadline), then the others, newest first; at most [`INBOX_ROWS`], with
+/// the number of incoming requests in all. One ledger entry names the cases shown.
 pub async fn inbox(
     node: &Node,
     user: &User,
-) -> NodeResult<Vec<(RequestRecord, hanoinet_core::request::Urgency)>> {
+) -> NodeResult<(Vec<(RequestRecord, hanoinet_core::request::Urgency)>, i64)> {
     use hanoinet_core::request::Urgency;
-    let recs = list(
-        node,
-        user,
-        Some(Direction::Incoming),
-        ListOrder::Newest,
-        MAX_LIST,
-    )
-    .await?;
-    let mut out: Vec<_> = recs
+    require_reader(user)?;
+    let (recs, total) = node.store.inbox(INBOX_ROWS).await?;
+    log_listed(node, user, &recs).await?;
+    let out = recs
         .into_iter()
         .map(|r| {
             let urgency = r
@@ -232,17 +231,7 @@ pub async fn inbox(
             (r, urgency)
         })
         .collect();
-    out.sort_by(|(a, ua), (b, ub)| {
-        ub.cmp(ua)
-            .then_with(|| match (a.ack_due_at, b.ack_due_at) {
-                (Some(x), Some(y)) => x.cmp(&y),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (None, None) => std::cmp::Ordering::Equal,
-            })
-            .then_with(|| a.created_at.cmp(&b.created_at))
-    });
-    Ok(out)
+    Ok((out, total))
 }
 
 /// Up to `limit` requests, newest first or by time limit; one ledger entry names every case
@@ -256,6 +245,12 @@ pub async fn list(
 ) -> NodeResult<Vec<RequestRecord>> {
     require_reader(user)?;
     let recs = node.store.list_requests(direction, order, limit).await?;
+    log_listed(node, user, &recs).await?;
+    Ok(recs)
+}
+
+/// The ledger entry naming every case a list showed.
+async fn log_listed(node: &Node, user: &User, recs: &[RequestRecord]) -> NodeResult<()> {
     let listed = crate::ops::ledger::entry(
         node,
         Event::RequestsListed,
@@ -271,7 +266,7 @@ pub async fn list(
             .join(","),
     );
     node.store.append_ledger(&[listed.encode()]).await?;
-    Ok(recs)
+    Ok(())
 }
 
 /// One request, opened by `user` (who opened which case, and when, is part of the record).

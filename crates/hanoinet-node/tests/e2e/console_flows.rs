@@ -16,7 +16,8 @@ both_backends!(
     console_files_answers_and_follows_a_preservation,
     console_four_eyes_and_roles,
     console_admin_manages_users,
-    console_inbox_streams_changes
+    console_inbox_streams_changes,
+    console_inbox_puts_what_needs_action_first
 );
 
 pub const PASSWORD: &str = "night shift at the 24/7 desk";
@@ -619,4 +620,31 @@ async fn console_inbox_streams_changes(backend: hanoinet_store::testing::Backend
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
+}
+
+/// The 24/7 inbox: awaiting acknowledgement first, emergencies first among them, then by
+/// deadline; what was already acknowledged after.
+async fn console_inbox_puts_what_needs_action_first(backend: hanoinet_store::testing::Backend) {
+    let net = Net::start(backend).await;
+    let vnm = Session::open(&net, VNM, "officer").await;
+    let acknowledged = net.send(FRA, VNM).await;
+    let normal = net.send(FRA, VNM).await;
+    let mut body = preservation("VNM/247");
+    body["urgency"] = serde_json::json!("emergency");
+    body["emergency_reason"] = serde_json::json!("A child is at risk of abuse tonight.");
+    let (s, v) = net.create(FRA, body).await;
+    assert_eq!(s, 201, "{v}");
+    let emergency = v["id"].as_str().unwrap().to_owned();
+    for id in [&acknowledged, &normal, &emergency] {
+        net.wait_status(VNM, id, "delivered").await;
+    }
+    let (s, v) = net
+        .move_to(VNM, &acknowledged, serde_json::json!({"status": "acknowledged"}))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let html = vnm.get("/inbox").await.html;
+    let at = |id: &str| html.find(id).unwrap_or_else(|| panic!("{id} not in the inbox"));
+    assert!(at(&emergency) < at(&normal), "the emergency first");
+    assert!(at(&normal) < at(&acknowledged), "what awaits acknowledgement first");
+    assert!(html.contains(r#"<tr class="emergency">"#));
 }

@@ -10,3 +10,6 @@ CREATE TABLE ledger_subjects (
 ALTER TABLE ledger_state ADD COLUMN subjects_from BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE ledger_state ADD COLUMN subjects_backfilled BIGINT NOT NULL DEFAULT 0;
 UPDATE ledger_state SET subjects_from = size;
+
+-- The 24/7 inbox reads incoming requests awaiting acknowledgement by deadline.
+CREATE INDEX requests_inbox ON requests (direction, status, ack_due_at);

@@ -91,6 +91,7 @@ struct InboxPage {
     lang: Lang,
     signed_in: Option<Who>,
     rows: Vec<Row>,
+    shown: Option<String>,
 }
 
 #[derive(Template)]
@@ -98,22 +99,33 @@ struct InboxPage {
 struct InboxRows {
     lang: Lang,
     rows: Vec<Row>,
+    shown: Option<String>,
 }
 
-async fn inbox_list(state: &Node, c: &Console) -> Result<Vec<Row>, Response> {
+/// The inbox's rows, and the line saying how many of how many it shows (when not all).
+async fn inbox_list(state: &Node, c: &Console) -> Result<(Vec<Row>, Option<String>), Response> {
     match ops::requests::inbox(state, c.user()).await {
-        Ok(recs) => Ok(recs.iter().map(|(r, _)| row(c, r)).collect()),
+        Ok((recs, total)) => {
+            let shown = (recs.len() < total as usize).then(|| {
+                c.lang.text_with(
+                    "inbox-showing",
+                    &[("shown", recs.len().to_string()), ("total", total.to_string())],
+                )
+            });
+            Ok((recs.iter().map(|(r, _)| row(c, r)).collect(), shown))
+        }
         Err(e) => Err(c.failure(e)),
     }
 }
 
 async fn inbox(State(state): State<Arc<Node>>, c: Console) -> Response {
     match inbox_list(&state, &c).await {
-        Ok(rows) => page(
+        Ok((rows, shown)) => page(
             InboxPage {
                 lang: c.lang,
                 signed_in: Some(c.who("/inbox")),
                 rows,
+                shown,
             },
             StatusCode::OK,
         ),
@@ -124,7 +136,14 @@ async fn inbox(State(state): State<Arc<Node>>, c: Console) -> Response {
 /// The inbox's table alone, fetched again when the event stream says something changed.
 async fn inbox_rows(State(state): State<Arc<Node>>, c: Console) -> Response {
     match inbox_list(&state, &c).await {
-        Ok(rows) => page(InboxRows { lang: c.lang, rows }, StatusCode::OK),
+        Ok((rows, shown)) => page(
+            InboxRows {
+                lang: c.lang,
+                rows,
+                shown,
+            },
+            StatusCode::OK,
+        ),
         Err(r) => r,
     }
 }
