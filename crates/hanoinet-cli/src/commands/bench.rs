@@ -118,7 +118,11 @@ fn body(to: &str, i: usize) -> serde_json::Value {
 }
 
 /// Waits until `n` request envelopes are delivered; returns their (created, delivered) times.
-pub(crate) async fn wait_delivered(p: &Pair, n: usize, timeout: Duration) -> anyhow::Result<Vec<(i64, i64)>> {
+pub(crate) async fn wait_delivered(
+    p: &Pair,
+    n: usize,
+    timeout: Duration,
+) -> anyhow::Result<Vec<(i64, i64)>> {
     let start = Instant::now();
     loop {
         let times = p

@@ -97,7 +97,11 @@ async fn bench_backend(backend: Backend, a: &ConsoleBenchArgs) -> anyhow::Result
     let r = browser
         .post(format!("{base}/sign-in"))
         .header(reqwest::header::ORIGIN, &base)
-        .form(&[("username", officer), ("password", password), ("code", &code)])
+        .form(&[
+            ("username", officer),
+            ("password", password),
+            ("code", &code),
+        ])
         .send()
         .await?;
     anyhow::ensure!(r.status() == 303, "sign-in answered {}", r.status());
@@ -119,7 +123,11 @@ async fn bench_backend(backend: Backend, a: &ConsoleBenchArgs) -> anyhow::Result
         .iter()
         .map(|r| r.id.to_string())
         .collect();
-    anyhow::ensure!(ids.len() >= a.requests, "only {} requests on France", ids.len());
+    anyhow::ensure!(
+        ids.len() >= a.requests,
+        "only {} requests on France",
+        ids.len()
+    );
 
     let time_page = async |what: &str, path: &dyn Fn(usize) -> String| -> anyhow::Result<()> {
         let mut times = Vec::with_capacity(a.loads);
@@ -147,7 +155,10 @@ async fn bench_backend(backend: Backend, a: &ConsoleBenchArgs) -> anyhow::Result
     };
     time_page("inbox", &|_| "/inbox".to_owned()).await?;
     let step = (ids.len() / a.loads.max(1)).max(1);
-    time_page("request page", &|i| format!("/requests/{}", ids[(i * step) % ids.len()])).await?;
+    time_page("request page", &|i| {
+        format!("/requests/{}", ids[(i * step) % ids.len()])
+    })
+    .await?;
     time_page("outgoing", &|_| "/outgoing".to_owned()).await?;
     p.sender.shutdown().await;
     p.receiver.shutdown().await;

@@ -106,6 +106,23 @@ async fn console_sign_in_inbox_and_sign_out(backend: hanoinet_store::testing::Ba
         }
         assert_eq!(req.send().await.unwrap().status(), 403, "origin {origin:?}");
     }
+    // `Origin: null` (a sandboxed frame, a no-referrer page): only a browser's own word that
+    // the form is same-origin lets it through.
+    for (site, expected) in [
+        ("cross-site", 403),
+        ("same-site", 403),
+        ("same-origin", 401),
+    ] {
+        let r = b
+            .post(format!("{base}/sign-in"))
+            .header(header::ORIGIN, "null")
+            .header("sec-fetch-site", site)
+            .form(&form("not the password", code()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), expected, "Sec-Fetch-Site: {site}");
+    }
     let post = |path: &str| {
         b.post(format!("{base}{path}"))
             .header(header::ORIGIN, format!("http://{host}"))

@@ -639,12 +639,22 @@ async fn console_inbox_puts_what_needs_action_first(backend: hanoinet_store::tes
         net.wait_status(VNM, id, "delivered").await;
     }
     let (s, v) = net
-        .move_to(VNM, &acknowledged, serde_json::json!({"status": "acknowledged"}))
+        .move_to(
+            VNM,
+            &acknowledged,
+            serde_json::json!({"status": "acknowledged"}),
+        )
         .await;
     assert_eq!(s, 201, "{v}");
     let html = vnm.get("/inbox").await.html;
-    let at = |id: &str| html.find(id).unwrap_or_else(|| panic!("{id} not in the inbox"));
+    let at = |id: &str| {
+        html.find(id)
+            .unwrap_or_else(|| panic!("{id} not in the inbox"))
+    };
     assert!(at(&emergency) < at(&normal), "the emergency first");
-    assert!(at(&normal) < at(&acknowledged), "what awaits acknowledgement first");
+    assert!(
+        at(&normal) < at(&acknowledged),
+        "what awaits acknowledgement first"
+    );
     assert!(html.contains(r#"<tr class="emergency">"#));
 }

@@ -109,7 +109,10 @@ async fn inbox_list(state: &Node, c: &Console) -> Result<(Vec<Row>, Option<Strin
             let shown = (recs.len() < total as usize).then(|| {
                 c.lang.text_with(
                     "inbox-showing",
-                    &[("shown", recs.len().to_string()), ("total", total.to_string())],
+                    &[
+                        ("shown", recs.len().to_string()),
+                        ("total", total.to_string()),
+                    ],
                 )
             });
             Ok((recs.iter().map(|(r, _)| row(c, r)).collect(), shown))
