@@ -208,4 +208,28 @@ impl Store {
             Ok((recs, total))
         })
     }
+
+    /// Up to `limit` requests of one direction in `status`, oldest first (a queue: the
+    /// supervisors' approvals).
+    pub async fn requests_in_status(
+        &self,
+        direction: Direction,
+        status: Status,
+        limit: i64,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM requests WHERE direction = $1 AND status = $2
+             ORDER BY created_at, id LIMIT $3",
+            records::REQUEST_COLUMNS
+        );
+        with_read!(self, |pool| {
+            let rows = sqlx::query(&sql)
+                .bind(direction.as_str())
+                .bind(status.as_str())
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(records::request_record).collect()
+        })
+    }
 }

@@ -171,15 +171,7 @@ async fn transition(
         crate::ops::moves::own_facts(&state, &rec),
     )
     .map_err(validation_failed)?;
-    let status = match rec.direction {
-        Direction::Incoming => {
-            crate::ops::moves::move_requested(&state, &user, &rec, mv).await?;
-            StatusCode::CREATED
-        }
-        Direction::Outgoing => {
-            moved(crate::ops::moves::move_requesting(&state, &user, &rec, mv).await?)
-        }
-    };
+    let status = moved(crate::ops::moves::apply(&state, &user, &rec, mv).await?);
     let rec = load(&state, &id).await?;
     Ok((status, Json(request_view(&state, &rec))))
 }

@@ -45,6 +45,17 @@ pub enum Moved {
     Proposed,
 }
 
+/// A validated move on `rec`, by whichever side this node is on: made here on the requested
+/// node; on the requesting node made here before sending, proposed to the requested node after.
+pub async fn apply(state: &Node, user: &User, rec: &RequestRecord, mv: Move) -> NodeResult<Moved> {
+    match rec.direction {
+        Direction::Incoming => move_requested(state, user, rec, mv)
+            .await
+            .map(|()| Moved::Made),
+        Direction::Outgoing => move_requesting(state, user, rec, mv).await,
+    }
+}
+
 /// The side this node is on for `rec`.
 pub fn side(rec: &RequestRecord) -> Side {
     match rec.direction {

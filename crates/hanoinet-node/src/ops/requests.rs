@@ -234,6 +234,22 @@ pub async fn inbox(
     Ok((out, total))
 }
 
+/// The supervisors' queue: outgoing requests awaiting approval, oldest first (at most
+/// [`MAX_LIST`]); one ledger entry names them.
+pub async fn awaiting_approval(node: &Node, user: &User) -> NodeResult<Vec<RequestRecord>> {
+    require_reader(user)?;
+    let recs = node
+        .store
+        .requests_in_status(
+            Direction::Outgoing,
+            request::Status::AwaitingApproval,
+            MAX_LIST,
+        )
+        .await?;
+    log_listed(node, user, &recs).await?;
+    Ok(recs)
+}
+
 /// Up to `limit` requests, newest first or by time limit; one ledger entry names every case
 /// the list showed.
 pub async fn list(

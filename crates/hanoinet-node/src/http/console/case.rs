@@ -404,6 +404,21 @@ async fn show(State(state): State<Arc<Node>>, c: Console, Path(id): Path<String>
     }
 }
 
+/// What every form on a request's page checks first: the CSRF token, an officer's role, the
+/// request. `Err` is the page that says why not.
+pub(super) async fn acting_on(
+    state: &Node,
+    c: &Console,
+    id: &str,
+    csrf: &str,
+) -> Result<hanoinet_store::RequestRecord, Response> {
+    c.check_csrf(csrf)?;
+    ops::access::require_officer(c.user()).map_err(|e| c.failure(e))?;
+    ops::requests::load(state, id)
+        .await
+        .map_err(|e| c.failure(e))
+}
+
 /// A move form as the API's transition body: `status`, `note`, and for a refusal `grounds`
 /// and `explanation`, for a conditional acceptance `conditions` (blank fields left out, so the
 /// validation names what is missing).
@@ -435,28 +450,19 @@ async fn move_request(
     Path(id): Path<String>,
     Form(values): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Err(refused) = c.check_csrf(value_of(&values, "csrf")) {
-        return refused;
-    }
-    let rec = match ops::requests::load(&state, &id).await {
+    let rec = match acting_on(&state, &c, &id, value_of(&values, "csrf")).await {
         Ok(r) => r,
-        Err(e) => return c.failure(e),
+        Err(refused) => return refused,
     };
-    if let Err(e) = ops::access::require_officer(c.user()) {
-        return c.failure(e);
-    }
     let result = match request::validate_move(
         &move_body(&values),
         rec.request_type,
         ops::moves::own_facts(&state, &rec),
     ) {
         Err(errors) => Err(NodeError::Invalid(errors)),
-        Ok(mv) => match rec.direction {
-            Direction::Incoming => ops::moves::move_requested(&state, c.user(), &rec, mv).await,
-            Direction::Outgoing => ops::moves::move_requesting(&state, c.user(), &rec, mv)
-                .await
-                .map(|_| ()),
-        },
+        Ok(mv) => ops::moves::apply(&state, c.user(), &rec, mv)
+            .await
+            .map(|_| ()),
     };
     match result {
         Ok(()) => see_other(&format!("/requests/{id}")),
@@ -482,12 +488,9 @@ async fn approve(
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    if let Err(refused) = c.check_csrf(&f.csrf) {
-        return refused;
-    }
-    let rec = match ops::requests::load(&state, &id).await {
+    let rec = match acting_on(&state, &c, &id, &f.csrf).await {
         Ok(r) => r,
-        Err(e) => return c.failure(e),
+        Err(refused) => return refused,
     };
     if rec.direction != Direction::Outgoing {
         return c.failure(NodeError::conflict(
@@ -519,15 +522,9 @@ async fn enquiry(
     Path(id): Path<String>,
     Form(f): Form<EnquiryForm>,
 ) -> Response {
-    if let Err(refused) = c.check_csrf(&f.csrf) {
-        return refused;
-    }
-    if let Err(e) = ops::access::require_officer(c.user()) {
-        return c.failure(e);
-    }
-    let rec = match ops::requests::load(&state, &id).await {
+    let rec = match acting_on(&state, &c, &id, &f.csrf).await {
         Ok(r) => r,
-        Err(e) => return c.failure(e),
+        Err(refused) => return refused,
     };
     let note = match request::long_text(
         Some(&Value::from(f.note.trim())).filter(|v| v.as_str() != Some("")),
@@ -536,10 +533,7 @@ async fn enquiry(
     ) {
         Ok(n) => n,
         Err(e) => {
-            return match request_page(&state, &c, &id, &[e], &[]).await {
-                Ok(p) => page(p, StatusCode::UNPROCESSABLE_ENTITY),
-                Err(r) => r,
-            };
+            return again_with(&state, &c, &id, NodeError::Invalid(vec![e]), &[]).await;
         }
     };
     match ops::messages::status_enquiry(&state, c.user(), &rec, note).await {

@@ -156,16 +156,10 @@ async fn extension(
     Path(id): Path<String>,
     Form(values): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Err(refused) = c.check_csrf(value_of(&values, "csrf")) {
-        return refused;
-    }
-    let rec = match ops::requests::load(&state, &id).await {
+    let rec = match super::case::acting_on(&state, &c, &id, value_of(&values, "csrf")).await {
         Ok(r) => r,
-        Err(e) => return c.failure(e),
+        Err(refused) => return refused,
     };
-    if let Err(e) = ops::access::require_officer(c.user()) {
-        return c.failure(e);
-    }
     let mut body = Map::new();
     let days = value_of(&values, "days").trim();
     body.insert(

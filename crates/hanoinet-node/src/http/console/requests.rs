@@ -162,28 +162,15 @@ struct ListPage {
 }
 
 async fn outgoing(State(state): State<Arc<Node>>, c: Console) -> Response {
-    let recs = match ops::requests::list(
+    let recs = ops::requests::list(
         &state,
         c.user(),
         Some(Direction::Outgoing),
         ListOrder::Newest,
         ops::requests::MAX_LIST,
     )
-    .await
-    {
-        Ok(r) => r,
-        Err(e) => return c.failure(e),
-    };
-    page(
-        ListPage {
-            lang: c.lang,
-            signed_in: Some(c.who("/outgoing")),
-            title: c.lang.text("outgoing-title"),
-            approvals: false,
-            rows: recs.iter().map(|r| row(&c, r)).collect(),
-        },
-        StatusCode::OK,
-    )
+    .await;
+    list_page(&c, "/outgoing", "outgoing-title", false, recs)
 }
 
 /// The supervisors' queue: outgoing requests awaiting approval; each can be approved by a
@@ -192,32 +179,30 @@ async fn approvals(State(state): State<Arc<Node>>, c: Console) -> Response {
     if c.user().role != Role::Supervisor {
         return c.message(StatusCode::FORBIDDEN, "approvals-title", "not-for-role");
     }
-    let recs = match ops::requests::list(
-        &state,
-        c.user(),
-        Some(Direction::Outgoing),
-        ListOrder::Newest,
-        ops::requests::MAX_LIST,
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(e) => return c.failure(e),
-    };
-    page(
-        ListPage {
-            lang: c.lang,
-            signed_in: Some(c.who("/approvals")),
-            title: c.lang.text("approvals-title"),
-            approvals: true,
-            rows: recs
-                .iter()
-                .filter(|r| r.status == Status::AwaitingApproval)
-                .map(|r| row(&c, r))
-                .collect(),
-        },
-        StatusCode::OK,
-    )
+    let recs = ops::requests::awaiting_approval(&state, c.user()).await;
+    list_page(&c, "/approvals", "approvals-title", true, recs)
+}
+
+fn list_page(
+    c: &Console,
+    here: &str,
+    title: &str,
+    approvals: bool,
+    recs: crate::error::NodeResult<Vec<RequestRecord>>,
+) -> Response {
+    match recs {
+        Ok(recs) => page(
+            ListPage {
+                lang: c.lang,
+                signed_in: Some(c.who(here)),
+                title: c.lang.text(title),
+                approvals,
+                rows: recs.iter().map(|r| row(c, r)).collect(),
+            },
+            StatusCode::OK,
+        ),
+        Err(e) => c.failure(e),
+    }
 }
 
 /// A request type in the chooser.
