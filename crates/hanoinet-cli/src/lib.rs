@@ -4,6 +4,7 @@
 //! commands drive `hanoinet-node` directly; `request` is a thin client over the REST API.
 
 mod commands;
+pub mod exit;
 
 use clap::{Parser, Subcommand};
 
@@ -11,11 +12,29 @@ pub use commands::bench::BenchArgs;
 
 /// hanoinet: cooperation under the UN Convention against Cybercrime, node to node.
 #[derive(Debug, Parser)]
-#[command(name = "hanoinet", version, about, long_about = None, propagate_version = true)]
+#[command(name = "hanoinet", version = hanoinet_node::VERSION_LINE, about, long_about = None, propagate_version = true)]
 pub struct Cli {
+    /// Log lines as text (plain when not on a terminal) or as one JSON object per line.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "HANOINET_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+static LOG_FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -44,6 +63,7 @@ pub enum Command {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let _ = LOG_FORMAT.set(cli.log_format);
     match cli.command {
         Command::Demo(a) => commands::demo::run(a).await,
         Command::Init(a) => commands::node::init(a),
@@ -56,12 +76,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Installs the log subscriber: `RUST_LOG` if set, else `default`.
+/// Installs the log subscriber on standard error: `RUST_LOG` if set, else `default`; in the
+/// `--log-format` chosen; colours only on a terminal (and never with `NO_COLOR`).
 pub fn init_logging(default: &str) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match LOG_FORMAT.get().copied().unwrap_or(LogFormat::Text) {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+            .try_init(),
+    };
 }

@@ -29,6 +29,10 @@ pub enum ErrorCode {
     Gone,
     /// Too many failed sign-in attempts: wait before the next.
     TooManyAttempts,
+    /// An `Idempotency-Key` used before with another method, path or body.
+    IdempotencyKeyReused,
+    /// A call with this `Idempotency-Key` is still running.
+    IdempotencyKeyInUse,
     Internal,
     // Federation endpoint, in the order the checks run
     EnvelopeTooLarge,
@@ -48,7 +52,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 27] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -61,6 +65,8 @@ impl ErrorCode {
         Self::Conflict,
         Self::Gone,
         Self::TooManyAttempts,
+        Self::IdempotencyKeyReused,
+        Self::IdempotencyKeyInUse,
         Self::Internal,
         Self::EnvelopeTooLarge,
         Self::MalformedEnvelope,
@@ -90,6 +96,8 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::Gone => "gone",
             Self::TooManyAttempts => "too_many_attempts",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::IdempotencyKeyInUse => "idempotency_key_in_use",
             Self::Internal => "internal",
             Self::EnvelopeTooLarge => "envelope_too_large",
             Self::MalformedEnvelope => "malformed_envelope",

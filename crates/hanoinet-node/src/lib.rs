@@ -25,4 +25,17 @@ pub mod server;
 pub mod workers;
 
 pub use node::{NodeConfig, Tunables};
-pub use server::{NodeHandle, start};
+pub use server::{NodeHandle, start, start_instance};
+
+/// The version of this build.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The commit this build comes from (`git rev-parse --short=12 HEAD` at build time, or
+/// `HANOINET_COMMIT`, or "unknown").
+pub const COMMIT: &str = env!("HANOINET_COMMIT");
+/// `VERSION (COMMIT)`, for `--version`.
+pub const VERSION_LINE: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("HANOINET_COMMIT"),
+    ")"
+);

@@ -91,6 +91,9 @@ impl Default for Tunables {
     }
 }
 
+/// How long an `Idempotency-Key` and its answer are kept.
+pub const IDEMPOTENCY_KEEP: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
 /// A running node's shared state.
 #[derive(Debug)]
 pub struct Node {
@@ -122,6 +125,10 @@ pub struct Node {
     pub rejections: crate::ops::inbound::RejectionBudget,
     /// The key of the ledger's keyed commitments (derived from the node's signing key).
     pub commit_key: zeroize::Zeroizing<[u8; 32]>,
+    /// This process's name among the replicas: the holder of the leases it takes.
+    pub instance: String,
+    /// When this process started.
+    pub started_at: jiff::Timestamp,
 }
 
 impl Node {

@@ -55,13 +55,55 @@ impl NodeHandle {
 }
 
 /// Starts a node on `listener` with `store`, until `shutdown` completes or the handle is shut
-/// down.
+/// down. The process takes leases under a name of its own and releases none at start (see
+/// [`start_instance`]).
 pub async fn start(
     listener: TcpListener,
     config: NodeConfig,
     store: Store,
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<NodeHandle> {
+    let instance = format!("{}/{}", config.id, uuid::Uuid::now_v7().simple());
+    launch(listener, config, store, clock, shutdown, instance).await
+}
+
+/// Starts a node as the process named `instance`, which must hold the serving lock
+/// (`Store::lock_for_serving`): the leases its earlier run held (on SQLite: every lease) are
+/// released first, so that what a killed process had reserved goes out at once.
+pub async fn start_instance(
+    listener: TcpListener,
+    config: NodeConfig,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    instance: &str,
+) -> anyhow::Result<NodeHandle> {
+    let released = store.release_leases(instance).await?;
+    if released > 0 {
+        tracing::info!(
+            released,
+            "took back envelopes an earlier run had reserved; delivering them now"
+        );
+    }
+    launch(
+        listener,
+        config,
+        store,
+        clock,
+        shutdown,
+        instance.to_owned(),
+    )
+    .await
+}
+
+async fn launch(
+    listener: TcpListener,
+    config: NodeConfig,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    instance: String,
 ) -> anyhow::Result<NodeHandle> {
     check_identity(&config)?;
     config.escalation.validate()?;
@@ -77,6 +119,7 @@ pub async fn start(
     let commit_key = config
         .keys
         .derive_secret(hanoinet_ledger::entry::COMMITMENT_KEY_LABEL);
+    let started_at = clock.now();
     let state = Arc::new(Node {
         id: config.id,
         keys: config.keys,
@@ -96,6 +139,8 @@ pub async fn start(
         escalation: config.escalation,
         parties,
         outbox_wake: Notify::new(),
+        started_at,
+        instance,
     });
 
     let (stop, stop_rx) = watch::channel(false);

@@ -161,6 +161,7 @@ impl Store {
         now: Timestamp,
         lease_until: Timestamp,
         limit: i64,
+        claimer: &str,
     ) -> Result<Vec<Notification>, StoreError> {
         let sql = self.claim_sql(&crate::Queue {
             table: "notifications",
@@ -173,6 +174,7 @@ impl Store {
                 .bind(to_micros(lease_until))
                 .bind(to_micros(now))
                 .bind(limit)
+                .bind(claimer)
                 .fetch_all(&mut *tx)
                 .await?;
             rows.iter()

@@ -338,6 +338,7 @@ impl Store {
                 request: req,
                 outbox,
                 ledger,
+                ..
             } = f.request;
             insert_request!(tx, req, None::<&str>);
             insert_events!(tx, req.id, 1, &req.history);

@@ -12,6 +12,7 @@
 //! database see the same users, requests and outbox; outbox rows are claimed with a lease
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
 
+mod lock;
 mod migrations;
 #[cfg(feature = "test-support")]
 pub mod tamper;
@@ -32,7 +33,10 @@ use hanoinet_core::{NodeId, RequestId};
 
 pub use console::{ConsoleCredentials, ConsoleSession, NewConsoleSession};
 pub use data::*;
+pub use idempotency::{IdempotencyRef, Reservation};
 pub use ledger::*;
+pub use lists::{PageCursor, RequestFilter};
+pub use lock::ServeLock;
 pub use records::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +49,21 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("{0}")]
+    Io(String),
+    #[error("{0}")]
+    Locked(String),
+}
+
+impl StoreError {
+    /// The database server could not be reached (down, wrong address, timed out), as opposed
+    /// to a database that answered with an error.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            Self::Database(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_))
+        )
+    }
 }
 
 /// A table worked as a queue by [`Store::claim_sql`].
@@ -248,18 +267,59 @@ macro_rules! apply_transition {
 mod clocks;
 mod console;
 mod data;
+mod idempotency;
 mod inbox;
 mod ledger;
+mod lists;
 mod outbox;
 mod requests;
 mod users;
 
+/// How SQLite commits: `Full` syncs the write-ahead log on every commit, so a committed
+/// transaction (and the receipt given for it) survives a power loss; `Normal` survives a
+/// process crash (SIGKILL) but may lose the last commits on power loss. PostgreSQL follows its
+/// own `synchronous_commit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    #[default]
+    Full,
+    Normal,
+}
+
+impl Durability {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "full" => Some(Self::Full),
+            "normal" => Some(Self::Normal),
+            _ => None,
+        }
+    }
+}
+
 impl Store {
-    /// Opens (creating if needed) and migrates the database at `url`.
+    /// Opens (creating if needed) and migrates the database at `url`, with
+    /// [`Durability::Full`].
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, Durability::Full).await
+    }
+
+    /// Opens (creating if needed) and migrates the database at `url`. A new SQLite file is
+    /// created readable by its owner only (0600; SQLite gives its `-wal` and `-shm` files the
+    /// same mode).
+    pub async fn connect_with(url: &str, durability: Durability) -> Result<Self, StoreError> {
         if url.starts_with("sqlite:") {
-            Self::connect_sqlite(url).await
+            Self::connect_sqlite(url, durability).await
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            // One connection first: a server that is down fails now, not after the pool's
+            // acquire timeout.
+            let opts = sqlx::postgres::PgConnectOptions::from_str(url)?;
+            let first = tokio::time::timeout(
+                Duration::from_secs(5),
+                <sqlx::PgConnection as sqlx::Connection>::connect_with(&opts),
+            )
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)??;
+            <sqlx::PgConnection as sqlx::Connection>::close(first).await?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
@@ -274,16 +334,15 @@ impl Store {
         }
     }
 
-    async fn connect_sqlite(url: &str) -> Result<Self, StoreError> {
-        let opts = SqliteConnectOptions::from_str(url)?
+    async fn connect_sqlite(url: &str, durability: Durability) -> Result<Self, StoreError> {
+        let opts = SqliteConnectOptions::from_str(url)?;
+        create_private(opts.get_filename())?;
+        let opts = opts
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // WAL with NORMAL survives process crashes (SIGKILL) without losing a committed
-            // transaction; FULL also survives power loss at the cost of one fsync per commit.
-            .synchronous(if std::env::var_os("HANOINET_SQLITE_FULL_SYNC").is_some() {
-                SqliteSynchronous::Full
-            } else {
-                SqliteSynchronous::Normal
+            .synchronous(match durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Normal => SqliteSynchronous::Normal,
             })
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true)
@@ -305,11 +364,29 @@ impl Store {
         Ok(store)
     }
 
-    /// The row-locking clause of a claim's inner `SELECT`: replicas over one PostgreSQL
-    /// database skip rows another has locked; SQLite has a single writer.
+    /// One round trip to the database (readiness).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        with_read!(self, |pool| {
+            sqlx::query_scalar::<_, i64>("SELECT 1")
+                .fetch_one(pool)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// The SQLite file, if this is SQLite.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        match self {
+            Self::Sqlite { write, .. } => {
+                Some(write.connect_options().get_filename().to_path_buf())
+            }
+            Self::Postgres(_) => None,
+        }
+    }
+
     /// The one leased-claim query, for every table worked as a queue (the outbox, the
     /// notifications): takes up to `$3` rows that are due (`next_attempt_at <= $2`), not done
-    /// and not leased, and leases them until `$1`, so that no other worker (in this process or
+    /// and not leased, and leases them until `$1` to `$4` (the claiming process), so that no other worker (in this process or
     /// another, on the same database) takes them meanwhile. On PostgreSQL concurrent claimers
     /// skip each other's rows; SQLite has one writer.
     pub(crate) fn claim_sql(&self, q: &Queue) -> String {
@@ -321,7 +398,7 @@ impl Store {
         } = q;
         let lock = self.skip_locked();
         format!(
-            "UPDATE {table} SET claimed_until = $1
+            "UPDATE {table} SET claimed_until = $1, claimed_by = $4
              WHERE {key} IN (
                 SELECT {key} FROM {table}
                 WHERE {done} IS NULL AND next_attempt_at <= $2 AND claimed_until <= $2
@@ -363,6 +440,25 @@ impl Store {
     // ----- status changes ----------------------------------------------------------------------
 
     // ----- reading requests --------------------------------------------------------------------
+}
+
+/// Creates an empty database file readable by its owner only, if there is none.
+fn create_private(path: &std::path::Path) -> Result<(), StoreError> {
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" || path.exists() {
+        return Ok(());
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Io(format!("creating {}: {e}", path.display()))),
+    }
 }
 
 /// The node id of a stored request's peer, parsed.

@@ -18,9 +18,20 @@ impl Store {
                 request: req,
                 outbox,
                 ledger,
+                idempotency,
             } in items
             {
                 insert_request!(tx, req, None::<&str>);
+                if let Some(k) = idempotency {
+                    sqlx::query(
+                        "UPDATE idempotency_keys SET request_id = $1 WHERE user_id = $2 AND idem_key = $3",
+                    )
+                    .bind(req.id.to_string())
+                    .bind(&k.user_id)
+                    .bind(&k.key)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 insert_events!(tx, req.id, 1, &req.history);
                 if let Some(outbox) = outbox {
                     insert_outbox!(tx, outbox);
@@ -38,6 +49,7 @@ impl Store {
         now: Timestamp,
         lease_until: Timestamp,
         limit: i64,
+        claimer: &str,
     ) -> Result<Vec<OutboxItem>, StoreError> {
         let sql = self.claim_sql(&crate::Queue {
             table: "outbox",
@@ -50,6 +62,7 @@ impl Store {
                 .bind(to_micros(lease_until))
                 .bind(to_micros(now))
                 .bind(limit)
+                .bind(claimer)
                 .fetch_all(&mut *tx)
                 .await?;
             rows.iter()
@@ -57,6 +70,35 @@ impl Store {
                 .collect::<Result<Vec<_>, _>>()?
         });
         Ok(out)
+    }
+
+    /// Ends the leases `claimer` holds on envelopes and notifications (all leases on SQLite,
+    /// which one process serves), so that what a killed process had reserved goes out at once.
+    /// Only a process holding the serving lock ([`Store::lock_for_serving`]) may call this.
+    /// Returns how many envelopes were released.
+    pub async fn release_leases(&self, claimer: &str) -> Result<u64, StoreError> {
+        let all = matches!(self, Self::Sqlite { .. });
+        let released = with_tx!(self, |tx| {
+            let n = sqlx::query(
+                "UPDATE outbox SET claimed_until = 0
+                 WHERE delivered_at IS NULL AND claimed_until > 0 AND ($1 OR claimed_by = $2)",
+            )
+            .bind(all)
+            .bind(claimer)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            sqlx::query(
+                "UPDATE notifications SET claimed_until = 0
+                 WHERE sent_at IS NULL AND claimed_until > 0 AND ($1 OR claimed_by = $2)",
+            )
+            .bind(all)
+            .bind(claimer)
+            .execute(&mut *tx)
+            .await?;
+            n
+        });
+        Ok(released)
     }
 
     /// When the next undelivered envelope falls due (ignoring leases), if any.

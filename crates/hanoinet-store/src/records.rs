@@ -102,6 +102,9 @@ pub struct NewOutgoing {
     pub outbox: Option<NewOutbox>,
     /// Its ledger entry.
     pub ledger: Vec<u8>,
+    /// The `Idempotency-Key` the creating call came with: marked with the request's id in the
+    /// same transaction.
+    pub idempotency: Option<crate::IdempotencyRef>,
 }
 
 /// An envelope claimed for delivery.

@@ -109,31 +109,22 @@ impl Store {
         })
     }
 
-    /// Requests in `order`, optionally of one direction, without their history.
+    /// Requests in `order`, optionally of one direction, without their history (the first
+    /// page of [`Store::list_requests_page`]).
     pub async fn list_requests(
         &self,
         direction: Option<Direction>,
         order: ListOrder,
         limit: i64,
     ) -> Result<Vec<RequestRecord>, StoreError> {
-        let order_by = match order {
-            ListOrder::Newest => "created_at DESC, id DESC",
-            ListOrder::TimeLimit => {
-                "CASE WHEN time_limit IS NULL THEN 1 ELSE 0 END, time_limit ASC, created_at DESC, id DESC"
-            }
+        let filter = crate::RequestFilter {
+            direction,
+            ..Default::default()
         };
-        let sql = format!(
-            "SELECT {} FROM requests WHERE ($1 = '' OR direction = $1) ORDER BY {order_by} LIMIT $2",
-            records::REQUEST_COLUMNS
-        );
-        with_read!(self, |pool| {
-            let rows = sqlx::query(&sql)
-                .bind(direction.map_or("", Direction::as_str))
-                .bind(limit)
-                .fetch_all(pool)
-                .await?;
-            rows.iter().map(records::request_record).collect()
-        })
+        Ok(self
+            .list_requests_page(&filter, order, None, limit)
+            .await?
+            .0)
     }
 
     /// What a page showing one direction's requests needs to know to tell it changed: how

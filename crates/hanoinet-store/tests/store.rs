@@ -193,6 +193,7 @@ async fn outbox_lifecycle(backend: Backend) {
     let now = t("2026-11-22T08:00:00Z");
     let (req, out) = outgoing(now);
     s.create_outgoing(&[NewOutgoing {
+        idempotency: None,
         request: req.clone(),
         outbox: Some(out.clone()),
         ledger: b"request_created".to_vec(),
@@ -205,22 +206,38 @@ async fn outbox_lifecycle(backend: Backend) {
 
     // A claim leases the row: a second claim before the lease ends gets nothing.
     let lease = now.checked_add(SignedDuration::from_secs(30)).unwrap();
-    let claimed = s.claim_outbox(now, lease, 10).await.unwrap();
+    let claimed = s.claim_outbox(now, lease, 10, "test").await.unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].envelope_id, out.envelope_id);
-    assert!(s.claim_outbox(now, lease, 10).await.unwrap().is_empty());
+    assert!(
+        s.claim_outbox(now, lease, 10, "test")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // After the lease, it is claimable again (the claimer crashed).
     let later = lease.checked_add(SignedDuration::from_secs(1)).unwrap();
-    assert_eq!(s.claim_outbox(later, later, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        s.claim_outbox(later, later, 10, "test")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     // A failed attempt reschedules with a count and an error.
     let retry = later.checked_add(SignedDuration::from_secs(5)).unwrap();
     s.reschedule(out.envelope_id, retry, "connection refused")
         .await
         .unwrap();
-    assert!(s.claim_outbox(later, later, 10).await.unwrap().is_empty());
+    assert!(
+        s.claim_outbox(later, later, 10, "test")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(s.next_outbox_due().await.unwrap(), Some(retry));
-    let again = s.claim_outbox(retry, retry, 10).await.unwrap();
+    let again = s.claim_outbox(retry, retry, 10, "test").await.unwrap();
     assert_eq!(again[0].attempts, 1);
 
     // Recording the receipt twice changes nothing the second time.
@@ -284,6 +301,7 @@ async fn time_limits_sort(backend: Backend) {
         let (mut req, outbox) = outgoing(now + SignedDuration::from_secs(i as i64));
         req.facts = facts(limit);
         items.push(NewOutgoing {
+            idempotency: None,
             request: req,
             outbox: Some(outbox),
             ledger: b"entry".to_vec(),
@@ -443,6 +461,7 @@ async fn transitions(backend: Backend) {
     // Requesting side: an update that overtakes the receipt records delivery first.
     let (out_req, out_box) = outgoing(now);
     s.create_outgoing(&[NewOutgoing {
+        idempotency: None,
         request: out_req.clone(),
         outbox: Some(out_box.clone()),
         ledger: b"request_created".to_vec(),
@@ -643,10 +662,13 @@ async fn clocks_and_notifications(backend: Backend) {
     assert_eq!(s.notification_counts().await.unwrap(), (2, 0));
     // Claimed once (leased), retried after a failure, then sent.
     let lease = later + SignedDuration::from_secs(60);
-    let claimed = s.claim_notifications(later, lease, 10).await.unwrap();
+    let claimed = s
+        .claim_notifications(later, lease, 10, "test")
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 2);
     assert!(
-        s.claim_notifications(later, lease, 10)
+        s.claim_notifications(later, lease, 10, "test")
             .await
             .unwrap()
             .is_empty()
@@ -659,12 +681,15 @@ async fn clocks_and_notifications(backend: Backend) {
         .await
         .unwrap();
     assert!(
-        s.claim_notifications(later, lease, 10)
+        s.claim_notifications(later, lease, 10, "test")
             .await
             .unwrap()
             .is_empty()
     );
-    let again = s.claim_notifications(retry, lease, 10).await.unwrap();
+    let again = s
+        .claim_notifications(retry, lease, 10, "test")
+        .await
+        .unwrap();
     assert_eq!((again.len(), again[0].attempts), (1, 1));
     s.notification_attempted(&again[0].id, retry, Ok(()))
         .await

@@ -64,7 +64,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     let mut handles = Vec::new();
     for n in &net.nodes {
         let (file, config) = dir::load(&n.dir, None)?;
-        let store = Store::connect(&file.database)
+        let store = Store::connect_with(&file.database, hanoinet_store::Durability::Normal)
             .await
             .with_context(|| format!("opening {}", file.database))?;
         let listener = tokio::net::TcpListener::bind(&file.listen).await.with_context(|| {
@@ -84,7 +84,10 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
 
     println!();
     println!(
-        "hanoinet demo network (DEMO DATA: fictitious registry signed by a local depositary key)"
+        "hanoinet demo network (DEMO DATA: fictitious registry signed by a local depositary key;"
+    );
+    println!(
+        "SQLite with synchronous=NORMAL: a crash loses nothing, a power loss may lose the last commits)"
     );
     println!();
     println!(

@@ -11,7 +11,7 @@ use hanoinet_core::access::Role;
 use hanoinet_core::{NodeId, SystemClock};
 use hanoinet_node::provision::dir::{self, InitOptions};
 use hanoinet_protocol::registry::NodeRole;
-use hanoinet_store::Store;
+use hanoinet_store::{Durability, Store};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum RoleArg {
@@ -97,11 +97,28 @@ pub struct ServeArgs {
     /// crash, envelopes in flight are retried when their reservation ends.
     #[arg(long, default_value_t = 60_000)]
     pub lease_ms: u64,
+    /// How SQLite commits: `full` syncs every commit, so a receipt given survives a power loss;
+    /// `normal` survives a process crash only (faster; the demo and the benchmarks use it).
+    #[arg(long, value_enum, default_value = "full", env = "HANOINET_SQLITE_SYNC")]
+    pub sqlite_sync: SyncArg,
+    /// This process's name among the replicas of one PostgreSQL database (default: host name
+    /// and node directory). Two processes with the same name are refused; at start a process
+    /// takes back the envelopes its earlier run had reserved.
+    #[arg(long, env = "HANOINET_INSTANCE")]
+    pub instance: Option<String>,
+}
+
+/// `--sqlite-sync`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SyncArg {
+    Full,
+    Normal,
 }
 
 pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     crate::init_logging("info");
-    let (file, mut node) = dir::load(&a.dir, a.registry.as_deref())?;
+    let (file, mut node) = dir::load(&a.dir, a.registry.as_deref())
+        .map_err(|e| crate::exit::Failure::Invalid.wrap(e))?;
     anyhow::ensure!(
         a.retry_base_ms > 0 && a.retry_base_ms <= a.retry_max_ms,
         "--retry-base-ms must be positive and at most --retry-max-ms"
@@ -112,25 +129,70 @@ pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     node.tunables.lease = Duration::from_millis(a.lease_ms);
     let database = a.database.unwrap_or(file.database);
     let listen = a.listen.unwrap_or(file.listen);
-    let store = Store::connect(&database)
-        .await
-        .with_context(|| format!("opening the database {}", redact(&database)))?;
+    for problem in dir::permission_problems(&a.dir, &database) {
+        tracing::warn!("{problem}");
+    }
+    for (id, url) in dir::plain_http_nodes(&node.registry) {
+        tracing::warn!(
+            "the registry gives {id} a plain http:// URL ({url}): use https:// outside a demo"
+        );
+    }
+    // The port first: a port in use fails in milliseconds, before any migration runs.
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    let handle = hanoinet_node::start(
+        .with_context(|| format!("cannot listen on {listen}"))
+        .map_err(|e| crate::exit::Failure::Unavailable.wrap(e))?;
+    let durability = match a.sqlite_sync {
+        SyncArg::Full => Durability::Full,
+        SyncArg::Normal => Durability::Normal,
+    };
+    let store = open_store(&database, durability).await?;
+    let instance = a.instance.unwrap_or_else(|| default_instance(&a.dir));
+    let lock = store
+        .lock_for_serving(&instance)
+        .await
+        .map_err(|e| crate::exit::Failure::Unavailable.wrap(e.into()))?;
+    let handle = hanoinet_node::start_instance(
         listener,
         node,
         store,
         Arc::new(SystemClock),
         std::future::pending(),
+        lock.instance(),
     )
     .await?;
     println!("node {} serving on http://{}", handle.state.id, handle.addr);
     shutdown_signal().await;
     tracing::info!("shutting down");
     handle.shutdown().await;
+    drop(lock);
     Ok(())
+}
+
+/// Opens a node's database with a message that says what to do when it cannot be reached.
+pub async fn open_store(database: &str, durability: Durability) -> anyhow::Result<Store> {
+    Store::connect_with(database, durability)
+        .await
+        .map_err(|e| {
+            let unreachable = e.is_unreachable();
+            let what = format!("cannot open the database {}: {e}", redact(database));
+            if unreachable {
+                crate::exit::Failure::Unavailable.wrap(anyhow::anyhow!(
+                    "{what} (is the database server running and reachable?)"
+                ))
+            } else {
+                anyhow::anyhow!(what)
+            }
+        })
+}
+
+/// `host:/absolute/node/dir`: distinct for replicas on different hosts or directories.
+fn default_instance(dir: &std::path::Path) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "localhost".into());
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    format!("{}:{}", host.trim(), dir.display())
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -11,9 +11,44 @@ pub struct Conn {
     /// The node's API URL, e.g. http://127.0.0.1:7400.
     #[arg(long, env = "HANOINET_URL")]
     pub url: String,
-    /// Your bearer token (from `hanoinet user add`).
-    #[arg(long, env = "HANOINET_TOKEN", hide_env_values = true)]
-    pub token: String,
+    /// Your bearer token (from `hanoinet user add`). On a shared machine prefer
+    /// --token-file: a token on the command line shows in the process list.
+    #[arg(
+        long,
+        env = "HANOINET_TOKEN",
+        hide_env_values = true,
+        required_unless_present = "token_file",
+        conflicts_with = "token_file"
+    )]
+    pub token: Option<String>,
+    /// A file holding your bearer token (its first line).
+    #[arg(long, env = "HANOINET_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+}
+
+impl Conn {
+    /// The token, from --token or the first line of --token-file.
+    pub fn token(&self) -> anyhow::Result<String> {
+        use crate::exit::Failure;
+        let token = match (&self.token, &self.token_file) {
+            (Some(t), _) => t.trim().to_owned(),
+            (None, Some(p)) => std::fs::read_to_string(p)
+                .with_context(|| format!("reading the token file {}", p.display()))
+                .map_err(|e| Failure::Invalid.wrap(e))?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+            (None, None) => String::new(),
+        };
+        if token.is_empty() {
+            return Err(Failure::Unauthorized.wrap(anyhow::anyhow!(
+                "no token: give --token or --token-file (from `hanoinet user add`)"
+            )));
+        }
+        Ok(token)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -21,16 +56,8 @@ pub enum RequestCommand {
     /// Send a request of any type (preservation by default). Give the fields as flags, as
     /// --field KEY=VALUE, or as a JSON file; `GET /api/v1/catalogue` lists each type's fields.
     Send(Box<SendArgs>),
-    /// List requests, newest first.
-    List {
-        #[command(flatten)]
-        conn: Conn,
-        #[arg(long, value_enum)]
-        direction: Option<DirectionArg>,
-        /// Order: newest first (default) or earliest requested time limit first.
-        #[arg(long, value_enum)]
-        sort: Option<SortArg>,
-    },
+    /// List requests, newest first, filtered; says how many of how many it shows.
+    List(ListArgs),
     /// Show one request with its status history and receipts.
     Show {
         #[command(flatten)]
@@ -51,6 +78,44 @@ pub enum RequestCommand {
         #[arg(long)]
         note: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub conn: Conn,
+    #[arg(long, value_enum)]
+    pub direction: Option<DirectionArg>,
+    /// Order: newest first (default) or earliest requested time limit first.
+    #[arg(long, value_enum)]
+    pub sort: Option<SortArg>,
+    /// Only requests in this status (e.g. delivered, acknowledged, accepted, refused).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only requests of this type (e.g. preservation, mla, stored_data).
+    #[arg(long = "type")]
+    pub request_type: Option<String>,
+    /// Only requests to or from this node (e.g. FRA/247).
+    #[arg(long)]
+    pub peer: Option<String>,
+    /// Only requests of this urgency: normal, urgent or emergency.
+    #[arg(long)]
+    pub urgency: Option<String>,
+    /// Only requests created at or after this time (RFC 3339, e.g. 2026-12-01T00:00:00Z).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only requests created before this time (RFC 3339).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// How many to show (at most 500 per page; with --all, the page size).
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// Every matching request, page after page.
+    #[arg(long)]
+    pub all: bool,
+    /// Print JSON: {"requests": [...], "total": M, "next_cursor": ...}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -209,7 +274,7 @@ impl Client {
         Ok(Self {
             http: reqwest::Client::builder().build()?,
             base: c.url.trim_end_matches('/').to_owned(),
-            token: c.token.clone(),
+            token: c.token()?,
         })
     }
 
@@ -220,19 +285,55 @@ impl Client {
         body: Option<&Value>,
     ) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);
-        let mut req = self.http.request(method, &url).bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let resp = req
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {url}"))?;
+        // A creating call carries an Idempotency-Key, so that it can be sent again after a
+        // lost connection without creating twice: the node answers a retry with the first
+        // answer.
+        let key = (method == reqwest::Method::POST).then(|| uuid::Uuid::now_v7().to_string());
+        let mut attempt = 0;
+        let resp = loop {
+            attempt += 1;
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(&self.token);
+            if let Some(k) = &key {
+                req = req.header("Idempotency-Key", k);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            match req.send().await {
+                Ok(r)
+                    if r.status() == reqwest::StatusCode::CONFLICT
+                        && key.is_some()
+                        && attempt < 5
+                        && r.headers().contains_key(reqwest::header::RETRY_AFTER) =>
+                {
+                    // The first try is still running on the node.
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                Ok(r) => break r,
+                Err(e) if key.is_some() && attempt < 3 && !e.is_builder() && !e.is_connect() => {
+                    tracing::warn!("{url}: {e}; sending again with the same Idempotency-Key");
+                    tokio::time::sleep(std::time::Duration::from_millis(500 * attempt)).await;
+                }
+                Err(e) => {
+                    return Err(crate::exit::Failure::Unavailable
+                        .wrap(anyhow::Error::new(e).context(format!("cannot reach {url}"))));
+                }
+            }
+        };
         let status = resp.status();
+        let failure = crate::exit::Failure::from_status(status.as_u16());
+        let mark = |e: anyhow::Error| match failure {
+            Some(f) if !status.is_success() => f.wrap(e),
+            _ => e,
+        };
         let value: Value = resp
             .json()
             .await
-            .with_context(|| format!("{url} did not answer JSON"))?;
+            .with_context(|| format!("{url} did not answer JSON ({status})"))
+            .map_err(mark)?;
         if status.is_success() {
             return Ok(value);
         }
@@ -254,7 +355,7 @@ impl Client {
                 ));
             }
         }
-        anyhow::bail!(msg)
+        Err(mark(anyhow::anyhow!(msg)))
     }
 }
 
@@ -333,50 +434,7 @@ pub async fn run(c: RequestCommand) -> anyhow::Result<()> {
                     .await?,
             );
         }
-        RequestCommand::List {
-            conn,
-            direction,
-            sort,
-        } => {
-            let mut params = Vec::new();
-            match direction {
-                Some(DirectionArg::Incoming) => params.push("direction=incoming"),
-                Some(DirectionArg::Outgoing) => params.push("direction=outgoing"),
-                None => {}
-            }
-            match sort {
-                Some(SortArg::TimeLimit) => params.push("sort=time_limit"),
-                Some(SortArg::CreatedAt) => params.push("sort=created_at"),
-                None => {}
-            }
-            let q = if params.is_empty() {
-                String::new()
-            } else {
-                format!("?{}", params.join("&"))
-            };
-            let v = Client::new(&conn)?
-                .call(reqwest::Method::GET, &format!("/api/v1/requests{q}"), None)
-                .await?;
-            let rows = v["requests"].as_array().cloned().unwrap_or_default();
-            println!(
-                "{:<36}  {:<22}  {:<9}  {:<10}  {:<9}  {:<9}  {:<9}  {:<10}  CREATED",
-                "ID", "TYPE", "DIRECTION", "STATUS", "URGENCY", "FROM", "TO", "TIME LIMIT"
-            );
-            for r in rows {
-                println!(
-                    "{:<36}  {:<22}  {:<9}  {:<10}  {:<9}  {:<9}  {:<9}  {:<10}  {}",
-                    r["id"].as_str().unwrap_or(""),
-                    r["type"].as_str().unwrap_or(""),
-                    r["direction"].as_str().unwrap_or(""),
-                    r["status"].as_str().unwrap_or(""),
-                    r["urgency"].as_str().unwrap_or(""),
-                    r["from"].as_str().unwrap_or(""),
-                    r["to"].as_str().unwrap_or(""),
-                    r["time_limit"].as_str().unwrap_or("-"),
-                    r["created_at"].as_str().unwrap_or("")
-                );
-            }
-        }
+        RequestCommand::List(a) => list(a).await?,
         RequestCommand::Show { conn, id } => {
             print(
                 &Client::new(&conn)?
@@ -447,5 +505,103 @@ pub async fn run(c: RequestCommand) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// `request list`: pages of `GET /api/v1/requests`, followed with their cursors for --all.
+async fn list(a: ListArgs) -> anyhow::Result<()> {
+    let client = Client::new(&a.conn)?;
+    let mut params: Vec<(&str, String)> = Vec::new();
+    if let Some(d) = a.direction {
+        params.push((
+            "direction",
+            match d {
+                DirectionArg::Incoming => "incoming",
+                DirectionArg::Outgoing => "outgoing",
+            }
+            .into(),
+        ));
+    }
+    if let Some(s) = a.sort {
+        params.push((
+            "sort",
+            match s {
+                SortArg::TimeLimit => "time_limit",
+                SortArg::CreatedAt => "created_at",
+            }
+            .into(),
+        ));
+    }
+    for (k, v) in [
+        ("status", &a.status),
+        ("type", &a.request_type),
+        ("peer", &a.peer),
+        ("urgency", &a.urgency),
+        ("since", &a.since),
+        ("until", &a.until),
+    ] {
+        if let Some(v) = v {
+            params.push((k, v.clone()));
+        }
+    }
+    let page_size = if a.all {
+        a.limit.clamp(1, 500)
+    } else {
+        a.limit
+    };
+    params.push(("limit", page_size.to_string()));
+    let mut rows: Vec<Value> = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut total: i64;
+    loop {
+        let mut url = reqwest::Url::parse("http://list/api/v1/requests")?;
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in &params {
+                q.append_pair(k, v);
+            }
+            if let Some(c) = &cursor {
+                q.append_pair("cursor", c);
+            }
+        }
+        let path = format!("/api/v1/requests?{}", url.query().unwrap_or(""));
+        let v = client.call(reqwest::Method::GET, &path, None).await?;
+        total = v["total"].as_i64().unwrap_or(0);
+        rows.extend(v["requests"].as_array().cloned().unwrap_or_default());
+        cursor = v["next_cursor"].as_str().map(str::to_owned);
+        if !a.all || cursor.is_none() {
+            break;
+        }
+        // Progress on standard error, so that standard output stays the table or the JSON.
+        eprintln!("… {} of {total}", rows.len());
+    }
+    if a.json {
+        print(&json!({"requests": rows, "total": total, "next_cursor": cursor}));
+        return Ok(());
+    }
+    println!(
+        "{:<36}  {:<22}  {:<9}  {:<10}  {:<9}  {:<9}  {:<9}  {:<10}  CREATED",
+        "ID", "TYPE", "DIRECTION", "STATUS", "URGENCY", "FROM", "TO", "TIME LIMIT"
+    );
+    for r in &rows {
+        println!(
+            "{:<36}  {:<22}  {:<9}  {:<10}  {:<9}  {:<9}  {:<9}  {:<10}  {}",
+            r["id"].as_str().unwrap_or(""),
+            r["type"].as_str().unwrap_or(""),
+            r["direction"].as_str().unwrap_or(""),
+            r["status"].as_str().unwrap_or(""),
+            r["urgency"].as_str().unwrap_or(""),
+            r["from"].as_str().unwrap_or(""),
+            r["to"].as_str().unwrap_or(""),
+            r["time_limit"].as_str().unwrap_or("-"),
+            r["created_at"].as_str().unwrap_or("")
+        );
+    }
+    let more = if (rows.len() as i64) < total {
+        " (--all for every one)"
+    } else {
+        ""
+    };
+    println!("showing {} of {total}{more}", rows.len());
     Ok(())
 }

@@ -44,18 +44,23 @@ pub fn routes() -> crate::http::Routes {
         .route("/api/v1/catalogue", get(catalogue))
         .route("/api/v1/registry", get(registry))
         .route("/healthz", get(health))
+        .route("/readyz", get(ready))
         .own_body_limits()
 }
 
 async fn create_request(
     State(state): NodeRef,
     AuthUser(user): AuthUser,
+    extensions: axum::http::Extensions,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<RequestView>)> {
     require_officer(&user)?;
     let body = parse_json(&state, body).await?;
     let (new, draft) = requests::parse_new(body)?;
-    let rec = requests::create_outgoing(&state, &user, new, draft).await?;
+    let key = extensions
+        .get::<crate::http::idempotency::Claim>()
+        .map(|c| c.0.clone());
+    let rec = requests::create_outgoing_keyed(&state, &user, new, draft, key).await?;
     Ok((StatusCode::CREATED, Json(request_view(&state, &rec))))
 }
 
@@ -63,50 +68,194 @@ async fn create_request(
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     direction: Option<String>,
+    status: Option<String>,
+    #[serde(rename = "type")]
+    request_type: Option<String>,
+    peer: Option<String>,
+    urgency: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    cursor: Option<String>,
     limit: Option<i64>,
     /// `created_at` (newest first, the default) or `time_limit` (earliest first).
     sort: Option<String>,
 }
 
+/// Reads an optional query parameter with `parse`, naming the parameter when it fails.
+fn param<T>(
+    errors: &mut Vec<FieldError>,
+    name: &str,
+    value: Option<&str>,
+    parse: impl Fn(&str) -> Option<T>,
+    expected: &str,
+) -> Option<T> {
+    let v = value?;
+    let parsed = parse(v);
+    if parsed.is_none() {
+        errors.push(field_error(
+            name,
+            FieldCode::Invalid,
+            format!("{name} must be {expected}, got {v:?}"),
+        ));
+    }
+    parsed
+}
+
+/// `GET /api/v1/requests`: one page, filtered, with `next_cursor` (absent on the last page) and
+/// `total` (how many match in all).
 async fn list_requests(
     State(state): NodeRef,
     AuthUser(user): AuthUser,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
+    use hanoinet_core::request::{RequestType, Status, Urgency};
     let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::ValidationFailed, e.body_text()))?;
-    let direction = match q.direction.as_deref() {
-        None => None,
-        Some(d) => Some(Direction::parse(d).ok_or_else(|| {
-            validation_failed(vec![field_error(
-                "direction",
-                FieldCode::Invalid,
-                format!("direction must be incoming or outgoing, got {d:?}"),
-            )])
-        })?),
+    let mut errors = Vec::new();
+    let e = &mut errors;
+    let time = |s: &str| s.parse::<jiff::Timestamp>().ok();
+    let filter = hanoinet_store::RequestFilter {
+        direction: param(
+            e,
+            "direction",
+            q.direction.as_deref(),
+            Direction::parse,
+            "incoming or outgoing",
+        ),
+        status: param(
+            e,
+            "status",
+            q.status.as_deref(),
+            Status::parse,
+            "a status name",
+        ),
+        request_type: param(
+            e,
+            "type",
+            q.request_type.as_deref(),
+            RequestType::parse,
+            "a request type",
+        ),
+        peer: param(
+            e,
+            "peer",
+            q.peer.as_deref(),
+            |s| s.parse().ok(),
+            "a node id such as FRA/247",
+        ),
+        urgency: param(
+            e,
+            "urgency",
+            q.urgency.as_deref(),
+            Urgency::parse,
+            "normal, urgent or emergency",
+        ),
+        since: param(e, "since", q.since.as_deref(), time, "an RFC 3339 time"),
+        until: param(e, "until", q.until.as_deref(), time, "an RFC 3339 time"),
     };
     let limit = q.limit.unwrap_or(100);
     if !(1..=MAX_LIST).contains(&limit) {
-        return Err(validation_failed(vec![field_error(
+        e.push(field_error(
             "limit",
             FieldCode::Invalid,
             format!("limit must be between 1 and {MAX_LIST}"),
-        )]));
+        ));
     }
-    let order = match q.sort.as_deref() {
-        None | Some("created_at") => ListOrder::Newest,
-        Some("time_limit") => ListOrder::TimeLimit,
-        Some(other) => {
-            return Err(validation_failed(vec![field_error(
-                "sort",
+    let cursor = param(
+        e,
+        "cursor",
+        q.cursor.as_deref(),
+        cursor::decode,
+        "a next_cursor of this list",
+    );
+    let sort = param(
+        e,
+        "sort",
+        q.sort.as_deref(),
+        |s| match s {
+            "created_at" => Some(ListOrder::Newest),
+            "time_limit" => Some(ListOrder::TimeLimit),
+            _ => None,
+        },
+        "created_at or time_limit",
+    );
+    let order = match (&cursor, sort) {
+        (Some(c), Some(s)) if c.order() != s => {
+            e.push(field_error(
+                "cursor",
                 FieldCode::Invalid,
-                format!("sort must be created_at or time_limit, got {other:?}"),
-            )]));
+                "this cursor belongs to a list in another sort order".into(),
+            ));
+            s
         }
+        (Some(c), _) => c.order(),
+        (None, s) => s.unwrap_or_default(),
     };
-    let recs = requests::list(&state, &user, direction, order, limit).await?;
-    Ok(Json(
-        json!({"requests": recs.iter().map(|r| request_view(&state, r)).collect::<Vec<_>>()}),
-    ))
+    if !errors.is_empty() {
+        return Err(validation_failed(errors));
+    }
+    let (recs, total) =
+        requests::list_page(&state, &user, &filter, order, cursor.as_ref(), limit).await?;
+    let next = (recs.len() as i64 == limit)
+        .then(|| recs.last())
+        .flatten()
+        .map(|r| cursor::encode(&hanoinet_store::PageCursor::after(r, order)));
+    Ok(Json(json!({
+        "requests": recs.iter().map(|r| request_view(&state, r)).collect::<Vec<_>>(),
+        "next_cursor": next,
+        "total": total,
+    })))
+}
+
+/// List cursors: opaque to clients (base64url of the last row's sort keys).
+mod cursor {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hanoinet_store::PageCursor;
+    use serde_json::{Value, json};
+
+    pub fn encode(c: &PageCursor) -> String {
+        let v = match c {
+            PageCursor::Newest { created_at, id } => json!(["n", created_at, id]),
+            PageCursor::TimeLimit {
+                time_limit,
+                created_at,
+                id,
+            } => json!(["t", created_at, id, time_limit]),
+        };
+        URL_SAFE_NO_PAD.encode(v.to_string())
+    }
+
+    pub fn decode(s: &str) -> Option<PageCursor> {
+        if s.len() > 512 {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(s).ok()?;
+        let v: Value = serde_json::from_slice(&bytes).ok()?;
+        let a = v.as_array()?;
+        let created_at = a.get(1)?.as_i64()?;
+        let id = a
+            .get(2)?
+            .as_str()?
+            .parse::<hanoinet_core::RequestId>()
+            .ok()?
+            .to_string();
+        match (a.first()?.as_str()?, a.len()) {
+            ("n", 3) => Some(PageCursor::Newest { created_at, id }),
+            ("t", 4) => {
+                let time_limit = match &a[3] {
+                    Value::Null => None,
+                    Value::String(t) => Some(t.parse::<jiff::civil::Date>().ok()?.to_string()),
+                    _ => return None,
+                };
+                Some(PageCursor::TimeLimit {
+                    time_limit,
+                    created_at,
+                    id,
+                })
+            }
+            _ => None,
+        }
+    }
 }
 
 async fn show_request(
@@ -322,8 +471,50 @@ async fn registry(State(state): NodeRef) -> Json<Value> {
     Json(crate::http::catalogue::registry_view(&state))
 }
 
+/// Live: the process answers. Says which build it is.
 async fn health(State(state): NodeRef) -> Json<Value> {
-    Json(json!({"node": state.id, "status": "ok"}))
+    Json(json!({
+        "node": state.id, "status": "ok",
+        "version": crate::VERSION, "commit": crate::COMMIT,
+        "started_at": state.started_at,
+    }))
+}
+
+/// Ready: the database answers within two seconds and the node is in the registry it
+/// serves; else `503` with the check that failed.
+async fn ready(State(state): NodeRef) -> (StatusCode, Json<Value>) {
+    let database =
+        match tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await {
+            Ok(Ok(())) => "ok".to_owned(),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "readiness: the database failed");
+                "unavailable".to_owned()
+            }
+            Err(_) => "timed_out".to_owned(),
+        };
+    let registry = if state.me().is_some() {
+        "ok"
+    } else {
+        "node_not_listed"
+    };
+    let ok = database == "ok" && registry == "ok";
+    (
+        if ok {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        Json(json!({
+            "node": state.id,
+            "status": if ok { "ready" } else { "not_ready" },
+            "version": crate::VERSION, "commit": crate::COMMIT,
+            "checks": {
+                "database": database,
+                "registry": registry,
+                "registry_serial": state.registry.serial,
+            },
+        })),
+    )
 }
 
 /// `201` for a move made, `202` for one proposed to the requested node.

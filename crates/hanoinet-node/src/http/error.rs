@@ -27,10 +27,12 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::UnsupportedKind
         | ErrorCode::UndecryptablePayload
         | ErrorCode::InvalidPayload
-        | ErrorCode::UnknownRequest => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorCode::Conflict | ErrorCode::HistoryConflict | ErrorCode::EnvelopeIdTaken => {
-            StatusCode::CONFLICT
-        }
+        | ErrorCode::UnknownRequest
+        | ErrorCode::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::Conflict
+        | ErrorCode::HistoryConflict
+        | ErrorCode::EnvelopeIdTaken
+        | ErrorCode::IdempotencyKeyInUse => StatusCode::CONFLICT,
         ErrorCode::Gone => StatusCode::GONE,
         ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::WrongRecipient => StatusCode::MISDIRECTED_REQUEST,

@@ -62,7 +62,7 @@ pub async fn parse_json_or_empty(state: &Node, body: Body) -> ApiResult<Value> {
     json_of(&bytes)
 }
 
-async fn read_body(state: &Node, body: Body) -> ApiResult<axum::body::Bytes> {
+pub(crate) async fn read_body(state: &Node, body: Body) -> ApiResult<axum::body::Bytes> {
     crate::http::extract::read_limited(body, MAX_API_BODY, state.tunables.body_read_timeout)
         .await
         .map_err(|e| {

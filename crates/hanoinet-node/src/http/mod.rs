@@ -17,6 +17,7 @@ pub mod error;
 pub mod extract;
 pub mod federation;
 pub mod i18n;
+pub mod idempotency;
 pub mod ledger;
 pub mod listener;
 pub mod openapi;
@@ -86,6 +87,10 @@ pub fn paths() -> Vec<&'static str> {
 pub fn router(state: Arc<Node>) -> Router {
     all()
         .router
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
         .layer(axum::middleware::from_fn(json_bodies_only))
         .merge(console::router())
         .with_state(state)

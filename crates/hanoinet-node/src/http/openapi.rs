@@ -598,7 +598,13 @@ fn base() -> Value {
                 "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1 document."}}}
             },
             "/healthz": {
-                "get": {"summary": "Liveness", "responses": {"200": {"description": "The node is up."}}}
+                "get": {"summary": "Liveness, with the version and commit of the build", "responses": {"200": {"description": "The node is up: `node`, `status` (`ok`), `version`, `commit`, `started_at`."}}}
+            },
+            "/readyz": {
+                "get": {"summary": "Readiness: the database answers and the node is in its registry", "responses": {
+                    "200": {"description": "Ready: `status` `ready`, `version`, `commit`, `checks` (`database`, `registry`, `registry_serial`)."},
+                    "503": {"description": "Not ready: `status` `not_ready` and the failed check (`database`: `unavailable` or `timed_out`; `registry`: `node_not_listed`)."}
+                }}
             },
             "/federation/v1/envelopes": {
                 "post": {

@@ -49,7 +49,20 @@ pub async fn create_outgoing(
     new: request::NewRequest,
     draft: bool,
 ) -> NodeResult<RequestRecord> {
-    let (item, rec) = prepare_outgoing(state, user, new, draft).await?;
+    create_outgoing_keyed(state, user, new, draft, None).await
+}
+
+/// [`create_outgoing`] for a call that came with an `Idempotency-Key`: the key is marked with
+/// the request in the transaction that creates it.
+pub async fn create_outgoing_keyed(
+    state: &Node,
+    user: &User,
+    new: request::NewRequest,
+    draft: bool,
+    idempotency: Option<hanoinet_store::IdempotencyRef>,
+) -> NodeResult<RequestRecord> {
+    let (mut item, rec) = prepare_outgoing(state, user, new, draft).await?;
+    item.idempotency = idempotency;
     crate::ops::batch::create(state, item).await?;
     state.outbox_wake.notify_one();
     tracing::info!(request = %rec.id, to = %rec.to, status = rec.status.as_str(), "request created");
@@ -163,6 +176,7 @@ pub(crate) async fn prepare_outgoing(
         request: record,
         outbox,
         ledger: ledger.encode(),
+        idempotency: None,
     };
     // What will be committed, without reading it back.
     let rec = RequestRecord {
@@ -263,6 +277,25 @@ pub async fn list(
     let recs = node.store.list_requests(direction, order, limit).await?;
     log_listed(node, user, &recs).await?;
     Ok(recs)
+}
+
+/// One page of the requests matching `filter`, after `cursor`, and how many match in all.
+/// Like every read of cases, the page is a ledger entry naming what it showed.
+pub async fn list_page(
+    node: &Node,
+    user: &User,
+    filter: &hanoinet_store::RequestFilter,
+    order: ListOrder,
+    cursor: Option<&hanoinet_store::PageCursor>,
+    limit: i64,
+) -> NodeResult<(Vec<RequestRecord>, i64)> {
+    require_reader(user)?;
+    let (recs, total) = node
+        .store
+        .list_requests_page(filter, order, cursor, limit)
+        .await?;
+    log_listed(node, user, &recs).await?;
+    Ok((recs, total))
 }
 
 /// The ledger entry naming every case a list showed.

@@ -116,6 +116,7 @@ fn absolute(dir: &Path) -> anyhow::Result<PathBuf> {
 pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<NodeEntry> {
     let dir = absolute(dir)?;
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    set_mode(&dir, 0o700)?;
     if dir.join(KEYS_FILE).exists() {
         bail!(
             "{} already holds a node's keys; refusing to overwrite them",
@@ -219,6 +220,74 @@ pub fn verify_registry_file(
             path.display()
         )
     })
+}
+
+/// Sets a file's or directory's mode (Unix only).
+pub fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("setting the mode of {}", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
+/// What is readable by others than the owner: the node directory (0700 expected), its keys and
+/// the SQLite database with its `-wal` and `-shm` files (0600 expected). One line per problem,
+/// with the command that fixes it.
+pub fn permission_problems(dir: &Path, database: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut check = |p: &Path, want: u32| {
+            if let Ok(m) = std::fs::metadata(p) {
+                let mode = m.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    out.push(format!(
+                        "{} has mode {mode:o}, readable by others: chmod {want:o} {}",
+                        p.display(),
+                        p.display()
+                    ));
+                }
+            }
+        };
+        check(dir, 0o700);
+        check(&dir.join(KEYS_FILE), 0o600);
+        if let Some(db) = sqlite_file(database) {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = db.clone().into_os_string();
+                p.push(suffix);
+                check(Path::new(&p), 0o600);
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (dir, database);
+    out
+}
+
+/// The file of a `sqlite://PATH` URL (without its `?options`).
+pub fn sqlite_file(database: &str) -> Option<PathBuf> {
+    let rest = database.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+/// Registry nodes whose URL is plain `http://`: envelopes are sealed and signed, but the
+/// transport then shows who talks to whom and when, and the API's bearer tokens travel in clear
+/// if officers use the same URL.
+pub fn plain_http_nodes(registry: &hanoinet_protocol::Registry) -> Vec<(NodeId, String)> {
+    registry
+        .nodes
+        .iter()
+        .filter(|n| n.url.starts_with("http://"))
+        .map(|n| (n.id.clone(), n.url.clone()))
+        .collect()
 }
 
 pub fn read(path: &Path) -> anyhow::Result<String> {

@@ -16,7 +16,7 @@ use hanoinet_protocol::keys::DepositaryKey;
 use hanoinet_protocol::registry::{
     Instrument, InstrumentKind, NodeRole, Registry, Reservation, StateEntry,
 };
-use hanoinet_store::{Store, User};
+use hanoinet_store::{Durability, Store, User};
 
 use crate::provision::dir::{self, InitOptions};
 
@@ -266,7 +266,7 @@ pub async fn provision(
         let ndir = node_dir(&network_dir, &spec.id);
         dir::write(&ndir.join(dir::REGISTRY_FILE), &signed.to_json())?;
         let (config, _) = dir::load(&ndir, None)?;
-        let store = Store::connect(&config.database)
+        let store = Store::connect_with(&config.database, Durability::Normal)
             .await
             .with_context(|| format!("opening {}", config.database))?;
         let token = add_user(&store, &spec.id, "officer", Role::Officer).await?;
@@ -303,7 +303,7 @@ pub async fn enrol_console_users(network_dir: &Path, net: &mut NetworkFile) -> a
             continue;
         }
         let (config, _) = dir::load(&n.dir, None)?;
-        let store = Store::connect(&config.database)
+        let store = Store::connect_with(&config.database, Durability::Normal)
             .await
             .with_context(|| format!("opening {}", config.database))?;
         let mut users = Vec::new();
@@ -475,7 +475,7 @@ pub async fn start_node_with_clock(
 ) -> anyhow::Result<crate::NodeHandle> {
     let (file, mut config) = dir::load(&node.dir, None)?;
     config.tunables = tunables;
-    let store = Store::connect(&file.database)
+    let store = Store::connect_with(&file.database, Durability::Normal)
         .await
         .with_context(|| format!("opening {}", file.database))?;
     crate::start(listener, config, store, clock, std::future::pending()).await

@@ -28,6 +28,14 @@ pub async fn tick(state: &Node) -> NodeResult<()> {
     escalate_overdue(state).await?;
     preservations(state).await?;
     crate::ops::data::purge_due(state).await?;
+    let now = state.clock.now();
+    state
+        .store
+        .purge_idempotency(
+            now.saturating_sub(crate::node::IDEMPOTENCY_KEEP)
+                .unwrap_or(now),
+        )
+        .await?;
     Ok(())
 }
 

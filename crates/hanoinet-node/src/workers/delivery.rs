@@ -51,7 +51,7 @@ pub async fn run(state: Arc<Node>, mut stop: watch::Receiver<bool>) {
             let lease_until = add(now, state.tunables.lease);
             match state
                 .store
-                .claim_outbox(now, lease_until, free as i64)
+                .claim_outbox(now, lease_until, free as i64, &state.instance)
                 .await
             {
                 Ok(items) => items,

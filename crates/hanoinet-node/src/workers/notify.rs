@@ -167,7 +167,11 @@ pub async fn flush(state: &Node) -> usize {
     let lease = now
         .checked_add(jiff::SignedDuration::from_secs(60))
         .unwrap_or(now);
-    let due = match state.store.claim_notifications(now, lease, 32).await {
+    let due = match state
+        .store
+        .claim_notifications(now, lease, 32, &state.instance)
+        .await
+    {
         Ok(d) => d,
         Err(e) => {
             tracing::error!(error = %e, "claiming notifications failed");

@@ -15,5 +15,6 @@ mod federation;
 mod hostile;
 mod ledger;
 mod lifecycle;
+mod operations;
 mod signin;
 mod types;
