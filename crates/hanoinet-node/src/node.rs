@@ -66,6 +66,9 @@ pub struct Tunables {
     /// Concurrent connections from one client address (behind a reverse proxy, that is the
     /// proxy: raise it there).
     pub max_connections_per_ip: usize,
+    /// How often a peer whose envelopes all wait out a backoff is tried with its earliest one,
+    /// so that a peer back from an outage is found within this time.
+    pub probe_interval: Duration,
 }
 
 impl Default for Tunables {
@@ -87,6 +90,7 @@ impl Default for Tunables {
             body_read_timeout: Duration::from_secs(30),
             max_connections: 4096,
             max_connections_per_ip: 256,
+            probe_interval: Duration::from_secs(5),
         }
     }
 }
@@ -127,6 +131,9 @@ pub struct Node {
     pub commit_key: zeroize::Zeroizing<[u8; 32]>,
     /// This process's name among the replicas: the holder of the leases it takes.
     pub instance: String,
+    /// Peers a delivery of this process failed to since it last reached them: the first
+    /// delivery that reaches one again makes its whole backlog due.
+    pub failing_peers: std::sync::Mutex<std::collections::HashSet<hanoinet_core::NodeId>>,
     /// When this process started.
     pub started_at: jiff::Timestamp,
 }

@@ -141,6 +141,7 @@ async fn launch(
         outbox_wake: Notify::new(),
         started_at,
         instance,
+        failing_peers: Default::default(),
     });
 
     let (stop, stop_rx) = watch::channel(false);

@@ -3,9 +3,9 @@
 use jiff::Timestamp;
 use sqlx::Row;
 
-use hanoinet_core::EnvelopeId;
 use hanoinet_core::request::Status;
 use hanoinet_core::time::to_micros;
+use hanoinet_core::{EnvelopeId, NodeId, RequestId};
 
 use crate::*;
 
@@ -207,6 +207,114 @@ impl Store {
             .await?;
         });
         Ok(())
+    }
+
+    /// Where the envelopes of each of `requests` stand: the earliest still undelivered, else
+    /// the last delivered.
+    pub async fn delivery_states(
+        &self,
+        requests: &[RequestId],
+    ) -> Result<std::collections::HashMap<RequestId, DeliveryState>, StoreError> {
+        let mut out = std::collections::HashMap::new();
+        if requests.is_empty() {
+            return Ok(out);
+        }
+        let ids: Vec<String> = requests.iter().map(ToString::to_string).collect();
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT request_id, attempts, last_error, next_attempt_at, delivered_at, created_at
+             FROM outbox WHERE request_id IN ({}) ORDER BY created_at, envelope_id",
+            marks.join(", ")
+        );
+        with_read!(self, |pool| {
+            let mut q = sqlx::query(&sql);
+            for id in &ids {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(pool).await? {
+                let id: String = r.try_get("request_id")?;
+                let Ok(id) = id.parse::<RequestId>() else {
+                    continue;
+                };
+                let delivered: Option<i64> = r.try_get("delivered_at")?;
+                let state = DeliveryState {
+                    attempts: r.try_get("attempts")?,
+                    last_error: r.try_get("last_error")?,
+                    next_attempt_at: match delivered {
+                        Some(_) => None,
+                        None => hanoinet_core::time::from_micros(r.try_get("next_attempt_at")?),
+                    },
+                };
+                // An earlier envelope still on its way stays the one shown.
+                let pending = matches!(
+                    out.get(&id),
+                    Some(DeliveryState {
+                        next_attempt_at: Some(_),
+                        ..
+                    })
+                );
+                if !pending {
+                    out.insert(id, state);
+                }
+            }
+        });
+        Ok(out)
+    }
+
+    /// A peer answered: its undelivered envelopes waiting out a backoff are due now. Returns
+    /// how many.
+    pub async fn peer_answered(&self, peer: &NodeId, now: Timestamp) -> Result<u64, StoreError> {
+        let n = with_tx!(self, |tx| {
+            sqlx::query(
+                "UPDATE outbox SET next_attempt_at = $1
+                 WHERE peer = $2 AND delivered_at IS NULL AND next_attempt_at > $1",
+            )
+            .bind(to_micros(now))
+            .bind(peer.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        });
+        Ok(n)
+    }
+
+    /// For every peer whose undelivered envelopes are all due after `quiet_until` (a peer in
+    /// backoff), makes its earliest one due now: a peer back from an outage is found within one
+    /// probe interval, not after the longest backoff. Returns the peers probed.
+    pub async fn probe_quiet_peers(
+        &self,
+        now: Timestamp,
+        quiet_until: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
+        let probed = with_tx!(self, |tx| {
+            let quiet: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT peer, MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL
+                 GROUP BY peer HAVING MIN(next_attempt_at) > $1",
+            )
+            .bind(to_micros(quiet_until))
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut probed = Vec::new();
+            for (peer, due) in quiet {
+                let n = sqlx::query(
+                    "UPDATE outbox SET next_attempt_at = $1 WHERE envelope_id IN (
+                        SELECT envelope_id FROM outbox
+                        WHERE peer = $2 AND delivered_at IS NULL AND next_attempt_at = $3
+                        LIMIT 1)",
+                )
+                .bind(to_micros(now))
+                .bind(&peer)
+                .bind(due)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n > 0 {
+                    probed.push(peer);
+                }
+            }
+            probed
+        });
+        Ok(probed)
     }
 
     /// Replaces an undelivered envelope's stored form (after re-signing with a fresh timestamp).

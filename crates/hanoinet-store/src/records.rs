@@ -107,6 +107,15 @@ pub struct NewOutgoing {
     pub idempotency: Option<crate::IdempotencyRef>,
 }
 
+/// Where a request's envelopes stand (`Store::delivery_states`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryState {
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    /// `None` once delivered.
+    pub next_attempt_at: Option<Timestamp>,
+}
+
 /// An envelope claimed for delivery.
 #[derive(Debug, Clone)]
 pub struct OutboxItem {

@@ -199,8 +199,13 @@ async fn list_requests(
         .then(|| recs.last())
         .flatten()
         .map(|r| cursor::encode(&hanoinet_store::PageCursor::after(r, order)));
+    let ids: Vec<_> = recs.iter().map(|r| r.id).collect();
+    let delivery = state.store.delivery_states(&ids).await?;
     Ok(Json(json!({
-        "requests": recs.iter().map(|r| request_view(&state, r)).collect::<Vec<_>>(),
+        "requests": recs
+            .iter()
+            .map(|r| request_view(&state, r).with_delivery(delivery.get(&r.id)))
+            .collect::<Vec<_>>(),
         "next_cursor": next,
         "total": total,
     })))
@@ -264,7 +269,8 @@ async fn show_request(
     Path(id): Path<String>,
 ) -> ApiResult<Json<RequestView>> {
     let (rec, pending) = requests::open(&state, &user, &id).await?;
-    let mut view = request_view(&state, &rec);
+    let delivery = state.store.delivery_states(&[rec.id]).await?;
+    let mut view = request_view(&state, &rec).with_delivery(delivery.get(&rec.id));
     if let Some(pending) = pending {
         // Art. 42: kept until the follow-up request is decided, even past preserved_until.
         view.preserved_while_pending = Some(json!(pending));

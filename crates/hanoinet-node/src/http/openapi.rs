@@ -241,7 +241,11 @@ fn base() -> Value {
             "/api/v1/requests": {
                 "post": {
                     "summary": "Create and send a cooperation request",
+                    "description": "With an `Idempotency-Key` (every creating POST of the API takes one), the same call sent again answers the first answer again (`Idempotent-Replayed: true`) and creates nothing; see OPERATING.md.",
                     "security": bearer,
+                    "parameters": [
+                        {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}, "description": "Unique per call (a UUID); kept 24 hours per user."}
+                    ],
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewRequest"}}}, "description": "Add `\"draft\": true` to keep it on this node until submitted. Types in the node policy's `approval_required` start as `awaiting_approval`."},
                     "responses": {
                         "201": {"description": "Stored and queued for delivery (status `queued`).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Request"}}}, "links": {
@@ -255,19 +259,32 @@ fn base() -> Value {
                         "401": error_response("`unauthorized`"),
                         "403": error_response("`forbidden`: the role may not send requests"),
                         "413": error_response("`payload_too_large`"),
-                        "422": error_response("`validation_failed`: one detail per field, naming the Convention paragraph; nothing was stored or sent")
+                        "409": error_response("`idempotency_key_in_use`: a call with this key is still running (`Retry-After`)"),
+                        "422": error_response("`validation_failed`: one detail per field, naming the Convention paragraph; nothing was stored or sent; `idempotency_key_reused`: the key was used for another call")
                     }
                 },
                 "get": {
-                    "summary": "List requests, newest first",
+                    "summary": "List requests, newest first: one page, filtered",
+                    "description": "Keyset pages: pass `next_cursor` as `cursor` for the next page (absent on the last); `total` counts every request that matches the filters.",
                     "security": bearer,
                     "parameters": [
                         {"name": "direction", "in": "query", "schema": {"type": "string", "enum": directions}},
+                        {"name": "status", "in": "query", "schema": {"type": "string", "enum": statuses}},
+                        {"name": "type", "in": "query", "schema": {"type": "string", "enum": types}},
+                        {"name": "peer", "in": "query", "schema": {"type": "string"}, "description": "The other node (e.g. `FRA/247`): the requested node of an outgoing request, the requesting node of an incoming one."},
+                        {"name": "urgency", "in": "query", "schema": {"type": "string", "enum": ["normal", "urgent", "emergency"]}},
+                        {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}, "description": "Created at or after (RFC 3339)."},
+                        {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}, "description": "Created before (RFC 3339)."},
+                        {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "A `next_cursor` of the same list (same sort)."},
                         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}},
                         {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["created_at", "time_limit"], "default": "created_at"}, "description": format!("`time_limit`: earliest requested time limit first ({}), requests without one last.", art40::GENERAL)}
                     ],
                     "responses": {
-                        "200": {"description": "Requests (without history).", "content": {"application/json": {"schema": {"type": "object", "properties": {"requests": {"type": "array", "items": {"$ref": "#/components/schemas/Request"}}}}}}},
+                        "200": {"description": "Requests (without history).", "content": {"application/json": {"schema": {"type": "object", "required": ["requests", "total"], "properties": {
+                            "requests": {"type": "array", "items": {"$ref": "#/components/schemas/Request"}},
+                            "next_cursor": {"type": ["string", "null"]},
+                            "total": {"type": "integer"}
+                        }}}}},
                         "401": error_response("`unauthorized`"),
                         "422": error_response("`validation_failed`")
                     }

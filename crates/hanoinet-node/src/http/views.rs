@@ -83,6 +83,27 @@ pub struct RequestView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub preserved_while_pending: Option<Value>,
+    /// Failed delivery attempts of this node's envelope on the request that is still on its way
+    /// (the request itself, or an answer), else of the last one delivered; `0` when every
+    /// envelope went through at the first try or nothing was sent (a draft).
+    pub attempts: i64,
+    /// Why the last attempt failed, while it is still on its way.
+    pub last_error: Option<String>,
+    /// When it is tried next (`null` once delivered).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_attempt_at: Option<jiff::Timestamp>,
+}
+
+impl RequestView {
+    /// Adds the delivery state of the request's envelopes.
+    pub fn with_delivery(mut self, d: Option<&hanoinet_store::DeliveryState>) -> Self {
+        if let Some(d) = d {
+            self.attempts = d.attempts;
+            self.last_error = d.last_error.clone();
+            self.next_attempt_at = d.next_attempt_at;
+        }
+        self
+    }
 }
 
 /// One step of a request's status history.
@@ -286,6 +307,9 @@ pub fn request_view(state: &Node, r: &RequestRecord) -> RequestView {
         receipt: r.receipt.clone(),
         response_receipt: r.response_receipt.clone(),
         preserved_while_pending: None,
+        attempts: 0,
+        last_error: None,
+        next_attempt_at: None,
     }
 }
 

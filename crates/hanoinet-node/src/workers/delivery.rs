@@ -39,9 +39,14 @@ pub async fn run(state: Arc<Node>, mut stop: watch::Receiver<bool>) {
     let claim_at = (concurrency / 4).max(1);
     let (receipts, recorded) = mpsc::unbounded_channel();
     let recorder = tokio::spawn(record(state.clone(), recorded));
+    let mut last_probe = std::time::Instant::now();
     loop {
         if *stop.borrow() {
             break;
+        }
+        if last_probe.elapsed() >= state.tunables.probe_interval {
+            last_probe = std::time::Instant::now();
+            probe(&state).await;
         }
         let free = permits.available_permits();
         let claimed = if free < claim_at {
@@ -106,6 +111,54 @@ pub async fn run(state: Arc<Node>, mut stop: watch::Receiver<bool>) {
     let _ = permits.acquire_many(concurrency as u32).await;
     drop(receipts);
     let _ = recorder.await;
+}
+
+/// Tries every peer in backoff with its earliest envelope (see `Store::probe_quiet_peers`).
+async fn probe(state: &Node) {
+    let now = state.clock.now();
+    let quiet_until = add(now, state.tunables.probe_interval);
+    match state.store.probe_quiet_peers(now, quiet_until).await {
+        Ok(peers) => {
+            let mut failing = state
+                .failing_peers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for p in peers {
+                if let Ok(p) = p.parse() {
+                    failing.insert(p);
+                }
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "probing peers in backoff failed"),
+    }
+}
+
+/// A delivery reached `peer`: if it had been failing, its backlog is due now.
+async fn reached(state: &Node, peer: &hanoinet_core::NodeId) {
+    let was_failing = state
+        .failing_peers
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .remove(peer);
+    if was_failing {
+        match state.store.peer_answered(peer, state.clock.now()).await {
+            Ok(n) => {
+                if n > 0 {
+                    tracing::info!(%peer, backlog = n, "peer answers again; sending its backlog now");
+                    state.outbox_wake.notify_one();
+                }
+            }
+            Err(e) => tracing::error!(error = %e, %peer, "resetting the backoff failed"),
+        }
+    }
+}
+
+fn failed(state: &Node, peer: &hanoinet_core::NodeId) {
+    state
+        .failing_peers
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(peer.clone());
 }
 
 /// Delivers one envelope holding a slot of the worker's concurrency.
@@ -222,6 +275,7 @@ async fn deliver(state: &Node, item: OutboxItem, receipts: &mpsc::UnboundedSende
             }
             let json = serde_json::to_string(&receipt).unwrap_or_default();
             tracing::debug!(envelope = %item.envelope_id, peer = %item.peer, "delivered");
+            reached(state, &item.peer).await;
             let kind = hanoinet_protocol::Kind::parse(&item.kind);
             let (event, effect) = match kind {
                 Some(k) if k.is_request() => {
@@ -266,6 +320,7 @@ async fn deliver(state: &Node, item: OutboxItem, receipts: &mpsc::UnboundedSende
                 .await
         }
         Outcome::Failed(reason) => {
+            failed(state, &item.peer);
             let delay = backoff(
                 item.attempts,
                 state.tunables.base_backoff,

@@ -7,8 +7,60 @@ use crate::harness::*;
 
 both_backends!(
     backlog_drains_when_the_peer_returns,
-    requests_survive_a_sender_restart
+    requests_survive_a_sender_restart,
+    a_peer_back_from_an_outage_gets_its_backlog_at_once
 );
+
+/// After an outage long enough for every envelope to be deep in backoff, the peer is probed
+/// and, once it answers, its whole backlog goes at once (not each envelope at the end of its
+/// own backoff).
+async fn a_peer_back_from_an_outage_gets_its_backlog_at_once(
+    backend: hanoinet_store::testing::Backend,
+) {
+    let tunables = hanoinet_node::Tunables {
+        base_backoff: Duration::from_millis(500),
+        max_backoff: Duration::from_secs(60),
+        probe_interval: Duration::from_millis(500),
+        ..fast()
+    };
+    let mut net = Net::start_tuned(
+        backend,
+        &IDS,
+        std::sync::Arc::new(hanoinet_core::SystemClock),
+        |_| {},
+        tunables,
+    )
+    .await;
+    net.stop(FRA).await;
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        ids.push(net.send(VNM, FRA).await);
+    }
+    // 0.5 + 1 + 2 + 4 s of failures: the next attempts are 4 to 8 s away.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    // The sender sees why and when next.
+    let waiting = net.get(VNM, &ids[0]).await;
+    assert_eq!(waiting["status"], "queued");
+    assert!(waiting["attempts"].as_i64().unwrap() >= 3, "{waiting}");
+    assert!(waiting["last_error"].is_string(), "{waiting}");
+    assert!(waiting["next_attempt_at"].is_string(), "{waiting}");
+    net.restart(FRA).await;
+    let back = std::time::Instant::now();
+    for id in &ids {
+        net.wait_status(VNM, id, "delivered").await;
+    }
+    assert!(
+        back.elapsed() < Duration::from_secs(3),
+        "the backlog took {:?} after the peer's return",
+        back.elapsed()
+    );
+    let done = net.get(VNM, &ids[0]).await;
+    assert!(
+        done["next_attempt_at"].is_null() && done["last_error"].is_null(),
+        "{done}"
+    );
+    assert!(done["attempts"].as_i64().unwrap() >= 3, "{done}");
+}
 
 async fn backlog_drains_when_the_peer_returns(backend: hanoinet_store::testing::Backend) {
     let mut net = Net::start(backend).await;

@@ -26,3 +26,7 @@ CREATE INDEX requests_by_type ON requests (request_type, created_at);
 CREATE INDEX requests_by_to ON requests (to_node, created_at);
 CREATE INDEX requests_by_from ON requests (from_node, created_at);
 CREATE INDEX requests_by_urgency ON requests (urgency, created_at);
+
+-- A peer that answers again gets its backlog at once; a failing peer is probed with its
+-- earliest envelope.
+CREATE INDEX outbox_by_peer ON outbox (peer, next_attempt_at) WHERE delivered_at IS NULL;
