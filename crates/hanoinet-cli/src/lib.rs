@@ -48,6 +48,12 @@ pub enum Command {
     /// Depositary tools: keys, registry drafts, signing and verification.
     #[command(subcommand)]
     Registry(commands::registry::RegistryCommand),
+    /// Check a node: files and permissions, registry and keys, database, every peer (reachable,
+    /// clock skew, backlog). Exits 1 if a check fails.
+    Doctor(commands::doctor::DoctorArgs),
+    /// A node's keys: rotate them.
+    #[command(subcommand)]
+    Keys(commands::node::KeysCommand),
     /// Manage a node's users.
     #[command(subcommand)]
     User(commands::node::UserCommand),
@@ -68,7 +74,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(a) => commands::demo::run(a).await,
         Command::Init(a) => commands::node::init(a),
         Command::Serve(a) => commands::node::serve(a).await,
-        Command::Registry(c) => commands::registry::run(c),
+        Command::Registry(c) => commands::registry::run(c).await,
+        Command::Keys(c) => commands::node::keys(c),
+        Command::Doctor(a) => commands::doctor::run(a).await,
         Command::User(c) => commands::node::user(c).await,
         Command::Request(c) => commands::request::run(c).await,
         Command::Ledger(c) => commands::ledger::run(c).await,

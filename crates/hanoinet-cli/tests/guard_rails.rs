@@ -403,3 +403,230 @@ async fn a_killed_node_takes_back_its_envelopes_sqlite() {
 async fn a_killed_node_takes_back_its_envelopes_postgres() {
     a_killed_node_takes_back_its_envelopes(Backend::Postgres).await;
 }
+
+fn ok(mut c: Command) -> String {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}{}",
+        c,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn serial_of(http: &reqwest::Client, url: &str) -> u64 {
+    let v: Value = http
+        .get(format!("{url}/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["checks"]["registry_serial"].as_u64().unwrap()
+}
+
+async fn wait_serial(http: &reqwest::Client, url: &str, serial: u64) {
+    let start = Instant::now();
+    while serial_of(http, url).await != serial {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{url} never served registry serial {serial}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The administrator's round, with the real binary: `doctor` finds a peer down (exit 1) and
+/// then nothing; the depositary publishes serial 2 from the node's own registry (`registry show
+/// --json`, `bump-serial`, `sign`), `registry install` puts it in a running node, an older file
+/// is refused; FRA rotates its keys (`keys rotate`, `add-node`, `sign --serial`), the registry
+/// reaches VNM by SIGHUP and FRA by `registry install`, and requests keep flowing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_registry_roll_out_and_key_rotation() {
+    let tmp = TempDir::new("rollout");
+    let mut dbs = Vec::new();
+    let net = two_nodes(tmp.path(), Backend::Sqlite, &mut dbs).await;
+    let (vnm, fra) = (&net.nodes[0], &net.nodes[1]);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let vnm_proc = serve(&vnm.dir, &[]);
+    wait_up(&http, &vnm.api_url).await;
+
+    // FRA is down: doctor says so and exits 1.
+    let out = bin()
+        .args(["doctor", "--dir"])
+        .arg(&vnm.dir)
+        .args(["--timeout-secs", "2"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL  peer FRA/247"), "{text}");
+    assert!(text.contains("ok    database"), "{text}");
+    let mut fra_proc = serve(&fra.dir, &[]);
+    wait_up(&http, &fra.api_url).await;
+    let out = bin()
+        .args(["doctor", "--json", "--dir"])
+        .arg(&vnm.dir)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    assert_eq!(report["failed"], 0);
+
+    // Serial 2, from the registry the node serves.
+    let dep = tmp.path().join("depositary");
+    let draft = tmp.path().join("draft.json");
+    let shown = ok({
+        let mut c = bin();
+        c.args(["registry", "show", "--json"])
+            .arg(dep.join("registry.json"));
+        c
+    });
+    std::fs::write(&draft, shown).unwrap();
+    ok({
+        let mut c = bin();
+        c.args(["registry", "bump-serial", "--file"]).arg(&draft);
+        c
+    });
+    let r2 = tmp.path().join("r2.json");
+    ok({
+        let mut c = bin();
+        c.args(["registry", "sign", "--file"])
+            .arg(&draft)
+            .arg("--key")
+            .arg(dep.join("depositary.key"))
+            .arg("--out")
+            .arg(&r2);
+        c
+    });
+    let installed = ok({
+        let mut c = bin();
+        c.args(["registry", "install"])
+            .arg(&r2)
+            .arg("--dir")
+            .arg(&vnm.dir);
+        c
+    });
+    assert!(
+        installed.contains("installed registry serial 2 (was 1)"),
+        "{installed}"
+    );
+    wait_serial(&http, &vnm.api_url, 2).await;
+    // The first registry again: refused as a rollback (exit 7).
+    let out = bin()
+        .args(["registry", "install"])
+        .arg(dep.join("registry.json"))
+        .arg("--dir")
+        .arg(&vnm.dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("never rolled back"));
+
+    // FRA rotates its keys while a request is on its way to it.
+    ok({
+        let mut c = bin();
+        c.args(["keys", "rotate", "--dir"]).arg(&fra.dir);
+        c
+    });
+    ok({
+        let mut c = bin();
+        c.args(["registry", "add-node", "--overlap", "2h", "--file"])
+            .arg(&draft)
+            .arg("--identity")
+            .arg(fra.dir.join("identity.json"));
+        c
+    });
+    let r3 = tmp.path().join("r3.json");
+    ok({
+        let mut c = bin();
+        c.args(["registry", "sign", "--serial", "3", "--file"])
+            .arg(&draft)
+            .arg("--key")
+            .arg(dep.join("depositary.key"))
+            .arg("--out")
+            .arg(&r3);
+        c
+    });
+    // VNM by SIGHUP, after the file is replaced.
+    std::fs::copy(&r3, vnm.dir.join("registry.json")).unwrap();
+    let hup = Command::new("kill")
+        .args(["-HUP", &vnm_proc.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    wait_serial(&http, &vnm.api_url, 3).await;
+    let create = || async {
+        let v: Value = http
+            .post(format!("{}/api/v1/requests", vnm.api_url))
+            .bearer_auth(&vnm.token)
+            .json(&preservation())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["id"].as_str().unwrap().to_owned()
+    };
+    let delivered = |id: String| {
+        let http = http.clone();
+        let url = format!("{}/api/v1/requests/{id}", vnm.api_url);
+        let token = vnm.token.clone();
+        async move {
+            let start = Instant::now();
+            loop {
+                let v: Value = http
+                    .get(&url)
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                if v["status"] == "delivered" {
+                    return;
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "never delivered: {v}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    // FRA still runs on serial 1 with its old key: VNM seals to FRA's new key, FRA opens it
+    // with the new private key it holds, and signs the receipt with its old key (valid for 2 h).
+    delivered(create().await).await;
+    // FRA restarts with the new registry installed: it signs with its new key.
+    ok({
+        let mut c = bin();
+        c.args(["registry", "install"])
+            .arg(&r3)
+            .arg("--dir")
+            .arg(&fra.dir);
+        c
+    });
+    wait_serial(&http, &fra.api_url, 3).await;
+    fra_proc.kill().unwrap();
+    fra_proc.wait().unwrap();
+    fra_proc = serve(&fra.dir, &[]);
+    wait_up(&http, &fra.api_url).await;
+    assert_eq!(serial_of(&http, &fra.api_url).await, 3);
+    delivered(create().await).await;
+    for p in [vnm_proc, fra_proc] {
+        stderr_of(p);
+    }
+}

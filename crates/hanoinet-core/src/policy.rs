@@ -21,6 +21,9 @@ pub struct Policy {
     /// Days an API token is valid after it is issued or rotated (`0`: no expiry, for machine
     /// integrations whose tokens are rotated by other means).
     pub token_days: i64,
+    /// Minutes a peer may stay unreachable (every delivery to it failing) before an alert is
+    /// raised; another follows when it answers again. `0`: at the first failure.
+    pub peer_unreachable_minutes: i64,
 }
 
 impl Default for Policy {
@@ -34,6 +37,7 @@ impl Default for Policy {
             ack_minutes: art41::DEFAULT_ACK_MINUTES,
             emergency_ack_minutes: art41::DEFAULT_EMERGENCY_ACK_MINUTES,
             token_days: 90,
+            peer_unreachable_minutes: 10,
         }
     }
 }

@@ -30,8 +30,7 @@ pub struct Entry {
     pub attributes: Vec<(String, String)>,
 }
 
-/// The label the commitment key is derived under (`NodeKeys::derive_secret`).
-pub const COMMITMENT_KEY_LABEL: &str = "hanoinet/v1/ledger-commitment-key";
+pub use hanoinet_protocol::keys::COMMITMENT_KEY_LABEL;
 
 hanoinet_core::names! {
     /// The events a node logs (the `event` of the entries it writes; an entry read from
@@ -79,6 +78,16 @@ hanoinet_core::names! {
         ConsoleSignedOut => "console_signed_out",
         /// An auditor verified the log from the console ("verify now").
         LedgerVerified => "ledger_verified",
+        /// A newer signed registry was installed in the running node (attributes: serial,
+        /// previous serial, commitment to the file, source).
+        RegistryInstalled => "registry_installed",
+        /// A registry was offered and refused (attribute reason: `rollback`, `drops_node`,
+        /// `unknown_keys`, `invalid`).
+        RegistryRefused => "registry_refused",
+        /// A peer has been unreachable longer than the policy allows.
+        PeerUnreachable => "peer_unreachable",
+        /// A peer that was reported unreachable answers again.
+        PeerRecovered => "peer_recovered",
     }
 }
 

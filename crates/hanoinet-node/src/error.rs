@@ -33,6 +33,14 @@ pub enum ErrorCode {
     IdempotencyKeyReused,
     /// A call with this `Idempotency-Key` is still running.
     IdempotencyKeyInUse,
+    /// An offered registry's serial is not higher than the installed one's.
+    RegistryRollback,
+    /// An offered registry does not verify against the trust anchor or is invalid.
+    RegistryInvalid,
+    /// An offered registry does not list this node.
+    RegistryDropsNode,
+    /// An offered registry publishes keys for this node that it does not hold.
+    RegistryUnknownKeys,
     Internal,
     // Federation endpoint, in the order the checks run
     EnvelopeTooLarge,
@@ -52,7 +60,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [Self; 27] = [
+    pub const ALL: [Self; 31] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -67,6 +75,10 @@ impl ErrorCode {
         Self::TooManyAttempts,
         Self::IdempotencyKeyReused,
         Self::IdempotencyKeyInUse,
+        Self::RegistryRollback,
+        Self::RegistryInvalid,
+        Self::RegistryDropsNode,
+        Self::RegistryUnknownKeys,
         Self::Internal,
         Self::EnvelopeTooLarge,
         Self::MalformedEnvelope,
@@ -98,6 +110,10 @@ impl ErrorCode {
             Self::TooManyAttempts => "too_many_attempts",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::IdempotencyKeyInUse => "idempotency_key_in_use",
+            Self::RegistryRollback => "registry_rollback",
+            Self::RegistryInvalid => "registry_invalid",
+            Self::RegistryDropsNode => "registry_drops_node",
+            Self::RegistryUnknownKeys => "registry_unknown_keys",
             Self::Internal => "internal",
             Self::EnvelopeTooLarge => "envelope_too_large",
             Self::MalformedEnvelope => "malformed_envelope",

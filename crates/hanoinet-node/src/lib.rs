@@ -18,10 +18,12 @@
 
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod node;
 pub mod ops;
 pub mod provision;
 pub mod server;
+pub mod trust;
 pub mod workers;
 
 pub use node::{NodeConfig, Tunables};

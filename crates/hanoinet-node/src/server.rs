@@ -105,7 +105,7 @@ async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
     instance: String,
 ) -> anyhow::Result<NodeHandle> {
-    check_identity(&config)?;
+    let configured = check_identity(&config)?;
     config.escalation.validate()?;
     let addr = listener.local_addr()?;
     let http = reqwest::Client::builder()
@@ -115,16 +115,29 @@ async fn launch(
         .user_agent(concat!("hanoinet/", env!("CARGO_PKG_VERSION")))
         .build()
         .context("building the HTTP client")?;
-    let parties = config.registry.party_facts();
-    let commit_key = config
-        .keys
-        .derive_secret(hanoinet_ledger::entry::COMMITMENT_KEY_LABEL);
+    let commit_key = config.keyring.commitment_secret().clone();
     let started_at = clock.now();
+    let trusted = crate::trust::at_start(
+        &store,
+        &config.id,
+        &config.keyring,
+        &config.trust_anchor,
+        configured,
+        started_at,
+    )
+    .await?;
     let state = Arc::new(Node {
         id: config.id,
-        keys: config.keys,
-        registry: config.registry,
-        registry_file: config.registry_file,
+        keys_read: std::sync::Mutex::new(
+            config
+                .keys_file
+                .as_ref()
+                .and_then(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok()),
+        ),
+        keyring: std::sync::RwLock::new(Arc::new(config.keyring)),
+        keys_file: config.keys_file,
+        trust_anchor: config.trust_anchor,
+        trusted: std::sync::RwLock::new(Arc::new(trusted)),
         head: std::sync::RwLock::new(None),
         seen_heads: std::sync::Mutex::new(std::collections::HashMap::new()),
         creator: crate::ops::batch::spawn(store.clone()),
@@ -137,11 +150,11 @@ async fn launch(
         tunables: config.tunables,
         policy: config.policy,
         escalation: config.escalation,
-        parties,
         outbox_wake: Notify::new(),
         started_at,
         instance,
         failing_peers: Default::default(),
+        metrics: Default::default(),
     });
 
     let (stop, stop_rx) = watch::channel(false);
@@ -192,18 +205,19 @@ async fn launch(
 /// shows in the ledger.
 async fn log_start(state: &Node) -> anyhow::Result<()> {
     use hanoinet_ledger::{Entry, entry::Event};
+    let trusted = state.registry();
     let entry = crate::ops::ledger::entry(
         state,
         Event::NodeStarted,
         actors::SYSTEM.into(),
-        format!("registry:{}", state.registry.serial),
+        format!("registry:{}", trusted.serial),
     )
+    .attr("registry", Entry::commitment(trusted.file.as_bytes()))
+    .attr("signing_key", trusted.current_keys().public().signing_b64())
     .attr(
-        "registry",
-        Entry::commitment(state.registry_file.as_bytes()),
+        "encryption_key",
+        trusted.current_keys().public().encryption_b64(),
     )
-    .attr("signing_key", state.keys.public().signing_b64())
-    .attr("encryption_key", state.keys.public().encryption_b64())
     .attr("version", env!("CARGO_PKG_VERSION"));
     state
         .store

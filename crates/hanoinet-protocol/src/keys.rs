@@ -45,9 +45,44 @@ impl std::fmt::Debug for NodeKeys {
 #[serde(deny_unknown_fields)]
 pub struct KeyFile {
     pub format: String,
-    /// Ed25519 secret key (32-byte seed), base64.
+    /// Ed25519 secret key (32-byte seed), base64: the newest key pair.
     pub signing_secret: String,
     /// X25519 secret key (32 bytes), base64.
+    pub encryption_secret: String,
+    /// Key pairs held from before a rotation (newest first): the node still signs with one of
+    /// them until the registry publishes the new pair, and opens envelopes sealed to them while
+    /// the registry lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub older: Vec<KeyPairSecrets>,
+    /// The secret of the ledger's keyed commitments (base64, 32 bytes). Absent until the first
+    /// rotation: it is then derived from the signing key, and a rotation writes it down so that
+    /// commitments stay comparable across keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commitment_secret: Option<String>,
+}
+
+impl Drop for KeyFile {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.signing_secret.zeroize();
+        self.encryption_secret.zeroize();
+        self.commitment_secret.zeroize();
+    }
+}
+
+impl Drop for KeyPairSecrets {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.signing_secret.zeroize();
+        self.encryption_secret.zeroize();
+    }
+}
+
+/// One older key pair in a [`KeyFile`].
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPairSecrets {
+    pub signing_secret: String,
     pub encryption_secret: String,
 }
 
@@ -110,14 +145,117 @@ impl NodeKeys {
         self.signing.sign(message).to_bytes()
     }
 
-    /// The key file's JSON text. The returned string holds secrets and zeroizes on drop.
-    pub fn to_key_file_json(&self) -> Zeroizing<String> {
+    fn secrets(&self) -> KeyPairSecrets {
         let enc = Zeroizing::new(self.encryption.to_bytes().to_vec());
         let sig = Zeroizing::new(self.signing.to_bytes());
-        let file = KeyFile {
-            format: KEY_FILE_FORMAT.into(),
+        KeyPairSecrets {
             signing_secret: b64::encode(sig.as_slice()),
             encryption_secret: b64::encode(&enc),
+        }
+    }
+
+    fn from_pair(pair: &KeyPairSecrets) -> Result<Self, KeyError> {
+        let sig = Zeroizing::new(
+            b64::decode_array::<32>(&pair.signing_secret).ok_or_else(|| {
+                KeyError::KeyFile("signing_secret is not 32 bytes of base64".into())
+            })?,
+        );
+        let enc = Zeroizing::new(b64::decode_array::<32>(&pair.encryption_secret).ok_or_else(
+            || KeyError::KeyFile("encryption_secret is not 32 bytes of base64".into()),
+        )?);
+        Self::from_secrets(&sig, &enc)
+    }
+
+    /// The key file's JSON text (one key pair). The returned string holds secrets and zeroizes
+    /// on drop.
+    pub fn to_key_file_json(&self) -> Zeroizing<String> {
+        Keyring::new(self.clone()).to_key_file_json()
+    }
+
+    /// The newest key pair of a key file.
+    pub fn from_key_file_json(text: &str) -> Result<Self, KeyError> {
+        Ok(Keyring::from_key_file_json(text)?.newest().clone())
+    }
+}
+
+/// Every key pair a node holds: the newest first, then older ones kept across a rotation. The
+/// node signs with the pair its registry entry publishes and opens envelopes with any of them.
+#[derive(Clone)]
+pub struct Keyring {
+    pairs: Vec<NodeKeys>,
+    commitment: Zeroizing<[u8; 32]>,
+    commitment_written: bool,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyring")
+            .field("pairs", &self.pairs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The label the ledger's commitment key is derived under (`NodeKeys::derive_secret`).
+pub const COMMITMENT_KEY_LABEL: &str = "hanoinet/v1/ledger-commitment-key";
+
+impl Keyring {
+    /// A keyring of one pair.
+    pub fn new(keys: NodeKeys) -> Self {
+        let commitment = keys.derive_secret(COMMITMENT_KEY_LABEL);
+        Self {
+            pairs: vec![keys],
+            commitment,
+            commitment_written: false,
+        }
+    }
+
+    /// The pair created last.
+    pub fn newest(&self) -> &NodeKeys {
+        &self.pairs[0]
+    }
+
+    /// Every pair, newest first.
+    pub fn pairs(&self) -> &[NodeKeys] {
+        &self.pairs
+    }
+
+    /// The pair whose public keys are `public`.
+    pub fn find(&self, public: &PublicKeys) -> Option<&NodeKeys> {
+        self.pairs.iter().find(|k| k.public() == public)
+    }
+
+    /// The secret of the ledger's keyed commitments: the same across rotations.
+    pub fn commitment_secret(&self) -> &Zeroizing<[u8; 32]> {
+        &self.commitment
+    }
+
+    /// Adds a fresh pair as the newest; the others are kept.
+    pub fn rotate(&mut self) -> &NodeKeys {
+        self.pairs.insert(0, NodeKeys::generate());
+        self.commitment_written = true;
+        &self.pairs[0]
+    }
+
+    /// Drops the pairs `keep` says no: the newest pair always stays.
+    pub fn retain(&mut self, mut keep: impl FnMut(&NodeKeys) -> bool) -> usize {
+        let before = self.pairs.len();
+        let newest = self.pairs.remove(0);
+        self.pairs.retain(|k| keep(k));
+        self.pairs.insert(0, newest);
+        before - self.pairs.len()
+    }
+
+    /// The key file's JSON text. The returned string holds secrets and zeroizes on drop.
+    pub fn to_key_file_json(&self) -> Zeroizing<String> {
+        let newest = self.pairs[0].secrets();
+        let file = KeyFile {
+            format: KEY_FILE_FORMAT.into(),
+            signing_secret: newest.signing_secret.clone(),
+            encryption_secret: newest.encryption_secret.clone(),
+            older: self.pairs[1..].iter().map(NodeKeys::secrets).collect(),
+            commitment_secret: self
+                .commitment_written
+                .then(|| b64::encode(self.commitment.as_slice())),
         };
         Zeroizing::new(serde_json::to_string_pretty(&file).unwrap_or_default())
     }
@@ -131,15 +269,27 @@ impl NodeKeys {
                 file.format
             )));
         }
-        let sig = Zeroizing::new(
-            b64::decode_array::<32>(&file.signing_secret).ok_or_else(|| {
-                KeyError::KeyFile("signing_secret is not 32 bytes of base64".into())
-            })?,
-        );
-        let enc = Zeroizing::new(b64::decode_array::<32>(&file.encryption_secret).ok_or_else(
-            || KeyError::KeyFile("encryption_secret is not 32 bytes of base64".into()),
-        )?);
-        Self::from_secrets(&sig, &enc)
+        let mut pairs = vec![NodeKeys::from_pair(&KeyPairSecrets {
+            signing_secret: file.signing_secret.clone(),
+            encryption_secret: file.encryption_secret.clone(),
+        })?];
+        for pair in &file.older {
+            pairs.push(NodeKeys::from_pair(pair)?);
+        }
+        let (commitment, commitment_written) = match &file.commitment_secret {
+            Some(c) => (
+                Zeroizing::new(b64::decode_array::<32>(c).ok_or_else(|| {
+                    KeyError::KeyFile("commitment_secret is not 32 bytes of base64".into())
+                })?),
+                true,
+            ),
+            None => (pairs[0].derive_secret(COMMITMENT_KEY_LABEL), false),
+        };
+        Ok(Self {
+            pairs,
+            commitment,
+            commitment_written,
+        })
     }
 }
 

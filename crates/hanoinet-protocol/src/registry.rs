@@ -183,11 +183,156 @@ pub struct NodeEntry {
     pub signing_key: String,
     /// X25519 public key for HPKE, base64.
     pub encryption_key: String,
+    /// The current keys are not valid before this time (a rotation published ahead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<Timestamp>,
+    /// The current keys are not valid from this time on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<Timestamp>,
+    /// Keys the node used before its current ones, still valid for their period: signatures by
+    /// them verify and envelopes may still be sealed to them while the node's peers catch up
+    /// with a rotation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_keys: Vec<KeyPeriod>,
+    /// Signing keys of the node that must never be trusted again (compromised or lost),
+    /// whatever period they were listed with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked_keys: Vec<RevokedKey>,
+}
+
+/// A node's earlier key pair and the period in which it is valid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPeriod {
+    pub signing_key: String,
+    pub encryption_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<Timestamp>,
+    pub valid_until: Timestamp,
+}
+
+/// A revoked signing key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokedKey {
+    pub signing_key: String,
+    /// From when the key is refused. What it signed before stays verifiable as history (a
+    /// ledger's old tree heads); a live message signed by it is refused once this has passed.
+    pub revoked_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+fn within(at: Timestamp, from: Option<Timestamp>, until: Option<Timestamp>) -> bool {
+    from.is_none_or(|f| f <= at) && until.is_none_or(|u| at < u)
 }
 
 impl NodeEntry {
+    /// A node entry with current keys and no history.
+    pub fn new(id: NodeId, role: NodeRole, url: String, keys: &PublicKeys) -> Self {
+        Self {
+            id,
+            role,
+            url,
+            signing_key: keys.signing_b64(),
+            encryption_key: keys.encryption_b64(),
+            valid_from: None,
+            valid_until: None,
+            previous_keys: Vec::new(),
+            revoked_keys: Vec::new(),
+        }
+    }
+
+    /// The current keys: what messages to the node are sealed to.
     pub fn public_keys(&self) -> Result<PublicKeys, KeyError> {
         PublicKeys::from_b64(&self.signing_key, &self.encryption_key)
+    }
+
+    /// Whether the signing key (base64) was revoked at or before `at`.
+    pub fn revoked_at(&self, signing_key: &str, at: Timestamp) -> bool {
+        self.revoked_keys
+            .iter()
+            .any(|r| r.signing_key == signing_key && r.revoked_at <= at)
+    }
+
+    /// The keys whose signatures made at `at` verify: the current keys within their period,
+    /// earlier keys within theirs, none revoked at `at`. Current keys first.
+    pub fn keys_valid_at(&self, at: Timestamp) -> Vec<PublicKeys> {
+        let current = within(at, self.valid_from, self.valid_until)
+            .then_some((self.signing_key.as_str(), self.encryption_key.as_str()));
+        let earlier = self
+            .previous_keys
+            .iter()
+            .filter(|p| within(at, p.valid_from, Some(p.valid_until)))
+            .map(|p| (p.signing_key.as_str(), p.encryption_key.as_str()));
+        current
+            .into_iter()
+            .chain(earlier)
+            .filter(|(s, _)| !self.revoked_at(s, at))
+            .filter_map(|(s, e)| PublicKeys::from_b64(s, e).ok())
+            .collect()
+    }
+
+    /// Every key pair the registry lists for the node, current first, revoked or not.
+    pub fn all_keys(&self) -> Vec<PublicKeys> {
+        std::iter::once((self.signing_key.as_str(), self.encryption_key.as_str()))
+            .chain(
+                self.previous_keys
+                    .iter()
+                    .map(|p| (p.signing_key.as_str(), p.encryption_key.as_str())),
+            )
+            .filter_map(|(s, e)| PublicKeys::from_b64(s, e).ok())
+            .collect()
+    }
+
+    /// Replaces the node's keys with `keys`, keeping the old ones valid until `keep_until`
+    /// (unless they are the same keys, or revoked).
+    pub fn rotate_to(&mut self, keys: &PublicKeys, keep_until: Timestamp) {
+        if self.signing_key == keys.signing_b64() && self.encryption_key == keys.encryption_b64() {
+            return;
+        }
+        let old = KeyPeriod {
+            signing_key: std::mem::replace(&mut self.signing_key, keys.signing_b64()),
+            encryption_key: std::mem::replace(&mut self.encryption_key, keys.encryption_b64()),
+            valid_from: self.valid_from.take(),
+            valid_until: match self.valid_until.take() {
+                Some(u) if u < keep_until => u,
+                _ => keep_until,
+            },
+        };
+        self.previous_keys
+            .retain(|p| p.signing_key != self.signing_key && p.signing_key != old.signing_key);
+        self.previous_keys.insert(0, old);
+    }
+
+    /// Checks the keys and their periods.
+    fn validate_keys(&self) -> Result<(), String> {
+        self.public_keys().map_err(|e| e.to_string())?;
+        if let (Some(f), Some(u)) = (self.valid_from, self.valid_until)
+            && f >= u
+        {
+            return Err("valid_from is not before valid_until".into());
+        }
+        let mut seen = BTreeSet::from([self.signing_key.as_str()]);
+        let mut seen_enc = BTreeSet::from([self.encryption_key.as_str()]);
+        for p in &self.previous_keys {
+            PublicKeys::from_b64(&p.signing_key, &p.encryption_key)
+                .map_err(|e| format!("previous key {}: {e}", p.signing_key))?;
+            if !seen.insert(&p.signing_key) || !seen_enc.insert(&p.encryption_key) {
+                return Err(format!("key {} is listed twice", p.signing_key));
+            }
+            if p.valid_from.is_some_and(|f| f >= p.valid_until) {
+                return Err(format!(
+                    "previous key {}: valid_from is not before valid_until",
+                    p.signing_key
+                ));
+            }
+        }
+        for r in &self.revoked_keys {
+            crate::keys::verifying_key_from_b64(&r.signing_key)
+                .map_err(|e| format!("revoked key {}: {e}", r.signing_key))?;
+        }
+        Ok(())
     }
 }
 
@@ -297,6 +442,31 @@ impl Registry {
         self.states.sort_by(|a, b| a.code.cmp(&b.code));
     }
 
+    /// Removes a State and its nodes; false if it was not listed.
+    pub fn remove_state(&mut self, code: &StateCode) -> bool {
+        let before = self.states.len();
+        self.states.retain(|s| &s.code != code);
+        self.nodes.retain(|n| &n.id.state() != code);
+        for s in &mut self.states {
+            s.members.retain(|m| m != code);
+        }
+        self.states.len() != before
+    }
+
+    /// Removes a node; false if it was not listed.
+    pub fn remove_node(&mut self, id: &NodeId) -> bool {
+        let before = self.nodes.len();
+        self.nodes.retain(|n| &n.id != id);
+        self.nodes.len() != before
+    }
+
+    /// The keys of node `id` whose signatures made at `at` verify (none for an unknown node).
+    pub fn keys_valid_at(&self, id: &NodeId, at: Timestamp) -> Vec<PublicKeys> {
+        self.node(id)
+            .map(|n| n.keys_valid_at(at))
+            .unwrap_or_default()
+    }
+
     /// Adds or replaces a node.
     pub fn upsert_node(&mut self, node: NodeEntry) {
         self.nodes.retain(|n| n.id != node.id);
@@ -349,7 +519,7 @@ impl Registry {
                     n.id.state()
                 ));
             }
-            if let Err(e) = n.public_keys() {
+            if let Err(e) = n.validate_keys() {
                 return bad(format!("node {}: {e}", n.id));
             }
             if !(n.url.starts_with("http://") || n.url.starts_with("https://"))
@@ -449,14 +619,107 @@ mod tests {
             });
         }
         let k = NodeKeys::generate();
-        r.upsert_node(NodeEntry {
-            id: "VNM/247".parse().unwrap(),
-            role: NodeRole::PointOfContact,
-            url: "http://127.0.0.1:7400".into(),
-            signing_key: k.public().signing_b64(),
-            encryption_key: k.public().encryption_b64(),
-        });
+        r.upsert_node(NodeEntry::new(
+            "VNM/247".parse().unwrap(),
+            NodeRole::PointOfContact,
+            "http://127.0.0.1:7400".into(),
+            k.public(),
+        ));
         r
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn rotated_keys_verify_for_their_period_and_revoked_keys_never_do() {
+        let d = DepositaryKey::generate();
+        let mut r = registry();
+        let old = r.nodes[0].public_keys().unwrap();
+        let new = NodeKeys::generate();
+        r.nodes[0].rotate_to(new.public(), at("2026-12-03T00:00:00Z"));
+        let r = SignedRegistry::parse(&r.sign(&d).unwrap().to_json())
+            .unwrap()
+            .verify(&d.public())
+            .unwrap();
+        let n = &r.nodes[0];
+        assert_eq!(
+            &n.public_keys().unwrap(),
+            new.public(),
+            "sealing goes to the new keys"
+        );
+        assert_eq!(
+            n.keys_valid_at(at("2026-12-02T00:00:00Z")),
+            vec![new.public().clone(), old.clone()],
+            "both during the overlap, the current first"
+        );
+        assert_eq!(
+            n.keys_valid_at(at("2026-12-03T00:00:00Z")),
+            vec![new.public().clone()],
+            "the old key ends at valid_until"
+        );
+
+        let mut revoked = r.clone();
+        revoked.nodes[0].revoked_keys.push(RevokedKey {
+            signing_key: old.signing_b64(),
+            revoked_at: at("2026-12-01T12:00:00Z"),
+            reason: Some("key compromised".into()),
+        });
+        revoked.validate().unwrap();
+        let n = &revoked.nodes[0];
+        assert_eq!(
+            n.keys_valid_at(at("2026-12-02T00:00:00Z")),
+            vec![new.public().clone()]
+        );
+        assert_eq!(
+            n.keys_valid_at(at("2026-12-01T00:00:00Z")).len(),
+            2,
+            "what it signed before the revocation stays verifiable as history"
+        );
+
+        // Rotating twice keeps one entry per key; rotating to the same keys changes nothing.
+        let mut twice = r.clone();
+        let newer = NodeKeys::generate();
+        twice.nodes[0].rotate_to(newer.public(), at("2026-12-05T00:00:00Z"));
+        twice.nodes[0].rotate_to(newer.public(), at("2026-12-06T00:00:00Z"));
+        assert_eq!(twice.nodes[0].previous_keys.len(), 2);
+        twice.validate().unwrap();
+    }
+
+    #[test]
+    fn key_periods_are_validated() {
+        let d = DepositaryKey::generate();
+        let mut r = registry();
+        let k = r.nodes[0].public_keys().unwrap();
+        r.nodes[0].previous_keys.push(KeyPeriod {
+            signing_key: k.signing_b64(),
+            encryption_key: k.encryption_b64(),
+            valid_from: None,
+            valid_until: at("2027-01-01T00:00:00Z"),
+        });
+        let e = r.sign(&d).unwrap_err().to_string();
+        assert!(e.contains("listed twice"), "{e}");
+        let mut r = registry();
+        r.nodes[0].valid_from = Some(at("2027-01-01T00:00:00Z"));
+        r.nodes[0].valid_until = Some(at("2026-01-01T00:00:00Z"));
+        assert!(r.sign(&d).is_err());
+        let mut r = registry();
+        r.nodes[0].revoked_keys.push(RevokedKey {
+            signing_key: "AAAA".into(),
+            revoked_at: at("2026-01-01T00:00:00Z"),
+            reason: None,
+        });
+        assert!(r.sign(&d).is_err());
+    }
+
+    #[test]
+    fn removing_a_state_removes_its_nodes() {
+        let mut r = registry();
+        assert!(r.remove_state(&"VNM".parse().unwrap()));
+        assert!(r.nodes.is_empty());
+        assert!(!r.remove_state(&"VNM".parse().unwrap()));
+        assert!(!r.remove_node(&"FRA/247".parse().unwrap()));
     }
 
     #[test]

@@ -101,13 +101,12 @@ fn generate() -> Value {
         languages: vec!["vi".into(), "en".into()],
         ..StateEntry::new("VNM".parse().unwrap(), "Viet Nam")
     });
-    registry.upsert_node(NodeEntry {
-        id: "VNM/247".parse().unwrap(),
-        role: NodeRole::PointOfContact,
-        url: "https://247.example.vn".into(),
-        signing_key: sender.public().signing_b64(),
-        encryption_key: sender.public().encryption_b64(),
-    });
+    registry.upsert_node(NodeEntry::new(
+        "VNM/247".parse().unwrap(),
+        NodeRole::PointOfContact,
+        "https://247.example.vn".into(),
+        sender.public(),
+    ));
     let signed = registry.sign(&depositary).unwrap();
 
     let approval = hanoinet_protocol::approval::Approval::sign(

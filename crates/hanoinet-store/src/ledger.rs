@@ -46,6 +46,10 @@ hanoinet_core::names! {
         AttachmentCorrupt => "attachment_corrupt",
         /// A peer signed two tree heads that are not consistent with each other.
         LedgerInconsistent => "ledger_inconsistent",
+        /// Deliveries to a peer have failed for longer than the policy allows.
+        PeerUnreachable => "peer_unreachable",
+        /// A peer reported unreachable answers again.
+        PeerRecovered => "peer_recovered",
     }
 }
 

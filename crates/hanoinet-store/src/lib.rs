@@ -38,6 +38,7 @@ pub use ledger::*;
 pub use lists::{PageCursor, RequestFilter};
 pub use lock::ServeLock;
 pub use records::*;
+pub use trust::{Gauges, InstalledRegistry, PeerOutage, RegistryInstall};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -273,6 +274,7 @@ mod ledger;
 mod lists;
 mod outbox;
 mod requests;
+mod trust;
 mod users;
 
 /// How SQLite commits: `Full` syncs the write-ahead log on every commit, so a committed

@@ -162,11 +162,54 @@ pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     )
     .await?;
     println!("node {} serving on http://{}", handle.state.id, handle.addr);
+    let registry_path = a
+        .registry
+        .clone()
+        .unwrap_or_else(|| a.dir.join(dir::REGISTRY_FILE));
+    tokio::spawn(reload_on_hangup(handle.state.clone(), registry_path));
     shutdown_signal().await;
     tracing::info!("shutting down");
     handle.shutdown().await;
     drop(lock);
     Ok(())
+}
+
+/// On SIGHUP, installs the registry file if it is newer than the one served.
+async fn reload_on_hangup(state: Arc<hanoinet_node::node::Node>, path: std::path::PathBuf) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let text = match dir::read(&path) {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "SIGHUP: cannot read the registry");
+                    continue;
+                }
+            };
+            if text == state.registry().file {
+                tracing::info!(
+                    serial = state.registry().serial,
+                    "SIGHUP: {} is the registry in force already",
+                    path.display()
+                );
+                continue;
+            }
+            match state.install_registry(&text, "signal").await {
+                Ok(done) => tracing::info!(
+                    serial = done.serial,
+                    previous = done.previous_serial,
+                    "SIGHUP: registry installed"
+                ),
+                Err(e) => tracing::warn!(error = %e, "SIGHUP: registry refused"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (state, path);
 }
 
 /// Opens a node's database with a message that says what to do when it cannot be reached.
@@ -244,6 +287,32 @@ pub enum UserCommand {
     RotateToken(UserNameArgs),
 }
 
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a fresh key pair to keys.json and write identity.json with its public keys for the
+    /// depositary. The node keeps signing with its current keys until the registry publishes
+    /// the new ones, then switches by itself; envelopes sealed to the old keys still open.
+    Rotate {
+        #[arg(long, env = "HANOINET_DIR")]
+        dir: PathBuf,
+    },
+}
+
+pub fn keys(c: KeysCommand) -> anyhow::Result<()> {
+    match c {
+        KeysCommand::Rotate { dir: d } => {
+            let entry = dir::rotate_keys(&d)?;
+            println!(
+                "new keys for {}: signing key {}\nSend {} to the depositary (`hanoinet registry add-node --identity ...`); the node switches to the new keys when it installs a registry that publishes them.",
+                entry.id,
+                entry.signing_key,
+                d.join(dir::IDENTITY_FILE).display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Where the node's users live: its directory, or another database.
 #[derive(Debug, Args)]
 pub struct NodeDb {
@@ -296,7 +365,7 @@ fn parse_role(s: &str) -> Result<Role, String> {
 
 impl NodeDb {
     /// The node's config and an open store.
-    async fn open(&self) -> anyhow::Result<(dir::FileConfig, Store)> {
+    pub(crate) async fn open(&self) -> anyhow::Result<(dir::FileConfig, Store)> {
         let text = dir::read(&self.dir.join(dir::CONFIG_FILE))?;
         let file: dir::FileConfig =
             serde_json::from_str(&text).context("node.json is malformed")?;

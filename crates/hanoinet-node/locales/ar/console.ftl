@@ -263,6 +263,8 @@ alert-ack_deadline_missed = فات موعد الإشعار بالاستلام
 alert-preservation_expiring = التحفظ يوشك على الانتهاء
 alert-attachment_corrupt = مرفق تالف
 alert-ledger_inconsistent = سجل عقدة أخرى غير متسق
+alert-peer_unreachable = تعذر الوصول إلى عقدة أخرى
+alert-peer_recovered = عادت عقدة أخرى إلى الاستجابة
 
 invalid-missing = هذا الحقل إلزامي.
 invalid-empty = يجب ألا يكون هذا الحقل فارغًا.

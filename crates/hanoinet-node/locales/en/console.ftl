@@ -264,6 +264,8 @@ alert-ack_deadline_missed = Acknowledgement deadline missed
 alert-preservation_expiring = Preservation ending soon
 alert-attachment_corrupt = Attachment corrupt
 alert-ledger_inconsistent = A peer's log is inconsistent
+alert-peer_unreachable = A peer is unreachable
+alert-peer_recovered = A peer answers again
 
 invalid-missing = This field is required.
 invalid-empty = This field must not be empty.

@@ -263,6 +263,8 @@ alert-ack_deadline_missed = Plazo de acuse de recibo vencido
 alert-preservation_expiring = La conservación termina pronto
 alert-attachment_corrupt = Adjunto dañado
 alert-ledger_inconsistent = El registro de un par es incoherente
+alert-peer_unreachable = Un par no responde
+alert-peer_recovered = Un par vuelve a responder
 
 invalid-missing = Este campo es obligatorio.
 invalid-empty = Este campo no debe estar vacío.

@@ -263,6 +263,8 @@ alert-ack_deadline_missed = Échéance d'accusé de réception dépassée
 alert-preservation_expiring = Conservation bientôt terminée
 alert-attachment_corrupt = Pièce jointe corrompue
 alert-ledger_inconsistent = Le journal d'un pair est incohérent
+alert-peer_unreachable = Un pair est injoignable
+alert-peer_recovered = Un pair répond de nouveau
 
 invalid-missing = Ce champ est obligatoire.
 invalid-empty = Ce champ ne doit pas être vide.

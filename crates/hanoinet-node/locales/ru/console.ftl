@@ -263,6 +263,8 @@ alert-ack_deadline_missed = Пропущен срок подтверждения
 alert-preservation_expiring = Срок сохранности скоро истекает
 alert-attachment_corrupt = Вложение повреждено
 alert-ledger_inconsistent = Журнал другого узла несогласован
+alert-peer_unreachable = Другой узел недоступен
+alert-peer_recovered = Другой узел снова отвечает
 
 invalid-missing = Это поле обязательно.
 invalid-empty = Это поле не должно быть пустым.

@@ -263,6 +263,8 @@ alert-ack_deadline_missed = Quá hạn xác nhận đã nhận
 alert-preservation_expiring = Sắp hết thời hạn bảo quản
 alert-attachment_corrupt = Tệp đính kèm bị hỏng
 alert-ledger_inconsistent = Nhật ký của một nút khác không nhất quán
+alert-peer_unreachable = Một nút khác không liên lạc được
+alert-peer_recovered = Một nút khác đã phản hồi trở lại
 
 invalid-missing = Trường này là bắt buộc.
 invalid-empty = Trường này không được để trống.

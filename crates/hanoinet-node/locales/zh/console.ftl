@@ -263,6 +263,8 @@ alert-ack_deadline_missed = 错过确认期限
 alert-preservation_expiring = 保全即将到期
 alert-attachment_corrupt = 附件损坏
 alert-ledger_inconsistent = 其他节点的日志不一致
+alert-peer_unreachable = 其他节点无法连接
+alert-peer_recovered = 其他节点已恢复响应
 
 invalid-missing = 此字段为必填项。
 invalid-empty = 此字段不能为空。

@@ -42,9 +42,10 @@ pub fn routes() -> crate::http::Routes {
         )
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/catalogue", get(catalogue))
-        .route("/api/v1/registry", get(registry))
+        .route("/api/v1/registry", get(registry).post(install_registry))
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
         .own_body_limits()
 }
 
@@ -477,6 +478,58 @@ async fn registry(State(state): NodeRef) -> Json<Value> {
     Json(crate::http::catalogue::registry_view(&state))
 }
 
+/// Installs a newer signed registry (the body is the signed file, as the depositary published
+/// it). Administrators only.
+async fn install_registry(
+    State(state): NodeRef,
+    AuthUser(user): AuthUser,
+    body: String,
+) -> ApiResult<Json<Value>> {
+    crate::ops::access::require_admin(&user)?;
+    let done = state
+        .install_registry(&body, &format!("api:user:{}", user.id))
+        .await
+        .map_err(crate::error::NodeError::from)?;
+    Ok(Json(json!({
+        "serial": done.serial,
+        "previous_serial": done.previous_serial,
+    })))
+}
+
+/// Prometheus metrics: to a client on the same host without a token (a local scraper), from
+/// elsewhere with an auditor's or administrator's token.
+async fn metrics(
+    State(state): NodeRef,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    parts: axum::http::request::Parts,
+) -> ApiResult<axum::response::Response> {
+    use axum::extract::FromRequestParts;
+    use axum::response::IntoResponse;
+    let mut parts = parts;
+    if !peer.ip().is_loopback()
+        || parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+    {
+        let AuthUser(user) = AuthUser::from_request_parts(&mut parts, &state).await?;
+        if !(user.role.may_audit() || user.role.may_administer()) {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "metrics are for auditors and administrators (or a scraper on the node's host)",
+            ));
+        }
+    }
+    let text = crate::metrics::render(&state).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
 /// Live: the process answers. Says which build it is.
 async fn health(State(state): NodeRef) -> Json<Value> {
     Json(json!({
@@ -498,7 +551,7 @@ async fn ready(State(state): NodeRef) -> (StatusCode, Json<Value>) {
             }
             Err(_) => "timed_out".to_owned(),
         };
-    let registry = if state.me().is_some() {
+    let registry = if state.listed() {
         "ok"
     } else {
         "node_not_listed"
@@ -517,7 +570,7 @@ async fn ready(State(state): NodeRef) -> (StatusCode, Json<Value>) {
             "checks": {
                 "database": database,
                 "registry": registry,
-                "registry_serial": state.registry.serial,
+                "registry_serial": state.registry().serial,
             },
         })),
     )

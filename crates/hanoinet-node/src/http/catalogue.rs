@@ -73,7 +73,7 @@ pub fn document() -> Value {
 
 /// The registry as this node verified it, with entry-into-force dates computed.
 pub fn registry_view(state: &Node) -> Value {
-    let reg = &state.registry;
+    let reg = &state.registry();
     let general = reg.general_in_force_from();
     let states: Vec<Value> = reg
         .states

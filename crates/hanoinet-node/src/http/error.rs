@@ -28,11 +28,15 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::UndecryptablePayload
         | ErrorCode::InvalidPayload
         | ErrorCode::UnknownRequest
-        | ErrorCode::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+        | ErrorCode::IdempotencyKeyReused
+        | ErrorCode::RegistryInvalid
+        | ErrorCode::RegistryDropsNode
+        | ErrorCode::RegistryUnknownKeys => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::Conflict
         | ErrorCode::HistoryConflict
         | ErrorCode::EnvelopeIdTaken
-        | ErrorCode::IdempotencyKeyInUse => StatusCode::CONFLICT,
+        | ErrorCode::IdempotencyKeyInUse
+        | ErrorCode::RegistryRollback => StatusCode::CONFLICT,
         ErrorCode::Gone => StatusCode::GONE,
         ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::WrongRecipient => StatusCode::MISDIRECTED_REQUEST,

@@ -68,6 +68,14 @@ async fn receive(State(state): State<Arc<Node>>, headers: HeaderMap, body: Body)
                 // Debug formatting escapes what a peer put in the message (line breaks,
                 // escape codes), so it cannot forge log lines.
                 tracing::warn!(code = code.as_str(), reason = ?e.to_string(), "inbound envelope rejected");
+                // Only a sender whose signature verified names a label: anyone else could
+                // make up names without end.
+                let sender = authenticated
+                    .as_ref()
+                    .map_or("unauthenticated".to_owned(), |(_, from, _)| {
+                        from.to_string()
+                    });
+                state.metrics.envelope_rejected(&sender, code.as_str());
                 if let Some((id, from, hash)) = authenticated {
                     inbound::log_rejection(&state, id, &from, hash, code).await;
                 }

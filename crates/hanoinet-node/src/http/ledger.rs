@@ -242,7 +242,7 @@ async fn api_signed_registry(
     State(state): State<Arc<Node>>,
     AuthUser(_): AuthUser,
 ) -> ApiResult<Json<Value>> {
-    serde_json::from_str(&state.registry_file)
+    serde_json::from_str(&state.registry().file)
         .map(Json)
         .map_err(ApiError::internal)
 }

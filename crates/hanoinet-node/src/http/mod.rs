@@ -93,7 +93,30 @@ pub fn router(state: Arc<Node>) -> Router {
         ))
         .layer(axum::middleware::from_fn(json_bodies_only))
         .merge(console::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
         .with_state(state)
+}
+
+/// Counts each answered request by route template, method and status for `GET /metrics`.
+async fn count_requests(
+    axum::extract::State(state): axum::extract::State<Arc<Node>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
+    let method = req.method().clone();
+    let response = next.run(req).await;
+    state
+        .metrics
+        .http_request(&route, method.as_str(), response.status().as_u16());
+    response
 }
 
 /// A request with a body is JSON: a declared `Content-Type` must be `application/json` (or

@@ -593,6 +593,19 @@ fn base() -> Value {
                 "get": {
                     "summary": format!("The registry as this node verified it, with entry-into-force dates computed ({}, {}), contacts and nodes (no token)", art65::GENERAL, art67::DENUNCIATION),
                     "responses": {"200": {"description": "`{general_in_force_from, states: [{code, name, regional_organization, members, signed, instrument: {kind, deposited}|null, denounced, reservations: [{article, text, made, withdrawn}], in_force_from, in_force_until, in_force_today, languages, central_authority, point_of_contact, diplomatic_channel_required, interpol_accepted, nodes}], nodes, today, serial, issued_at, demo}`; dates YYYY-MM-DD."}}
+                },
+                "post": {
+                    "summary": "Install a newer signed registry in the running node (administrators). The body is the signed registry file as the depositary published it (PROTOCOL.md §6); it must verify against the node's trust anchor, carry a higher serial than the installed one and list this node with keys it holds. Every replica takes it up within seconds. Refusals are logged.",
+                    "security": bearer,
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["format", "registry", "signed_by", "signature"], "properties": {"format": {"type": "string"}, "registry": {"type": "string"}, "signed_by": {"type": "string"}, "signature": {"type": "string"}}}}}},
+                    "responses": {
+                        "200": {"description": "`{serial, previous_serial}`.", "content": {"application/json": {"schema": {"type": "object", "required": ["serial", "previous_serial"], "properties": {"serial": {"type": "integer"}, "previous_serial": {"type": "integer"}}}}}},
+                        "401": error_response("`unauthorized`"),
+                        "403": error_response("`forbidden`: not an administrator"),
+                        "409": error_response("`registry_rollback`: the serial is not higher than the installed one's"),
+                        "415": error_response("`unsupported_media_type`"),
+                        "422": error_response("`registry_invalid` (signature, format or content), `registry_drops_node`, `registry_unknown_keys`, `malformed_json`")
+                    }
                 }
             },
             "/api/v1/registry/signed": {
@@ -622,6 +635,17 @@ fn base() -> Value {
                     "200": {"description": "Ready: `status` `ready`, `version`, `commit`, `checks` (`database`, `registry`, `registry_serial`)."},
                     "503": {"description": "Not ready: `status` `not_ready` and the failed check (`database`: `unavailable` or `timed_out`; `registry`: `node_not_listed`)."}
                 }}
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics (text format 0.0.4): outbox backlog per peer, peer outages, delivery latency histogram, delivery failures by peer and reason, envelopes refused by sender and code, acknowledgement deadlines pending and missed, ledger size, HTTP requests by route, method and status, registry serial, build. No token from the node's own host (a local scraper); from elsewhere an auditor's or administrator's token.",
+                    "security": [{}, {"bearer": []}],
+                    "responses": {
+                        "200": {"description": "Metrics.", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                        "401": error_response("`unauthorized`: a token is needed from another host"),
+                        "403": error_response("`forbidden`: neither auditor nor administrator")
+                    }
+                }
             },
             "/federation/v1/envelopes": {
                 "post": {

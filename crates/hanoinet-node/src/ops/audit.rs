@@ -25,12 +25,19 @@ pub async fn verify_now(state: &Node, auditor: &User) -> NodeResult<Result<Verif
     let Some(head) = crate::ops::ledger::refresh(state).await? else {
         return Ok(Err(Failure("the log has no signed head yet".into())));
     };
-    let keys = state
-        .registry
+    // The head may be signed by an earlier key of the node's still within its overlap.
+    let reg = state.registry();
+    let entry = reg
         .node(&state.id)
-        .ok_or_else(|| NodeError::internal("this node is not in its registry"))?
-        .public_keys()
-        .map_err(NodeError::internal)?;
+        .ok_or_else(|| NodeError::internal("this node is not in its registry"))?;
+    let keys = match entry
+        .keys_valid_at(state.clock.now())
+        .into_iter()
+        .find(|k| head.verify(k))
+    {
+        Some(k) => k,
+        None => entry.public_keys().map_err(NodeError::internal)?,
+    };
     let previous: Option<SignedTreeHead> = state
         .store
         .console_verified_head(&auditor.id)

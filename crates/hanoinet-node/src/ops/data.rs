@@ -266,13 +266,6 @@ pub(crate) fn authorizations_for(
     t: &DataTransfer,
     to: &NodeId,
 ) -> Vec<OnwardAuthorization> {
-    let Some(keys) = state
-        .registry
-        .node(&t.peer)
-        .and_then(|n| n.public_keys().ok())
-    else {
-        return Vec::new();
-    };
     rec.messages
         .iter()
         .filter(|m| m.kind == MessageKind::OnwardAuthorization && m.direction == Flow::Received)
@@ -284,7 +277,7 @@ pub(crate) fn authorizations_for(
                 && a.grantor == t.peer
                 && a.holder == state.id
                 && &a.third == to
-                && a.verify(&keys)
+                && state.signed_by(&t.peer, |k| a.verify(k))
         })
         .collect()
 }
@@ -357,11 +350,7 @@ pub async fn inbound_transfer(
     match (&p.forwarded_from, &p.authorization) {
         (None, None) => {}
         (Some(from), Some(a)) => {
-            let authorized = state
-                .registry
-                .node(&a.grantor)
-                .and_then(|n| n.public_keys().ok())
-                .is_some_and(|keys| a.verify(&keys))
+            let authorized = state.signed_by(&a.grantor, |k| a.verify(k))
                 && a.holder == env.header.from
                 && a.third == state.id
                 && &a.transfer_id == from

@@ -45,7 +45,7 @@ pub async fn check_typed(
     let mut errors = Vec::new();
     if facts.under_convention()
         && let Err(e) = hanoinet_core::legal::both_in_force(
-            &state.parties,
+            &state.registry().parties,
             from.state().as_str(),
             to.state().as_str(),
             today(state),
@@ -70,7 +70,7 @@ pub async fn check_typed(
         return Ok(Err(errors));
     }
     let mut warnings = Vec::new();
-    if let Some(requested) = state.registry.state(&to.state())
+    if let Some(requested) = state.registry().state(&to.state())
         && !requested.accepts_language(&facts.language)
     {
         warnings.push(json!({
@@ -88,7 +88,7 @@ pub async fn check_typed(
     // Channels (Art. 40): mutual legal assistance goes to the central authority, or through
     // diplomatic channels where the requested State requires them. Warnings: the 24/7 network
     // may still carry an urgent request, to be confirmed through the proper channel.
-    if let Some(requested) = state.registry.state(&to.state()) {
+    if let Some(requested) = state.registry().state(&to.state()) {
         if requested.diplomatic_channel_required {
             warnings.push(json!({
                 "code": "diplomatic_channel_required",
@@ -98,11 +98,11 @@ pub async fn check_typed(
             }));
         }
         let mla = kind.is_some_and(|k| k.consult_before_refusal());
-        let to_poc = state
-            .registry
+        let reg = state.registry();
+        let to_poc = reg
             .node(to)
             .is_some_and(|n| n.role == hanoinet_protocol::registry::NodeRole::PointOfContact);
-        let authority = state.registry.nodes.iter().find(|n| {
+        let authority = reg.nodes.iter().find(|n| {
             n.id.state() == to.state()
                 && n.role == hanoinet_protocol::registry::NodeRole::CentralAuthority
         });

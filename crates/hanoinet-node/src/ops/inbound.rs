@@ -138,21 +138,29 @@ pub async fn receive(
     let h = &env.header;
 
     // 3. Known sender.
-    let sender = state.registry.node(&h.from).ok_or_else(|| {
+    let reg = state.registry();
+    let sender = reg.node(&h.from).ok_or_else(|| {
         reject(
             ErrorCode::UnknownSender,
             format!("{} is not a node in this node's registry", h.from),
         )
     })?;
-    let sender_keys = sender.public_keys().map_err(NodeError::internal)?;
 
-    // 4. Signature.
-    env.verify(&sender_keys).map_err(|_| {
-        reject(
+    // 4. Signature, by a key of the sender's valid now (the current one, or an earlier one
+    // within its overlap) and not revoked.
+    if !sender
+        .keys_valid_at(state.clock.now())
+        .iter()
+        .any(|k| env.verify(k).is_ok())
+    {
+        return Err(reject(
             ErrorCode::BadSignature,
-            format!("signature does not verify with {}'s registry key", h.from),
-        )
-    })?;
+            format!(
+                "signature does not verify with any key of {}'s that the registry lists as valid now (a revoked or expired key is refused)",
+                h.from
+            ),
+        ));
+    }
 
     *authenticated = Some((h.id, h.from.clone(), env.hash()));
 
@@ -260,7 +268,7 @@ pub async fn receive(
         h.from.clone(),
         now,
         state.id.clone(),
-        &state.keys,
+        &state.keys(),
     );
     receipt.tree_head = crate::ops::ledger::cached_head(state);
     let receipt_json = serde_json::to_string(&receipt).map_err(NodeError::internal)?;
@@ -316,7 +324,7 @@ fn id_taken(id: &EnvelopeId) -> NodeError {
 }
 
 fn open(state: &Node, env: &Envelope) -> Result<Vec<u8>, NodeError> {
-    env.open(&state.keys).map_err(|e| match e {
+    state.open(env).map_err(|e| match e {
         EnvelopeError::Open => reject(
             ErrorCode::UndecryptablePayload,
             "the payload does not open with this node's key",
@@ -434,17 +442,12 @@ fn check_approval(
     match (&payload.approval, approved) {
         (None, false) => Ok(()),
         (Some(a), true) => {
-            let keys = state
-                .registry
-                .node(&env.header.from)
-                .and_then(|n| n.public_keys().ok())
-                .ok_or_else(|| NodeError::internal("the sender's registry keys vanished"))?;
             let fits = a.node == env.header.from
                 && a.request_id == payload.request_id
                 && a.envelope_id == env.header.id
                 && a.role == SUPERVISOR
                 && a.approver != a.author
-                && a.verify(&keys);
+                && state.signed_by(&env.header.from, |k| a.verify(k));
             if !fits {
                 return Err(invalid(
                     "the approval is not signed by the requesting node for this request and envelope, by a supervisor other than the author",

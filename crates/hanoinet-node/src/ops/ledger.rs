@@ -86,7 +86,7 @@ pub async fn refresh(state: &Node) -> NodeResult<Option<SignedTreeHead>> {
         root_hash: root,
         timestamp: state.clock.now(),
     }
-    .sign(&state.keys);
+    .sign(&state.keys());
     let json = serde_json::to_string(&head).map_err(NodeError::internal)?;
     state
         .store
@@ -175,10 +175,7 @@ pub async fn remember_peer_head(state: &Node, peer: &NodeId, head: &SignedTreeHe
     if seen(state) == Some(key) {
         return;
     }
-    let Some(keys) = state.registry.node(peer).and_then(|n| n.public_keys().ok()) else {
-        return;
-    };
-    if head.head.log_id != peer.as_str() || !head.verify(&keys) {
+    if head.head.log_id != peer.as_str() || !state.signed_by(peer, |k| head.verify(k)) {
         tracing::warn!(%peer, "ignoring a tree head that is not signed by the peer's registry key");
         return;
     }

@@ -17,6 +17,7 @@ pub mod messages;
 pub mod moves;
 pub mod onward;
 pub mod outbound;
+pub mod peers;
 pub mod requests;
 pub mod signin;
 pub mod updates;

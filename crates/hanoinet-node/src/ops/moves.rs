@@ -93,7 +93,8 @@ pub fn own_facts(state: &Node, rec: &RequestRecord) -> RequestedStateFacts {
 /// What `node`'s State may cite when refusing `rec`: its reservations, and whether the request
 /// concerns an offence outside the Convention's own (which the Art. 42(5) reservation covers).
 pub(crate) fn facts_of(state: &Node, node: &NodeId, rec: &RequestRecord) -> RequestedStateFacts {
-    let entry = state.registry.state(&node.state());
+    let reg = state.registry();
+    let entry = reg.state(&node.state());
     RequestedStateFacts {
         has_dual_criminality_reservation: entry
             .is_some_and(|s| s.has_dual_criminality_reservation()),
@@ -416,7 +417,7 @@ pub async fn move_requesting(
             approval::SUPERVISOR,
             &format!("user:{author}"),
             now,
-            &state.keys,
+            &state.keys(),
         );
         step.details = Some(json!({ "approval": a }));
         approval = Some(a);

@@ -118,7 +118,7 @@ pub async fn authorize_onward(
         ));
     }
     let (to, purpose, max_uses) = onward_body(body)?;
-    if state.registry.node(&to).is_none() {
+    if state.registry().node(&to).is_none() {
         return Err(NodeError::Invalid(vec![field(
             "to",
             FieldCode::UnknownNode,
@@ -133,7 +133,7 @@ pub async fn authorize_onward(
         &purpose,
         max_uses.unwrap_or(1),
         state.clock.now(),
-        &state.keys,
+        &state.keys(),
         state.id.clone(),
     );
     let doc = serde_json::to_value(&auth).map_err(NodeError::internal)?;

@@ -30,11 +30,14 @@ pub fn seal_with_id<P: Payload>(
     payload: &P,
     now: Timestamp,
 ) -> NodeResult<Envelope> {
-    let peer = state
-        .registry
+    let reg = state.registry();
+    let peer = reg
         .node(to)
         .ok_or_else(|| NodeError::internal(format!("peer {to} vanished from the registry")))?;
-    let peer_keys = peer.public_keys().map_err(NodeError::internal)?;
+    let peer_keys = match peer.keys_valid_at(now).into_iter().next() {
+        Some(k) => k,
+        None => peer.public_keys().map_err(NodeError::internal)?,
+    };
     let header = Header {
         id,
         from: state.id.clone(),
@@ -44,6 +47,12 @@ pub fn seal_with_id<P: Payload>(
         in_reply_to,
     };
     let bytes = serde_json::to_vec(payload).map_err(NodeError::internal)?;
-    Envelope::seal(header, &bytes, &state.keys, &peer_keys, &mut rand::rng())
-        .map_err(NodeError::internal)
+    Envelope::seal(
+        header,
+        &bytes,
+        reg.signing_keys(now),
+        &peer_keys,
+        &mut rand::rng(),
+    )
+    .map_err(NodeError::internal)
 }

@@ -81,7 +81,7 @@ pub(crate) async fn prepare_outgoing(
     let facts = new.facts.clone();
 
     // The requested node must be a registered node of another State.
-    if state.registry.node(&new.to).is_none() {
+    if state.registry().node(&new.to).is_none() {
         return Err(NodeError::Invalid(vec![field_error(
             "to",
             FieldCode::UnknownNode,

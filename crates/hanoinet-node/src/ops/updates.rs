@@ -455,12 +455,10 @@ pub async fn inbound_message(
             .ok_or_else(|| {
                 invalid("an onward-transfer authorization carries its signed document")
             })?;
-        let keys = state
-            .registry
-            .node(sender)
-            .and_then(|n| n.public_keys().ok())
-            .ok_or_else(|| invalid("the sender has no keys in the registry"))?;
-        if auth.grantor != *sender || auth.holder != state.id || !auth.verify(&keys) {
+        if auth.grantor != *sender
+            || auth.holder != state.id
+            || !state.signed_by(sender, |k| auth.verify(k))
+        {
             return Err(invalid(
                 "the authorization is not signed by its sender for this node",
             ));

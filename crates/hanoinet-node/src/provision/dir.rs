@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use hanoinet_core::NodeId;
 use hanoinet_protocol::NodeKeys;
-use hanoinet_protocol::keys::{VerifyingKey, verifying_key_from_b64};
+use hanoinet_protocol::keys::{Keyring, VerifyingKey, verifying_key_from_b64};
 use hanoinet_protocol::registry::{IdentityFile, NodeEntry, NodeRole, SignedRegistry};
 
 use crate::node::{NodeConfig, Tunables};
@@ -133,13 +133,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<NodeEntry> {
 
     let keys = NodeKeys::generate();
     write_secret(&dir.join(KEYS_FILE), &keys.to_key_file_json())?;
-    let entry = NodeEntry {
-        id: opts.id.clone(),
-        role: opts.role,
-        url,
-        signing_key: keys.public().signing_b64(),
-        encryption_key: keys.public().encryption_b64(),
-    };
+    let entry = NodeEntry::new(opts.id.clone(), opts.role, url, keys.public());
     write(
         &dir.join(IDENTITY_FILE),
         &serde_json::to_string_pretty(&IdentityFile::new(entry.clone()))?,
@@ -178,7 +172,7 @@ pub fn load(dir: &Path, registry: Option<&Path>) -> anyhow::Result<(FileConfig, 
         "unknown config format {:?}",
         config.format
     );
-    let keys = NodeKeys::from_key_file_json(&read(&dir.join(KEYS_FILE))?)
+    let keyring = Keyring::from_key_file_json(&read(&dir.join(KEYS_FILE))?)
         .with_context(|| format!("reading {}", dir.join(KEYS_FILE).display()))?;
     let trust = verifying_key_from_b64(read(&dir.join(TRUST_FILE))?.trim()).with_context(|| {
         format!(
@@ -193,7 +187,9 @@ pub fn load(dir: &Path, registry: Option<&Path>) -> anyhow::Result<(FileConfig, 
     config.http.apply(&mut tunables)?;
     let node = NodeConfig {
         id: config.id.clone(),
-        keys,
+        keyring,
+        keys_file: Some(dir.join(KEYS_FILE)),
+        trust_anchor: trust,
         registry,
         registry_file,
         tunables,
@@ -296,6 +292,67 @@ pub fn read(path: &Path) -> anyhow::Result<String> {
 
 pub fn write(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Replaces a file atomically (a temporary file beside it, synced, then renamed over it), with
+/// `mode`: a crash leaves the old file or the new one, never half of one.
+pub fn replace(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp-{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let written = (|| {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("replacing {}", path.display()));
+    }
+    if let Some(parent) = path.parent()
+        && let Ok(d) = std::fs::File::open(parent)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Adds a fresh key pair to the node's keys.json (the older pairs stay: the node signs with
+/// them until its registry publishes the new one) and writes identity.json with the new public
+/// keys, for the depositary. Returns the new identity.
+pub fn rotate_keys(dir: &Path) -> anyhow::Result<NodeEntry> {
+    let keys_path = dir.join(KEYS_FILE);
+    let mut ring = Keyring::from_key_file_json(&read(&keys_path)?)
+        .with_context(|| format!("reading {}", keys_path.display()))?;
+    let identity_path = dir.join(IDENTITY_FILE);
+    let mut entry = IdentityFile::parse(&read(&identity_path)?)
+        .with_context(|| format!("reading {}", identity_path.display()))?;
+    let public = ring.rotate().public().clone();
+    entry.signing_key = public.signing_b64();
+    entry.encryption_key = public.encryption_b64();
+    entry.valid_from = None;
+    entry.valid_until = None;
+    entry.previous_keys.clear();
+    entry.revoked_keys.clear();
+    replace(&keys_path, &ring.to_key_file_json(), 0o600)?;
+    replace(
+        &identity_path,
+        &serde_json::to_string_pretty(&IdentityFile::new(entry.clone()))?,
+        0o644,
+    )?;
+    Ok(entry)
 }
 
 /// Writes a file only its owner can read.

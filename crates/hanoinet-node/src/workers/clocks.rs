@@ -209,6 +209,9 @@ pub async fn run(state: Arc<Node>, mut stop: watch::Receiver<bool>) {
         if let Err(e) = tick(&state).await {
             tracing::error!(error = %e, "checking deadlines failed");
         }
+        if let Err(e) = crate::ops::peers::check(&state).await {
+            tracing::error!(error = %e, "checking peer outages failed");
+        }
         tokio::select! {
             _ = tokio::time::sleep(state.tunables.clock_interval) => {}
             _ = stop.wait_for(|s| *s) => return,

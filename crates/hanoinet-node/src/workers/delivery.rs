@@ -141,6 +141,7 @@ async fn reached(state: &Node, peer: &hanoinet_core::NodeId) {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .remove(peer);
     if was_failing {
+        crate::ops::peers::reached(state, peer).await;
         match state.store.peer_answered(peer, state.clock.now()).await {
             Ok(n) => {
                 if n > 0 {
@@ -153,12 +154,13 @@ async fn reached(state: &Node, peer: &hanoinet_core::NodeId) {
     }
 }
 
-fn failed(state: &Node, peer: &hanoinet_core::NodeId) {
-    state
+async fn failed(state: &Node, peer: &hanoinet_core::NodeId, reason: &str) {
+    let first = state
         .failing_peers
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .insert(peer.clone());
+    crate::ops::peers::failed(state, peer, first, reason).await;
 }
 
 /// Delivers one envelope holding a slot of the worker's concurrency.
@@ -238,7 +240,8 @@ enum Outcome {
     Delivered(Box<Receipt>),
     /// The peer said the envelope is stale: re-sign and retry at once.
     Stale,
-    Failed(String),
+    /// A failed attempt: a short reason code (for metrics) and what happened.
+    Failed(&'static str, String),
 }
 
 async fn deliver(state: &Node, item: OutboxItem, receipts: &mpsc::UnboundedSender<Delivery>) {
@@ -276,6 +279,9 @@ async fn deliver(state: &Node, item: OutboxItem, receipts: &mpsc::UnboundedSende
             let json = serde_json::to_string(&receipt).unwrap_or_default();
             tracing::debug!(envelope = %item.envelope_id, peer = %item.peer, "delivered");
             reached(state, &item.peer).await;
+            state
+                .metrics
+                .delivered(now.duration_since(item.created_at).unsigned_abs());
             let kind = hanoinet_protocol::Kind::parse(&item.kind);
             let (event, effect) = match kind {
                 Some(k) if k.is_request() => {
@@ -319,8 +325,9 @@ async fn deliver(state: &Node, item: OutboxItem, receipts: &mpsc::UnboundedSende
                 )
                 .await
         }
-        Outcome::Failed(reason) => {
-            failed(state, &item.peer);
+        Outcome::Failed(code, reason) => {
+            state.metrics.delivery_failed(item.peer.as_str(), code);
+            failed(state, &item.peer, &reason).await;
             let delay = backoff(
                 item.attempts,
                 state.tunables.base_backoff,
@@ -340,7 +347,7 @@ async fn deliver(state: &Node, item: OutboxItem, receipts: &mpsc::UnboundedSende
 }
 
 async fn restamp(state: &Node, envelope: &mut Envelope, now: Timestamp) {
-    envelope.restamp(now, &state.keys);
+    envelope.restamp(now, &state.keys());
     if let Err(e) = state
         .store
         .replace_outbox_envelope(envelope.header.id, &envelope.to_json())
@@ -351,11 +358,12 @@ async fn restamp(state: &Node, envelope: &mut Envelope, now: Timestamp) {
 }
 
 async fn attempt(state: &Node, item: &OutboxItem, envelope: &Envelope) -> Outcome {
-    let Some(peer) = state.registry.node(&item.peer) else {
-        return Outcome::Failed(format!("{} is no longer in the registry", item.peer));
-    };
-    let Ok(peer_keys) = peer.public_keys() else {
-        return Outcome::Failed(format!("{} has invalid keys in the registry", item.peer));
+    let reg = state.registry();
+    let Some(peer) = reg.node(&item.peer) else {
+        return Outcome::Failed(
+            "not_in_registry",
+            format!("{} is no longer in the registry", item.peer),
+        );
     };
     let url = format!("{}{ENVELOPES_PATH}", peer.url);
     let response = match state
@@ -367,12 +375,21 @@ async fn attempt(state: &Node, item: &OutboxItem, envelope: &Envelope) -> Outcom
         .await
     {
         Ok(r) => r,
-        Err(e) => return Outcome::Failed(format!("cannot reach {url}: {e}")),
+        Err(e) => {
+            let code = if e.is_timeout() {
+                "timeout"
+            } else {
+                "unreachable"
+            };
+            return Outcome::Failed(code, format!("cannot reach {url}: {e}"));
+        }
     };
     let status = response.status();
     let body = match response.bytes().await {
         Ok(b) => b,
-        Err(e) => return Outcome::Failed(format!("reading the answer from {url}: {e}")),
+        Err(e) => {
+            return Outcome::Failed("unreachable", format!("reading the answer from {url}: {e}"));
+        }
     };
     if !status.is_success() {
         let code = serde_json::from_slice::<serde_json::Value>(&body)
@@ -381,26 +398,35 @@ async fn attempt(state: &Node, item: &OutboxItem, envelope: &Envelope) -> Outcom
         if code.as_deref() == Some(ErrorCode::StaleEnvelope.as_str()) {
             return Outcome::Stale;
         }
-        return Outcome::Failed(format!(
-            "{url} answered {status} {}",
-            code.unwrap_or_default()
-        ));
+        // The peer's code names the label only if it is one of the protocol's.
+        let label = code
+            .as_deref()
+            .and_then(ErrorCode::parse)
+            .map_or("http_error", ErrorCode::as_str);
+        return Outcome::Failed(
+            label,
+            format!("{url} answered {status} {}", code.unwrap_or_default()),
+        );
     }
     let receipt: Receipt = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
-            return Outcome::Failed(format!("{url} answered with an unreadable receipt: {e}"));
+            return Outcome::Failed(
+                "bad_receipt",
+                format!("{url} answered with an unreadable receipt: {e}"),
+            );
         }
     };
     // What the sender MUST check (see hanoinet_protocol::receipt).
     let matches = receipt.envelope_id == envelope.header.id
         && receipt.from == item.peer
         && receipt.to == state.id
-        && receipt.verify(&peer_keys);
+        && state.signed_by(&item.peer, |k| receipt.verify(k));
     if !matches {
-        return Outcome::Failed(format!(
-            "{url} answered with a receipt that does not match or does not verify"
-        ));
+        return Outcome::Failed(
+            "bad_receipt",
+            format!("{url} answered with a receipt that does not match or does not verify"),
+        );
     }
     if receipt.envelope_hash != envelope.hash() {
         // The peer acknowledges an earlier signing of the same envelope (we re-signed it with a

@@ -25,6 +25,10 @@ pub async fn run(state: Arc<Node>, mut stop: watch::Receiver<bool>) {
         if let Err(e) = check_peers(&state).await {
             tracing::error!(error = %e, "checking peers' tree heads failed");
         }
+        // A registry another process installed (`hanoinet registry install`, a replica).
+        if let Err(e) = state.refresh_registry().await {
+            tracing::error!(error = %e, "taking up the installed registry failed");
+        }
         tokio::select! {
             _ = tokio::time::sleep(state.tunables.ledger_interval) => {}
             _ = stop.wait_for(|s| *s) => break,
@@ -84,7 +88,8 @@ async fn fetch_and_verify(
     small: &PeerHead,
     large: &PeerHead,
 ) -> Option<bool> {
-    let node = state.registry.node(&peer.parse().ok()?)?;
+    let reg = state.registry();
+    let node = reg.node(&peer.parse().ok()?)?;
     let url = format!(
         "{}/federation/v1/ledger/proof/consistency?first={}&second={}",
         node.url, small.tree_size, large.tree_size

@@ -34,7 +34,7 @@ async fn accepted_preservation_round_trip(backend: hanoinet_store::testing::Back
     let fra_keys = net
         .node(VNM)
         .state
-        .registry
+        .registry()
         .node(&"FRA/247".parse().unwrap())
         .unwrap()
         .public_keys()

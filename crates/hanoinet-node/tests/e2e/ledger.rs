@@ -90,7 +90,7 @@ async fn every_step_is_logged_and_provable(backend: hanoinet_store::testing::Bac
     let vnm_keys = net
         .node(FRA)
         .state
-        .registry
+        .registry()
         .node(&"VNM/247".parse().unwrap())
         .unwrap()
         .public_keys()
@@ -304,7 +304,7 @@ async fn gossip_catches(backend: hanoinet_store::testing::Backend, tamper: fn(&m
     let fra_keys = net
         .node(VNM)
         .state
-        .registry
+        .registry()
         .node(&"FRA/247".parse().unwrap())
         .unwrap()
         .public_keys()

@@ -16,5 +16,6 @@ mod hostile;
 mod ledger;
 mod lifecycle;
 mod operations;
+mod registry;
 mod signin;
 mod types;

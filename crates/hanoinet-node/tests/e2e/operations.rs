@@ -247,7 +247,163 @@ async fn lists_page_through_everything_with_filters(backend: Backend) {
     assert_eq!(all.len(), 10);
 }
 
+/// `GET /metrics` in the Prometheus text format: every sample line parses, and the figures
+/// follow what happened (one delivery, its HTTP call, no backlog).
+async fn metrics_follow_what_happened(backend: Backend) {
+    let net = Net::start(backend).await;
+    let id = net.send(VNM, FRA).await;
+    net.wait_status(VNM, &id, "delivered").await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let resp = net
+        .http
+        .get(format!("{}/metrics", net.url(VNM)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = resp.text().await.unwrap();
+    let mut samples = std::collections::BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let (name, value) = line.rsplit_once(' ').unwrap();
+        let v: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("bad sample {line:?}"));
+        let metric = name.split('{').next().unwrap();
+        assert!(
+            text.contains(&format!(
+                "# TYPE {}",
+                metric
+                    .trim_end_matches("_bucket")
+                    .trim_end_matches("_sum")
+                    .trim_end_matches("_count")
+            )),
+            "{metric} has no TYPE line"
+        );
+        samples.insert(name.to_owned(), v);
+    }
+    assert_eq!(
+        samples["hanoinet_outbox_backlog{peer=\"FRA/247\"}"], 0.0,
+        "{text}"
+    );
+    assert_eq!(
+        samples["hanoinet_delivery_latency_seconds_count"], 1.0,
+        "{text}"
+    );
+    assert_eq!(
+        samples["hanoinet_http_requests_total{route=\"/api/v1/requests\",method=\"POST\",status=\"201\"}"],
+        1.0,
+        "{text}"
+    );
+    assert!(samples["hanoinet_ledger_entries"] > 0.0);
+    assert_eq!(samples["hanoinet_registry_serial"], 1.0);
+    assert_eq!(samples["hanoinet_ack_deadlines_missed"], 0.0);
+    // FRA counts the envelope it accepted; the request's id or content appears nowhere.
+    assert!(!text.contains(&id));
+    // With a token it must be an auditor's or an administrator's.
+    let (s, v) = net.call(VNM, reqwest::Method::GET, "/metrics", None).await;
+    assert_eq!((s, v["error"].as_str()), (403, Some("forbidden")), "{v}");
+    let (s, _) = net.audit(VNM, "/metrics").await;
+    assert_eq!(s, 200);
+}
+
 both_backends!(
+    metrics_follow_what_happened,
     retries_with_a_key_create_once,
-    lists_page_through_everything_with_filters
+    lists_page_through_everything_with_filters,
+    an_unreachable_peer_is_alerted_and_its_recovery_too
 );
+
+/// A peer down longer than the policy's `peer_unreachable_minutes` raises one alert (API,
+/// ledger), and another when it answers again; the backlog then goes out.
+async fn an_unreachable_peer_is_alerted_and_its_recovery_too(backend: Backend) {
+    use hanoinet_core::ManualClock;
+    let clock = std::sync::Arc::new(ManualClock::new(hanoinet_core::time::truncate_to_micros(
+        jiff::Timestamp::now(),
+    )));
+    let tunables = hanoinet_node::Tunables {
+        clock_interval: std::time::Duration::from_millis(100),
+        ..fast()
+    };
+    let mut net = Net::start_tuned(backend, &IDS[..2], clock.clone(), |_| {}, tunables).await;
+    let alerts = |net: &Net| {
+        let url = format!("{}/api/v1/alerts", net.url(VNM));
+        let token = net.token(VNM).to_owned();
+        let http = net.http.clone();
+        async move {
+            let v: Value = http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["alerts"].as_array().unwrap().clone()
+        }
+    };
+    let of_kind = |all: &[Value], kind: &str| {
+        all.iter()
+            .filter(|a| a["kind"] == kind && a["subject"] == "node:FRA/247")
+            .count()
+    };
+
+    net.stop(FRA).await;
+    let id = net.send(VNM, FRA).await;
+    let store = net.store(VNM).clone();
+    assert!(
+        eventually(std::time::Duration::from_secs(10), || async {
+            !store.peer_outages().await.unwrap().is_empty()
+        })
+        .await,
+        "the failed delivery did not start an outage"
+    );
+    // Nine minutes: not yet.
+    clock.advance(jiff::SignedDuration::from_mins(9));
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(of_kind(&alerts(&net).await, "peer_unreachable"), 0);
+    // Eleven: one alert, however many times the clocks look.
+    clock.advance(jiff::SignedDuration::from_mins(2));
+    assert!(
+        eventually(std::time::Duration::from_secs(10), || async {
+            of_kind(&alerts(&net).await, "peer_unreachable") == 1
+        })
+        .await,
+        "no peer_unreachable alert after 11 minutes"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let all = alerts(&net).await;
+    assert_eq!(of_kind(&all, "peer_unreachable"), 1, "{all:?}");
+    assert_eq!(of_kind(&all, "peer_recovered"), 0);
+
+    // FRA is back: the next attempt reaches it, the request is delivered, the recovery alerted.
+    net.restart(FRA).await;
+    clock.advance(jiff::SignedDuration::from_mins(10));
+    net.wait_status(VNM, &id, "delivered").await;
+    assert!(
+        eventually(std::time::Duration::from_secs(10), || async {
+            of_kind(&alerts(&net).await, "peer_recovered") == 1
+        })
+        .await,
+        "no peer_recovered alert"
+    );
+    assert!(store.peer_outages().await.unwrap().is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (_, head) = net.audit(VNM, "/api/v1/ledger/head").await;
+    let size = head["tree_size"].as_u64().unwrap();
+    let events = crate::ledger::events_of(&crate::ledger::entries(&net, VNM, size).await);
+    assert_eq!(
+        events.iter().filter(|e| *e == "peer_unreachable").count(),
+        1
+    );
+    assert_eq!(events.iter().filter(|e| *e == "peer_recovered").count(), 1);
+}

@@ -51,7 +51,7 @@ struct RegistryPage {
 }
 
 async fn registry(State(state): State<Arc<Node>>, c: Console) -> Response {
-    let reg = &state.registry;
+    let reg = &state.registry();
     let today = crate::ops::gate::today(&state);
     let mut deposits: Vec<Date> = reg
         .states

@@ -266,7 +266,7 @@ struct NewRequestPage {
 
 fn peers(state: &Node) -> Vec<Peer> {
     let mut out: Vec<Peer> = state
-        .registry
+        .registry()
         .nodes
         .iter()
         .filter(|n| n.id.state() != state.id.state())
