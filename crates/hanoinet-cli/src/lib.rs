@@ -51,6 +51,11 @@ pub enum Command {
     /// Check a node: files and permissions, registry and keys, database, every peer (reachable,
     /// clock skew, backlog). Exits 1 if a check fails.
     Doctor(commands::doctor::DoctorArgs),
+    /// Copy a node's SQLite database while it runs (VACUUM INTO, mode 0600) and verify the
+    /// copy's ledger.
+    Backup(commands::backup::BackupArgs),
+    /// Replace a stopped node's SQLite database with a backup whose ledger verifies.
+    Restore(commands::backup::RestoreArgs),
     /// A node's keys: rotate them.
     #[command(subcommand)]
     Keys(commands::node::KeysCommand),
@@ -77,6 +82,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Registry(c) => commands::registry::run(c).await,
         Command::Keys(c) => commands::node::keys(c),
         Command::Doctor(a) => commands::doctor::run(a).await,
+        Command::Backup(a) => commands::backup::backup(a).await,
+        Command::Restore(a) => commands::backup::restore(a).await,
         Command::User(c) => commands::node::user(c).await,
         Command::Request(c) => commands::request::run(c).await,
         Command::Ledger(c) => commands::ledger::run(c).await,

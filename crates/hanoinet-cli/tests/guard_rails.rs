@@ -630,3 +630,141 @@ async fn doctor_registry_roll_out_and_key_rotation() {
         stderr_of(p);
     }
 }
+
+/// Backup while the node runs (a private file whose ledger verifies), a tampered backup refused,
+/// no restore under a running node, and a restore that brings the node back with its requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_while_running_and_restore_a_verified_copy() {
+    let tmp = TempDir::new("backup");
+    let mut dbs = Vec::new();
+    let net = two_nodes(tmp.path(), Backend::Sqlite, &mut dbs).await;
+    let (vnm, fra) = (&net.nodes[0], &net.nodes[1]);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let mut vnm_proc = serve(&vnm.dir, &[]);
+    let fra_proc = serve(&fra.dir, &[]);
+    wait_up(&http, &vnm.api_url).await;
+    wait_up(&http, &fra.api_url).await;
+    let created: Value = http
+        .post(format!("{}/api/v1/requests", vnm.api_url))
+        .bearer_auth(&vnm.token)
+        .json(&preservation())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    // Let the ledger sign a head over the creation.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    let good = tmp.path().join("vnm-backup.db");
+    let out = ok({
+        let mut c = bin();
+        c.args(["backup", "--dir"])
+            .arg(&vnm.dir)
+            .arg("--out")
+            .arg(&good);
+        c
+    });
+    assert!(out.contains("its ledger verifies"), "{out}");
+    assert_eq!(mode(&good), 0o600);
+    let again = bin()
+        .args(["backup", "--dir"])
+        .arg(&vnm.dir)
+        .arg("--out")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "a backup overwrote a file");
+
+    // A copy whose ledger was altered is refused.
+    let bad = tmp.path().join("tampered.db");
+    std::fs::copy(&good, &bad).unwrap();
+    let store = hanoinet_store::Store::connect(&format!("sqlite://{}", bad.display()))
+        .await
+        .unwrap();
+    hanoinet_store::tamper::execute_raw(
+        &store,
+        "UPDATE ledger_entries SET entry = X'00' WHERE idx = 0",
+    )
+    .await
+    .unwrap();
+    store.close().await;
+    let out = bin()
+        .args(["restore", "--force", "--dir"])
+        .arg(&vnm.dir)
+        .arg("--from")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not verify"));
+
+    // Not under a running node.
+    let out = bin()
+        .args(["restore", "--force", "--dir"])
+        .arg(&vnm.dir)
+        .arg("--from")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stop the node first"));
+
+    let _ = Command::new("kill")
+        .args(["-TERM", &vnm_proc.id().to_string()])
+        .status();
+    vnm_proc.wait().unwrap();
+    let out = bin()
+        .args(["restore", "--dir"])
+        .arg(&vnm.dir)
+        .arg("--from")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "without --force an existing database stays"
+    );
+    let out = ok({
+        let mut c = bin();
+        c.args(["restore", "--force", "--dir"])
+            .arg(&vnm.dir)
+            .arg("--from")
+            .arg(&good);
+        c
+    });
+    assert!(out.contains("the previous database is kept as"), "{out}");
+    assert_eq!(mode(&vnm.dir.join("node.db")), 0o600);
+    vnm_proc = serve(&vnm.dir, &[]);
+    wait_up(&http, &vnm.api_url).await;
+    let shown = http
+        .get(format!("{}/api/v1/requests/{id}", vnm.api_url))
+        .bearer_auth(&vnm.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        shown.status().as_u16(),
+        200,
+        "the restored node lost the request"
+    );
+    for p in [vnm_proc, fra_proc] {
+        stderr_of(p);
+    }
+}

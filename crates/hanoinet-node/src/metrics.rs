@@ -7,8 +7,6 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::node::Node;
-
 /// Upper bounds (seconds) of the delivery latency histogram's buckets.
 const LATENCY_BOUNDS: [f64; 14] = [
     0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0,
@@ -76,12 +74,29 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
+/// What the exposition says besides the counters: read from the node and its database when
+/// scraped.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub node: String,
+    pub registry_serial: u64,
+    /// Every peer in the registry (a backlog of 0 is reported too).
+    pub peers: Vec<String>,
+    pub gauges: hanoinet_store::Gauges,
+    pub outages: Vec<hanoinet_store::PeerOutage>,
+    pub now: jiff::Timestamp,
+}
+
 /// The whole exposition.
-pub async fn render(state: &Node) -> Result<String, hanoinet_store::StoreError> {
-    let now = state.clock.now();
-    let g = state.store.gauges(now).await?;
-    let outages = state.store.peer_outages().await?;
-    let m = &state.metrics;
+pub fn render(m: &Metrics, s: Snapshot) -> String {
+    let Snapshot {
+        node,
+        registry_serial,
+        peers,
+        gauges: g,
+        outages,
+        now,
+    } = s;
     let mut out = String::with_capacity(4096);
 
     header(
@@ -93,7 +108,7 @@ pub async fn render(state: &Node) -> Result<String, hanoinet_store::StoreError> 
     let _ = writeln!(
         out,
         "hanoinet_build_info{{node=\"{}\",version=\"{}\",commit=\"{}\"}} 1",
-        label(state.id.as_str()),
+        label(&node),
         label(crate::VERSION),
         label(crate::COMMIT)
     );
@@ -103,7 +118,7 @@ pub async fn render(state: &Node) -> Result<String, hanoinet_store::StoreError> 
         "gauge",
         "Serial of the registry in force.",
     );
-    let _ = writeln!(out, "hanoinet_registry_serial {}", state.registry().serial);
+    let _ = writeln!(out, "hanoinet_registry_serial {registry_serial}");
 
     header(
         &mut out,
@@ -111,13 +126,7 @@ pub async fn render(state: &Node) -> Result<String, hanoinet_store::StoreError> 
         "gauge",
         "Envelopes queued for a peer and not delivered yet.",
     );
-    let reg = state.registry();
-    let mut backlog: BTreeMap<String, i64> = reg
-        .nodes
-        .iter()
-        .filter(|n| n.id != state.id)
-        .map(|n| (n.id.to_string(), 0))
-        .collect();
+    let mut backlog: BTreeMap<String, i64> = peers.into_iter().map(|p| (p, 0)).collect();
     backlog.extend(g.backlog);
     for (peer, n) in &backlog {
         let _ = writeln!(
@@ -208,7 +217,7 @@ pub async fn render(state: &Node) -> Result<String, hanoinet_store::StoreError> 
         &mut out,
         "hanoinet_ack_deadlines_pending",
         "gauge",
-        "Incoming requests awaiting acknowledgement within their deadline (Art. 41).",
+        "Incoming requests awaiting acknowledgement within their deadline.",
     );
     let _ = writeln!(out, "hanoinet_ack_deadlines_pending {}", g.ack_pending);
     header(
@@ -245,7 +254,7 @@ pub async fn render(state: &Node) -> Result<String, hanoinet_store::StoreError> 
             label(method)
         );
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]

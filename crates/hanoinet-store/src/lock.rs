@@ -91,3 +91,26 @@ fn advisory_key(instance: &str) -> i64 {
     b.copy_from_slice(&d[..8]);
     i64::from_be_bytes(b)
 }
+
+impl Store {
+    /// Writes a consistent copy of the SQLite database into `target` (`VACUUM INTO`), which must
+    /// not exist or be empty; the caller creates it first with the mode it wants. Other
+    /// processes may go on writing meanwhile. PostgreSQL has its own tools (`pg_dump`).
+    pub async fn backup_into(&self, target: &std::path::Path) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite { read, .. } => {
+                let target = target
+                    .to_str()
+                    .ok_or_else(|| StoreError::Io("the backup path is not UTF-8".into()))?;
+                sqlx::query("VACUUM INTO $1")
+                    .bind(target)
+                    .execute(read)
+                    .await?;
+                Ok(())
+            }
+            Self::Postgres(_) => Err(StoreError::Io(
+                "a PostgreSQL database is backed up with pg_dump (see OPERATING.md)".into(),
+            )),
+        }
+    }
+}

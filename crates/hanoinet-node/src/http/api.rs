@@ -519,7 +519,22 @@ async fn metrics(
             ));
         }
     }
-    let text = crate::metrics::render(&state).await?;
+    let now = state.clock.now();
+    let reg = state.registry();
+    let snapshot = crate::metrics::Snapshot {
+        node: state.id.to_string(),
+        registry_serial: reg.serial,
+        peers: reg
+            .nodes
+            .iter()
+            .filter(|n| n.id != state.id)
+            .map(|n| n.id.to_string())
+            .collect(),
+        gauges: state.store.gauges(now).await?,
+        outages: state.store.peer_outages().await?,
+        now,
+    };
+    let text = crate::metrics::render(&state.metrics, snapshot);
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,

@@ -91,3 +91,49 @@ pub async fn verify_now(state: &Node, auditor: &User) -> NodeResult<Result<Verif
         .await?;
     Ok(Ok(verified))
 }
+
+/// Verifies a store's own log without a running node (a backup before it is restored): the
+/// latest signed head is signed by one of `keys` (the node's own), and the entries in the store
+/// hash to its root. `Ok(Err(why))` when it does not verify.
+pub async fn verify_store(
+    store: &hanoinet_store::Store,
+    keys: &[hanoinet_protocol::PublicKeys],
+) -> Result<Result<Verified, Failure>, hanoinet_store::StoreError> {
+    let Some(head) = store.latest_head().await? else {
+        return Ok(Err(Failure("the log has no signed head".into())));
+    };
+    let head: SignedTreeHead = match serde_json::from_str(&head) {
+        Ok(h) => h,
+        Err(e) => {
+            return Ok(Err(Failure(format!(
+                "the stored tree head is malformed: {e}"
+            ))));
+        }
+    };
+    let Some(signer) = keys.iter().find(|k| head.verify(k)) else {
+        return Ok(Err(Failure(
+            "the latest tree head is not signed by any of this node's keys".into(),
+        )));
+    };
+    let mut check = match Verifier::new(&head, signer, None) {
+        Ok(v) => v,
+        Err(why) => return Ok(Err(why)),
+    };
+    while check.wants_entries() {
+        let start = check.next_index();
+        let end = (start + PAGE).min(check.tree_size());
+        let entries = store.ledger_entries(start, end).await?;
+        if entries.is_empty() {
+            return Ok(Err(check.ran_out()));
+        }
+        for (index, leaf) in &entries {
+            if let Err(why) = check.entry(*index, leaf) {
+                return Ok(Err(why));
+            }
+        }
+    }
+    if let Err(why) = check.entries_done() {
+        return Ok(Err(why));
+    }
+    Ok(Ok(check.finish()))
+}
