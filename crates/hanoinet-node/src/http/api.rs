@@ -483,11 +483,25 @@ async fn registry(State(state): NodeRef) -> Json<Value> {
 async fn install_registry(
     State(state): NodeRef,
     AuthUser(user): AuthUser,
-    body: String,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<Value>> {
-    crate::ops::access::require_admin(&user)?;
+    if !user.role.may_administer() {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!(
+                "role {} may not install a registry; administrators may",
+                user.role.as_str()
+            ),
+        ));
+    }
+    let body = std::str::from_utf8(&body).map_err(|_| {
+        ApiError::new(
+            ErrorCode::MalformedJson,
+            "the body is not UTF-8 text: send the signed registry file as it was published",
+        )
+    })?;
     let done = state
-        .install_registry(&body, &format!("api:user:{}", user.id))
+        .install_registry(body, &format!("api:user:{}", user.id))
         .await
         .map_err(crate::error::NodeError::from)?;
     Ok(Json(json!({

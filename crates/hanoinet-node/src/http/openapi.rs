@@ -600,6 +600,7 @@ fn base() -> Value {
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["format", "registry", "signed_by", "signature"], "properties": {"format": {"type": "string"}, "registry": {"type": "string"}, "signed_by": {"type": "string"}, "signature": {"type": "string"}}}}}},
                     "responses": {
                         "200": {"description": "`{serial, previous_serial}`.", "content": {"application/json": {"schema": {"type": "object", "required": ["serial", "previous_serial"], "properties": {"serial": {"type": "integer"}, "previous_serial": {"type": "integer"}}}}}},
+                        "400": error_response("`malformed_json`: the body is not UTF-8"),
                         "401": error_response("`unauthorized`"),
                         "403": error_response("`forbidden`: not an administrator"),
                         "409": error_response("`registry_rollback`: the serial is not higher than the installed one's"),
