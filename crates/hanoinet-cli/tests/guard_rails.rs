@@ -87,6 +87,52 @@ fn preservation() -> Value {
     })
 }
 
+/// Creates a preservation request to FRA on `node`; returns its id.
+async fn create(http: &reqwest::Client, node: &network::NetworkNode) -> String {
+    let created: Value = http
+        .post(format!("{}/api/v1/requests", node.api_url))
+        .bearer_auth(&node.token)
+        .json(&preservation())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    created["id"].as_str().unwrap().to_owned()
+}
+
+/// Waits until request `id` on `node` is `delivered`, for at most `within`.
+async fn wait_delivered(
+    http: &reqwest::Client,
+    node: &network::NetworkNode,
+    id: &str,
+    within: Duration,
+) {
+    let start = Instant::now();
+    loop {
+        let shown: Value = http
+            .get(format!("{}/api/v1/requests/{id}", node.api_url))
+            .bearer_auth(&node.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if shown["status"] == "delivered" {
+            return;
+        }
+        assert!(
+            start.elapsed() < within,
+            "still {} {} ms later",
+            shown["status"],
+            start.elapsed().as_millis()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn stderr_of(mut child: Child) -> String {
     let _ = child.kill();
     let out = child.wait_with_output().unwrap();
@@ -345,17 +391,7 @@ async fn a_killed_node_takes_back_its_envelopes(backend: Backend) {
     let lease = ["--lease-ms", "60000"];
     let mut vnm_proc = serve(&vnm.dir, &lease);
     wait_up(&http, &vnm.api_url).await;
-    let created: Value = http
-        .post(format!("{}/api/v1/requests", vnm.api_url))
-        .bearer_auth(&vnm.token)
-        .json(&preservation())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = create(&http, vnm).await;
     // The worker has reserved the envelope and is waiting on FRA.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     vnm_proc.kill().unwrap();
@@ -367,28 +403,7 @@ async fn a_killed_node_takes_back_its_envelopes(backend: Backend) {
     wait_up(&http, &fra.api_url).await;
     let vnm_proc = serve(&vnm.dir, &lease);
     wait_up(&http, &vnm.api_url).await;
-    let restarted = Instant::now();
-    loop {
-        let shown: Value = http
-            .get(format!("{}/api/v1/requests/{id}", vnm.api_url))
-            .bearer_auth(&vnm.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if shown["status"] == "delivered" {
-            break;
-        }
-        assert!(
-            restarted.elapsed() < Duration::from_secs(5),
-            "still {} {}s after the restart",
-            shown["status"],
-            restarted.elapsed().as_secs()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_delivered(&http, vnm, &id, Duration::from_secs(5)).await;
     for p in [vnm_proc, fra_proc] {
         stderr_of(p);
     }
@@ -567,49 +582,15 @@ async fn doctor_registry_roll_out_and_key_rotation() {
         .unwrap();
     assert!(hup.success());
     wait_serial(&http, &vnm.api_url, 3).await;
-    let create = || async {
-        let v: Value = http
-            .post(format!("{}/api/v1/requests", vnm.api_url))
-            .bearer_auth(&vnm.token)
-            .json(&preservation())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["id"].as_str().unwrap().to_owned()
-    };
-    let delivered = |id: String| {
-        let http = http.clone();
-        let url = format!("{}/api/v1/requests/{id}", vnm.api_url);
-        let token = vnm.token.clone();
-        async move {
-            let start = Instant::now();
-            loop {
-                let v: Value = http
-                    .get(&url)
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                if v["status"] == "delivered" {
-                    return;
-                }
-                assert!(
-                    start.elapsed() < Duration::from_secs(10),
-                    "never delivered: {v}"
-                );
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    };
     // FRA still runs on serial 1 with its old key: VNM seals to FRA's new key, FRA opens it
     // with the new private key it holds, and signs the receipt with its old key (valid for 2 h).
-    delivered(create().await).await;
+    wait_delivered(
+        &http,
+        vnm,
+        &create(&http, vnm).await,
+        Duration::from_secs(10),
+    )
+    .await;
     // FRA restarts with the new registry installed: it signs with its new key.
     ok({
         let mut c = bin();
@@ -625,7 +606,13 @@ async fn doctor_registry_roll_out_and_key_rotation() {
     fra_proc = serve(&fra.dir, &[]);
     wait_up(&http, &fra.api_url).await;
     assert_eq!(serial_of(&http, &fra.api_url).await, 3);
-    delivered(create().await).await;
+    wait_delivered(
+        &http,
+        vnm,
+        &create(&http, vnm).await,
+        Duration::from_secs(10),
+    )
+    .await;
     for p in [vnm_proc, fra_proc] {
         stderr_of(p);
     }
@@ -647,17 +634,7 @@ async fn backup_while_running_and_restore_a_verified_copy() {
     let fra_proc = serve(&fra.dir, &[]);
     wait_up(&http, &vnm.api_url).await;
     wait_up(&http, &fra.api_url).await;
-    let created: Value = http
-        .post(format!("{}/api/v1/requests", vnm.api_url))
-        .bearer_auth(&vnm.token)
-        .json(&preservation())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = create(&http, vnm).await;
     // Let the ledger sign a head over the creation.
     tokio::time::sleep(Duration::from_millis(2500)).await;
 

@@ -23,6 +23,7 @@ pub mod node;
 pub mod ops;
 pub mod provision;
 pub mod server;
+pub mod tls;
 pub mod trust;
 pub mod workers;
 

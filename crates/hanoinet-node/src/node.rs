@@ -35,6 +35,11 @@ pub struct NodeConfig {
     pub tunables: Tunables,
     pub policy: hanoinet_core::policy::Policy,
     pub escalation: crate::workers::notify::Escalation,
+    /// Serve HTTPS with this configuration (node.json → `tls`); plain HTTP without.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Certificate authorities (PEM) trusted for peers' `https://` URLs besides the public
+    /// roots (node.json → `tls.peer_ca`).
+    pub peer_roots: Vec<String>,
 }
 
 /// Timings and limits, with production defaults; tests shorten them.
@@ -338,34 +343,27 @@ impl Node {
         source: &str,
         current: u64,
     ) -> Result<Installed, InstallError> {
-        let mut attempt = install_into(
-            &Target {
+        // Once more after re-reading keys.json, if the registry names keys it did not hold.
+        let mut attempt = None;
+        for _ in 0..2 {
+            let ring = self.keyring();
+            let target = Target {
                 store: &self.store,
                 id: &self.id,
-                keyring: &self.keyring(),
+                keyring: &ring,
                 anchor: &self.trust_anchor,
-            },
-            file,
-            source,
-            current,
-            self.clock.now(),
-        )
-        .await;
-        if matches!(attempt, Err(InstallError::UnknownKeys(_))) && self.reload_keyring() {
-            attempt = install_into(
-                &Target {
-                    store: &self.store,
-                    id: &self.id,
-                    keyring: &self.keyring(),
-                    anchor: &self.trust_anchor,
-                },
-                file,
-                source,
-                current,
-                self.clock.now(),
-            )
-            .await;
+            };
+            let result = install_into(&target, file, source, current, self.clock.now()).await;
+            let retry =
+                matches!(result, Err(InstallError::UnknownKeys(_))) && self.reload_keyring();
+            attempt = Some(result);
+            if !retry {
+                break;
+            }
         }
+        let Some(attempt) = attempt else {
+            return Err(InstallError::Invalid("no installation was tried".into()));
+        };
         match attempt {
             Ok((t, done)) => {
                 self.swap(t);

@@ -21,6 +21,8 @@ use crate::node::{Node, NodeConfig, check_identity};
 #[derive(Debug)]
 pub struct NodeHandle {
     pub addr: SocketAddr,
+    /// The listener serves HTTPS.
+    pub tls: bool,
     pub state: Arc<Node>,
     /// Open connections to the listener.
     pub connections: Arc<crate::http::listener::Connections>,
@@ -108,7 +110,16 @@ async fn launch(
     let configured = check_identity(&config)?;
     config.escalation.validate()?;
     let addr = listener.local_addr()?;
-    let http = reqwest::Client::builder()
+    let mut http = reqwest::Client::builder();
+    for pem in &config.peer_roots {
+        for cert in reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+            .context("tls.peer_ca is not a PEM certificate bundle")?
+        {
+            http = http.add_root_certificate(cert);
+        }
+    }
+    let tls = config.tls.clone();
+    let http = http
         .connect_timeout(Duration::from_secs(5))
         .timeout(config.tunables.request_timeout)
         .pool_max_idle_per_host(config.tunables.concurrency)
@@ -178,6 +189,7 @@ async fn launch(
         connections.clone(),
         stop_rx.clone(),
         state.tunables.request_timeout,
+        tls.clone(),
     ));
     log_start(&state).await?;
     let worker = tokio::spawn(crate::workers::delivery::run(
@@ -187,9 +199,10 @@ async fn launch(
     let ledger = tokio::spawn(crate::workers::ledger::run(state.clone(), stop_rx.clone()));
     let clocks = tokio::spawn(crate::workers::clocks::run(state.clone(), stop_rx.clone()));
     let notifier = tokio::spawn(crate::workers::notify::run(state.clone(), stop_rx));
-    tracing::info!(node = %state.id, %addr, backend = state.store.backend(), "node started");
+    tracing::info!(node = %state.id, %addr, tls = tls.is_some(), backend = state.store.backend(), "node started");
     Ok(NodeHandle {
         addr,
+        tls: tls.is_some(),
         state,
         connections,
         server,

@@ -3,7 +3,7 @@
 //!
 //! A registry reaches a node by `hanoinet registry install` (written to the database, which every
 //! replica polls), by SIGHUP (the node re-reads `registry.json`) or by `POST /api/v1/registry`.
-//! Each way ends in [`Node::install_registry`]: the signature is verified against the trust
+//! Each way ends in [`crate::node::Node::install_registry`]: the signature is verified against the trust
 //! anchor, the serial must be higher than the installed one's (also across restarts: the
 //! database keeps it), and the registry must still list this node with keys it holds.
 
@@ -263,7 +263,7 @@ pub struct Target<'a> {
 
 /// Verifies `file` and installs it in the database if its serial is higher than both `current`
 /// (what the caller serves) and the installed one's. `hanoinet registry install` uses it with
-/// the node's files; a running node through [`Node::install_registry`].
+/// the node's files; a running node through [`crate::node::Node::install_registry`].
 pub async fn install_into(
     target: &Target<'_>,
     file: &str,

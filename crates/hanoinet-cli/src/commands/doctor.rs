@@ -248,9 +248,29 @@ pub async fn run(a: DoctorArgs) -> anyhow::Result<()> {
 
     // Peers.
     if let (Some(c), Some(reg)) = (&config, &registry) {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(a.timeout_secs))
-            .build()?;
+        let mut http = reqwest::Client::builder().timeout(Duration::from_secs(a.timeout_secs));
+        // The network's private CA, if node.json names one (as the node itself trusts it).
+        if let Some(ca) = c.tls.as_ref().and_then(|t| t.peer_ca.as_ref()) {
+            let path = if ca.is_absolute() {
+                ca.clone()
+            } else {
+                d.join(ca)
+            };
+            match dir::read(&path).map(|pem| reqwest::Certificate::from_pem_bundle(pem.as_bytes()))
+            {
+                Ok(Ok(certs)) => {
+                    for cert in certs {
+                        http = http.add_root_certificate(cert);
+                    }
+                }
+                _ => r.add(
+                    "tls",
+                    Level::Fail,
+                    format!("tls.peer_ca {} is not a PEM bundle", path.display()),
+                ),
+            }
+        }
+        let http = http.build()?;
         let backlog = |peer: &str| {
             gauges
                 .as_ref()

@@ -23,12 +23,9 @@ pub enum LedgerCommand {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The node's API URL.
-    #[arg(long, env = "HANOINET_URL")]
-    pub url: String,
-    /// An auditor's (or supervisor's) bearer token.
-    #[arg(long, env = "HANOINET_TOKEN", hide_env_values = true)]
-    pub token: String,
+    /// The node's API URL and an auditor's (or supervisor's) token (--token or --token-file).
+    #[command(flatten)]
+    pub conn: crate::commands::request::Conn,
     /// The depositary's public key (base64, or a file holding it). Without it, the key that
     /// signed the node's registry is trusted on first use and pinned in the state file.
     #[arg(long)]
@@ -126,8 +123,8 @@ pub async fn run(c: LedgerCommand) -> anyhow::Result<()> {
     let LedgerCommand::Verify(a) = c;
     let client = Client {
         http: reqwest::Client::new(),
-        base: a.url.trim_end_matches('/').to_owned(),
-        token: a.token.clone(),
+        base: a.conn.url.trim_end_matches('/').to_owned(),
+        token: a.conn.token()?,
     };
     let state_path = a
         .state

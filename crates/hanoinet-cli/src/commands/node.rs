@@ -161,7 +161,12 @@ pub async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         lock.instance(),
     )
     .await?;
-    println!("node {} serving on http://{}", handle.state.id, handle.addr);
+    println!(
+        "node {} serving on {}://{}",
+        handle.state.id,
+        if handle.tls { "https" } else { "http" },
+        handle.addr
+    );
     let registry_path = a
         .registry
         .clone()

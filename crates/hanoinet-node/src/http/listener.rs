@@ -91,7 +91,9 @@ pub async fn serve(
     conns: Arc<Connections>,
     mut stop: watch::Receiver<bool>,
     drain: Duration,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -125,22 +127,24 @@ pub async fn serve(
                 let mut app = app.clone();
                 async move { tower_service::Service::call(&mut app, req).await }
             });
-        let conn = builder.serve_connection(TokioIo::new(stream), svc);
-        let mut stop = stop.clone();
+        let builder = builder.clone();
+        let stop = stop.clone();
+        let acceptor = acceptor.clone();
+        let handshake = limits.header_read_timeout;
         // Reap finished connections as we go, so the set does not grow with every connection.
         while tasks.try_join_next().is_some() {}
         tasks.spawn(async move {
             let _admitted = admitted;
-            tokio::pin!(conn);
-            tokio::select! {
-                r = conn.as_mut() => {
-                    if let Err(e) = r {
-                        tracing::debug!(error = %e, "connection ended with an error");
+            match acceptor {
+                None => connection(&builder, TokioIo::new(stream), svc, stop).await,
+                // The handshake has the headers' deadline: a client that opens and says nothing
+                // holds the connection no longer than one that sends no headers.
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => connection(&builder, TokioIo::new(tls), svc, stop).await,
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
                     }
-                }
-                _ = stopped(&mut stop) => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
                 }
             }
         });
@@ -148,6 +152,35 @@ pub async fn serve(
     drop(listener);
     let _ = tokio::time::timeout(drain, async { while tasks.join_next().await.is_some() {} }).await;
     tasks.abort_all();
+}
+
+/// Serves one connection until it ends, or until `stop` (then gracefully).
+async fn connection<I, S>(
+    builder: &hyper::server::conn::http1::Builder,
+    io: I,
+    svc: S,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming> + Send + 'static,
+    S::Future: Send + 'static,
+    S::ResBody: Send + 'static,
+    <S::ResBody as hyper::body::Body>::Data: Send,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let conn = builder.serve_connection(io, svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        }
+        _ = stopped(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
 }
 
 /// Completes when `stop` turns true (or its sender is gone).

@@ -47,6 +47,23 @@ pub struct FileConfig {
     /// Limits of the HTTP listener; every member has a default.
     #[serde(default)]
     pub http: HttpLimits,
+    /// Serve HTTPS (built-in TLS) instead of plain HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsFiles>,
+}
+
+/// `node.json` → `tls`: PEM files, relative to the node directory unless absolute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// Its private key (keep it 0600).
+    pub key: PathBuf,
+    /// Certificate authorities trusted for peers' `https://` URLs besides the public roots
+    /// (a private CA of the network).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_ca: Option<PathBuf>,
 }
 
 /// `node.json` → `http`: what a client may hold of the listener.
@@ -154,6 +171,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<NodeEntry> {
         policy: Default::default(),
         escalation: Default::default(),
         http: Default::default(),
+        tls: None,
     };
     write(
         &dir.join(CONFIG_FILE),
@@ -185,6 +203,24 @@ pub fn load(dir: &Path, registry: Option<&Path>) -> anyhow::Result<(FileConfig, 
     let registry_file = read(&registry_path)?;
     let mut tunables = Tunables::default();
     config.http.apply(&mut tunables)?;
+    let (tls, peer_roots) = match &config.tls {
+        None => (None, Vec::new()),
+        Some(t) => {
+            let at = |p: &Path| {
+                if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    dir.join(p)
+                }
+            };
+            let server = crate::tls::tls_config(&at(&t.cert), &at(&t.key))?;
+            let roots = match &t.peer_ca {
+                Some(ca) => vec![read(&at(ca)).context("reading tls.peer_ca")?],
+                None => Vec::new(),
+            };
+            (Some(server), roots)
+        }
+    };
     let node = NodeConfig {
         id: config.id.clone(),
         keyring,
@@ -195,6 +231,8 @@ pub fn load(dir: &Path, registry: Option<&Path>) -> anyhow::Result<(FileConfig, 
         tunables,
         policy: config.policy.clone(),
         escalation: config.escalation.clone(),
+        tls,
+        peer_roots,
     };
     crate::node::check_identity(&node)?;
     Ok((config, node))

@@ -18,4 +18,5 @@ mod lifecycle;
 mod operations;
 mod registry;
 mod signin;
+mod tls;
 mod types;
