@@ -61,6 +61,12 @@ pub async fn run(a: DoctorArgs) -> anyhow::Result<()> {
     let mut r = Report::default();
     let d = &a.db.dir;
     let now = Timestamp::now();
+    if !d.is_dir() {
+        return Err(crate::exit::Failure::NotFound.wrap(anyhow::anyhow!(
+            "{} is not a node directory (`hanoinet init` creates one)",
+            d.display()
+        )));
+    }
 
     // Files.
     let config = match dir::read(&d.join(dir::CONFIG_FILE))

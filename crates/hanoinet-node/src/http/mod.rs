@@ -111,11 +111,21 @@ async fn count_requests(
         .get::<axum::extract::MatchedPath>()
         .map_or("unmatched", |p| p.as_str())
         .to_owned();
-    let method = req.method().clone();
+    // A client may send any method name: only the standard ones name a label.
+    let method = match *req.method() {
+        axum::http::Method::GET => "GET",
+        axum::http::Method::POST => "POST",
+        axum::http::Method::PUT => "PUT",
+        axum::http::Method::DELETE => "DELETE",
+        axum::http::Method::HEAD => "HEAD",
+        axum::http::Method::OPTIONS => "OPTIONS",
+        axum::http::Method::PATCH => "PATCH",
+        _ => "other",
+    };
     let response = next.run(req).await;
     state
         .metrics
-        .http_request(&route, method.as_str(), response.status().as_u16());
+        .http_request(&route, method, response.status().as_u16());
     response
 }
 

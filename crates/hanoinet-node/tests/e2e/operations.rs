@@ -253,6 +253,16 @@ async fn metrics_follow_what_happened(backend: Backend) {
     let net = Net::start(backend).await;
     let id = net.send(VNM, FRA).await;
     net.wait_status(VNM, &id, "delivered").await;
+    // A made-up method does not make up a label.
+    let _ = net
+        .http
+        .request(
+            reqwest::Method::from_bytes(b"BREW").unwrap(),
+            format!("{}/healthz", net.url(VNM)),
+        )
+        .send()
+        .await
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let resp = net
         .http
@@ -306,8 +316,10 @@ async fn metrics_follow_what_happened(backend: Backend) {
     assert!(samples["hanoinet_ledger_entries"] > 0.0);
     assert_eq!(samples["hanoinet_registry_serial"], 1.0);
     assert_eq!(samples["hanoinet_ack_deadlines_missed"], 0.0);
-    // FRA counts the envelope it accepted; the request's id or content appears nowhere.
+    // The request's id or content appears nowhere; nor does the made-up method.
     assert!(!text.contains(&id));
+    assert!(!text.contains("BREW"));
+    assert!(text.contains("method=\"other\""), "{text}");
     // With a token it must be an auditor's or an administrator's.
     let (s, v) = net.call(VNM, reqwest::Method::GET, "/metrics", None).await;
     assert_eq!((s, v["error"].as_str()), (403, Some("forbidden")), "{v}");
