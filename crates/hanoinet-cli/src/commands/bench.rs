@@ -10,6 +10,7 @@ use serde_json::json;
 
 use hanoinet_node::provision::network;
 use hanoinet_node::{NodeHandle, Tunables};
+use hanoinet_store::Durability;
 use hanoinet_store::testing::{Backend, TempDir, TestDb};
 
 #[derive(Debug, Subcommand)]
@@ -45,6 +46,18 @@ pub struct BenchArgs {
     pub clients: usize,
     #[arg(long, value_enum, default_value = "both")]
     pub backend: BackendArg,
+    /// How SQLite commits in the run: `normal` (as before; the demo's), `full` (what `serve`
+    /// does by default: one fsync per commit), or `both`, one after the other.
+    #[arg(long, value_enum, default_value = "normal")]
+    pub sqlite_sync: SyncChoice,
+}
+
+/// `--sqlite-sync` of the benchmark.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SyncChoice {
+    Normal,
+    Full,
+    Both,
 }
 
 pub async fn run(c: BenchCommand) -> anyhow::Result<()> {
@@ -66,8 +79,21 @@ pub async fn run(c: BenchCommand) -> anyhow::Result<()> {
         a.rate,
         a.seconds
     );
+    let syncs: &[Durability] = match a.sqlite_sync {
+        SyncChoice::Normal => &[Durability::Normal],
+        SyncChoice::Full => &[Durability::Full],
+        SyncChoice::Both => &[Durability::Normal, Durability::Full],
+    };
     for &backend in backends {
-        bench_backend(backend, &a).await?;
+        // PostgreSQL keeps its own settings: one run.
+        let runs = if backend == Backend::Sqlite {
+            syncs
+        } else {
+            &[Durability::Normal]
+        };
+        for &durability in runs {
+            bench_backend(backend, durability, &a).await?;
+        }
     }
     Ok(())
 }
@@ -81,11 +107,25 @@ pub(crate) struct Pair {
 }
 
 pub(crate) async fn pair(backend: Backend) -> anyhow::Result<Pair> {
+    pair_with(backend, Durability::Normal).await
+}
+
+/// Two nodes whose SQLite databases commit with `durability`.
+pub(crate) async fn pair_with(backend: Backend, durability: Durability) -> anyhow::Result<Pair> {
     let tmp = TempDir::new("bench");
     let local = network::local(tmp.path(), &["VNM/247", "FRA/247"], backend).await?;
     let mut handles = Vec::new();
     for (n, l) in local.file.nodes.iter().zip(local.listeners) {
-        handles.push(network::start_node(n, l, Tunables::default()).await?);
+        handles.push(
+            network::start_node_durable(
+                n,
+                l,
+                Tunables::default(),
+                Arc::new(hanoinet_core::SystemClock),
+                durability,
+            )
+            .await?,
+        );
     }
     let receiver = handles.pop().context("two nodes")?;
     let sender = handles.pop().context("two nodes")?;
@@ -157,13 +197,18 @@ fn latencies(times: &[(i64, i64)]) -> Vec<i64> {
     l
 }
 
-async fn bench_backend(backend: Backend, a: &BenchArgs) -> anyhow::Result<()> {
-    let name = match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
+async fn bench_backend(
+    backend: Backend,
+    durability: Durability,
+    a: &BenchArgs,
+) -> anyhow::Result<()> {
+    let name = match (backend, durability) {
+        (Backend::Sqlite, Durability::Full) => "sqlite/full",
+        (Backend::Sqlite, Durability::Normal) => "sqlite/normal",
+        (Backend::Postgres, _) => "postgres",
     };
     // Burst: sustained throughput.
-    let p = pair(backend).await?;
+    let p = pair_with(backend, durability).await?;
     let http = reqwest::Client::new();
     for i in 0..50 {
         p.api.post(&http, i).await?;
@@ -197,7 +242,7 @@ async fn bench_backend(backend: Backend, a: &BenchArgs) -> anyhow::Result<()> {
     let secs = (last_delivered - first_created) as f64 / 1e6;
     let l = latencies(burst);
     println!(
-        "{name:<8} burst    {total} requests in {secs:.2} s = {:.0} requests/s sustained (created -> receipt stored); latency p50 {:.1} ms, p99 {:.1} ms",
+        "{name:<13} burst    {total} requests in {secs:.2} s = {:.0} requests/s sustained (created -> receipt stored); latency p50 {:.1} ms, p99 {:.1} ms",
         total as f64 / secs,
         percentile(&l, 50.0),
         percentile(&l, 99.0)
@@ -206,7 +251,7 @@ async fn bench_backend(backend: Backend, a: &BenchArgs) -> anyhow::Result<()> {
     p.receiver.shutdown().await;
 
     // Paced: latency at a fixed rate.
-    let p = pair(backend).await?;
+    let p = pair_with(backend, durability).await?;
     let n = (a.rate * a.seconds) as usize;
     let interval = Duration::from_secs_f64(1.0 / f64::from(a.rate.max(1)));
     let mut ticker = tokio::time::interval(interval);
@@ -224,7 +269,7 @@ async fn bench_backend(backend: Backend, a: &BenchArgs) -> anyhow::Result<()> {
     let times = wait_delivered(&p, n, Duration::from_secs(120)).await?;
     let l = latencies(&times);
     println!(
-        "{name:<8} paced    {n} requests at {} req/s; latency created -> receipt stored p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "{name:<13} paced    {n} requests at {} req/s; latency created -> receipt stored p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         a.rate,
         percentile(&l, 50.0),
         percentile(&l, 99.0),

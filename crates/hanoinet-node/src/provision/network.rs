@@ -473,9 +473,20 @@ pub async fn start_node_with_clock(
     tunables: crate::Tunables,
     clock: std::sync::Arc<dyn hanoinet_core::Clock>,
 ) -> anyhow::Result<crate::NodeHandle> {
+    start_node_durable(node, listener, tunables, clock, Durability::Normal).await
+}
+
+/// [`start_node_with_clock`] with SQLite committing with `durability` (the benchmark compares).
+pub async fn start_node_durable(
+    node: &NetworkNode,
+    listener: tokio::net::TcpListener,
+    tunables: crate::Tunables,
+    clock: std::sync::Arc<dyn hanoinet_core::Clock>,
+    durability: Durability,
+) -> anyhow::Result<crate::NodeHandle> {
     let (file, mut config) = dir::load(&node.dir, None)?;
     config.tunables = tunables;
-    let store = Store::connect_with(&file.database, Durability::Normal)
+    let store = Store::connect_with(&file.database, durability)
         .await
         .with_context(|| format!("opening {}", file.database))?;
     crate::start(listener, config, store, clock, std::future::pending()).await
