@@ -5,6 +5,7 @@
 
 mod commands;
 pub mod exit;
+mod progress;
 
 use clap::{Parser, Subcommand};
 

@@ -41,6 +41,8 @@ pub enum ErrorCode {
     RegistryDropsNode,
     /// An offered registry publishes keys for this node that it does not hold.
     RegistryUnknownKeys,
+    /// A download's `Range` starts beyond the attachment's end.
+    RangeNotSatisfiable,
     Internal,
     // Federation endpoint, in the order the checks run
     EnvelopeTooLarge,
@@ -60,7 +62,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [Self; 31] = [
+    pub const ALL: [Self; 32] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -79,6 +81,7 @@ impl ErrorCode {
         Self::RegistryInvalid,
         Self::RegistryDropsNode,
         Self::RegistryUnknownKeys,
+        Self::RangeNotSatisfiable,
         Self::Internal,
         Self::EnvelopeTooLarge,
         Self::MalformedEnvelope,
@@ -114,6 +117,7 @@ impl ErrorCode {
             Self::RegistryInvalid => "registry_invalid",
             Self::RegistryDropsNode => "registry_drops_node",
             Self::RegistryUnknownKeys => "registry_unknown_keys",
+            Self::RangeNotSatisfiable => "range_not_satisfiable",
             Self::Internal => "internal",
             Self::EnvelopeTooLarge => "envelope_too_large",
             Self::MalformedEnvelope => "malformed_envelope",
@@ -156,6 +160,9 @@ pub struct Detail {
     /// The Convention paragraph behind the refusal.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub article: Option<String>,
+    /// Where a resumable upload stands: the offset to send from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i64>,
 }
 
 impl Detail {

@@ -157,6 +157,8 @@ pub struct Node {
     pub started_at: jiff::Timestamp,
     /// Counters `GET /metrics` reports.
     pub metrics: crate::metrics::Metrics,
+    /// Resumable uploads hashed as their bytes come.
+    pub upload_hashers: crate::ops::upload::Hashers,
 }
 
 impl Node {

@@ -165,6 +165,7 @@ async fn launch(
         started_at,
         instance,
         failing_peers: Default::default(),
+        upload_hashers: Default::default(),
         metrics: Default::default(),
     });
 

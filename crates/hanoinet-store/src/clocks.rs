@@ -168,6 +168,7 @@ impl Store {
             key: "id",
             done: "sent_at",
             returning: "id, channel, target, subject, body, created_at, attempts",
+            order: "next_attempt_at",
         });
         let out = with_tx!(self, |tx| {
             let rows = sqlx::query(&sql)

@@ -502,17 +502,25 @@ impl Store {
 
     /// Removes what never became data: received chunks older than `before` whose transfer
     /// never announced them, and attachments staged (or left half-uploaded) before `before` and
-    /// never sent. Returns how many chunks and attachments went.
+    /// never sent, and uploads left unfinished since `before`. Returns how many chunks and
+    /// attachments (or uploads) went.
     pub async fn drop_stale_uploads(&self, before: Timestamp) -> Result<(u64, u64), StoreError> {
         let out = with_tx!(self, |tx| {
             let orphans = sqlx::query(
                 "DELETE FROM attachment_chunks WHERE received_at < $1
-                 AND attachment_id NOT IN (SELECT id FROM attachments)",
+                 AND attachment_id NOT IN (SELECT id FROM attachments)
+                 AND attachment_id NOT IN (SELECT id FROM uploads WHERE updated_at >= $1)",
             )
             .bind(to_micros(before))
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            // Uploads nobody added to since `before` (their chunks went just above).
+            let abandoned = sqlx::query("DELETE FROM uploads WHERE updated_at < $1")
+                .bind(to_micros(before))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             let stale = format!(
                 "SELECT id FROM attachments WHERE state IN ('{}', '{}')
                  AND transfer_id IS NULL AND created_at < $1",
@@ -530,7 +538,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            (orphans, staged)
+            (orphans, staged + abandoned)
         });
         Ok(out)
     }

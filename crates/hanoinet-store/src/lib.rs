@@ -38,6 +38,7 @@ pub use ledger::*;
 pub use lists::{PageCursor, RequestFilter};
 pub use lock::ServeLock;
 pub use records::*;
+pub use uploads::Upload;
 pub use trust::{Gauges, InstalledRegistry, PeerOutage, RegistryInstall};
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +77,8 @@ pub(crate) struct Queue {
     pub done: &'static str,
     /// The columns a claim returns.
     pub returning: &'static str,
+    /// The order rows are claimed in.
+    pub order: &'static str,
 }
 
 /// The node's database.
@@ -275,6 +278,7 @@ mod lists;
 mod outbox;
 mod requests;
 mod trust;
+mod uploads;
 mod users;
 
 /// How SQLite commits: `Full` syncs the write-ahead log on every commit, so a committed
@@ -397,6 +401,7 @@ impl Store {
             key,
             done,
             returning,
+            order,
         } = q;
         let lock = self.skip_locked();
         format!(
@@ -404,7 +409,7 @@ impl Store {
              WHERE {key} IN (
                 SELECT {key} FROM {table}
                 WHERE {done} IS NULL AND next_attempt_at <= $2 AND claimed_until <= $2
-                ORDER BY next_attempt_at LIMIT $3 {lock})
+                ORDER BY {order} LIMIT $3 {lock})
              RETURNING {returning}"
         )
     }

@@ -55,7 +55,10 @@ impl Store {
             table: "outbox",
             key: "envelope_id",
             done: "delivered_at",
-            returning: "envelope_id, peer, kind, request_id, envelope, attempts, created_at",
+            returning: "envelope_id, peer, kind, request_id, envelope, attempts, created_at, chunk_attachment, chunk_transfer, chunk_idx",
+            // A transfer's chunks give way to every other envelope (an emergency request queued
+            // behind a transfer of gigabytes goes first).
+            order: "bulk, next_attempt_at",
         });
         let out = with_tx!(self, |tx| {
             let rows = sqlx::query(&sql)
@@ -128,16 +131,19 @@ impl Store {
                 receipt: receipt_json,
                 ledger,
                 effect,
+                keep,
             } in receipts
             {
                 let row = sqlx::query(
-                    "UPDATE outbox SET delivered_at = $1, receipt = $2, claimed_until = 0, last_error = NULL
+                    "UPDATE outbox SET delivered_at = $1, receipt = $2, claimed_until = 0, last_error = NULL,
+                            envelope = COALESCE($4, envelope)
                      WHERE envelope_id = $3 AND delivered_at IS NULL
                      RETURNING request_id",
                 )
                 .bind(to_micros(now))
                 .bind(receipt_json)
                 .bind(envelope_id.to_string())
+                .bind(keep.as_deref())
                 .fetch_optional(&mut *tx)
                 .await?;
                 let Some(row) = row else { continue };
@@ -315,6 +321,30 @@ impl Store {
             probed
         });
         Ok(probed)
+    }
+
+    /// Stores the envelope a queued chunk was sealed into at its first sending, unless another
+    /// sender sealed it first; returns the stored envelope (every retry sends the same bytes,
+    /// so a peer that already has it answers with the receipt it gave).
+    pub async fn seal_queued_chunk(
+        &self,
+        envelope_id: EnvelopeId,
+        envelope_json: &str,
+    ) -> Result<String, StoreError> {
+        let out = with_tx!(self, |tx| {
+            sqlx::query("UPDATE outbox SET envelope = $1 WHERE envelope_id = $2 AND envelope = ''")
+                .bind(envelope_json)
+                .bind(envelope_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            let stored: String =
+                sqlx::query_scalar("SELECT envelope FROM outbox WHERE envelope_id = $1")
+                    .bind(envelope_id.to_string())
+                    .fetch_one(&mut *tx)
+                    .await?;
+            stored
+        });
+        Ok(out)
     }
 
     /// Replaces an undelivered envelope's stored form (after re-signing with a fresh timestamp).

@@ -90,8 +90,20 @@ pub struct NewOutbox {
     pub peer: NodeId,
     pub kind: String,
     pub request_id: RequestId,
+    /// The sealed envelope as JSON; empty for a chunk sealed when it is first sent.
     pub envelope: String,
     pub created_at: Timestamp,
+    /// For a `data_chunk`: which chunk it carries (sealed at its first sending, queued behind
+    /// every other envelope).
+    pub chunk: Option<ChunkRef>,
+}
+
+/// The chunk a `data_chunk` outbox row carries, before it is sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkRef {
+    pub transfer_id: String,
+    pub attachment_id: String,
+    pub idx: i64,
 }
 
 /// A new outgoing request with what commits with it.
@@ -123,9 +135,11 @@ pub struct OutboxItem {
     pub peer: NodeId,
     pub kind: String,
     pub request_id: RequestId,
+    /// The sealed envelope as JSON; empty while a chunk is not yet sealed (`chunk` says which).
     pub envelope: String,
     pub attempts: i64,
     pub created_at: Timestamp,
+    pub chunk: Option<ChunkRef>,
 }
 
 /// An inbound envelope with the receipt this node signed for it.
@@ -153,6 +167,9 @@ pub struct Delivery {
     pub ledger: Vec<u8>,
     /// What the receipt does to the request besides (the node decides by the envelope's kind).
     pub effect: DeliveryEffect,
+    /// What to keep of the envelope once delivered, if not all of it (a chunk's reduced
+    /// envelope: its bytes stay in the attachment's store).
+    pub keep: Option<String>,
 }
 
 /// What a delivery receipt does to its request.
@@ -433,7 +450,9 @@ where
     R: Row,
     for<'a> &'a str: sqlx::ColumnIndex<R>,
     for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
     let s = |c: &str| r.try_get::<String, _>(c);
     Ok(OutboxItem {
@@ -448,6 +467,16 @@ where
         envelope: s("envelope")?,
         attempts: r.try_get("attempts")?,
         created_at: ts(r.try_get("created_at")?)?,
+        chunk: match r.try_get::<Option<String>, _>("chunk_attachment")? {
+            Some(attachment_id) => Some(ChunkRef {
+                transfer_id: r
+                    .try_get::<Option<String>, _>("chunk_transfer")?
+                    .unwrap_or_default(),
+                attachment_id,
+                idx: r.try_get::<Option<i64>, _>("chunk_idx")?.unwrap_or_default(),
+            }),
+            None => None,
+        },
     })
 }
 
@@ -582,8 +611,9 @@ macro_rules! insert_outbox {
     ($tx:ident, $outbox:expr) => {{
         let o: &$crate::NewOutbox = $outbox;
         sqlx::query(
-            "INSERT INTO outbox (envelope_id, peer, kind, request_id, envelope, created_at, next_attempt_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            "INSERT INTO outbox (envelope_id, peer, kind, request_id, envelope, created_at, next_attempt_at,
+                                 chunk_attachment, chunk_transfer, chunk_idx, bulk)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10)",
         )
         .bind(o.envelope_id.to_string())
         .bind(o.peer.as_str())
@@ -591,6 +621,10 @@ macro_rules! insert_outbox {
         .bind(o.request_id.to_string())
         .bind(&o.envelope)
         .bind(hanoinet_core::time::to_micros(o.created_at))
+        .bind(o.chunk.as_ref().map(|c| c.attachment_id.as_str()))
+        .bind(o.chunk.as_ref().map(|c| c.transfer_id.as_str()))
+        .bind(o.chunk.as_ref().map(|c| c.idx))
+        .bind(i64::from(o.chunk.is_some()))
         .execute(&mut *$tx)
         .await?;
     }};

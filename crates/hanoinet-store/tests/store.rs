@@ -64,6 +64,7 @@ fn outgoing(now: Timestamp) -> (NewRequest, NewOutbox) {
         request_id: id,
         envelope: "{}".into(),
         created_at: now,
+        chunk: None,
     };
     (req, out)
 }
@@ -249,6 +250,7 @@ async fn outbox_lifecycle(backend: Backend) {
                 receipt: r#"{"r":1}"#.into(),
                 ledger: b"delivered".to_vec(),
                 effect: DeliveryEffect::RequestDelivered,
+                keep: None,
             }],
             retry,
         )
@@ -418,6 +420,7 @@ async fn transitions(backend: Backend) {
         request_id: req.id,
         envelope: "{}".into(),
         created_at: now,
+        chunk: None,
     };
     let mut accept = move_to(
         req.id,
@@ -495,6 +498,7 @@ async fn transitions(backend: Backend) {
             receipt: r#"{"late":true}"#.into(),
             ledger: b"delivered".to_vec(),
             effect: DeliveryEffect::RequestDelivered,
+            keep: None,
         }],
         now,
     )

@@ -4,6 +4,7 @@ pub mod bench_console;
 pub mod bench_ledger;
 pub mod demo;
 pub mod doctor;
+pub mod evidence;
 pub mod ledger;
 pub mod node;
 pub mod registry;

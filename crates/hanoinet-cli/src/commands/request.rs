@@ -69,6 +69,13 @@ pub enum RequestCommand {
     /// Move a request to another status (e.g. acknowledged, consultation, postponed, executed,
     /// withdrawn, closed); the answer lists the allowed moves when this one is not.
     Move(MoveArgs),
+    /// Attach a file (evidence of any size) to a request you will give data on: hashed, then
+    /// uploaded resumably in constant memory with progress; prints the attachment. Run it again
+    /// after an interruption and it goes on where the node stands.
+    Attach(crate::commands::evidence::AttachArgs),
+    /// Download an attachment to --out: streamed with progress, resumed from OUT.part after an
+    /// interruption, checked against its SHA-256.
+    Download(crate::commands::evidence::DownloadArgs),
     /// Ask the requested node where a request you sent stands; its answer appears in `show`.
     Enquire {
         #[command(flatten)]
@@ -263,14 +270,14 @@ pub struct RespondArgs {
     pub explanation: Option<String>,
 }
 
-struct Client {
-    http: reqwest::Client,
-    base: String,
-    token: String,
+pub(crate) struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
 }
 
 impl Client {
-    fn new(c: &Conn) -> anyhow::Result<Self> {
+    pub fn new(c: &Conn) -> anyhow::Result<Self> {
         Ok(Self {
             http: reqwest::Client::builder().build()?,
             base: c.url.trim_end_matches('/').to_owned(),
@@ -278,17 +285,28 @@ impl Client {
         })
     }
 
-    async fn call(
+    pub async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<&Value>,
     ) -> anyhow::Result<Value> {
-        let url = format!("{}{path}", self.base);
         // A creating call carries an Idempotency-Key, so that it can be sent again after a
         // lost connection without creating twice: the node answers a retry with the first
         // answer.
         let key = (method == reqwest::Method::POST).then(|| uuid::Uuid::now_v7().to_string());
+        self.call_keyed(method, path, body, key).await
+    }
+
+    /// [`Client::call`] with the `Idempotency-Key` given (`None`: none).
+    pub async fn call_keyed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        key: Option<String>,
+    ) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.base);
         let mut attempt = 0;
         let resp = loop {
             attempt += 1;
@@ -323,40 +341,46 @@ impl Client {
                 }
             }
         };
-        let status = resp.status();
-        let failure = crate::exit::Failure::from_status(status.as_u16());
-        let mark = |e: anyhow::Error| match failure {
-            Some(f) if !status.is_success() => f.wrap(e),
-            _ => e,
-        };
-        let value: Value = resp
-            .json()
-            .await
-            .with_context(|| format!("{url} did not answer JSON ({status})"))
-            .map_err(mark)?;
-        if status.is_success() {
-            return Ok(value);
-        }
-        let mut msg = format!(
-            "{} ({status}): {}",
-            value["error"].as_str().unwrap_or("error"),
-            value["message"].as_str().unwrap_or("")
-        );
-        if let Some(details) = value["details"].as_array() {
-            for d in details.iter().filter(|d| d["field"].is_string()) {
-                msg.push_str(&format!(
-                    "\n  - {}: {}{}",
-                    d["field"].as_str().unwrap_or(""),
-                    d["message"].as_str().unwrap_or(""),
-                    d["article"]
-                        .as_str()
-                        .map(|a| format!(" [{a}]"))
-                        .unwrap_or_default()
-                ));
-            }
-        }
-        Err(mark(anyhow::anyhow!(msg)))
+        answer(&url, resp).await
     }
+}
+
+/// A node's JSON answer: the value on success, else an error with the node's code, message and
+/// field details, marked with the exit status the HTTP status stands for.
+pub(crate) async fn answer(url: &str, resp: reqwest::Response) -> anyhow::Result<Value> {
+    let status = resp.status();
+    let failure = crate::exit::Failure::from_status(status.as_u16());
+    let mark = |e: anyhow::Error| match failure {
+        Some(f) if !status.is_success() => f.wrap(e),
+        _ => e,
+    };
+    let value: Value = resp
+        .json()
+        .await
+        .with_context(|| format!("{url} did not answer JSON ({status})"))
+        .map_err(mark)?;
+    if status.is_success() {
+        return Ok(value);
+    }
+    let mut msg = format!(
+        "{} ({status}): {}",
+        value["error"].as_str().unwrap_or("error"),
+        value["message"].as_str().unwrap_or("")
+    );
+    if let Some(details) = value["details"].as_array() {
+        for d in details.iter().filter(|d| d["field"].is_string()) {
+            msg.push_str(&format!(
+                "\n  - {}: {}{}",
+                d["field"].as_str().unwrap_or(""),
+                d["message"].as_str().unwrap_or(""),
+                d["article"]
+                    .as_str()
+                    .map(|a| format!(" [{a}]"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    Err(mark(anyhow::anyhow!(msg)))
 }
 
 fn print(v: &Value) {
@@ -435,6 +459,8 @@ pub async fn run(c: RequestCommand) -> anyhow::Result<()> {
             );
         }
         RequestCommand::List(a) => list(a).await?,
+        RequestCommand::Attach(a) => crate::commands::evidence::attach(a).await?,
+        RequestCommand::Download(a) => crate::commands::evidence::download(a).await?,
         RequestCommand::Show { conn, id } => {
             print(
                 &Client::new(&conn)?

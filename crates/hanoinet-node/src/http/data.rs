@@ -1,4 +1,5 @@
-//! The data routes: attachments (upload, download), transfers with their Art. 36 conditions,
+//! The data routes: attachments (upload in one call or resumable, download with byte ranges),
+//! transfers with their Art. 36 conditions,
 //! onward-transfer requests and authorizations, forwarding, Art. 43(1) traffic disclosure.
 
 use std::sync::Arc;
@@ -6,7 +7,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -16,8 +17,8 @@ use crate::error::{ErrorCode, NodeError, NodeResult};
 use crate::http::error::ApiResult;
 use crate::http::extract::{AuthUser, officer_action};
 use crate::http::views::{
-    AttachmentView, MessageView, TransferView, attachment_view, message_view, request_view,
-    transfer_view,
+    AttachmentView, MessageView, TransferView, UploadView, attachment_view, message_view,
+    request_view, transfer_view, upload_view,
 };
 use crate::node::Node;
 use crate::ops::{give, onward, upload};
@@ -28,6 +29,11 @@ pub fn routes() -> crate::http::Routes {
     crate::http::Routes::new()
         .route("/api/v1/requests/{id}/attachments", post(upload))
         .route("/api/v1/requests/{id}/attachments/{aid}", get(download))
+        .route("/api/v1/requests/{id}/uploads", post(start_upload))
+        .route(
+            "/api/v1/requests/{id}/uploads/{uid}",
+            get(upload_status).patch(append_upload).delete(abandon_upload),
+        )
         .route("/api/v1/requests/{id}/data", post(send).get(list))
         .route(
             "/api/v1/requests/{id}/data/{tid}/onward-requests",
@@ -158,27 +164,234 @@ async fn list(
     ))
 }
 
-/// `GET /api/v1/requests/{id}/attachments/{aid}`: the content, while it is held.
+/// `GET /api/v1/requests/{id}/attachments/{aid}`: the content, while it is held (streamed;
+/// `Range` for a part of it).
 async fn download(
     State(state): S,
     AuthUser(user): AuthUser,
     Path((id, aid)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let (a, bytes) = give::attachment(&state, &user, &id, &aid).await?;
-    Ok(attachment_response(&a, bytes))
+    let a = give::attachment(&state, &user, &id, &aid).await?;
+    Ok(serve_attachment(&state, &user, a, &headers).await?)
 }
 
-/// An attachment's bytes as a download named after it (the API's and the console's).
-pub fn attachment_response(a: &hanoinet_store::Attachment, bytes: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
-            (header::CONTENT_DISPOSITION, content_disposition(&a.name)),
-        ],
-        bytes,
-    )
-        .into_response()
+/// The part of an attachment a download asks for with `Range` (RFC 9110 §14): one range of
+/// bytes, or all of it when there is no `Range`, when `If-Range` names another version, or
+/// when the range is not one this server serves (several ranges, another unit, bad syntax:
+/// ignored, as RFC 9110 allows).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Wanted {
+    All,
+    /// First and last byte, inclusive.
+    Part(u64, u64),
+    /// Starts at or beyond the end.
+    Unsatisfiable,
 }
+
+pub fn wanted(headers: &HeaderMap, size: u64, etag: &str) -> Wanted {
+    let Some(range) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+        return Wanted::All;
+    };
+    if let Some(if_range) = headers.get(header::IF_RANGE)
+        && if_range.as_bytes() != etag.as_bytes()
+    {
+        return Wanted::All;
+    }
+    let Some(spec) = range.trim().strip_prefix("bytes=") else {
+        return Wanted::All;
+    };
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return Wanted::All;
+    };
+    if spec.contains(',') {
+        return Wanted::All;
+    }
+    let num = |s: &str| -> Option<u64> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            None
+        } else {
+            s.parse().ok()
+        }
+    };
+    match (first.trim(), last.trim()) {
+        ("", suffix) => match num(suffix) {
+            Some(0) => Wanted::Unsatisfiable,
+            Some(n) if size > 0 => Wanted::Part(size - n.min(size), size - 1),
+            Some(_) => Wanted::Unsatisfiable,
+            None => Wanted::All,
+        },
+        (first, "") => match num(first) {
+            Some(a) if a < size => Wanted::Part(a, size - 1),
+            Some(_) => Wanted::Unsatisfiable,
+            None => Wanted::All,
+        },
+        (first, last) => match (num(first), num(last)) {
+            (Some(a), Some(b)) if a > b => Wanted::All,
+            (Some(a), Some(_)) if a >= size => Wanted::Unsatisfiable,
+            (Some(a), Some(b)) => Wanted::Part(a, b.min(size - 1)),
+            _ => Wanted::All,
+        },
+    }
+}
+
+/// An attachment's bytes as a download named after it (the API's and the console's), streamed
+/// chunk by chunk from the store (memory does not grow with the size), all of it or the range
+/// asked for; opening it is recorded first.
+pub async fn serve_attachment(
+    state: &Arc<Node>,
+    user: &hanoinet_store::User,
+    a: hanoinet_store::Attachment,
+    headers: &HeaderMap,
+) -> NodeResult<Response> {
+    let size = u64::try_from(a.size).unwrap_or(0);
+    let etag = format!("\"{}\"", a.sha256.as_deref().unwrap_or_default());
+    let (status, first, len) = match wanted(headers, size, &etag) {
+        Wanted::All => (StatusCode::OK, 0, size),
+        Wanted::Part(first, last) => (StatusCode::PARTIAL_CONTENT, first, last - first + 1),
+        Wanted::Unsatisfiable => {
+            let mut r: Response = crate::http::error::ApiError::from(NodeError::refused(
+                ErrorCode::RangeNotSatisfiable,
+                format!("{} holds {size} bytes: the range asked for starts beyond them", a.name),
+            ))
+            .into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return Ok(r);
+        }
+    };
+    let range = (status == StatusCode::PARTIAL_CONTENT)
+        .then(|| format!("bytes {first}-{}/{size}", first + len - 1));
+    give::opened(state, user, &a, range.clone()).await?;
+    let chunk = crate::ops::data::CHUNK_BYTES as u64;
+    let body = Body::from_stream(futures_util::stream::unfold(
+        (
+            state.clone(),
+            a.id.clone(),
+            i64::try_from(first / chunk).unwrap_or(i64::MAX),
+            usize::try_from(first % chunk).unwrap_or(0),
+            len,
+        ),
+        |(state, id, idx, skip, left)| async move {
+            if left == 0 {
+                return None;
+            }
+            let bytes = match state.store.chunk(&id, idx).await {
+                Ok(Some(c)) => c,
+                Ok(None) => {
+                    tracing::error!(attachment = %id, chunk = idx, "a chunk of a download is missing");
+                    return Some((Err(std::io::Error::other("chunk missing")), (state, id, idx, 0, 0)));
+                }
+                Err(e) => {
+                    tracing::error!(attachment = %id, error = %e, "reading a download failed");
+                    return Some((Err(std::io::Error::other(e.to_string())), (state, id, idx, 0, 0)));
+                }
+            };
+            let mut part = bytes::Bytes::from(bytes);
+            let part = part.split_off(skip.min(part.len()));
+            let take = usize::try_from(left).unwrap_or(usize::MAX).min(part.len());
+            let part = part.slice(..take);
+            let left = left - take as u64;
+            if take == 0 {
+                // A chunk shorter than it should be: stop rather than loop.
+                return Some((Err(std::io::Error::other("chunk too short")), (state, id, idx, 0, 0)));
+            }
+            Some((Ok(part), (state, id, idx + 1, 0, left)))
+        },
+    ));
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    for (name, value) in [
+        (header::CONTENT_DISPOSITION, content_disposition(&a.name)),
+        (header::ETAG, etag),
+    ]
+    .into_iter()
+    .chain(range.map(|r| (header::CONTENT_RANGE, r)))
+    {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    Ok(r)
+}
+
+/// `POST /api/v1/requests/{id}/uploads`: `{"name", "size", "sha256"?}` starts a resumable
+/// upload (`Idempotency-Key` applies: the same call again answers with the same upload).
+async fn start_upload(
+    State(state): S,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<UploadView>)> {
+    let (_, body) = officer_action(&state, &user, &id, body).await?;
+    let u = upload::start(&state, &user, &id, body).await?;
+    Ok((StatusCode::CREATED, Json(upload_view(&upload::UploadState::Open(u)))))
+}
+
+/// `GET /api/v1/requests/{id}/uploads/{uid}`: where it stands (`offset`), and its attachment
+/// once complete.
+async fn upload_status(
+    State(state): S,
+    AuthUser(user): AuthUser,
+    Path((id, uid)): Path<(String, String)>,
+) -> ApiResult<Json<UploadView>> {
+    let st = upload::status(&state, &user, &id, &uid).await?;
+    Ok(Json(upload_view(&st)))
+}
+
+/// `PATCH /api/v1/requests/{id}/uploads/{uid}` with `Upload-Offset: N` and the bytes from N:
+/// answers with the offset reached (the attachment with the last byte).
+async fn append_upload(
+    State(state): S,
+    AuthUser(user): AuthUser,
+    Path((id, uid)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<UploadView>> {
+    let Some(offset) = headers
+        .get(UPLOAD_OFFSET)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|n| *n >= 0)
+    else {
+        return Err(NodeError::Invalid(vec![hanoinet_core::request::FieldError::new(
+            "Upload-Offset",
+            hanoinet_core::request::FieldCode::Missing,
+            "Upload-Offset is required: the byte the body starts at (GET the upload for where it stands)".into(),
+            None,
+        )])
+        .into());
+    };
+    let mut source = BodySource {
+        body,
+        pause: state.tunables.body_read_timeout,
+    };
+    let st = upload::append(&state, &user, &id, &uid, offset, &mut source).await;
+    if let Err(e) = &st
+        && e.code() == ErrorCode::PayloadTooLarge
+    {
+        source.drain(crate::ops::data::CHUNK_BYTES * 4).await;
+    }
+    Ok(Json(upload_view(&st?)))
+}
+
+/// `DELETE /api/v1/requests/{id}/uploads/{uid}`: abandons it and what it stored.
+async fn abandon_upload(
+    State(state): S,
+    AuthUser(user): AuthUser,
+    Path((id, uid)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    upload::abandon(&state, &user, &id, &uid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The request header naming the byte a `PATCH` to an upload starts at.
+pub const UPLOAD_OFFSET: &str = "upload-offset";
 
 /// `POST .../data/{tid}/onward-requests` (the node that received the data): asks the original
 /// sender for an onward-transfer authorization.
@@ -251,6 +464,37 @@ pub fn content_disposition(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::{Wanted, wanted};
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    fn ask(range: &str, if_range: Option<&str>) -> Wanted {
+        let mut h = HeaderMap::new();
+        h.insert(header::RANGE, HeaderValue::from_str(range).unwrap());
+        if let Some(t) = if_range {
+            h.insert(header::IF_RANGE, HeaderValue::from_str(t).unwrap());
+        }
+        wanted(&h, 1000, "\"abc\"")
+    }
+
+    #[test]
+    fn byte_ranges_follow_rfc_9110() {
+        assert_eq!(wanted(&HeaderMap::new(), 1000, "\"abc\""), Wanted::All);
+        assert_eq!(ask("bytes=0-99", None), Wanted::Part(0, 99));
+        assert_eq!(ask("bytes=900-", None), Wanted::Part(900, 999));
+        assert_eq!(ask("bytes=900-5000", None), Wanted::Part(900, 999));
+        assert_eq!(ask("bytes=-100", None), Wanted::Part(900, 999));
+        assert_eq!(ask("bytes=-5000", None), Wanted::Part(0, 999));
+        assert_eq!(ask("bytes=1000-", None), Wanted::Unsatisfiable);
+        assert_eq!(ask("bytes=1000-1001", None), Wanted::Unsatisfiable);
+        assert_eq!(ask("bytes=-0", None), Wanted::Unsatisfiable);
+        // Ignored: another unit, bad syntax, several ranges, reversed, signs, a stale If-Range.
+        for r in ["items=0-1", "bytes=a-b", "bytes=0-1,5-6", "bytes=9-1", "bytes=+1-2", "bytes=", "bytes=-"] {
+            assert_eq!(ask(r, None), Wanted::All, "{r}");
+        }
+        assert_eq!(ask("bytes=0-9", Some("\"abc\"")), Wanted::Part(0, 9));
+        assert_eq!(ask("bytes=0-9", Some("\"old\"")), Wanted::All);
+    }
+
     #[test]
     fn downloads_name_the_file_in_ascii_and_utf8() {
         assert_eq!(

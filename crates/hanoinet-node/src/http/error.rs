@@ -38,6 +38,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::IdempotencyKeyInUse
         | ErrorCode::RegistryRollback => StatusCode::CONFLICT,
         ErrorCode::Gone => StatusCode::GONE,
+        ErrorCode::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
         ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::WrongRecipient => StatusCode::MISDIRECTED_REQUEST,
         ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,

@@ -519,22 +519,63 @@ fn base() -> Value {
                     "requestBody": {"required": true, "content": {"application/octet-stream": {}}},
                     "responses": {
                         "201": view("Attachment", "Staged: its SHA-256, size and chunk count, state `staged`."),
-                        "413": error_response("`payload_too_large`: over the attachment limit (64 MiB by default)"),
+                        "413": error_response("`payload_too_large`: over the attachment limit (8 GiB by default)"),
                         "422": error_response("`validation_failed`: a missing or unsafe name, an empty body")
                     }
                 }
             },
             "/api/v1/requests/{id}/attachments/{aid}": {
                 "get": {
-                    "summary": "Download an attachment while it is held (logged in the ledger)",
+                    "summary": "Download an attachment while it is held, streamed (logged in the ledger, with the range); `Range: bytes=N-` resumes (206), `If-Range` with the `ETag` (the SHA-256) guards the resume",
                     "security": bearer,
                     "parameters": [id_param.clone(), {"name": "aid", "in": "path", "required": true, "schema": {"type": "string"}}],
                     "responses": {
-                        "200": {"description": "The bytes.", "content": {"application/octet-stream": {}}},
+                        "200": {"description": "The bytes (`ETag` the quoted SHA-256, `Accept-Ranges: bytes`).", "content": {"application/octet-stream": {}}},
+                        "206": {"description": "The bytes of the range asked for (`Content-Range`).", "content": {"application/octet-stream": {}}},
+                        "416": error_response("`range_not_satisfiable`: the range starts beyond the end (`Content-Range: bytes */SIZE`)"),
                         "404": error_response("`not_found`"),
                         "409": error_response("`conflict`: not all chunks have arrived, or the content does not match its hash"),
                         "410": error_response(&format!("`gone`: purged at the end of its retention period ({}); hash and size remain", art36::CONDITIONS))
                     }
+                }
+            },
+            "/api/v1/requests/{id}/uploads": {
+                "post": {
+                    "summary": "Start a resumable upload: `{name, size, sha256?}` (`Idempotency-Key` applies); the bytes follow with PATCH",
+                    "security": bearer,
+                    "parameters": [id_param.clone()],
+                    "responses": {
+                        "201": view("Upload", "The upload, at offset 0."),
+                        "409": error_response("`conflict`: this node cannot give data on this request now"),
+                        "422": error_response("`validation_failed`: a missing or unsafe name, a size out of range, a malformed sha256")
+                    }
+                }
+            },
+            "/api/v1/requests/{id}/uploads/{uid}": {
+                "get": {
+                    "summary": "Where an upload stands: `offset` (the byte to send from), and its attachment once complete",
+                    "security": bearer,
+                    "parameters": [id_param.clone(), {"name": "uid", "in": "path", "required": true, "schema": {"type": "string"}}],
+                    "responses": {"200": view("Upload", "The upload."), "404": error_response("`not_found`")}
+                },
+                "patch": {
+                    "summary": "Add bytes from `Upload-Offset: N` (the upload's offset); whole 256 KiB chunks are kept as they fill, the last with the last byte, when the SHA-256 is checked and the attachment made",
+                    "security": bearer,
+                    "parameters": [id_param.clone(), {"name": "uid", "in": "path", "required": true, "schema": {"type": "string"}}, {"name": "Upload-Offset", "in": "header", "required": true, "schema": {"type": "integer", "minimum": 0}}],
+                    "requestBody": {"required": true, "content": {"application/octet-stream": {}}},
+                    "responses": {
+                        "200": view("Upload", "The offset reached; `complete` and `attachment` with the last byte."),
+                        "403": error_response("`forbidden`: another user's upload"),
+                        "409": error_response("`conflict` with detail `upload_offset_mismatch` and `offset`: send from there; or the upload is complete"),
+                        "413": error_response("`payload_too_large`: bytes beyond the declared size"),
+                        "422": error_response("`validation_failed`: no `Upload-Offset`; or the bytes do not hash to the declared sha256 (the upload is discarded)")
+                    }
+                },
+                "delete": {
+                    "summary": "Abandon an upload and what it stored",
+                    "security": bearer,
+                    "parameters": [id_param.clone(), {"name": "uid", "in": "path", "required": true, "schema": {"type": "string"}}],
+                    "responses": {"204": {"description": "Abandoned."}, "404": error_response("`not_found`")}
                 }
             },
             "/api/v1/requests/{id}/data": {

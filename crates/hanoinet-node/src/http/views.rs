@@ -186,14 +186,35 @@ pub struct AttachmentView {
     pub state: AttachmentState,
 }
 
+/// A resumable upload: where it stands, and its attachment once every byte is in.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Upload)]
+pub struct UploadView {
+    pub id: String,
+    pub request_id: String,
+    pub name: String,
+    /// Declared size in bytes.
+    pub size: i64,
+    /// Bytes stored so far: the next `PATCH` sends from here (`Upload-Offset`).
+    pub offset: i64,
+    /// The declared SHA-256 (lower-case hex), checked with the last byte; once complete, the
+    /// attachment's.
+    pub sha256: Option<String>,
+    pub complete: bool,
+    /// The attachment it became (same id), once complete.
+    pub attachment: Option<AttachmentView>,
+}
+
 /// The schemas of every view, by name, for the OpenAPI document's components.
 pub fn schemas() -> Vec<(String, RefOr<Schema>)> {
     let mut out = vec![
         ("Request".to_owned(), RequestView::schema()),
         ("Transfer".to_owned(), TransferView::schema()),
+        ("Upload".to_owned(), UploadView::schema()),
     ];
     RequestView::schemas(&mut out);
     TransferView::schemas(&mut out);
+    UploadView::schemas(&mut out);
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out.dedup_by(|a, b| a.0 == b.0);
     out
@@ -346,6 +367,31 @@ pub fn transfer_view(t: &crate::ops::give::Transfer) -> TransferView {
 }
 
 /// The view of an attachment (metadata, never content).
+pub fn upload_view(st: &crate::ops::upload::UploadState) -> UploadView {
+    match st {
+        crate::ops::upload::UploadState::Open(u) => UploadView {
+            id: u.id.clone(),
+            request_id: u.request_id.clone(),
+            name: u.name.clone(),
+            size: u.size,
+            offset: u.received,
+            sha256: u.sha256.clone(),
+            complete: false,
+            attachment: None,
+        },
+        crate::ops::upload::UploadState::Done(a) => UploadView {
+            id: a.id.clone(),
+            request_id: a.request_id.to_string(),
+            name: a.name.clone(),
+            size: a.size,
+            offset: a.size,
+            sha256: a.sha256.clone(),
+            complete: true,
+            attachment: Some(attachment_view(a)),
+        },
+    }
+}
+
 pub fn attachment_view(a: &hanoinet_store::Attachment) -> AttachmentView {
     AttachmentView {
         id: a.id.clone(),

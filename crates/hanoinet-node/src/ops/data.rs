@@ -39,8 +39,10 @@ use crate::error::{Detail, ErrorCode, NodeError, NodeResult};
 use crate::node::Node;
 use hanoinet_protocol::payload::MessageKind;
 
-/// Largest attachment accepted by default (`Tunables::max_attachment_bytes`), in bytes.
-pub const MAX_ATTACHMENT_BYTES: usize = 64 * 1024 * 1024;
+/// Largest attachment accepted by default (`Tunables::max_attachment_bytes`), in bytes: 8 GiB
+/// (evidence such as disk images and log exports; uploads, transfers and downloads stream in
+/// chunks, so the size costs disk, not memory).
+pub const MAX_ATTACHMENT_BYTES: usize = 8 << 30;
 /// Furthest retention date data may carry, in years from today.
 pub const MAX_RETENTION_YEARS: i16 = 10;
 /// Longest attachment name, in characters.

@@ -12,7 +12,7 @@ use hanoinet_core::catalogue::{art36, art43};
 use hanoinet_core::request::{Direction, FieldError, MAX_TEXT_CHARS, RequestType};
 use hanoinet_core::text::{Lines, TextError, clean};
 use hanoinet_protocol::authorization::OnwardAuthorization;
-use hanoinet_store::{Attachment, DataTransfer, NewOutbox, RequestRecord, User};
+use hanoinet_store::{Attachment, ChunkRef, DataTransfer, NewOutbox, RequestRecord, User};
 
 use crate::error::{Detail, NodeError, NodeResult};
 use crate::node::Node;
@@ -238,13 +238,14 @@ pub async fn transfers(state: &Node, user: &User, id: &str) -> NodeResult<Vec<Tr
     Ok(out)
 }
 
-/// `GET /api/v1/requests/{id}/attachments/{aid}`: the content, while it is held.
+/// Attachment `aid` of request `id`, if its content is held (complete, staged or sent) and
+/// `user` may read it. Opening it is recorded with [`opened`].
 pub async fn attachment(
     state: &Node,
     user: &User,
     id: &str,
     aid: &str,
-) -> NodeResult<(Attachment, Vec<u8>)> {
+) -> NodeResult<Attachment> {
     require_reader(user)?;
     let rec = load(state, id).await?;
     let a = state
@@ -254,42 +255,78 @@ pub async fn attachment(
         .filter(|a| a.request_id == rec.id)
         .ok_or_else(|| NodeError::not_found(format!("no attachment {aid} on request {id}")))?;
     match a.state {
-        AttachmentState::Complete | AttachmentState::Staged | AttachmentState::Sent => {}
-        AttachmentState::Purged => {
-            return Err(NodeError::gone(format!(
-                "{} was purged at the end of its retention period ({}); its SHA-256 {} and size {} remain on record",
-                a.name,
-                art36::CONDITIONS,
-                a.sha256.unwrap_or_default(),
-                a.size
-            )));
-        }
-        other => {
-            return Err(NodeError::conflict(format!(
-                "{} is {other}: not all of it has arrived, or it did not match its hash",
-                a.name
-            )));
-        }
+        AttachmentState::Complete | AttachmentState::Staged | AttachmentState::Sent => Ok(a),
+        AttachmentState::Purged => Err(NodeError::gone(format!(
+            "{} was purged at the end of its retention period ({}); its SHA-256 {} and size {} remain on record",
+            a.name,
+            art36::CONDITIONS,
+            a.sha256.unwrap_or_default(),
+            a.size
+        ))),
+        other => Err(NodeError::conflict(format!(
+            "{} is {other}: not all of it has arrived, or it did not match its hash",
+            a.name
+        ))),
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(a.size).unwrap_or(0));
-    for idx in 0..a.chunks {
-        let c = state
-            .store
-            .chunk(&a.id, idx)
-            .await?
-            .ok_or_else(|| NodeError::internal("chunk missing"))?;
-        bytes.extend_from_slice(&c);
-    }
-    let entry = crate::ops::ledger::entry(
+}
+
+/// Records that `user` opened attachment `a` (all of it, or the byte `range` named), before
+/// any byte of it goes out.
+pub async fn opened(
+    state: &Node,
+    user: &User,
+    a: &Attachment,
+    range: Option<String>,
+) -> NodeResult<()> {
+    let mut entry = crate::ops::ledger::entry(
         state,
         Event::AttachmentOpened,
         crate::ops::ledger::user_actor(user),
-        format!("request:{}", rec.id),
+        format!("request:{}", a.request_id),
     )
     .attr("attachment", a.id.clone())
     .attr("sha256", a.sha256.clone().unwrap_or_default());
+    if let Some(r) = range {
+        entry = entry.attr("range", r);
+    }
     state.store.append_ledger(&[entry.encode()]).await?;
-    Ok((a, bytes))
+    Ok(())
+}
+
+/// Seals a queued chunk for its peer, now: the chunk's bytes from the attachment's store, under
+/// the envelope id the transfer queued it with.
+pub(crate) async fn seal_chunk(
+    state: &Node,
+    envelope_id: hanoinet_core::EnvelopeId,
+    peer: &hanoinet_core::NodeId,
+    request_id: hanoinet_core::RequestId,
+    c: &ChunkRef,
+) -> NodeResult<hanoinet_protocol::Envelope> {
+    let bytes = state
+        .store
+        .chunk(&c.attachment_id, c.idx)
+        .await?
+        .ok_or_else(|| {
+            NodeError::internal(format!(
+                "chunk {} of {} is no longer stored",
+                c.idx, c.attachment_id
+            ))
+        })?;
+    let chunk = ChunkPayload {
+        transfer_id: c.transfer_id.clone(),
+        request_id,
+        attachment_id: c.attachment_id.clone(),
+        idx: c.idx,
+        data: base64::engine::general_purpose::STANDARD.encode(bytes),
+    };
+    crate::ops::outbound::seal_with_id(
+        state,
+        envelope_id,
+        peer,
+        None,
+        &chunk,
+        state.clock.now(),
+    )
 }
 
 /// What one transfer carries.
@@ -303,18 +340,24 @@ pub struct Give {
     pub basis: Option<&'static str>,
 }
 
-/// Seals the transfer and every chunk, records and queues them.
+/// Seals the transfer, queues it with every chunk (each sealed when it is first sent, so that
+/// the size of the attachments costs neither memory nor a second copy on disk), records it.
 pub async fn transmit(
     state: &Node,
     user: &User,
     rec: &RequestRecord,
     give: Give,
 ) -> NodeResult<DataTransfer> {
-    let mut chunks = Vec::new();
     for a in &give.attachments {
-        chunks.push(chunks_of(state, &a.id, a.chunks).await?);
+        let stored = state.store.chunk_count(&a.id).await?;
+        if stored != a.chunks {
+            return Err(NodeError::internal(format!(
+                "{} holds {stored} of its {} chunks",
+                a.id, a.chunks
+            )));
+        }
     }
-    let sending = prepare_transfer(state, user, rec, give, &chunks)?;
+    let sending = prepare_transfer(state, user, rec, give)?;
     state
         .store
         .send_transfer(
@@ -330,21 +373,6 @@ pub async fn transmit(
     Ok(transfer)
 }
 
-/// The stored chunks of an attachment, in order.
-pub(crate) async fn chunks_of(state: &Node, id: &str, count: i64) -> NodeResult<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    for idx in 0..count {
-        out.push(
-            state
-                .store
-                .chunk(id, idx)
-                .await?
-                .ok_or_else(|| NodeError::internal(format!("chunk {idx} of {id} is missing")))?,
-        );
-    }
-    Ok(out)
-}
-
 /// A transfer ready to commit: its row, its attachments as sent, its envelopes, its entry.
 pub(crate) struct Sending {
     pub transfer: DataTransfer,
@@ -353,14 +381,13 @@ pub(crate) struct Sending {
     pub ledger: hanoinet_ledger::Entry,
 }
 
-/// Seals a transfer and its chunks (`chunks[i]`: the bytes of `give.attachments[i]`) without
-/// recording anything.
+/// Seals a transfer and lists its chunks' envelopes (sealed when first sent, by the delivery
+/// worker: [`seal_chunk`]) without recording anything.
 pub(crate) fn prepare_transfer(
     state: &Node,
     user: &User,
     rec: &RequestRecord,
     give: Give,
-    chunks: &[Vec<Vec<u8>>],
 ) -> NodeResult<Sending> {
     let Give {
         conds,
@@ -369,11 +396,6 @@ pub(crate) fn prepare_transfer(
         forwarded,
         basis,
     } = give;
-    if chunks.len() != attachments.len() {
-        return Err(NodeError::internal(
-            "a transfer's chunks do not match its attachments",
-        ));
-    }
     let (forwarded_from, authorization) = forwarded.unzip();
     let now = state.clock.now();
     let peer = peer_of(rec).clone();
@@ -398,27 +420,31 @@ pub(crate) fn prepare_transfer(
         authorization,
         basis: basis.map(str::to_owned),
     };
-    let out = |env: &hanoinet_protocol::Envelope| NewOutbox {
+    let env = crate::ops::outbound::seal(state, &peer, None, &payload, now)?;
+    let mut outbox = vec![NewOutbox {
         envelope_id: env.header.id,
         peer: peer.clone(),
         kind: env.header.kind.as_str().into(),
         request_id: rec.id,
         envelope: env.to_json(),
         created_at: now,
-    };
-    let env = crate::ops::outbound::seal(state, &peer, None, &payload, now)?;
-    let mut outbox = vec![out(&env)];
-    for (a, bytes) in attachments.iter().zip(chunks) {
-        for (idx, bytes) in (0..).zip(bytes) {
-            let chunk = ChunkPayload {
-                transfer_id: transfer_id.clone(),
+        chunk: None,
+    }];
+    for a in &attachments {
+        for idx in 0..a.chunks {
+            outbox.push(NewOutbox {
+                envelope_id: hanoinet_core::EnvelopeId::new_v7(),
+                peer: peer.clone(),
+                kind: hanoinet_protocol::Kind::DataChunk.as_str().into(),
                 request_id: rec.id,
-                attachment_id: a.id.clone(),
-                idx,
-                data: base64::engine::general_purpose::STANDARD.encode(bytes),
-            };
-            let env = crate::ops::outbound::seal(state, &peer, None, &chunk, now)?;
-            outbox.push(out(&env));
+                envelope: String::new(),
+                created_at: now,
+                chunk: Some(ChunkRef {
+                    transfer_id: transfer_id.clone(),
+                    attachment_id: a.id.clone(),
+                    idx,
+                }),
+            });
         }
     }
     let transfer = DataTransfer {

@@ -358,6 +358,7 @@ pub(crate) fn outbox(env: &Envelope, request_id: RequestId, now: jiff::Timestamp
         request_id,
         envelope: env.to_json(),
         created_at: now,
+        chunk: None,
     }
 }
 

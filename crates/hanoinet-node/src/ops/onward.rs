@@ -215,9 +215,8 @@ pub async fn forward(
             art36::ONWARD_TRANSFER
         )));
     }
-    // The attachments' bytes, read once (they travel again, sealed for the third node).
+    // The attachments travel again, sealed for the third node (chunk by chunk, when sent).
     let originals = state.store.attachments_of_transfer(&t.id).await?;
-    let mut chunks = Vec::new();
     for a in &originals {
         if a.state != AttachmentState::Complete {
             return Err(NodeError::conflict(format!(
@@ -225,7 +224,6 @@ pub async fn forward(
                 a.name
             )));
         }
-        chunks.push(crate::ops::give::chunks_of(state, &a.id, a.chunks).await?);
     }
     // One use of an authorization for this purpose, each tried in turn: everything is recorded
     // in the transaction that takes the use, or nothing is.
@@ -262,7 +260,7 @@ pub async fn forward(
             forwarded: Some((t.id.clone(), auth.clone())),
             basis: None,
         };
-        let sending = crate::ops::give::prepare_transfer(state, user, &created, give, &chunks)?;
+        let sending = crate::ops::give::prepare_transfer(state, user, &created, give)?;
         let entry = crate::ops::ledger::entry(
             state,
             Event::DataForwarded,

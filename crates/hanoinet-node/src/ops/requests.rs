@@ -152,6 +152,7 @@ pub(crate) async fn prepare_outgoing(
             request_id: id,
             envelope: envelope.to_json(),
             created_at: now,
+            chunk: None,
         })
     } else {
         None

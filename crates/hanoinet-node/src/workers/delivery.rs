@@ -244,7 +244,44 @@ enum Outcome {
     Failed(&'static str, String),
 }
 
-async fn deliver(state: &Node, item: OutboxItem, receipts: &mpsc::UnboundedSender<Delivery>) {
+async fn deliver(state: &Node, mut item: OutboxItem, receipts: &mpsc::UnboundedSender<Delivery>) {
+    if item.envelope.is_empty()
+        && let Some(chunk) = &item.chunk
+    {
+        // A transfer's chunk, sealed at its first sending and stored before it goes, so that
+        // every retry sends the same bytes.
+        let sealed = match crate::ops::give::seal_chunk(
+            state,
+            item.envelope_id,
+            &item.peer,
+            item.request_id,
+            chunk,
+        )
+        .await
+        {
+            Ok(env) => state
+                .store
+                .seal_queued_chunk(item.envelope_id, &env.to_json())
+                .await
+                .map_err(crate::error::NodeError::from),
+            Err(e) => Err(e),
+        };
+        match sealed {
+            Ok(json) => item.envelope = json,
+            Err(e) => {
+                tracing::error!(envelope = %item.envelope_id, error = %e, "sealing a chunk failed");
+                let _ = state
+                    .store
+                    .reschedule(
+                        item.envelope_id,
+                        add(state.clock.now(), state.tunables.max_backoff),
+                        &format!("sealing the chunk failed: {e}"),
+                    )
+                    .await;
+                return;
+            }
+        }
+    }
     let mut envelope = match Envelope::from_json(item.envelope.as_bytes()) {
         Ok(e) => e,
         Err(e) => {
@@ -311,6 +348,11 @@ async fn deliver(state: &Node, item: OutboxItem, receipts: &mpsc::UnboundedSende
                 receipt: json,
                 ledger,
                 effect,
+                // A chunk's bytes stay in the attachment's store: keep the proof, not a copy.
+                keep: item
+                    .chunk
+                    .as_ref()
+                    .map(|_| envelope.reduced().to_json()),
             });
             Ok(())
         }

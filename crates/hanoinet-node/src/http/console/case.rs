@@ -547,9 +547,14 @@ async fn download(
     State(state): State<Arc<Node>>,
     c: Console,
     Path((id, aid)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
-    match ops::give::attachment(&state, c.user(), &id, &aid).await {
-        Ok((a, bytes)) => crate::http::data::attachment_response(&a, bytes),
+    let served = match ops::give::attachment(&state, c.user(), &id, &aid).await {
+        Ok(a) => crate::http::data::serve_attachment(&state, c.user(), a, &headers).await,
+        Err(e) => Err(e),
+    };
+    match served {
+        Ok(r) => r,
         Err(e) => c.failure(e),
     }
 }
