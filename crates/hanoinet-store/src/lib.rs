@@ -38,8 +38,8 @@ pub use ledger::*;
 pub use lists::{PageCursor, RequestFilter};
 pub use lock::ServeLock;
 pub use records::*;
-pub use uploads::Upload;
 pub use trust::{Gauges, InstalledRegistry, PeerOutage, RegistryInstall};
+pub use uploads::Upload;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -473,7 +473,9 @@ where
                     .try_get::<Option<String>, _>("chunk_transfer")?
                     .unwrap_or_default(),
                 attachment_id,
-                idx: r.try_get::<Option<i64>, _>("chunk_idx")?.unwrap_or_default(),
+                idx: r
+                    .try_get::<Option<i64>, _>("chunk_idx")?
+                    .unwrap_or_default(),
             }),
             None => None,
         },

@@ -89,6 +89,7 @@ macro_rules! contract {
 
 contract!(
     users,
+    bulk_gives_way_and_uploads_compare_and_set,
     ledger_tree,
     outbox_lifecycle,
     time_limits_sort,
@@ -816,4 +817,151 @@ async fn ledger_tree(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(s.latest_head().await.unwrap().as_deref(), Some("{\"a\":2}"));
+}
+
+/// A transfer's queued chunks (bulk) give way to every other envelope; a chunk is sealed once
+/// (the first sealing wins, every retry sends it); an upload grows only from where it stands.
+async fn bulk_gives_way_and_uploads_compare_and_set(backend: Backend) {
+    let (s, _db) = store(backend).await;
+    let now = t("2026-11-22T08:00:00Z");
+    let earlier = t("2026-11-22T07:00:00Z");
+    // A chunk queued an hour before a request: the request goes first all the same.
+    let (chunk_req, mut chunk_out) = outgoing(earlier);
+    chunk_out.kind = "data_chunk".into();
+    chunk_out.envelope = String::new();
+    chunk_out.chunk = Some(hanoinet_store::ChunkRef {
+        transfer_id: "t1".into(),
+        attachment_id: "a1".into(),
+        idx: 3,
+    });
+    let (req, out) = outgoing(now);
+    for (r, o) in [(chunk_req, chunk_out.clone()), (req, out.clone())] {
+        s.create_outgoing(&[NewOutgoing {
+            idempotency: None,
+            request: r,
+            outbox: Some(o),
+            ledger: b"created".to_vec(),
+        }])
+        .await
+        .unwrap();
+    }
+    let lease = now.checked_add(SignedDuration::from_secs(30)).unwrap();
+    let first = s.claim_outbox(now, lease, 1, "test").await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        first[0].envelope_id, out.envelope_id,
+        "the request before the bulk chunk"
+    );
+    assert_eq!(first[0].chunk, None);
+    let second = s.claim_outbox(now, lease, 1, "test").await.unwrap();
+    assert_eq!(second[0].envelope_id, chunk_out.envelope_id);
+    assert_eq!(second[0].chunk, chunk_out.chunk);
+    assert_eq!(second[0].envelope, "");
+    assert_eq!(
+        s.seal_queued_chunk(chunk_out.envelope_id, "{\"sealed\":1}")
+            .await
+            .unwrap(),
+        "{\"sealed\":1}"
+    );
+    assert_eq!(
+        s.seal_queued_chunk(chunk_out.envelope_id, "{\"sealed\":2}")
+            .await
+            .unwrap(),
+        "{\"sealed\":1}",
+        "sealed once: every retry sends the same bytes"
+    );
+
+    // Uploads: compare-and-set on (received, chunks).
+    let u = hanoinet_store::Upload {
+        id: "u1".into(),
+        request_id: out.request_id.to_string(),
+        user_id: "someone".into(),
+        name: "disk.img".into(),
+        size: 7,
+        sha256: None,
+        received: 0,
+        chunks: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    s.create_upload(&u).await.unwrap();
+    assert!(
+        s.append_upload_chunk("u1", 0, 0, b"abcd", now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.append_upload_chunk("u1", 0, 0, b"wxyz", now)
+            .await
+            .unwrap(),
+        "the offset moved on"
+    );
+    assert!(
+        !s.append_upload_chunk("nope", 0, 0, b"wxyz", now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.append_upload_chunk("u1", 4, 1, b"efg", now)
+            .await
+            .unwrap()
+    );
+    let at = s.upload("u1").await.unwrap().unwrap();
+    assert_eq!((at.received, at.chunks), (7, 2));
+    assert_eq!(s.chunk("u1", 0).await.unwrap().unwrap(), b"abcd");
+    let a = hanoinet_store::Attachment {
+        id: "u1".into(),
+        request_id: out.request_id,
+        transfer_id: None,
+        name: "disk.img".into(),
+        sha256: Some("00".into()),
+        size: 7,
+        chunks: 2,
+        state: hanoinet_store::AttachmentState::Staged,
+        created_at: now,
+    };
+    assert!(s.finish_upload(&a).await.unwrap());
+    assert!(!s.finish_upload(&a).await.unwrap(), "once");
+    assert_eq!(s.upload("u1").await.unwrap(), None);
+    assert_eq!(s.attachment("u1").await.unwrap().unwrap().size, 7);
+    assert_eq!(
+        s.chunk_count("u1").await.unwrap(),
+        2,
+        "the chunks stay with the attachment"
+    );
+    assert!(!s.drop_upload("u1").await.unwrap());
+    // An upload abandoned goes with its chunks.
+    s.create_upload(&hanoinet_store::Upload {
+        id: "u2".into(),
+        ..u.clone()
+    })
+    .await
+    .unwrap();
+    assert!(
+        s.append_upload_chunk("u2", 0, 0, b"abcd", now)
+            .await
+            .unwrap()
+    );
+    assert!(s.drop_upload("u2").await.unwrap());
+    assert_eq!(s.chunk_count("u2").await.unwrap(), 0);
+    // An untouched upload outlives the stale sweep only while it is fresh.
+    s.create_upload(&hanoinet_store::Upload {
+        id: "u3".into(),
+        ..u
+    })
+    .await
+    .unwrap();
+    assert!(
+        s.append_upload_chunk("u3", 0, 0, b"abcd", now)
+            .await
+            .unwrap()
+    );
+    s.drop_stale_uploads(now).await.unwrap();
+    assert!(s.upload("u3").await.unwrap().is_some(), "fresh: kept");
+    assert_eq!(s.chunk_count("u3").await.unwrap(), 1);
+    s.drop_stale_uploads(now.checked_add(SignedDuration::from_secs(1)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(s.upload("u3").await.unwrap(), None, "stale: removed");
+    assert_eq!(s.chunk_count("u3").await.unwrap(), 0);
 }

@@ -146,7 +146,9 @@ pub async fn attach(a: AttachArgs) -> anyhow::Result<()> {
         Ok(v) => v,
         Err(e) if crate::exit::status(&e) == Failure::NotFound.code() => {
             // The upload this command started before was abandoned or discarded: a new one.
-            let fresh = client.call(reqwest::Method::POST, &base, Some(&body)).await?;
+            let fresh = client
+                .call(reqwest::Method::POST, &base, Some(&body))
+                .await?;
             return upload_from(&client, &a, fresh, &base, size).await;
         }
         Err(e) => return Err(e),
@@ -200,7 +202,9 @@ async fn upload_from(
             }
             Err(e) if retryable(&e) && failures < ATTEMPTS => {
                 failures += 1;
-                progress.note(&format!("{e:#}; resuming (attempt {failures} of {ATTEMPTS})"));
+                progress.note(&format!(
+                    "{e:#}; resuming (attempt {failures} of {ATTEMPTS})"
+                ));
                 pause(failures).await;
                 // Where the node stands now (whole chunks of the broken call were kept).
                 if let Ok(v) = client.call(reqwest::Method::GET, &path, None).await {
@@ -301,12 +305,17 @@ pub async fn download(a: DownloadArgs) -> anyhow::Result<()> {
                     }
                 }
             }
-            _ => return Err(answer(&url, resp).await.err().unwrap_or_else(|| {
-                anyhow::anyhow!("{url} answered {status}")
-            })),
+            _ => {
+                return Err(answer(&url, resp)
+                    .await
+                    .err()
+                    .unwrap_or_else(|| anyhow::anyhow!("{url} answered {status}")));
+            }
         };
         let Some(total) = total else {
-            return Err(anyhow::anyhow!("{url} did not say how long the attachment is"));
+            return Err(anyhow::anyhow!(
+                "{url} did not say how long the attachment is"
+            ));
         };
         let Some(tag) = tag else {
             return Err(anyhow::anyhow!("{url} did not give the attachment's ETag"));
@@ -315,7 +324,11 @@ pub async fn download(a: DownloadArgs) -> anyhow::Result<()> {
         let start = if status.as_u16() == 206 { have } else { 0 };
         let mut file = open_part(&part, start)?;
         let p = progress.get_or_insert_with(|| {
-            Progress::new(format!("downloading to {}", a.out.display()), total, a.quiet)
+            Progress::new(
+                format!("downloading to {}", a.out.display()),
+                total,
+                a.quiet,
+            )
         });
         p.at(start);
         let mut resp = resp;

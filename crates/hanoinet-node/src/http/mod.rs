@@ -130,7 +130,8 @@ async fn count_requests(
 }
 
 /// A request with a body is JSON: a declared `Content-Type` must be `application/json` (or
-/// `…+json`), except on an attachment upload, which is the file's bytes. Text sent as
+/// `…+json`), except on an attachment upload (one call, or a `PATCH` to a resumable upload),
+/// which is the file's bytes. Text sent as
 /// `text/plain`, or a form, is not taken for JSON.
 async fn json_bodies_only(
     req: axum::extract::Request,
@@ -143,7 +144,9 @@ async fn json_bodies_only(
         || h.get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim() != "0");
-    let upload = req.uri().path().ends_with("/attachments");
+    let path = req.uri().path();
+    let upload = path.ends_with("/attachments")
+        || (req.method() == axum::http::Method::PATCH && path.contains("/uploads/"));
     // An absent type is taken for JSON; a declared one must say JSON.
     let json = h.get(header::CONTENT_TYPE).is_none_or(|v| {
         v.to_str()

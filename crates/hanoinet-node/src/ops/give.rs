@@ -240,12 +240,7 @@ pub async fn transfers(state: &Node, user: &User, id: &str) -> NodeResult<Vec<Tr
 
 /// Attachment `aid` of request `id`, if its content is held (complete, staged or sent) and
 /// `user` may read it. Opening it is recorded with [`opened`].
-pub async fn attachment(
-    state: &Node,
-    user: &User,
-    id: &str,
-    aid: &str,
-) -> NodeResult<Attachment> {
+pub async fn attachment(state: &Node, user: &User, id: &str, aid: &str) -> NodeResult<Attachment> {
     require_reader(user)?;
     let rec = load(state, id).await?;
     let a = state
@@ -319,14 +314,7 @@ pub(crate) async fn seal_chunk(
         idx: c.idx,
         data: base64::engine::general_purpose::STANDARD.encode(bytes),
     };
-    crate::ops::outbound::seal_with_id(
-        state,
-        envelope_id,
-        peer,
-        None,
-        &chunk,
-        state.clock.now(),
-    )
+    crate::ops::outbound::seal_with_id(state, envelope_id, peer, None, &chunk, state.clock.now())
 }
 
 /// What one transfer carries.

@@ -200,9 +200,7 @@ pub async fn start(state: &Node, user: &User, id: &str, body: Value) -> NodeResu
     };
     let sha256 = match obj.get("sha256") {
         None | Some(Value::Null) => None,
-        Some(Value::String(h))
-            if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) =>
-        {
+        Some(Value::String(h)) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
             Some(h.to_ascii_lowercase())
         }
         Some(_) => {
@@ -414,7 +412,10 @@ async fn finish(state: &Node, u: Upload) -> NodeResult<Attachment> {
     if !state.store.finish_upload(&a).await? {
         return match state.store.attachment(&u.id).await? {
             Some(done) => Ok(done),
-            None => Err(NodeError::not_found(format!("upload {} was abandoned", u.id))),
+            None => Err(NodeError::not_found(format!(
+                "upload {} was abandoned",
+                u.id
+            ))),
         };
     }
     Ok(a)
@@ -433,7 +434,11 @@ fn take_hasher(state: &Node, u: &Upload) -> Option<Sha256> {
     if u.received == 0 {
         return Some(Sha256::new());
     }
-    let mut map = state.upload_hashers.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut map = state
+        .upload_hashers
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     match map.remove(&u.id) {
         Some((at, h)) if at == u.received => Some(h),
         _ => None,
@@ -442,7 +447,11 @@ fn take_hasher(state: &Node, u: &Upload) -> Option<Sha256> {
 
 fn keep_hasher(state: &Node, u: &Upload, hasher: Option<Sha256>) {
     let Some(h) = hasher else { return };
-    let mut map = state.upload_hashers.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut map = state
+        .upload_hashers
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if map.len() >= MAX_HASHERS && !map.contains_key(&u.id) {
         return;
     }

@@ -349,10 +349,7 @@ async fn deliver(state: &Node, mut item: OutboxItem, receipts: &mpsc::UnboundedS
                 ledger,
                 effect,
                 // A chunk's bytes stay in the attachment's store: keep the proof, not a copy.
-                keep: item
-                    .chunk
-                    .as_ref()
-                    .map(|_| envelope.reduced().to_json()),
+                keep: item.chunk.as_ref().map(|_| envelope.reduced().to_json()),
             });
             Ok(())
         }

@@ -11,6 +11,7 @@ mod console;
 mod console_flows;
 mod data;
 mod delivery;
+mod evidence;
 mod federation;
 mod hostile;
 mod ledger;
