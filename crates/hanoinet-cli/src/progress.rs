@@ -72,11 +72,11 @@ impl Progress {
             return;
         }
         let now = Instant::now();
-        let tenth = if self.total == 0 {
-            10
-        } else {
-            self.done.saturating_mul(10) / self.total
-        };
+        let tenth = self
+            .done
+            .saturating_mul(10)
+            .checked_div(self.total)
+            .unwrap_or(10);
         let due = if self.terminal {
             last || self
                 .last_drawn

@@ -21,6 +21,9 @@ pub enum BenchCommand {
     Ledger(crate::commands::bench_ledger::LedgerBenchArgs),
     /// Server time of the console's inbox and request pages with many requests stored.
     Console(crate::commands::bench_console::ConsoleBenchArgs),
+    /// One large attachment through two node processes: upload, transfer, download rates and
+    /// the peak memory of each process.
+    Evidence(crate::commands::bench_evidence::EvidenceBenchArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -66,6 +69,7 @@ pub async fn run(c: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Delivery(a) => a,
         BenchCommand::Ledger(a) => return crate::commands::bench_ledger::run(a).await,
         BenchCommand::Console(a) => return crate::commands::bench_console::run(a).await,
+        BenchCommand::Evidence(a) => return crate::commands::bench_evidence::run(a).await,
     };
     let backends: &[Backend] = match a.backend {
         BackendArg::Sqlite => &[Backend::Sqlite],

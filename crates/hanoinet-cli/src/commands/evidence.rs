@@ -96,6 +96,16 @@ async fn pause(attempt: u32) {
 }
 
 pub async fn attach(a: AttachArgs) -> anyhow::Result<()> {
+    let attachment = attach_file(&a).await?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&attachment).unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// Uploads `a.file`; returns the attachment it became.
+pub async fn attach_file(a: &AttachArgs) -> anyhow::Result<Value> {
     let client = Client::new(&a.conn)?;
     let meta = std::fs::metadata(&a.file)
         .with_context(|| format!("reading {}", a.file.display()))
@@ -149,21 +159,21 @@ pub async fn attach(a: AttachArgs) -> anyhow::Result<()> {
             let fresh = client
                 .call(reqwest::Method::POST, &base, Some(&body))
                 .await?;
-            return upload_from(&client, &a, fresh, &base, size).await;
+            return upload_from(&client, a, fresh, &base, size).await;
         }
         Err(e) => return Err(e),
     };
-    upload_from(&client, &a, status, &base, size).await
+    upload_from(&client, a, status, &base, size).await
 }
 
-/// Sends the file from where the upload stands until it is complete; prints the attachment.
+/// Sends the file from where the upload stands until it is complete; returns the attachment.
 async fn upload_from(
     client: &Client,
     a: &AttachArgs,
     mut status: Value,
     base: &str,
     size: u64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Value> {
     let uid = status["id"].as_str().unwrap_or_default().to_owned();
     let path = format!("{base}/{uid}");
     let url = format!("{}{path}", client.base);
@@ -223,15 +233,20 @@ async fn upload_from(
         }
     }
     progress.finish();
-    let attachment = status["attachment"].clone();
+    Ok(status["attachment"].clone())
+}
+
+pub async fn download(a: DownloadArgs) -> anyhow::Result<()> {
+    let done = download_file(&a).await?;
     println!(
         "{}",
-        serde_json::to_string_pretty(&attachment).unwrap_or_default()
+        serde_json::to_string_pretty(&done).unwrap_or_default()
     );
     Ok(())
 }
 
-pub async fn download(a: DownloadArgs) -> anyhow::Result<()> {
+/// Downloads an attachment to `a.out`; returns what was written (path, size, SHA-256).
+pub async fn download_file(a: &DownloadArgs) -> anyhow::Result<Value> {
     let client = Client::new(&a.conn)?;
     if a.out.exists() && !a.force {
         return Err(Failure::Conflict.wrap(anyhow::anyhow!(
@@ -382,17 +397,12 @@ pub async fn download(a: DownloadArgs) -> anyhow::Result<()> {
     }
     std::fs::rename(&part, &a.out)
         .with_context(|| format!("moving {} to {}", part.display(), a.out.display()))?;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&json!({
-            "attachment": a.attachment,
-            "path": a.out,
-            "size": size,
-            "sha256": sha,
-        }))
-        .unwrap_or_default()
-    );
-    Ok(())
+    Ok(json!({
+        "attachment": a.attachment,
+        "path": a.out,
+        "size": size,
+        "sha256": sha,
+    }))
 }
 
 fn unquote(tag: &str) -> String {

@@ -1,6 +1,7 @@
 pub mod backup;
 pub mod bench;
 pub mod bench_console;
+pub mod bench_evidence;
 pub mod bench_ledger;
 pub mod demo;
 pub mod doctor;
