@@ -14,6 +14,8 @@ pub struct Progress {
     resumed_from: u64,
     last_drawn: Option<Instant>,
     last_tenth: u64,
+    /// Whether [`Progress::at`] was called yet (its first call says where the transfer starts).
+    begun: bool,
     terminal: bool,
     quiet: bool,
 }
@@ -28,6 +30,7 @@ impl Progress {
             resumed_from: 0,
             last_drawn: None,
             last_tenth: 0,
+            begun: false,
             terminal: std::io::stderr().is_terminal(),
             quiet,
         }
@@ -35,8 +38,10 @@ impl Progress {
 
     /// Where the transfer stands now (after a resume, where the other side says it stands).
     pub fn at(&mut self, done: u64) {
-        if self.last_drawn.is_none() && self.done == 0 {
+        if !self.begun {
+            self.begun = true;
             self.resumed_from = done;
+            self.last_tenth = done.saturating_mul(10).checked_div(self.total).unwrap_or(0);
             if done > 0 && !self.quiet {
                 eprintln!(
                     "{}: resuming at {} of {}",
@@ -99,10 +104,10 @@ impl Progress {
         let left = if rate > 0.0 && !last {
             format!(
                 ", {} left",
-                duration(((self.total - self.done) as f64 / rate) as u64)
+                duration((self.total - self.done) as f64 / rate)
             )
         } else if last {
-            format!(" in {}", duration(secs as u64))
+            format!(" in {}", duration(secs))
         } else {
             String::new()
         };
@@ -141,7 +146,11 @@ pub fn bytes(n: u64) -> String {
     format!("{v:.1} {}", UNITS[unit])
 }
 
-fn duration(secs: u64) -> String {
+fn duration(secs: f64) -> String {
+    if secs < 10.0 {
+        return format!("{secs:.1} s");
+    }
+    let secs = secs as u64;
     match secs {
         0..=59 => format!("{secs} s"),
         60..=3599 => format!("{} min {} s", secs / 60, secs % 60),
@@ -157,6 +166,23 @@ mod tests {
         assert_eq!(super::bytes(1023), "1023 B");
         assert_eq!(super::bytes(1536), "1.5 KiB");
         assert_eq!(super::bytes(2 << 30), "2.0 GiB");
-        assert_eq!(super::duration(75), "1 min 15 s");
+        assert_eq!(super::duration(75.2), "1 min 15 s");
+        assert_eq!(super::duration(0.84), "0.8 s");
+        assert_eq!(super::duration(12.5), "12 s");
+    }
+
+    #[test]
+    fn only_a_start_past_zero_is_a_resume() {
+        let mut p = super::Progress::new("x", 100, true);
+        p.at(0);
+        p.at(30);
+        assert_eq!(
+            p.resumed_from, 0,
+            "a fresh transfer that moved on is no resume"
+        );
+        let mut p = super::Progress::new("x", 100, true);
+        p.at(40);
+        p.at(50);
+        assert_eq!(p.resumed_from, 40);
     }
 }

@@ -745,3 +745,42 @@ async fn backup_while_running_and_restore_a_verified_copy() {
         stderr_of(p);
     }
 }
+
+/// Evidence at size, with the real binaries: an attachment several times larger than any bound
+/// on memory goes from an officer's file through two `serve` processes to the other officer's
+/// disk, intact, while the heap and the mapped file pages of every process stay within a bound
+/// that does not grow with the attachment (BENCHMARKS.md has the 2 GiB figure of this run).
+#[test]
+fn a_large_attachment_moves_in_flat_memory() {
+    const SIZE_MIB: u64 = 256;
+    let out = run(&[
+        "bench",
+        "evidence",
+        "--size-mib",
+        &SIZE_MIB.to_string(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["size_bytes"], json!(SIZE_MIB << 20));
+    assert_eq!(v["sha256_matches"], json!(true));
+    let mib = |x: &Value| x.as_u64().unwrap() as f64 / f64::from(1 << 20);
+    for who in ["sender", "receiver", "client"] {
+        let m = &v[who];
+        let heap = mib(&m["anon_peak"]) - mib(&m["anon_at_rest"]);
+        let mapped = mib(&m["file_peak"]) - mib(&m["file_at_rest"]);
+        // Holding the attachment, or a third of it, would pass these by far.
+        assert!(
+            heap < 64.0,
+            "{who}: heap grew by {heap:.1} MiB while {SIZE_MIB} MiB passed: {m}"
+        );
+        assert!(
+            mapped < 32.0,
+            "{who}: mapped file pages grew by {mapped:.1} MiB while {SIZE_MIB} MiB passed: {m}"
+        );
+    }
+}

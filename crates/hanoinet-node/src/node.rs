@@ -52,6 +52,9 @@ pub struct Tunables {
     pub lease: Duration,
     /// Envelopes in flight at once.
     pub concurrency: usize,
+    /// Of those, a transfer's chunks in flight at once (each holds up to ~1 MiB in memory while
+    /// it is sealed and sent; a few keep a link busy).
+    pub bulk_concurrency: usize,
     /// How often the worker looks for due envelopes when nothing woke it (other replicas may
     /// have queued some).
     pub poll_interval: Duration,
@@ -92,6 +95,7 @@ impl Default for Tunables {
             max_backoff: Duration::from_secs(300),
             lease: Duration::from_secs(60),
             concurrency: 32,
+            bulk_concurrency: 4,
             poll_interval: Duration::from_secs(2),
             max_envelope_age: Duration::from_secs(24 * 3600),
             max_clock_skew: Duration::from_secs(300),

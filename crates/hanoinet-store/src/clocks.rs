@@ -169,6 +169,7 @@ impl Store {
             done: "sent_at",
             returning: "id, channel, target, subject, body, created_at, attempts",
             order: "next_attempt_at",
+            filter: "",
         });
         let out = with_tx!(self, |tx| {
             let rows = sqlx::query(&sql)

@@ -267,7 +267,7 @@ impl Store {
         attachment_id: &str,
         idx: i64,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        with_read!(self, |pool| {
+        with_bulk_read!(self, |pool| {
             let d: Option<Vec<u8>> = sqlx::query_scalar(
                 "SELECT data FROM attachment_chunks WHERE attachment_id = $1 AND idx = $2",
             )

@@ -79,16 +79,21 @@ pub(crate) struct Queue {
     pub returning: &'static str,
     /// The order rows are claimed in.
     pub order: &'static str,
+    /// More conditions on the rows claimed (`AND …`), or empty.
+    pub filter: &'static str,
 }
 
 /// The node's database.
 #[derive(Debug, Clone)]
 pub enum Store {
     /// SQLite: one writer connection (SQLite serializes writers anyway; one pooled writer avoids
-    /// `SQLITE_BUSY` on lock upgrades) and a pool of readers over WAL.
+    /// `SQLITE_BUSY` on lock upgrades), a pool of readers over WAL, and a small pool for bulk
+    /// reads (evidence chunks, backups) that reads through a small page cache and no memory
+    /// map, so that gigabytes read once do not stay resident.
     Sqlite {
         write: SqlitePool,
         read: SqlitePool,
+        bulk: SqlitePool,
     },
     Postgres(PgPool),
 }
@@ -119,6 +124,16 @@ macro_rules! with_read {
     ($store:expr, |$pool:ident| $body:block) => {
         match $store {
             Store::Sqlite { read: $pool, .. } => $body,
+            Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Like `with_read!`, for reads of bulk bytes read once (see [`Store::Sqlite`]).
+macro_rules! with_bulk_read {
+    ($store:expr, |$pool:ident| $body:block) => {
+        match $store {
+            Store::Sqlite { bulk: $pool, .. } => $body,
             Store::Postgres($pool) => $body,
         }
     };
@@ -351,21 +366,37 @@ impl Store {
                 Durability::Normal => SqliteSynchronous::Normal,
             })
             .busy_timeout(Duration::from_secs(30))
-            .foreign_keys(true)
-            // Proofs read scattered pages of a large ledger: a bigger page cache and memory-mapped
-            // reads keep them off the read() system call.
-            .pragma("cache_size", "-65536")
-            .pragma("mmap_size", "1073741824");
+            .foreign_keys(true);
+        // The writer reads through its own page cache, not a memory map: it walks the overflow
+        // pages of every large value it frees (a sealed chunk reduced once delivered), and with
+        // a map each of those pages would stay resident.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(opts.clone())
+            .connect_with(
+                opts.clone()
+                    .pragma("cache_size", "-16384")
+                    .pragma("mmap_size", "0"),
+            )
             .await?;
+        // Proofs read scattered pages of a large ledger: a bigger page cache and memory-mapped
+        // reads keep them off the read() system call.
+        let opts = opts
+            .pragma("cache_size", "-65536")
+            .pragma("mmap_size", "1073741824");
         migrations::sqlite().run(&write).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(opts.read_only(true))
+            .connect_with(opts.clone().read_only(true))
             .await?;
-        let store = Self::Sqlite { write, read };
+        let bulk = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(
+                opts.read_only(true)
+                    .pragma("cache_size", "-2048")
+                    .pragma("mmap_size", "0"),
+            )
+            .await?;
+        let store = Self::Sqlite { write, read, bulk };
         store.backfill_ledger_subjects().await?;
         Ok(store)
     }
@@ -402,13 +433,14 @@ impl Store {
             done,
             returning,
             order,
+            filter,
         } = q;
         let lock = self.skip_locked();
         format!(
             "UPDATE {table} SET claimed_until = $1, claimed_by = $4
              WHERE {key} IN (
                 SELECT {key} FROM {table}
-                WHERE {done} IS NULL AND next_attempt_at <= $2 AND claimed_until <= $2
+                WHERE {done} IS NULL AND next_attempt_at <= $2 AND claimed_until <= $2 {filter}
                 ORDER BY {order} LIMIT $3 {lock})
              RETURNING {returning}"
         )
@@ -430,7 +462,8 @@ impl Store {
 
     pub async fn close(&self) {
         match self {
-            Self::Sqlite { write, read } => {
+            Self::Sqlite { write, read, bulk } => {
+                bulk.close().await;
                 read.close().await;
                 write.close().await;
             }

@@ -98,13 +98,13 @@ impl Store {
     /// processes may go on writing meanwhile. PostgreSQL has its own tools (`pg_dump`).
     pub async fn backup_into(&self, target: &std::path::Path) -> Result<(), StoreError> {
         match self {
-            Self::Sqlite { read, .. } => {
+            Self::Sqlite { bulk, .. } => {
                 let target = target
                     .to_str()
                     .ok_or_else(|| StoreError::Io("the backup path is not UTF-8".into()))?;
                 sqlx::query("VACUUM INTO $1")
                     .bind(target)
-                    .execute(read)
+                    .execute(bulk)
                     .await?;
                 Ok(())
             }

@@ -43,34 +43,49 @@ impl Store {
     }
 
     /// Claims up to `limit` undelivered envelopes that are due, leasing them until `lease_until`
-    /// so that no other worker (in this or another process) sends them meanwhile.
+    /// so that no other worker (in this or another process) sends them meanwhile. A transfer's
+    /// chunks (bulk) give way to every other envelope (an emergency request queued behind
+    /// gigabytes of evidence goes first) and at most `bulk_limit` of them are claimed, so that
+    /// a transfer's bytes held in memory stay bounded.
     pub async fn claim_outbox(
         &self,
         now: Timestamp,
         lease_until: Timestamp,
         limit: i64,
+        bulk_limit: i64,
         claimer: &str,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        let sql = self.claim_sql(&crate::Queue {
-            table: "outbox",
-            key: "envelope_id",
-            done: "delivered_at",
-            returning: "envelope_id, peer, kind, request_id, envelope, attempts, created_at, chunk_attachment, chunk_transfer, chunk_idx",
-            // A transfer's chunks give way to every other envelope (an emergency request queued
-            // behind a transfer of gigabytes goes first).
-            order: "bulk, next_attempt_at",
-        });
+        const RETURNING: &str = "envelope_id, peer, kind, request_id, envelope, attempts, created_at, chunk_attachment, chunk_transfer, chunk_idx";
+        let lane = |filter| {
+            self.claim_sql(&crate::Queue {
+                table: "outbox",
+                key: "envelope_id",
+                done: "delivered_at",
+                returning: RETURNING,
+                order: "next_attempt_at",
+                filter,
+            })
+        };
+        let (first, bulk) = (lane("AND bulk = 0"), lane("AND bulk = 1"));
         let out = with_tx!(self, |tx| {
-            let rows = sqlx::query(&sql)
-                .bind(to_micros(lease_until))
-                .bind(to_micros(now))
-                .bind(limit)
-                .bind(claimer)
-                .fetch_all(&mut *tx)
-                .await?;
-            rows.iter()
-                .map(records::outbox_item)
-                .collect::<Result<Vec<_>, _>>()?
+            let mut items = Vec::new();
+            for (sql, limit) in [(&first, limit), (&bulk, limit.min(bulk_limit))] {
+                let left = limit - items.len() as i64;
+                if left <= 0 {
+                    continue;
+                }
+                let rows = sqlx::query(sql)
+                    .bind(to_micros(lease_until))
+                    .bind(to_micros(now))
+                    .bind(left)
+                    .bind(claimer)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for r in &rows {
+                    items.push(records::outbox_item(r)?);
+                }
+            }
+            items
         });
         Ok(out)
     }

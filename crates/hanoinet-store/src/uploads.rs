@@ -30,7 +30,7 @@ pub struct Upload {
 }
 
 const UPLOAD_COLUMNS: &str =
-    "id, request_id, user_id, name, size, sha256, received, chunks, created_at, updated_at";
+    "id, request_id, user_id, name, size, sha256, bytes_received, chunks, created_at, updated_at";
 
 fn upload_row<R>(r: &R) -> Result<Upload, StoreError>
 where
@@ -47,7 +47,7 @@ where
         name: r.try_get("name")?,
         size: r.try_get("size")?,
         sha256: r.try_get("sha256")?,
-        received: r.try_get("received")?,
+        received: r.try_get("bytes_received")?,
         chunks: r.try_get("chunks")?,
         created_at: ts(r.try_get("created_at")?)?,
         updated_at: ts(r.try_get("updated_at")?)?,
@@ -98,8 +98,8 @@ impl Store {
         let len = i64::try_from(data.len()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let out = with_tx!(self, |tx| {
             let moved = sqlx::query(
-                "UPDATE uploads SET received = received + $1, chunks = chunks + 1, updated_at = $2
-                 WHERE id = $3 AND received = $4 AND chunks = $5",
+                "UPDATE uploads SET bytes_received = bytes_received + $1, chunks = chunks + 1, updated_at = $2
+                 WHERE id = $3 AND bytes_received = $4 AND chunks = $5",
             )
             .bind(len)
             .bind(to_micros(at))

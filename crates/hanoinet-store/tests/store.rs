@@ -208,11 +208,11 @@ async fn outbox_lifecycle(backend: Backend) {
 
     // A claim leases the row: a second claim before the lease ends gets nothing.
     let lease = now.checked_add(SignedDuration::from_secs(30)).unwrap();
-    let claimed = s.claim_outbox(now, lease, 10, "test").await.unwrap();
+    let claimed = s.claim_outbox(now, lease, 10, 10, "test").await.unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].envelope_id, out.envelope_id);
     assert!(
-        s.claim_outbox(now, lease, 10, "test")
+        s.claim_outbox(now, lease, 10, 10, "test")
             .await
             .unwrap()
             .is_empty()
@@ -220,7 +220,7 @@ async fn outbox_lifecycle(backend: Backend) {
     // After the lease, it is claimable again (the claimer crashed).
     let later = lease.checked_add(SignedDuration::from_secs(1)).unwrap();
     assert_eq!(
-        s.claim_outbox(later, later, 10, "test")
+        s.claim_outbox(later, later, 10, 10, "test")
             .await
             .unwrap()
             .len(),
@@ -233,13 +233,13 @@ async fn outbox_lifecycle(backend: Backend) {
         .await
         .unwrap();
     assert!(
-        s.claim_outbox(later, later, 10, "test")
+        s.claim_outbox(later, later, 10, 10, "test")
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(s.next_outbox_due().await.unwrap(), Some(retry));
-    let again = s.claim_outbox(retry, retry, 10, "test").await.unwrap();
+    let again = s.claim_outbox(retry, retry, 10, 10, "test").await.unwrap();
     assert_eq!(again[0].attempts, 1);
 
     // Recording the receipt twice changes nothing the second time.
@@ -834,8 +834,20 @@ async fn bulk_gives_way_and_uploads_compare_and_set(backend: Backend) {
         attachment_id: "a1".into(),
         idx: 3,
     });
+    let (other_req, mut other_chunk) = outgoing(earlier);
+    other_chunk.kind = "data_chunk".into();
+    other_chunk.envelope = String::new();
+    other_chunk.chunk = Some(hanoinet_store::ChunkRef {
+        transfer_id: "t2".into(),
+        attachment_id: "a2".into(),
+        idx: 0,
+    });
     let (req, out) = outgoing(now);
-    for (r, o) in [(chunk_req, chunk_out.clone()), (req, out.clone())] {
+    for (r, o) in [
+        (chunk_req, chunk_out.clone()),
+        (other_req, other_chunk.clone()),
+        (req, out.clone()),
+    ] {
         s.create_outgoing(&[NewOutgoing {
             idempotency: None,
             request: r,
@@ -846,14 +858,27 @@ async fn bulk_gives_way_and_uploads_compare_and_set(backend: Backend) {
         .unwrap();
     }
     let lease = now.checked_add(SignedDuration::from_secs(30)).unwrap();
-    let first = s.claim_outbox(now, lease, 1, "test").await.unwrap();
+    let first = s.claim_outbox(now, lease, 1, 1, "test").await.unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!(
         first[0].envelope_id, out.envelope_id,
         "the request before the bulk chunk"
     );
     assert_eq!(first[0].chunk, None);
-    let second = s.claim_outbox(now, lease, 1, "test").await.unwrap();
+    assert!(
+        s.claim_outbox(now, lease, 5, 0, "test")
+            .await
+            .unwrap()
+            .is_empty(),
+        "no bulk slot free: the chunk waits"
+    );
+    let second = s.claim_outbox(now, lease, 5, 1, "test").await.unwrap();
+    assert_eq!(second.len(), 1, "at most the bulk slots free");
+    let chunk_out = if second[0].envelope_id == chunk_out.envelope_id {
+        chunk_out
+    } else {
+        other_chunk
+    };
     assert_eq!(second[0].envelope_id, chunk_out.envelope_id);
     assert_eq!(second[0].chunk, chunk_out.chunk);
     assert_eq!(second[0].envelope, "");

@@ -33,8 +33,18 @@ pub struct EvidenceBenchArgs {
     pub dir: Option<PathBuf>,
 }
 
-/// Resident memory of process `pid` now and at its peak (`VmRSS`, `VmHWM`), bytes.
-fn memory(pid: u32) -> anyhow::Result<(u64, u64)> {
+/// Resident memory of one process (`/proc/PID/status`), bytes: all of it (`VmRSS`), its peak
+/// (`VmHWM`), and the part that is the process's own heap and stacks (`RssAnon`) as against
+/// pages of files it maps (`RssFile`: SQLite's memory-mapped reads, which the kernel can drop).
+#[derive(Clone, Copy, Debug, Default)]
+struct Memory {
+    rss: u64,
+    hwm: u64,
+    anon: u64,
+    file: u64,
+}
+
+fn memory(pid: u32) -> anyhow::Result<Memory> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .with_context(|| format!("reading /proc/{pid}/status (this benchmark needs Linux)"))?;
     let field = |name: &str| -> u64 {
@@ -45,7 +55,47 @@ fn memory(pid: u32) -> anyhow::Result<(u64, u64)> {
             .and_then(|v| v.parse::<u64>().ok())
             .map_or(0, |kib| kib * 1024)
     };
-    Ok((field("VmRSS:"), field("VmHWM:")))
+    Ok(Memory {
+        rss: field("VmRSS:"),
+        hwm: field("VmHWM:"),
+        anon: field("RssAnon:"),
+        file: field("RssFile:"),
+    })
+}
+
+/// The highest of each figure seen for each process, sampled every 50 ms while the work runs
+/// (`VmHWM` alone cannot tell heap from mapped file pages).
+#[derive(Clone, Default)]
+struct Sampler(std::sync::Arc<std::sync::Mutex<Vec<Memory>>>);
+
+impl Sampler {
+    fn start(pids: Vec<u32>) -> (Self, tokio::task::JoinHandle<()>) {
+        let me = Self(std::sync::Arc::new(std::sync::Mutex::new(vec![
+            Memory::default();
+            pids.len()
+        ])));
+        let shared = me.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                for (i, pid) in pids.iter().enumerate() {
+                    if let Ok(m) = memory(*pid) {
+                        let mut all = shared.0.lock().unwrap_or_else(|e| e.into_inner());
+                        let p = &mut all[i];
+                        p.rss = p.rss.max(m.rss);
+                        p.hwm = p.hwm.max(m.hwm);
+                        p.anon = p.anon.max(m.anon);
+                        p.file = p.file.max(m.file);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        (me, task)
+    }
+
+    fn peaks(&self) -> Vec<Memory> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 /// A node process that is killed when dropped.
@@ -145,6 +195,17 @@ fn mib(b: u64) -> f64 {
     b as f64 / (1 << 20) as f64
 }
 
+fn footprint(rest: Memory, peak: Memory) -> Value {
+    json!({
+        "rss_at_rest": rest.rss,
+        "rss_peak": peak.hwm,
+        "anon_at_rest": rest.anon,
+        "anon_peak": peak.anon,
+        "file_at_rest": rest.file,
+        "file_peak": peak.file,
+    })
+}
+
 pub async fn run(a: EvidenceBenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(a.size_mib > 0, "--size-mib must be at least 1");
     let size = a.size_mib << 20;
@@ -191,11 +252,13 @@ pub async fn run(a: EvidenceBenchArgs) -> anyhow::Result<()> {
     for n in [vnm, fra] {
         wait_up(&http, &n.api_url).await?;
     }
-    let rest: Vec<(u64, u64)> = servers
+    let mut pids: Vec<u32> = servers.iter().map(|s| s.0.id()).collect();
+    pids.push(std::process::id());
+    let rest: Vec<Memory> = pids
         .iter()
-        .map(|s| memory(s.0.id()))
+        .map(|p| memory(*p))
         .collect::<anyhow::Result<_>>()?;
-    let client_rest = memory(std::process::id())?;
+    let (sampler, sampling) = Sampler::start(pids.clone());
 
     // A request for stored data, accepted by FRA.
     let mut body = hanoinet_core::catalogue::examples::example(
@@ -306,11 +369,14 @@ pub async fn run(a: EvidenceBenchArgs) -> anyhow::Result<()> {
         downloaded["sha256"] == json!(sha),
         "the download does not hash to the upload's SHA-256"
     );
-    let peaks: Vec<(u64, u64)> = servers
-        .iter()
-        .map(|s| memory(s.0.id()))
-        .collect::<anyhow::Result<_>>()?;
-    let client_peak = memory(std::process::id())?;
+    // A last sample with the peaks the kernel kept.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    sampling.abort();
+    let mut peaks = sampler.peaks();
+    for (p, pid) in peaks.iter_mut().zip(&pids) {
+        let m = memory(*pid)?;
+        p.hwm = p.hwm.max(m.hwm);
+    }
     drop(servers);
 
     let rate = |d: Duration| mib(size) / d.as_secs_f64().max(0.001);
@@ -321,9 +387,9 @@ pub async fn run(a: EvidenceBenchArgs) -> anyhow::Result<()> {
         "upload_seconds": upload.as_secs_f64(),
         "transfer_seconds": transfer.as_secs_f64(),
         "download_seconds": download.as_secs_f64(),
-        "receiver": {"rss_at_rest": rest[0].0, "rss_peak": peaks[0].1},
-        "sender": {"rss_at_rest": rest[1].0, "rss_peak": peaks[1].1},
-        "client": {"rss_at_rest": client_rest.0, "rss_peak": client_peak.1},
+        "receiver": footprint(rest[0], peaks[0]),
+        "sender": footprint(rest[1], peaks[1]),
+        "client": footprint(rest[2], peaks[2]),
     });
     if a.json {
         println!("{figures}");
@@ -343,17 +409,19 @@ pub async fn run(a: EvidenceBenchArgs) -> anyhow::Result<()> {
             download.as_secs_f64(),
             rate(download)
         );
-        for (name, (r, p)) in [
-            ("sender FRA/247", (rest[1].0, peaks[1].1)),
-            ("receiver VNM/247", (rest[0].0, peaks[0].1)),
-            ("client (this process)", (client_rest.0, client_peak.1)),
+        for (name, r, p) in [
+            ("sender FRA/247", rest[1], peaks[1]),
+            ("receiver VNM/247", rest[0], peaks[0]),
+            ("client (this process)", rest[2], peaks[2]),
         ] {
             println!(
-                "  {name:<22} RSS at rest {:>6.1} MiB, peak {:>6.1} MiB ({:+.1} MiB while {} MiB passed)",
-                mib(r),
-                mib(p),
-                mib(p) - mib(r),
-                a.size_mib
+                "  {name:<22} RSS at rest {:>6.1} MiB, peak {:>6.1} MiB ({:+.1} MiB while {} MiB passed; heap {:+.1}, mapped file pages {:+.1})",
+                mib(r.rss),
+                mib(p.hwm),
+                mib(p.hwm) - mib(r.rss),
+                a.size_mib,
+                mib(p.anon) - mib(r.anon),
+                mib(p.file) - mib(r.file),
             );
         }
         println!("  SHA-256 of both ends: {sha}");

@@ -47,20 +47,7 @@ pub async fn verify_now(state: &Node, auditor: &User) -> NodeResult<Result<Verif
         Ok(v) => v,
         Err(why) => return Ok(Err(why)),
     };
-    while check.wants_entries() {
-        let start = check.next_index();
-        let end = (start + PAGE).min(check.tree_size());
-        let entries = state.store.ledger_entries(start, end).await?;
-        if entries.is_empty() {
-            return Ok(Err(check.ran_out()));
-        }
-        for (index, leaf) in &entries {
-            if let Err(why) = check.entry(*index, leaf) {
-                return Ok(Err(why));
-            }
-        }
-    }
-    if let Err(why) = check.entries_done() {
+    if let Err(why) = rehash_entries(&state.store, &mut check).await? {
         return Ok(Err(why));
     }
     if let Some((index, size)) = check.inclusion_wanted() {
@@ -119,6 +106,18 @@ pub async fn verify_store(
         Ok(v) => v,
         Err(why) => return Ok(Err(why)),
     };
+    if let Err(why) = rehash_entries(store, &mut check).await? {
+        return Ok(Err(why));
+    }
+    Ok(Ok(check.finish()))
+}
+
+/// Feeds every entry the verifier wants from the store, a page at a time, and closes the
+/// entries' part of the check. `Ok(Err(why))` when they do not hash to the head's root.
+async fn rehash_entries(
+    store: &hanoinet_store::Store,
+    check: &mut Verifier,
+) -> Result<Result<(), Failure>, hanoinet_store::StoreError> {
     while check.wants_entries() {
         let start = check.next_index();
         let end = (start + PAGE).min(check.tree_size());
@@ -132,8 +131,5 @@ pub async fn verify_store(
             }
         }
     }
-    if let Err(why) = check.entries_done() {
-        return Ok(Err(why));
-    }
-    Ok(Ok(check.finish()))
+    Ok(check.entries_done())
 }

@@ -34,6 +34,10 @@ use hanoinet_protocol::ENVELOPES_PATH;
 pub async fn run(state: Arc<Node>, mut stop: watch::Receiver<bool>) {
     let concurrency = state.tunables.concurrency.max(1);
     let permits = Arc::new(Semaphore::new(concurrency));
+    // A transfer's chunks also take one of these: at most this many are in flight.
+    let bulk_permits = Arc::new(Semaphore::new(
+        state.tunables.bulk_concurrency.clamp(1, concurrency),
+    ));
     // Claim when a quarter of the slots are free (or all of them): one claim transaction per
     // handful of deliveries, not one per delivery.
     let claim_at = (concurrency / 4).max(1);
@@ -56,7 +60,13 @@ pub async fn run(state: Arc<Node>, mut stop: watch::Receiver<bool>) {
             let lease_until = add(now, state.tunables.lease);
             match state
                 .store
-                .claim_outbox(now, lease_until, free as i64, &state.instance)
+                .claim_outbox(
+                    now,
+                    lease_until,
+                    free as i64,
+                    bulk_permits.available_permits() as i64,
+                    &state.instance,
+                )
                 .await
             {
                 Ok(items) => items,
@@ -93,7 +103,12 @@ pub async fn run(state: Arc<Node>, mut stop: watch::Receiver<bool>) {
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 break;
             };
-            in_flight.spawn(deliver_with(state.clone(), item, receipts.clone(), permit));
+            in_flight.spawn(deliver_with(
+                state.clone(),
+                item,
+                receipts.clone(),
+                (permit, None),
+            ));
         }
         if waits_for_first {
             while in_flight.join_next().await.is_some() {}
@@ -104,7 +119,21 @@ pub async fn run(state: Arc<Node>, mut stop: watch::Receiver<bool>) {
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 break;
             };
-            tokio::spawn(deliver_with(state.clone(), item, receipts.clone(), permit));
+            // Claimed only as many as there were bulk permits free, and only this loop takes
+            // them: this does not wait.
+            let bulk = match item.chunk {
+                Some(_) => match bulk_permits.clone().acquire_owned().await {
+                    Ok(p) => Some(p),
+                    Err(_) => break,
+                },
+                None => None,
+            };
+            tokio::spawn(deliver_with(
+                state.clone(),
+                item,
+                receipts.clone(),
+                (permit, bulk),
+            ));
         }
     }
     // Let in-flight deliveries finish (bounded by the request timeout), then the recorder.
@@ -163,15 +192,19 @@ async fn failed(state: &Node, peer: &hanoinet_core::NodeId, reason: &str) {
     crate::ops::peers::failed(state, peer, first, reason).await;
 }
 
-/// Delivers one envelope holding a slot of the worker's concurrency.
+/// Delivers one envelope holding a slot of the worker's concurrency (and of its bulk lane, for
+/// a chunk).
 async fn deliver_with(
     state: Arc<Node>,
     item: OutboxItem,
     receipts: mpsc::UnboundedSender<Delivery>,
-    permit: tokio::sync::OwnedSemaphorePermit,
+    permits: (
+        tokio::sync::OwnedSemaphorePermit,
+        Option<tokio::sync::OwnedSemaphorePermit>,
+    ),
 ) {
     deliver(&state, item, &receipts).await;
-    drop(permit);
+    drop(permits);
     // A finished delivery frees a slot: look for more work.
     state.outbox_wake.notify_one();
 }

@@ -18,7 +18,7 @@ CREATE TABLE uploads (
     name TEXT NOT NULL,
     size BIGINT NOT NULL,
     sha256 TEXT,
-    received BIGINT NOT NULL DEFAULT 0,
+    bytes_received BIGINT NOT NULL DEFAULT 0,
     chunks BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
