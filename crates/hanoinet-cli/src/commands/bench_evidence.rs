@@ -303,6 +303,7 @@ pub async fn run(a: EvidenceBenchArgs) -> anyhow::Result<()> {
         url: n.api_url.clone(),
         token: Some(n.token.clone()),
         token_file: None,
+        ca_file: None,
     };
     let started = Instant::now();
     let attachment = attach_file(&AttachArgs {

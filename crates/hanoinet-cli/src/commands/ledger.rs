@@ -122,7 +122,7 @@ fn trusted_key(
 pub async fn run(c: LedgerCommand) -> anyhow::Result<()> {
     let LedgerCommand::Verify(a) = c;
     let client = Client {
-        http: reqwest::Client::new(),
+        http: a.conn.http()?,
         base: a.conn.url.trim_end_matches('/').to_owned(),
         token: a.conn.token()?,
     };

@@ -24,9 +24,32 @@ pub struct Conn {
     /// A file holding your bearer token (its first line).
     #[arg(long, env = "HANOINET_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
+    /// A PEM file of certificate authorities to trust for an https:// URL besides the public
+    /// roots (a node whose certificate comes from your network's own CA).
+    #[arg(long, env = "HANOINET_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Conn {
+    /// An HTTP client that trusts the public roots and, if given, `--ca-file`.
+    pub fn http(&self) -> anyhow::Result<reqwest::Client> {
+        let mut b = reqwest::Client::builder();
+        if let Some(p) = &self.ca_file {
+            let pem = std::fs::read(p)
+                .with_context(|| format!("reading --ca-file {}", p.display()))
+                .map_err(|e| crate::exit::Failure::Invalid.wrap(e))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .ok()
+                .filter(|c| !c.is_empty())
+                .with_context(|| format!("{} holds no PEM certificate", p.display()))
+                .map_err(|e| crate::exit::Failure::Invalid.wrap(e))?;
+            for c in certs {
+                b = b.add_root_certificate(c);
+            }
+        }
+        Ok(b.build()?)
+    }
+
     /// The token, from --token or the first line of --token-file.
     pub fn token(&self) -> anyhow::Result<String> {
         use crate::exit::Failure;
@@ -279,7 +302,7 @@ pub(crate) struct Client {
 impl Client {
     pub fn new(c: &Conn) -> anyhow::Result<Self> {
         Ok(Self {
-            http: reqwest::Client::builder().build()?,
+            http: c.http()?,
             base: c.url.trim_end_matches('/').to_owned(),
             token: c.token()?,
         })
