@@ -409,8 +409,8 @@ fn unquote(tag: &str) -> String {
     tag.trim_start_matches("W/").trim_matches('"').to_owned()
 }
 
-/// The part file, cut to `start` bytes and open for appending; created readable by its owner
-/// only (evidence).
+/// The part file, cut to `start` bytes and open for appending; readable by its owner only
+/// (evidence), also when it was there before.
 fn open_part(path: &Path, start: u64) -> anyhow::Result<std::fs::File> {
     let mut opts = std::fs::OpenOptions::new();
     opts.create(true).write(true);
@@ -422,6 +422,13 @@ fn open_part(path: &Path, start: u64) -> anyhow::Result<std::fs::File> {
     let mut f = opts
         .open(path)
         .with_context(|| format!("writing {}", path.display()))?;
+    // A part file left by something else may be readable by others: evidence is not.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("making {} private", path.display()))?;
+    }
     f.set_len(start)?;
     f.seek(SeekFrom::Start(start))?;
     Ok(f)
