@@ -69,8 +69,8 @@ impl Store {
         let (first, bulk) = (lane("AND bulk = 0"), lane("AND bulk = 1"));
         let out = with_tx!(self, |tx| {
             let mut items = Vec::new();
-            for (sql, limit) in [(&first, limit), (&bulk, limit.min(bulk_limit))] {
-                let left = limit - items.len() as i64;
+            for (sql, most) in [(&first, limit), (&bulk, bulk_limit)] {
+                let left = (limit - items.len() as i64).min(most);
                 if left <= 0 {
                     continue;
                 }

@@ -858,6 +858,14 @@ async fn bulk_gives_way_and_uploads_compare_and_set(backend: Backend) {
         .unwrap();
     }
     let lease = now.checked_add(SignedDuration::from_secs(30)).unwrap();
+    // Room for five, two of them bulk: the request and both chunks (the bulk slots do not
+    // shrink by what went before them).
+    let all = s.claim_outbox(now, lease, 5, 2, "test").await.unwrap();
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert_eq!(all[0].envelope_id, out.envelope_id);
+    // Their leases run out; claimed again in smaller steps.
+    let now = lease.checked_add(SignedDuration::from_secs(1)).unwrap();
+    let lease = now.checked_add(SignedDuration::from_secs(30)).unwrap();
     let first = s.claim_outbox(now, lease, 1, 1, "test").await.unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!(
