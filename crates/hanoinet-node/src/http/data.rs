@@ -89,12 +89,16 @@ struct BodySource {
 }
 
 impl BodySource {
+    /// Reads and drops what is left of the body, up to `up_to` bytes and with the same pause
+    /// allowed between two reads, so that a client still sending hears the answer (a server
+    /// that answers and closes while bytes keep coming resets the connection, and the client
+    /// sees the reset, not the answer).
     async fn drain(&mut self, up_to: usize) {
         use http_body_util::BodyExt;
         let mut seen = 0usize;
         while seen <= up_to {
-            match self.body.frame().await {
-                Some(Ok(f)) => seen += f.into_data().map(|d| d.len()).unwrap_or(0),
+            match tokio::time::timeout(self.pause, self.body.frame()).await {
+                Ok(Some(Ok(f))) => seen += f.into_data().map(|d| d.len()).unwrap_or(0),
                 _ => break,
             }
         }
@@ -373,32 +377,36 @@ async fn append_upload(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<UploadView>> {
-    let Some(offset) = headers
+    let offset = headers
         .get(UPLOAD_OFFSET)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok())
-        .filter(|n| *n >= 0)
-    else {
-        return Err(NodeError::Invalid(vec![hanoinet_core::request::FieldError::new(
-            "Upload-Offset",
-            hanoinet_core::request::FieldCode::Missing,
-            "Upload-Offset is required: the byte the body starts at (GET the upload for where it stands)".into(),
-            None,
-        )])
-        .into());
-    };
+        .filter(|n| *n >= 0);
     let mut source = BodySource {
         body,
         pause: state.tunables.body_read_timeout,
     };
-    let st = upload::append(&state, &user, &id, &uid, offset, &mut source).await;
+    let st = match offset {
+        Some(offset) => upload::append(&state, &user, &id, &uid, offset, &mut source).await,
+        None => Err(NodeError::Invalid(vec![hanoinet_core::request::FieldError::new(
+            "Upload-Offset",
+            hanoinet_core::request::FieldCode::Missing,
+            "Upload-Offset is required: the byte the body starts at (GET the upload for where it stands)".into(),
+            None,
+        )])),
+    };
     if let Err(e) = &st
-        && e.code() == ErrorCode::PayloadTooLarge
+        && e.code() != ErrorCode::RequestTimeout
     {
-        source.drain(crate::ops::data::CHUNK_BYTES * 4).await;
+        // Refused before (or while) its bytes were read: the client is still sending them.
+        source.drain(REFUSED_BODY_DRAINED).await;
     }
     Ok(Json(upload_view(&st?)))
 }
+
+/// How much of a refused `PATCH`'s body is read (and dropped) so that its client hears why:
+/// two of the CLI's segments. A client that sends more gets the connection closed on it.
+const REFUSED_BODY_DRAINED: usize = 32 << 20;
 
 /// `DELETE /api/v1/requests/{id}/uploads/{uid}`: abandons it and what it stored.
 async fn abandon_upload(
