@@ -49,6 +49,37 @@ async fn cut_off(net: &Net, path: &str, offset: usize, declared: usize, bytes: &
     drop(s);
 }
 
+/// A `PATCH` of 64 KiB at `offset` (no header if empty) that the node refuses, and a `GET` of
+/// the upload pipelined after it on the same connection; returns all the node answered.
+async fn pipelined_after_refusal(net: &Net, path: &str, offset: &str, token: &str) -> String {
+    use tokio::io::AsyncReadExt;
+    let addr = net.url(FRA).trim_start_matches("http://").to_owned();
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let offset = if offset.is_empty() {
+        String::new()
+    } else {
+        format!("Upload-Offset: {offset}\r\n")
+    };
+    let body = vec![b'x'; 64 * KIB];
+    let mut wire = format!(
+        "PATCH {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n{offset}Content-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    wire.extend_from_slice(&body);
+    wire.extend_from_slice(
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+            net.token(FRA)
+        )
+        .as_bytes(),
+    );
+    s.write_all(&wire).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 async fn ranged(
     net: &Net,
     path: &str,
@@ -230,6 +261,20 @@ async fn resumable_uploads_transfers_and_ranged_downloads(
         v["message"].as_str().unwrap().contains("another user"),
         "{v}"
     );
+    // A refused PATCH leaves its connection good for the next request: the node reads the body
+    // it refused (else it must close the connection, and a client that reuses it at that
+    // moment loses its next call). Two requests pipelined on one connection: both answered.
+    for (offset, token) in [
+        ("1", net.token(FRA)),
+        ("", net.token(FRA)),
+        ("0", net.supervisor(FRA)),
+    ] {
+        let answers = pipelined_after_refusal(&net, &path, offset, token).await;
+        assert!(
+            answers.matches("HTTP/1.1 ").count() == 2 && answers.contains("HTTP/1.1 200"),
+            "offset {offset:?}: {answers}"
+        );
+    }
     let mut too_long = bytes[8 * CHUNK..].to_vec();
     too_long.push(0);
     let (s, v) = patch(&net, net.token(FRA), &path, Some(8 * CHUNK), &too_long).await;
