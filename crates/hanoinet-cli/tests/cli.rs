@@ -460,3 +460,70 @@ fn an_operator_sets_up_two_nodes_and_exchanges_a_request() {
     fra.kill().unwrap();
     let _ = (vnm.wait(), fra.wait());
 }
+
+/// Kills the demo when the test ends, passed or not.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `hanoinet demo` as a new user runs it: Viet Nam's node is a response centre with a public
+/// side, sample reports and an analyst, all named in network.json.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_runs_a_response_centre() {
+    let tmp = TempDir::new("demo");
+    let dir = tmp.path().join("net");
+    let port = free_port();
+    let _demo = Child(
+        Command::new(env!("CARGO_BIN_EXE_hanoinet"))
+            .args(["demo", "--dir", p(&dir), "--base-port", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let public = format!("127.0.0.1:{}", port + 10);
+    wait_ready(&format!("http://{public}"));
+    let http = reqwest::Client::new();
+    // Ready once the sample reports are in: the confirmed number is on the public list.
+    let check = format!("http://{public}/public/v1/check?type=phone&value=0799%20123%20456");
+    let mut listed = Value::Null;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        listed = http.get(&check).send().await.unwrap().json().await.unwrap();
+        if listed["listed"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(listed["listed"], true, "{listed}");
+    assert_eq!(listed["canonical"], "+84799123456");
+    let net: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("network.json")).unwrap()).unwrap();
+    let vnm = &net["nodes"][0];
+    assert_eq!(vnm["public_url"], format!("http://{public}/"));
+    let roles: Vec<&str> = vnm["console"]["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["role"].as_str().unwrap())
+        .collect();
+    assert!(roles.contains(&"analyst"), "{roles:?}");
+    let reports: Value = http
+        .get(format!(
+            "{}/api/v1/reports",
+            vnm["api_url"].as_str().unwrap()
+        ))
+        .bearer_auth(vnm["analyst_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reports["reports"].as_array().unwrap().len(), 8, "{reports}");
+}

@@ -24,6 +24,12 @@ pub struct Policy {
     /// Minutes a peer may stay unreachable (every delivery to it failing) before an alert is
     /// raised; another follows when it answers again. `0`: at the first failure.
     pub peer_unreachable_minutes: i64,
+    /// Days the response centre keeps a citizen's report (and its contact) unless a case holds
+    /// it; then it is purged and the purge logged. `0`: kept until purged by other means.
+    pub report_retention_days: i64,
+    /// Where reports of child sexual abuse material are referred (a hotline, the competent
+    /// unit), shown to the reporter and the child-protection analysts.
+    pub csam_referral: String,
 }
 
 impl Default for Policy {
@@ -38,6 +44,8 @@ impl Default for Policy {
             emergency_ack_minutes: art41::DEFAULT_EMERGENCY_ACK_MINUTES,
             token_days: 90,
             peer_unreachable_minutes: 10,
+            report_retention_days: 730,
+            csam_referral: String::new(),
         }
     }
 }

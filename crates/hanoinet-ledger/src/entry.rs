@@ -88,6 +88,26 @@ hanoinet_core::names! {
         PeerUnreachable => "peer_unreachable",
         /// A peer that was reported unreachable answers again.
         PeerRecovered => "peer_recovered",
+        /// A citizen's report came in on the public side (subject `report:CODE`; attributes:
+        /// category, indicators, content commitment).
+        ReportReceived => "report_received",
+        /// An analyst opened a report (attribute: revealed).
+        ReportOpened => "report_opened",
+        /// An analyst closed a report (the reporter's status follows).
+        ReportClosed => "report_closed",
+        /// An analyst added a note to a report (attribute: content commitment).
+        ReportNoteAdded => "report_note_added",
+        /// A cooperation request was drafted from reports (attribute: request).
+        ReportEscalated => "report_escalated",
+        /// An analyst decided an indicator (subject `indicator:HASH`; attributes: decision, tlp,
+        /// expires).
+        IndicatorDecided => "indicator_decided",
+        /// Reports past the retention period were purged (attributes: count, codes).
+        ReportsPurged => "reports_purged",
+        /// A reporter attached a screenshot (attributes: content type, size, keyed commitment).
+        ReportFileAdded => "report_file_added",
+        /// An analyst published a public warning (attribute: content commitment).
+        WarningPublished => "warning_published",
     }
 }
 

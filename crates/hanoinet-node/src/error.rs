@@ -29,6 +29,8 @@ pub enum ErrorCode {
     Gone,
     /// Too many failed sign-in attempts: wait before the next.
     TooManyAttempts,
+    /// Too many calls from one client address (the public side): wait before the next.
+    RateLimited,
     /// An `Idempotency-Key` used before with another method, path or body.
     IdempotencyKeyReused,
     /// A call with this `Idempotency-Key` is still running.
@@ -62,7 +64,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [Self; 32] = [
+    pub const ALL: [Self; 33] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::NotFound,
@@ -75,6 +77,7 @@ impl ErrorCode {
         Self::Conflict,
         Self::Gone,
         Self::TooManyAttempts,
+        Self::RateLimited,
         Self::IdempotencyKeyReused,
         Self::IdempotencyKeyInUse,
         Self::RegistryRollback,
@@ -111,6 +114,7 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::Gone => "gone",
             Self::TooManyAttempts => "too_many_attempts",
+            Self::RateLimited => "rate_limited",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::IdempotencyKeyInUse => "idempotency_key_in_use",
             Self::RegistryRollback => "registry_rollback",

@@ -40,6 +40,9 @@ pub struct NodeConfig {
     /// Certificate authorities (PEM) trusted for peers' `https://` URLs besides the public
     /// roots (node.json → `tls.peer_ca`).
     pub peer_roots: Vec<String>,
+    /// Where the public side (the response centre's pages and `/public/v1`) listens, on a
+    /// listener of its own (node.json → `public.listen`); none without.
+    pub public_listen: Option<String>,
 }
 
 /// Timings and limits, with production defaults; tests shorten them.
@@ -78,6 +81,8 @@ pub struct Tunables {
     /// Time a client has to send a whole (bounded) request body: API bodies and envelopes.
     /// Uploads are streamed and instead may pause at most this long between two reads.
     pub body_read_timeout: Duration,
+    /// Reports one client address may send to the public side per hour.
+    pub public_reports_per_hour: u32,
     /// Concurrent connections to the listener, in all.
     pub max_connections: usize,
     /// Concurrent connections from one client address (behind a reverse proxy, that is the
@@ -106,6 +111,7 @@ impl Default for Tunables {
             rejections_logged_per_minute: 60,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
+            public_reports_per_hour: 10,
             max_connections: 4096,
             max_connections_per_ip: 256,
             probe_interval: Duration::from_secs(5),
@@ -161,6 +167,8 @@ pub struct Node {
     pub started_at: jiff::Timestamp,
     /// Counters `GET /metrics` reports.
     pub metrics: crate::metrics::Metrics,
+    /// Calls per client address on the public side.
+    pub rate: crate::ops::reports::RateLimiter,
     /// Resumable uploads hashed as their bytes come.
     pub upload_hashers: crate::ops::upload::Hashers,
 }

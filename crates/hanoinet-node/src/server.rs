@@ -21,12 +21,15 @@ use crate::node::{Node, NodeConfig, check_identity};
 #[derive(Debug)]
 pub struct NodeHandle {
     pub addr: SocketAddr,
+    /// Where the public side listens, if the node has one.
+    pub public_addr: Option<SocketAddr>,
     /// The listener serves HTTPS.
     pub tls: bool,
     pub state: Arc<Node>,
     /// Open connections to the listener.
     pub connections: Arc<crate::http::listener::Connections>,
     server: JoinHandle<()>,
+    public: Option<JoinHandle<()>>,
     worker: JoinHandle<()>,
     ledger: JoinHandle<()>,
     clocks: JoinHandle<()>,
@@ -39,6 +42,9 @@ impl NodeHandle {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.server.await;
+        if let Some(p) = self.public {
+            let _ = p.await;
+        }
         let _ = self.worker.await;
         let _ = self.ledger.await;
         let _ = self.clocks.await;
@@ -49,6 +55,9 @@ impl NodeHandle {
     /// Aborts both tasks at once, as a crash would (the store keeps what was committed).
     pub fn abort(self) {
         self.server.abort();
+        if let Some(p) = &self.public {
+            p.abort();
+        }
         self.worker.abort();
         self.ledger.abort();
         self.clocks.abort();
@@ -119,6 +128,15 @@ async fn launch(
         }
     }
     let tls = config.tls.clone();
+    // Bound before anything starts, so that a taken address fails the start with its name.
+    let public_listener = match &config.public_listen {
+        Some(at) => Some(
+            TcpListener::bind(at)
+                .await
+                .with_context(|| format!("binding the public listener (public.listen) to {at}"))?,
+        ),
+        None => None,
+    };
     let http = http
         .connect_timeout(Duration::from_secs(5))
         .timeout(config.tunables.request_timeout)
@@ -167,6 +185,7 @@ async fn launch(
         failing_peers: Default::default(),
         upload_hashers: Default::default(),
         metrics: Default::default(),
+        rate: Default::default(),
     });
 
     let (stop, stop_rx) = watch::channel(false);
@@ -186,12 +205,28 @@ async fn launch(
     let server = tokio::spawn(crate::http::listener::serve(
         listener,
         app,
-        limits,
+        limits.clone(),
         connections.clone(),
         stop_rx.clone(),
         state.tunables.request_timeout,
         tls.clone(),
     ));
+    let mut public_addr = None;
+    let public = match public_listener {
+        Some(l) => {
+            public_addr = Some(l.local_addr()?);
+            Some(tokio::spawn(crate::http::listener::serve(
+                l,
+                crate::http::public::router(state.clone()),
+                limits.clone(),
+                Default::default(),
+                stop_rx.clone(),
+                state.tunables.request_timeout,
+                tls.clone(),
+            )))
+        }
+        None => None,
+    };
     log_start(&state).await?;
     let worker = tokio::spawn(crate::workers::delivery::run(
         state.clone(),
@@ -200,9 +235,11 @@ async fn launch(
     let ledger = tokio::spawn(crate::workers::ledger::run(state.clone(), stop_rx.clone()));
     let clocks = tokio::spawn(crate::workers::clocks::run(state.clone(), stop_rx.clone()));
     let notifier = tokio::spawn(crate::workers::notify::run(state.clone(), stop_rx));
-    tracing::info!(node = %state.id, %addr, tls = tls.is_some(), backend = state.store.backend(), "node started");
+    tracing::info!(node = %state.id, %addr, public = ?public_addr, tls = tls.is_some(), backend = state.store.backend(), "node started");
     Ok(NodeHandle {
         addr,
+        public_addr,
+        public,
         tls: tls.is_some(),
         state,
         connections,

@@ -31,6 +31,7 @@ use sqlx::sqlite::{
 
 use hanoinet_core::{NodeId, RequestId};
 
+pub use centre::{ReportFact, ReportFile, Warning};
 pub use console::{ConsoleCredentials, ConsoleSession, NewConsoleSession};
 pub use data::*;
 pub use idempotency::{IdempotencyRef, Reservation};
@@ -38,6 +39,10 @@ pub use ledger::*;
 pub use lists::{PageCursor, RequestFilter};
 pub use lock::ServeLock;
 pub use records::*;
+pub use reports::{
+    IndicatorDecision, IndicatorFilter, IndicatorLoss, NewReport, Report, ReportFilter, ReportNote,
+    StoredIndicator,
+};
 pub use trust::{Gauges, InstalledRegistry, PeerOutage, RegistryInstall};
 pub use uploads::Upload;
 
@@ -58,6 +63,14 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A row would have repeated a unique key (a code already taken, say).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            Self::Database(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            _ => false,
+        }
+    }
+
     /// The database server could not be reached (down, wrong address, timed out), as opposed
     /// to a database that answered with an error.
     pub fn is_unreachable(&self) -> bool {
@@ -283,6 +296,7 @@ macro_rules! apply_transition {
 }
 
 // After the macros, which they use.
+mod centre;
 mod clocks;
 mod console;
 mod data;
@@ -291,6 +305,7 @@ mod inbox;
 mod ledger;
 mod lists;
 mod outbox;
+mod reports;
 mod requests;
 mod trust;
 mod uploads;

@@ -16,12 +16,16 @@ use hanoinet_store::Store;
 /// refused.
 pub const DEMO_NODES: [&str; 4] = ["VNM/247", "FRA/247", "KEN/247", "CHL/247"];
 
+/// A node's public side listens this many ports above the node.
+pub const PUBLIC_PORT_OFFSET: u16 = 10;
+
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Directory for the network (keys, databases, registry, network.json); reused if it exists.
     #[arg(long, default_value = "hanoinet-demo")]
     pub dir: PathBuf,
-    /// First port; the nodes listen on PORT, PORT+1, PORT+2, PORT+3 on 127.0.0.1.
+    /// First port; the nodes listen on PORT, PORT+1, PORT+2, PORT+3 on 127.0.0.1, and their
+    /// public sides (the response centres) on PORT+10 to PORT+13.
     #[arg(long, default_value_t = 7400)]
     pub base_port: u16,
 }
@@ -60,6 +64,8 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
     if net.nodes.iter().any(|n| n.console.is_none()) {
         network::enrol_console_users(&a.dir, &mut net).await?;
     }
+    // Public sides (a demo network made before the response centre gets them now).
+    network::ensure_public_sides(&a.dir, &mut net, PUBLIC_PORT_OFFSET)?;
 
     let mut handles = Vec::new();
     for n in &net.nodes {
@@ -78,8 +84,19 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
                 Arc::new(SystemClock),
                 std::future::pending(),
             )
-            .await?,
+            .await
+            .with_context(|| format!("starting {} (is another demo running?)", n.id))?,
         );
+    }
+    // Viet Nam's node is a response centre with sample reports (demo data).
+    if let Some(vnm) = handles.first() {
+        let added = hanoinet_node::provision::sample_reports::seed(&vnm.state).await?;
+        if added > 0 {
+            println!(
+                "{added} sample citizens' reports (demo data) taken in by {}",
+                vnm.state.id
+            );
+        }
     }
 
     println!();
@@ -108,7 +125,7 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
             println!("  {:<8}  {}", n.id, c.url);
             for u in &c.users {
                 println!(
-                    "  {:<8}    {:<10} password {}  TOTP secret {}",
+                    "  {:<8}    {:<12} password {}  TOTP secret {}",
                     "", u.username, u.password, u.totp_secret
                 );
             }
@@ -118,6 +135,28 @@ pub async fn run(a: DemoArgs) -> anyhow::Result<()> {
         println!(
             "  open {} (Viet Nam's 24/7 point of contact) to start",
             c.url
+        );
+    }
+    println!();
+    println!("response centre (citizens report scams; analysts triage them):");
+    for n in &net.nodes {
+        if let Some(p) = &n.public_url {
+            println!(
+                "  {:<8}  public side {p}  analyst token {}",
+                n.id, n.analyst_token
+            );
+        }
+    }
+    if let Some(vnm) = net.nodes.first()
+        && let Some(p) = &vnm.public_url
+    {
+        println!();
+        println!("  check a number against Viet Nam's public list:");
+        println!("  curl -s '{p}public/v1/check?type=phone&value=0799123456'");
+        println!("  the analysts' queue:");
+        println!(
+            "  curl -s '{}/api/v1/reports' -H 'Authorization: Bearer {}'",
+            vnm.api_url, vnm.analyst_token
         );
     }
     println!();

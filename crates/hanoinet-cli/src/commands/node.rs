@@ -354,7 +354,8 @@ pub struct UserAddArgs {
     #[arg(long)]
     pub name: String,
     /// officer (send and answer), supervisor (also approve), auditor (the ledger only), admin
-    /// (users only).
+    /// (users only), analyst (the response centre's reports and indicators), csam_analyst (also
+    /// the restricted queue of child sexual abuse material).
     #[arg(long, default_value = "officer", value_parser = parse_role)]
     pub role: Role,
 }

@@ -21,6 +21,11 @@ pub mod idempotency;
 pub mod ledger;
 pub mod listener;
 pub mod openapi;
+pub mod openapi_centre;
+pub mod public;
+pub mod public_feeds;
+pub mod public_pages;
+pub mod reports;
 pub mod views;
 
 /// A group of routes that remembers its paths, so the OpenAPI test can compare the router
@@ -54,6 +59,11 @@ impl Routes {
         self
     }
 
+    /// The routes as a router, for a listener of their own.
+    pub fn into_router(self) -> Router<Arc<Node>> {
+        self.router
+    }
+
     pub fn merge(mut self, other: Routes) -> Self {
         self.router = self.router.merge(other.router);
         self.paths.extend(other.paths);
@@ -73,6 +83,7 @@ impl Routes {
 fn all() -> Routes {
     api::routes()
         .merge(data::routes())
+        .merge(reports::routes())
         .merge(federation::routes())
         .merge(ledger::api_routes())
         .merge(ledger::federation_routes())

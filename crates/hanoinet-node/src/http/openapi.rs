@@ -10,7 +10,7 @@ use hanoinet_core::catalogue::{
 
 use crate::error::ErrorCode;
 
-fn error_response(description: &str) -> Value {
+pub(crate) fn error_response(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
 }
 
@@ -33,6 +33,11 @@ pub fn document() -> Value {
         for (name, schema) in crate::http::views::schemas() {
             schemas.insert(name, serde_json::to_value(schema).unwrap_or(Value::Null));
         }
+    }
+    if let Some(paths) = doc.pointer_mut("/paths").and_then(Value::as_object_mut)
+        && let Value::Object(more) = crate::http::openapi_centre::paths()
+    {
+        paths.extend(more);
     }
     complete(&mut doc);
     doc

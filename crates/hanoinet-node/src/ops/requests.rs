@@ -77,7 +77,10 @@ pub(crate) async fn prepare_outgoing(
     new: request::NewRequest,
     draft: bool,
 ) -> NodeResult<(NewOutgoing, RequestRecord)> {
-    crate::ops::access::require_officer(user)?;
+    // An analyst may draft a request (escalating reports); an officer submits it.
+    if !(draft && user.role.may_triage()) {
+        crate::ops::access::require_officer(user)?;
+    }
     let facts = new.facts.clone();
 
     // The requested node must be a registered node of another State.

@@ -50,6 +50,20 @@ pub struct FileConfig {
     /// Serve HTTPS (built-in TLS) instead of plain HTTP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsFiles>,
+    /// The response centre's public side, on a listener of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public: Option<PublicSide>,
+}
+
+/// `node.json` → `public`: where citizens reach the response centre.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicSide {
+    /// Address the public listener binds, e.g. `0.0.0.0:8080` (not the officers' `listen`).
+    pub listen: String,
+    /// Reports one client address may send per hour (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reports_per_hour: Option<u32>,
 }
 
 /// `node.json` → `tls`: PEM files, relative to the node directory unless absolute.
@@ -172,6 +186,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> anyhow::Result<NodeEntry> {
         escalation: Default::default(),
         http: Default::default(),
         tls: None,
+        public: None,
     };
     write(
         &dir.join(CONFIG_FILE),
@@ -203,6 +218,19 @@ pub fn load(dir: &Path, registry: Option<&Path>) -> anyhow::Result<(FileConfig, 
     let registry_file = read(&registry_path)?;
     let mut tunables = Tunables::default();
     config.http.apply(&mut tunables)?;
+    if let Some(p) = &config.public {
+        if p.listen == config.listen {
+            anyhow::bail!(
+                "node.json: public.listen must differ from listen: the public side has a listener of its own"
+            );
+        }
+        if let Some(n) = p.reports_per_hour {
+            if n == 0 {
+                anyhow::bail!("node.json: public.reports_per_hour must be at least 1");
+            }
+            tunables.public_reports_per_hour = n;
+        }
+    }
     let (tls, peer_roots) = match &config.tls {
         None => (None, Vec::new()),
         Some(t) => {
@@ -233,6 +261,7 @@ pub fn load(dir: &Path, registry: Option<&Path>) -> anyhow::Result<(FileConfig, 
         escalation: config.escalation.clone(),
         tls,
         peer_roots,
+        public_listen: config.public.as_ref().map(|p| p.listen.clone()),
     };
     crate::node::check_identity(&node)?;
     Ok((config, node))

@@ -4,3 +4,4 @@
 
 pub mod dir;
 pub mod network;
+pub mod sample_reports;

@@ -39,6 +39,15 @@ pub struct NetworkNode {
     /// A supervisor's bearer token: approves requests others wrote (four eyes) (demo data).
     #[serde(default)]
     pub supervisor_token: String,
+    /// An analyst's bearer token: the response centre's triage (demo data).
+    #[serde(default)]
+    pub analyst_token: String,
+    /// A child-protection analyst's bearer token: also the restricted queue (demo data).
+    #[serde(default)]
+    pub csam_analyst_token: String,
+    /// Where the node's public side (the response centre) is, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
     /// The node's directory.
     pub dir: PathBuf,
     /// The web console and its demo users (written by `hanoinet demo`).
@@ -272,6 +281,9 @@ pub async fn provision(
         let token = add_user(&store, &spec.id, "officer", Role::Officer).await?;
         let auditor_token = add_user(&store, &spec.id, "auditor", Role::Auditor).await?;
         let supervisor_token = add_user(&store, &spec.id, "supervisor", Role::Supervisor).await?;
+        let analyst_token = add_user(&store, &spec.id, "analyst", Role::Analyst).await?;
+        let csam_analyst_token =
+            add_user(&store, &spec.id, "csam-analyst", Role::CsamAnalyst).await?;
         // The admin works in the console only (users and their sign-in); its API token opens
         // nothing and is not kept.
         add_user(&store, &spec.id, "admin", Role::Admin).await?;
@@ -282,6 +294,9 @@ pub async fn provision(
             token,
             auditor_token,
             supervisor_token,
+            analyst_token,
+            csam_analyst_token,
+            public_url: None,
             dir: ndir,
             console: None,
         });
@@ -485,7 +500,10 @@ pub async fn start_node_durable(
     durability: Durability,
 ) -> anyhow::Result<crate::NodeHandle> {
     let (file, mut config) = dir::load(&node.dir, None)?;
+    // What node.json says of the public side stays.
+    let per_hour = config.tunables.public_reports_per_hour;
     config.tunables = tunables;
+    config.tunables.public_reports_per_hour = per_hour;
     let store = Store::connect_with(&file.database, durability)
         .await
         .with_context(|| format!("opening {}", file.database))?;
@@ -534,4 +552,43 @@ pub async fn rotate_token(
         .await?
         .ok_or_else(|| anyhow::anyhow!("no enabled user named {name:?}"))?;
     Ok(token)
+}
+
+/// Gives every node of a local network a public side (the response centre's listener) on its
+/// own port (`listen`'s port + `offset`), unless its node.json has one, and writes each one's
+/// URL into `network.json` (`nodes[].public_url`).
+pub fn ensure_public_sides(
+    network_dir: &Path,
+    net: &mut NetworkFile,
+    offset: u16,
+) -> anyhow::Result<()> {
+    for n in &mut net.nodes {
+        let path = n.dir.join(dir::CONFIG_FILE);
+        let mut config: serde_json::Value = serde_json::from_str(&dir::read(&path)?)
+            .with_context(|| format!("{} is malformed", path.display()))?;
+        let listen = match config.pointer("/public/listen").and_then(|v| v.as_str()) {
+            Some(l) => l.to_owned(),
+            None => {
+                let own: std::net::SocketAddr = config["listen"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .parse()
+                    .with_context(|| format!("{}: listen is not an address", path.display()))?;
+                let port = own
+                    .port()
+                    .checked_add(offset)
+                    .context("no port left for the public side")?;
+                let l = std::net::SocketAddr::new(own.ip(), port).to_string();
+                config["public"] = serde_json::json!({"listen": l});
+                dir::write(&path, &serde_json::to_string_pretty(&config)?)?;
+                l
+            }
+        };
+        n.public_url = Some(format!("http://{listen}/"));
+    }
+    dir::write(
+        &network_dir.join(NETWORK_FILE),
+        &serde_json::to_string_pretty(net)?,
+    )?;
+    Ok(())
 }

@@ -28,6 +28,7 @@ pub async fn tick(state: &Node) -> NodeResult<()> {
     escalate_overdue(state).await?;
     preservations(state).await?;
     crate::ops::data::purge_due(state).await?;
+    crate::ops::triage::purge_due(state).await?;
     let now = state.clock.now();
     state
         .store

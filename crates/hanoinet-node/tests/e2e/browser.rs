@@ -23,6 +23,82 @@ both_backends!(
     browser_data_with_their_conditions
 );
 
+/// A citizen reports a scam on a phone, in Arabic (right to left), on the public side: the form,
+/// its faults, the code and secret, the status; every page accessible and not wider than the
+/// phone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_a_citizen_reports_on_a_phone_in_arabic() {
+    let net = Net::start_with(
+        hanoinet_store::testing::Backend::Sqlite,
+        &IDS,
+        std::sync::Arc::new(hanoinet_core::SystemClock),
+        |n| {
+            if n.id.as_str() == "VNM/247" {
+                let path = n.dir.join("node.json");
+                let mut config: Value =
+                    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                config["public"] = json!({"listen": "127.0.0.1:0"});
+                std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+            }
+        },
+    )
+    .await;
+    let base = format!("http://{}", net.node(VNM).public_addr.unwrap());
+    let driver = Driver::start().await;
+    let p = Page::new(
+        driver.browser_sized(390, 844, "ar").await,
+        &base,
+        "public-phone-ar",
+    );
+    // The browser's language chooses Arabic.
+    p.goto("/").await;
+    assert_eq!(p.js("return document.documentElement.dir;").await, "rtl");
+    p.check("home").await;
+    p.goto("/report").await;
+    p.check("report").await;
+    // A fault first: a phone number that is not one.
+    p.find("#category")
+        .await
+        .select_by_value("scam_call")
+        .await
+        .unwrap();
+    p.type_into("#description", "اتصل بي شخص ادعى أنه من المصرف")
+        .await;
+    p.find("#ind_type_0")
+        .await
+        .select_by_value("phone")
+        .await
+        .unwrap();
+    p.type_into("#ind_value_0", "ليس رقما").await;
+    p.submit("button[type=submit]").await;
+    assert!(p.has("#errors").await);
+    assert_eq!(
+        p.js("return document.querySelector('#ind_value_0').getAttribute('aria-invalid');")
+            .await,
+        "true"
+    );
+    p.check("report-faults").await;
+    // Corrected: the code and the secret.
+    p.type_into("#ind_value_0", "0912 345 678").await;
+    p.submit("button[type=submit]").await;
+    let code = p.text("#report-code").await;
+    let secret = p.text("#report-secret").await;
+    assert!(code.starts_with("VN-"), "{code}");
+    p.check("reported").await;
+    p.goto("/status").await;
+    p.type_into("#code", &code).await;
+    p.type_into("#secret", &secret).await;
+    p.submit("button[type=submit]").await;
+    assert!(p.text("#report-status").await.contains("مستلم"));
+    p.check("status").await;
+    p.goto("/check?type=phone&value=0912345678").await;
+    assert!(p.has("#check-result").await);
+    p.check("check").await;
+    p.goto("/warnings").await;
+    p.check("warnings").await;
+    p.c.close().await.unwrap();
+}
+
 /// Every page in every language (on SQLite: the pages are the same on both backends).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_every_page_in_every_language() {
@@ -81,14 +157,20 @@ impl Driver {
 
     /// A new browser (its own profile, so its own cookies), 1280×720, headless.
     pub async fn browser(&self) -> Client {
+        self.browser_sized(1280, 720, "en-US").await
+    }
+
+    /// A new browser with this window and language (a phone: 390×844).
+    pub async fn browser_sized(&self, width: u32, height: u32, lang: &str) -> Client {
         let chrome = std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let caps = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chrome,
                 "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                         "--disable-gpu", "--window-size=1280,720", "--lang=en-US",
+                         "--disable-gpu", format!("--window-size={width},{height}"), format!("--lang={lang}"),
                          "--force-device-scale-factor=1", "--hide-scrollbars"],
+                "prefs": {"intl.accept_languages": lang},
             },
         });
         let serde_json::Value::Object(caps) = caps else {
@@ -245,7 +327,7 @@ impl Page {
         self.accessible(name).await;
         let w = self.weight().await;
         assert!(w <= MAX_PAGE_BYTES, "{name} weighs {w} bytes");
-        // Usable at 1280×720: nothing wider than the window.
+        // Usable in its window (1280×720, or a phone's): nothing wider than the window.
         let overflow = self
             .js("return document.documentElement.scrollWidth > window.innerWidth;")
             .await;

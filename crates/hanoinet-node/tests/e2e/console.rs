@@ -282,7 +282,17 @@ async fn demo_console_users_sign_in_from_network_json(backend: hanoinet_store::t
     );
     let mut roles: Vec<&str> = console.users.iter().map(|u| u.role.as_str()).collect();
     roles.sort();
-    assert_eq!(roles, ["admin", "auditor", "officer", "supervisor"]);
+    assert_eq!(
+        roles,
+        [
+            "admin",
+            "analyst",
+            "auditor",
+            "csam_analyst",
+            "officer",
+            "supervisor"
+        ]
+    );
     let officer = console
         .users
         .iter()

@@ -18,6 +18,7 @@ mod ledger;
 mod lifecycle;
 mod operations;
 mod registry;
+mod response_centre;
 mod signin;
 mod tls;
 mod types;

@@ -13,7 +13,7 @@ use crate::node::Node;
 
 const HTMX: &str = include_str!("../../../assets/vendor/htmx-2.0.11.min.js");
 const SSE: &str = include_str!("../../../assets/vendor/htmx-ext-sse-2.2.4.js");
-const CSS: &str = include_str!("../../../assets/console.css");
+pub(crate) const CSS: &str = include_str!("../../../assets/console.css");
 const JS: &str = include_str!("../../../assets/console.js");
 
 /// `integrity` of `htmx.min.js` (htmx.org 2.0.11).

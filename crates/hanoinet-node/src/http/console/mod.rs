@@ -13,7 +13,7 @@
 #![allow(clippy::result_large_err)]
 
 mod admin;
-mod assets;
+pub(crate) mod assets;
 mod audit;
 mod case;
 mod events;
@@ -68,7 +68,7 @@ pub fn router() -> Router<Arc<Node>> {
 }
 
 /// Headers on every console answer, and the same-origin rule for every POST.
-async fn protect(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+pub(crate) async fn protect(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     if req.method() == axum::http::Method::POST && !same_origin(req.headers()) {
         let lang = negotiate(None, None, accept_language(req.headers()));
         return bare(
@@ -158,7 +158,7 @@ fn set_cookie(value: &str, secure: bool, clear: bool) -> HeaderValue {
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn accept_language(h: &HeaderMap) -> Option<&str> {
+pub(crate) fn accept_language(h: &HeaderMap) -> Option<&str> {
     h.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())
 }
 
@@ -217,6 +217,7 @@ fn menu(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/registry", "nav-registry"),
             ("/settings", "nav-settings"),
         ],
+        Role::Analyst | Role::CsamAnalyst => &[("/settings", "nav-settings")],
     }
 }
 
@@ -378,7 +379,7 @@ fn bare(lang: Lang, status: StatusCode, title: &str, text: &str) -> Response {
     )
 }
 
-fn internal(e: NodeError) -> Response {
+pub(crate) fn internal(e: NodeError) -> Response {
     tracing::error!(error = ?e, "console page failed");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
