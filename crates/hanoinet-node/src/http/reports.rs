@@ -360,21 +360,7 @@ async fn statistics(
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(statistics_view(&s)).into_response()),
         Some("csv") => {
-            // One table: the weekly counts, then the losses, then the indicator types, each row
-            // saying which it is (RFC 4180; every value is a code, a date or a number).
-            let mut csv = String::from("table,week,category,currency,type,count,amount\r\n");
-            for w in &s.weeks {
-                csv += &format!("reports,{},{},,,{},\r\n", w.week, w.category, w.reports);
-            }
-            for (c, m, n) in &s.losses {
-                csv += &format!("losses,,,{c},,{n},{}\r\n", amount(*m, c));
-            }
-            for (t, n) in &s.indicator_types {
-                csv += &format!("indicator_types,,,,{t},{n},\r\n");
-            }
-            if let Some(m) = s.median_minutes_to_triage {
-                csv += &format!("median_minutes_to_triage,,,,,{},{m}\r\n", s.triaged);
-            }
+            let csv = crate::ops::statistics::to_csv(&s);
             Ok((
                 [
                     (

@@ -176,6 +176,26 @@ pub async fn publish_warning(
     Ok(w)
 }
 
+/// The figures as one CSV table (RFC 4180): the weekly counts, then the losses, then the
+/// indicator types, each row saying which it is; every value is a code, a date or a number.
+pub fn to_csv(s: &Statistics) -> String {
+    use hanoinet_indicators::report::format_amount as amount;
+    let mut csv = String::from("table,week,category,currency,type,count,amount\r\n");
+    for w in &s.weeks {
+        csv += &format!("reports,{},{},,,{},\r\n", w.week, w.category, w.reports);
+    }
+    for (c, m, n) in &s.losses {
+        csv += &format!("losses,,,{c},,{n},{}\r\n", amount(*m, c));
+    }
+    for (t, n) in &s.indicator_types {
+        csv += &format!("indicator_types,,,,{t},{n},\r\n");
+    }
+    if let Some(m) = s.median_minutes_to_triage {
+        csv += &format!("median_minutes_to_triage,,,,,{},{m}\r\n", s.triaged);
+    }
+    csv
+}
+
 /// A field error for a bad parameter.
 pub fn bad(field: &str, message: String) -> NodeError {
     NodeError::invalid(FieldError::new(field, FieldCode::Invalid, message, None))

@@ -19,6 +19,7 @@ mod lifecycle;
 mod operations;
 mod registry;
 mod response_centre;
+mod response_centre_console;
 mod signin;
 mod tls;
 mod types;

@@ -19,7 +19,7 @@ both_backends!(
 );
 
 /// The usual network, VNM with a public side on a port of its own.
-async fn centre(backend: hanoinet_store::testing::Backend) -> Net {
+pub(crate) async fn centre(backend: hanoinet_store::testing::Backend) -> Net {
     centre_on(backend, std::sync::Arc::new(hanoinet_core::SystemClock)).await
 }
 
@@ -39,14 +39,14 @@ async fn centre_on(
     .await
 }
 
-fn public(net: &Net) -> String {
+pub(crate) fn public(net: &Net) -> String {
     format!(
         "http://{}",
         net.node(VNM).public_addr.expect("a public listener")
     )
 }
 
-async fn post_report(net: &Net, body: Value) -> (u16, Value) {
+pub(crate) async fn post_report(net: &Net, body: Value) -> (u16, Value) {
     let resp = net
         .http
         .post(format!("{}/public/v1/reports", public(net)))
@@ -58,7 +58,7 @@ async fn post_report(net: &Net, body: Value) -> (u16, Value) {
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-async fn report_status(net: &Net, code: &str, secret: Option<&str>) -> (u16, Value) {
+pub(crate) async fn report_status(net: &Net, code: &str, secret: Option<&str>) -> (u16, Value) {
     let mut req = net
         .http
         .get(format!("{}/public/v1/reports/{code}", public(net)));
@@ -70,7 +70,7 @@ async fn report_status(net: &Net, code: &str, secret: Option<&str>) -> (u16, Val
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-async fn check(net: &Net, kind: &str, value: &str) -> (u16, Value) {
+pub(crate) async fn check(net: &Net, kind: &str, value: &str) -> (u16, Value) {
     let resp = net
         .http
         .get(format!("{}/public/v1/check", public(net)))
@@ -82,7 +82,7 @@ async fn check(net: &Net, kind: &str, value: &str) -> (u16, Value) {
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-fn analyst(net: &Net) -> &str {
+pub(crate) fn analyst(net: &Net) -> &str {
     &net.file.nodes[VNM].analyst_token
 }
 
@@ -427,7 +427,7 @@ async fn report_triage_confirm_and_the_public_check_finds_it(
 }
 
 /// The ledger's entries as text, once they are integrated.
-async fn eventually_entries(store: &hanoinet_store::Store) -> Vec<String> {
+pub(crate) async fn eventually_entries(store: &hanoinet_store::Store) -> Vec<String> {
     let mut out = Vec::new();
     assert!(
         eventually(std::time::Duration::from_secs(10), || async {

@@ -16,6 +16,8 @@ mod admin;
 pub(crate) mod assets;
 mod audit;
 mod case;
+mod centre;
+mod centre_figures;
 mod events;
 mod forms;
 mod give;
@@ -57,6 +59,8 @@ pub fn router() -> Router<Arc<Node>> {
         .merge(sign_in::routes())
         .merge(requests::routes())
         .merge(case::routes())
+        .merge(centre::routes())
+        .merge(centre_figures::routes())
         .merge(give::routes())
         .merge(audit::routes())
         .merge(registry::routes())
@@ -194,6 +198,7 @@ fn menu(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/requests/new", "nav-new"),
             ("/alerts", "nav-alerts"),
             ("/registry", "nav-registry"),
+            ("/statistics", "nav-statistics"),
             ("/settings", "nav-settings"),
         ],
         Role::Supervisor => &[
@@ -204,6 +209,7 @@ fn menu(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/alerts", "nav-alerts"),
             ("/registry", "nav-registry"),
             ("/audit", "nav-audit"),
+            ("/statistics", "nav-statistics"),
             ("/settings", "nav-settings"),
         ],
         Role::Auditor => &[
@@ -217,7 +223,21 @@ fn menu(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/registry", "nav-registry"),
             ("/settings", "nav-settings"),
         ],
-        Role::Analyst | Role::CsamAnalyst => &[("/settings", "nav-settings")],
+        Role::Analyst => &[
+            ("/reports", "nav-reports"),
+            ("/indicators", "nav-indicators"),
+            ("/warnings", "nav-warnings"),
+            ("/statistics", "nav-statistics"),
+            ("/settings", "nav-settings"),
+        ],
+        Role::CsamAnalyst => &[
+            ("/reports", "nav-reports"),
+            ("/reports?queue=restricted", "nav-restricted"),
+            ("/indicators", "nav-indicators"),
+            ("/warnings", "nav-warnings"),
+            ("/statistics", "nav-statistics"),
+            ("/settings", "nav-settings"),
+        ],
     }
 }
 

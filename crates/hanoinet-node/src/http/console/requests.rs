@@ -242,9 +242,9 @@ async fn choose_type(c: Console) -> Response {
 }
 
 /// A node of another State the request can go to.
-struct Peer {
-    id: String,
-    label: String,
+pub(super) struct Peer {
+    pub id: String,
+    pub label: String,
 }
 
 #[derive(Template)]
@@ -264,7 +264,7 @@ struct NewRequestPage {
     summary: Vec<(Option<String>, String)>,
 }
 
-fn peers(state: &Node) -> Vec<Peer> {
+pub(super) fn peers(state: &Node) -> Vec<Peer> {
     let mut out: Vec<Peer> = state
         .registry()
         .nodes
