@@ -405,20 +405,23 @@ async fn publish_warning(
             k,
         ));
     }
-    let text = |k: &str| {
-        obj.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
+    // Each member is a string when present (a number or an object is named, never read as
+    // absent).
+    let string = |k: &str, expected: &str| match obj.get(k) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(other) => Err(bad_param(k, expected, &other.to_string())),
     };
-    let category = match obj.get("category").and_then(Value::as_str) {
+    let title = string("title", "a string")?.unwrap_or_default().to_owned();
+    let text = string("body", "a string")?.unwrap_or_default().to_owned();
+    let category = match string("category", "a report category")? {
         None => None,
         Some(c) => Some(
             hanoinet_indicators::report::Category::parse(c)
                 .ok_or_else(|| bad_param("category", "a report category", c))?,
         ),
     };
-    let language = match obj.get("language").and_then(Value::as_str) {
+    let language = match string("language", "ar, en, es, fr, ru, vi or zh")? {
         None => crate::http::i18n::Lang::En,
         Some(l) => crate::http::i18n::Lang::parse(l)
             .ok_or_else(|| bad_param("language", "ar, en, es, fr, ru, vi or zh", l))?,
@@ -426,8 +429,8 @@ async fn publish_warning(
     let w = crate::ops::statistics::publish_warning(
         &state,
         &user,
-        &text("title"),
-        &text("body"),
+        &title,
+        &text,
         category,
         language.as_str(),
     )

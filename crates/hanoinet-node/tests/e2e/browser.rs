@@ -637,6 +637,34 @@ async fn browser_every_page(backend: hanoinet_store::testing::Backend) {
     let supervisor = enrol(&net, VNM, "supervisor").await;
     let auditor = enrol(&net, VNM, "auditor").await;
     let admin = enrol(&net, VNM, "admin").await;
+    let analyst = enrol(&net, VNM, "analyst").await;
+    // The demo's sample reports, for the response centre's pages.
+    hanoinet_node::provision::sample_reports::seed(&net.node(VNM).state)
+        .await
+        .unwrap();
+    let report = net
+        .store(VNM)
+        .reports(&hanoinet_store::ReportFilter {
+            restricted: Some(false),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .remove(0)
+        .id;
+    let indicator = net
+        .store(VNM)
+        .indicators(&hanoinet_store::IndicatorFilter {
+            status: None,
+            kind: None,
+            restricted: false,
+            limit: 1,
+        })
+        .await
+        .unwrap()
+        .remove(0)
+        .hash;
     // Something on every page: an incoming request, an outgoing one, one awaiting approval.
     let incoming = net.send(FRA, VNM).await;
     net.wait_status(VNM, &incoming, "delivered").await;
@@ -672,12 +700,24 @@ async fn browser_every_page(backend: hanoinet_store::testing::Backend) {
         ),
         ("auditor", vec!["/audit".into()]),
         ("admin", vec!["/admin".into()]),
+        (
+            "analyst",
+            vec![
+                "/reports".into(),
+                format!("/reports/{report}"),
+                "/indicators".into(),
+                format!("/indicators/{indicator}"),
+                "/warnings".into(),
+                "/statistics".into(),
+            ],
+        ),
     ];
     let secrets = [
         ("officer", &officer),
         ("supervisor", &supervisor),
         ("auditor", &auditor),
         ("admin", &admin),
+        ("analyst", &analyst),
     ];
     for (role, paths) in &pages {
         let secret = secrets.iter().find(|(r, _)| r == role).unwrap().1;
@@ -692,6 +732,8 @@ async fn browser_every_page(backend: hanoinet_store::testing::Backend) {
                 let name = format!(
                     "{role}{}-{lang}",
                     path.replace(&incoming, "incoming")
+                        .replace(&report, "report")
+                        .replace(&indicator, "indicator")
                         .replace(&outgoing, "outgoing")
                         .replace(&waiting, "awaiting-approval")
                         .replace('/', "-")
@@ -717,7 +759,9 @@ async fn browser_every_page(backend: hanoinet_store::testing::Backend) {
             p.find("main h1").await;
             p.check(&format!(
                 "{role}{}-phone",
-                path.replace('/', "-")
+                path.replace(&report, "report")
+                    .replace(&indicator, "indicator")
+                    .replace('/', "-")
                     .replace(&incoming, "incoming")
                     .replace(&outgoing, "outgoing")
                     .replace(&waiting, "awaiting-approval")
