@@ -2,6 +2,7 @@
 //! field (`indicators[2].value`), all of them at once, so a form can mark each.
 
 use crate::{Context, Indicator, IndicatorType, Raw, normalise};
+use hanoinet_core::request::FieldCode;
 use hanoinet_core::text::{Lines, TextError, clean};
 use jiff::{Timestamp, civil::Date, tz::TimeZone};
 use serde::Serialize;
@@ -131,13 +132,21 @@ pub struct Report {
 pub struct FieldError {
     /// The field, as a path (`loss.currency`, `indicators[1].value`).
     pub field: String,
+    /// What kind of fault (the API's `details[].code`; a form words it for the citizen).
+    pub code: FieldCode,
     /// What is wrong, in a sentence.
     pub message: String,
 }
 
-fn fault(errors: &mut Vec<FieldError>, field: impl Into<String>, message: impl Into<String>) {
+fn fault(
+    errors: &mut Vec<FieldError>,
+    field: impl Into<String>,
+    code: FieldCode,
+    message: impl Into<String>,
+) {
     errors.push(FieldError {
         field: field.into(),
+        code,
         message: message.into(),
     });
 }
@@ -157,7 +166,12 @@ const FIELDS: &[&str] = &[
 pub fn check(body: &Value, cx: &Context, now: Timestamp) -> Result<Report, Vec<FieldError>> {
     let mut errors = Vec::new();
     let Some(obj) = body.as_object() else {
-        fault(&mut errors, "body", "must be a JSON object");
+        fault(
+            &mut errors,
+            "body",
+            FieldCode::Invalid,
+            "must be a JSON object",
+        );
         return Err(errors);
     };
     for key in obj.keys() {
@@ -165,6 +179,7 @@ pub fn check(body: &Value, cx: &Context, now: Timestamp) -> Result<Report, Vec<F
             fault(
                 &mut errors,
                 key.as_str(),
+                FieldCode::UnknownField,
                 format!("is not a field of a report (fields: {})", FIELDS.join(", ")),
             );
         }
@@ -174,6 +189,7 @@ pub fn check(body: &Value, cx: &Context, now: Timestamp) -> Result<Report, Vec<F
             fault(
                 &mut errors,
                 "category",
+                FieldCode::Invalid,
                 format!("must be one of {}", names(Category::ALL)),
             );
             None
@@ -182,12 +198,18 @@ pub fn check(body: &Value, cx: &Context, now: Timestamp) -> Result<Report, Vec<F
             fault(
                 &mut errors,
                 "category",
+                FieldCode::Missing,
                 format!("is required: one of {}", names(Category::ALL)),
             );
             None
         }
         Some(_) => {
-            fault(&mut errors, "category", "must be a string");
+            fault(
+                &mut errors,
+                "category",
+                FieldCode::Invalid,
+                "must be a string",
+            );
             None
         }
     };
@@ -207,12 +229,18 @@ pub fn check(body: &Value, cx: &Context, now: Timestamp) -> Result<Report, Vec<F
             fault(
                 &mut errors,
                 "payment_method",
+                FieldCode::Invalid,
                 format!("must be one of {}", names(PaymentMethod::ALL)),
             );
             None
         }),
         Some(_) => {
-            fault(&mut errors, "payment_method", "must be a string");
+            fault(
+                &mut errors,
+                "payment_method",
+                FieldCode::Invalid,
+                "must be a string",
+            );
             None
         }
     };
@@ -220,7 +248,12 @@ pub fn check(body: &Value, cx: &Context, now: Timestamp) -> Result<Report, Vec<F
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(_) => {
-            fault(&mut errors, "consent", "must be true or false");
+            fault(
+                &mut errors,
+                "consent",
+                FieldCode::Invalid,
+                "must be true or false",
+            );
             false
         }
     };
@@ -229,6 +262,7 @@ pub fn check(body: &Value, cx: &Context, now: Timestamp) -> Result<Report, Vec<F
         fault(
             &mut errors,
             "contact",
+            FieldCode::NotAllowed,
             "is kept only with the reporter's consent: set consent to true, or leave contact out",
         );
     }
@@ -242,6 +276,7 @@ pub fn check(body: &Value, cx: &Context, now: Timestamp) -> Result<Report, Vec<F
         fault(
             &mut errors,
             "description",
+            FieldCode::Missing,
             "is required when no indicator is given",
         );
     }
@@ -281,12 +316,12 @@ fn text(
             Ok(t) => Some(t),
             Err(TextError::Empty) => None,
             Err(e) => {
-                fault(errors, field, e.to_string());
+                fault(errors, field, e.code(), e.to_string());
                 None
             }
         },
         Some(_) => {
-            fault(errors, field, "must be a string");
+            fault(errors, field, FieldCode::Invalid, "must be a string");
             None
         }
     }
@@ -307,6 +342,7 @@ fn occurred(
             fault(
                 errors,
                 "occurred_at",
+                FieldCode::Invalid,
                 "must be a date (2026-11-30) or a time (2026-11-30T21:15:00+07:00)",
             );
             return None;
@@ -322,16 +358,27 @@ fn occurred(
         fault(
             errors,
             "occurred_at",
+            FieldCode::Invalid,
             "must be a date (2026-11-30) or a time (2026-11-30T21:15:00+07:00)",
         );
         return None;
     };
     let earliest = Timestamp::from_second(631_152_000).unwrap_or(Timestamp::UNIX_EPOCH); // 1990-01-01
     if at > now + jiff::SignedDuration::from_hours(24) {
-        fault(errors, "occurred_at", "is in the future");
+        fault(
+            errors,
+            "occurred_at",
+            FieldCode::OutOfRange,
+            "is in the future",
+        );
         None
     } else if at < earliest {
-        fault(errors, "occurred_at", "is before 1990");
+        fault(
+            errors,
+            "occurred_at",
+            FieldCode::OutOfRange,
+            "is before 1990",
+        );
         None
     } else {
         Some(at)
@@ -348,6 +395,7 @@ fn loss(obj: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<Loss> 
             fault(
                 errors,
                 "loss",
+                FieldCode::Invalid,
                 "must be an object: {\"amount\": 1500000, \"currency\": \"VND\"}",
             );
             return None;
@@ -358,6 +406,7 @@ fn loss(obj: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<Loss> 
             fault(
                 errors,
                 format!("loss.{key}"),
+                FieldCode::UnknownField,
                 "is not a field of a loss (amount, currency)",
             );
         }
@@ -371,6 +420,7 @@ fn loss(obj: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<Loss> 
                         fault(
                             errors,
                             "loss.currency",
+                            FieldCode::Invalid,
                             "is not a currency of money (it has no minor unit)",
                         );
                         None
@@ -380,6 +430,7 @@ fn loss(obj: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<Loss> 
                     fault(
                         errors,
                         "loss.currency",
+                        FieldCode::Invalid,
                         "is not an ISO 4217 currency code (like VND, USD, EUR)",
                     );
                     None
@@ -390,6 +441,7 @@ fn loss(obj: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<Loss> 
             fault(
                 errors,
                 "loss.currency",
+                FieldCode::Missing,
                 "is required: an ISO 4217 currency code (like VND, USD, EUR)",
             );
             None
@@ -399,7 +451,12 @@ fn loss(obj: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<Loss> 
         Some(Value::Number(n)) => Some(n.to_string()),
         Some(Value::String(s)) => Some(s.trim().to_owned()),
         _ => {
-            fault(errors, "loss.amount", "is required: a positive number");
+            fault(
+                errors,
+                "loss.amount",
+                FieldCode::Missing,
+                "is required: a positive number",
+            );
             None
         }
     };
@@ -407,7 +464,7 @@ fn loss(obj: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<Loss> 
     let minor = match minor_units(&amount?, exponent) {
         Ok(m) => m,
         Err(why) => {
-            fault(errors, "loss.amount", why);
+            fault(errors, "loss.amount", FieldCode::Invalid, why);
             return None;
         }
     };
@@ -466,6 +523,7 @@ fn indicators(
             fault(
                 errors,
                 "indicators",
+                FieldCode::Invalid,
                 "must be a list of {\"type\", \"value\"}",
             );
             return Vec::new();
@@ -475,6 +533,7 @@ fn indicators(
         fault(
             errors,
             "indicators",
+            FieldCode::OutOfRange,
             format!("has more than {MAX_INDICATORS} items"),
         );
         return Vec::new();
@@ -486,6 +545,7 @@ fn indicators(
             fault(
                 errors,
                 format!("indicators[{i}]"),
+                FieldCode::Invalid,
                 "must be an object {\"type\", \"value\"}",
             );
             continue;
@@ -495,6 +555,7 @@ fn indicators(
                 fault(
                     errors,
                     at(key),
+                    FieldCode::UnknownField,
                     "is not a field of an indicator (type, value, bank, platform)",
                 );
             }
@@ -507,6 +568,7 @@ fn indicators(
             fault(
                 errors,
                 at("type"),
+                FieldCode::Invalid,
                 format!("must be one of {}", names(IndicatorType::ALL)),
             );
             continue;
@@ -522,12 +584,13 @@ fn indicators(
             fault(
                 errors,
                 format!("indicators[{i}]"),
+                FieldCode::Invalid,
                 "value, bank and platform must be strings",
             );
             continue;
         };
         let Some(value) = value else {
-            fault(errors, at("value"), "is required");
+            fault(errors, at("value"), FieldCode::Missing, "is required");
             continue;
         };
         match normalise(
@@ -544,7 +607,7 @@ fn indicators(
                     out.push(ind);
                 }
             }
-            Err(r) => fault(errors, at(r.field), r.reason),
+            Err(r) => fault(errors, at(r.field), FieldCode::Invalid, r.reason),
         }
     }
     out

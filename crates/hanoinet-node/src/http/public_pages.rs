@@ -12,6 +12,7 @@ use axum::extract::{ConnectInfo, Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use hanoinet_core::request::FieldCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -348,11 +349,17 @@ async fn report_form(
                         lang.text(key)
                     }
                 };
+                let kind = f
+                    .field
+                    .strip_prefix("indicators[")
+                    .and_then(|r| r.split_once(']'))
+                    .and_then(|(n, _)| n.parse::<usize>().ok())
+                    .and_then(|n| rows.get(n))
+                    .and_then(|r| form.rows.get(*r))
+                    .and_then(|row| IndicatorType::parse(&row.0));
+                let message = lang.text(fault_key(&f.field, f.code, kind));
                 bad.push(f.field.clone());
-                errors.push(Shown {
-                    label,
-                    message: f.message,
-                });
+                errors.push(Shown { label, message });
             }
             page(
                 ReportPage::new(lang, form, errors, bad),
@@ -360,6 +367,48 @@ async fn report_form(
             )
         }
         Err(e) => crate::http::console::internal(e),
+    }
+}
+
+/// The message a citizen reads for a fault in the form: by the field and the kind of fault,
+/// and for a number, link or account by its type (never the API's English sentence).
+fn fault_key(field: &str, code: FieldCode, kind: Option<IndicatorType>) -> &'static str {
+    match code {
+        FieldCode::TooLong => return "invalid-too_long",
+        FieldCode::ControlCharacter => return "invalid-control_character",
+        FieldCode::BidiControl => return "invalid-bidi_control",
+        _ => {}
+    }
+    if field.starts_with("indicators[") {
+        return match field.rsplit_once('.').map(|(_, tail)| tail) {
+            Some("bank") => "pub-fault-bank",
+            Some("platform") => "pub-fault-platform",
+            Some("type") => "pub-fault-choose",
+            Some("value") if code == FieldCode::Missing => "pub-fault-required",
+            _ => match kind {
+                Some(IndicatorType::Phone) => "pub-fault-phone",
+                Some(IndicatorType::Url) => "pub-fault-url",
+                Some(IndicatorType::Domain) => "pub-fault-domain",
+                Some(IndicatorType::Email) => "pub-fault-email",
+                Some(IndicatorType::Iban) => "pub-fault-iban",
+                Some(IndicatorType::BankAccount) => "pub-fault-bank_account",
+                Some(IndicatorType::CryptoAddress) => "pub-fault-crypto_address",
+                Some(IndicatorType::SocialHandle) => "pub-fault-social_handle",
+                Some(IndicatorType::SmsSender) => "pub-fault-sms_sender",
+                None => "pub-fault-choose",
+            },
+        };
+    }
+    match (field, code) {
+        ("category", _) => "pub-fault-category",
+        ("occurred_at", FieldCode::OutOfRange) => "pub-fault-date-range",
+        ("occurred_at", _) => "pub-fault-date",
+        ("loss" | "loss.amount", _) => "pub-fault-amount",
+        ("loss.currency", _) => "pub-fault-currency",
+        ("contact", FieldCode::NotAllowed) => "pub-fault-consent",
+        ("description", FieldCode::Missing) => "pub-fault-nothing",
+        ("indicators", _) => "pub-fault-too-many",
+        _ => "invalid-invalid",
     }
 }
 

@@ -63,14 +63,7 @@ pub fn field_errors(faults: Vec<report::FieldError>) -> NodeError {
     NodeError::Invalid(
         faults
             .into_iter()
-            .map(|f| {
-                FieldError::new(
-                    &f.field,
-                    FieldCode::Invalid,
-                    format!("{} {}", f.field, f.message),
-                    None,
-                )
-            })
+            .map(|f| FieldError::new(&f.field, f.code, format!("{} {}", f.field, f.message), None))
             .collect(),
     )
 }

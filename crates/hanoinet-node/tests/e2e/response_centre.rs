@@ -974,6 +974,39 @@ async fn citizens_report_through_the_form_without_javascript(
         html.contains("Money lost") && html.contains("consent"),
         "{html}"
     );
+    // Each fault in the citizen's words (the phone row's, the amount's, the consent's), never
+    // the API's English sentence.
+    for words in [
+        "This is not a phone number we can read",
+        "Write the amount with digits only",
+        "Tick the box to let us keep your contact",
+    ] {
+        assert!(html.contains(words), "{words}: {html}");
+    }
+    assert!(!html.contains("is kept only with the reporter"), "{html}");
+    let (status, html) = form(
+        &net,
+        "/report",
+        &[
+            ("lang", "vi"),
+            ("category", "scam_sms"),
+            ("occurred_at", "2099-01-01"),
+            ("loss_amount", "100"),
+            ("loss_currency", "XYZ"),
+            ("ind_type_0", "iban"),
+            ("ind_value_0", "GB82 WEST 1234 5698 7654 33"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422, "{html}");
+    for words in [
+        "Ngày phải trong khoảng từ năm 1990 đến hôm nay.",
+        "Hãy ghi mã tiền tệ gồm ba chữ cái",
+        "Số IBAN này không hợp lệ",
+    ] {
+        assert!(html.contains(words), "{words}: {html}");
+    }
+    assert!(!html.contains("ISO 4217"), "{html}");
 
     // A good one: the code and secret shown once; the status page (a POST, never a URL) follows it.
     let (status, html) = form(

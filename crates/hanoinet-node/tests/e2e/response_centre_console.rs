@@ -51,7 +51,10 @@ async fn analysts_triage_in_the_console(backend: hanoinet_store::testing::Backen
     let mut codes = Vec::new();
     for (phone, words) in [
         ("0912 345 678", "The caller said my account was frozen."),
-        ("+84912345678", "Same caller, asked for a transfer to a safe account."),
+        (
+            "+84912345678",
+            "Same caller, asked for a transfer to a safe account.",
+        ),
     ] {
         let (status, r) = post_report(
             &net,
@@ -148,13 +151,20 @@ async fn analysts_triage_in_the_console(backend: hanoinet_store::testing::Backen
         )
         .await;
     assert_eq!(ok.status, 303, "{}", ok.html);
-    assert_eq!(ok.location.as_deref(), Some(&*format!("/indicators/{hash}")));
+    assert_eq!(
+        ok.location.as_deref(),
+        Some(&*format!("/indicators/{hash}"))
+    );
     let (status, c) = check(&net, "phone", "0912 345 678").await;
     assert_eq!((status, c["listed"].as_bool()), (200, Some(true)), "{c}");
     let ind = a.get(&format!("/indicators/{hash}")).await;
     assert!(ind.html.contains("TLP:CLEAR") && ind.html.contains(&codes[1].0));
     let confirmed = a.get("/indicators?status=confirmed").await;
-    assert!(confirmed.html.contains("+84912345678"), "{}", confirmed.html);
+    assert!(
+        confirmed.html.contains("+84912345678"),
+        "{}",
+        confirmed.html
+    );
 
     // A note, then an empty one refused.
     let note = a
@@ -179,7 +189,11 @@ async fn analysts_triage_in_the_console(backend: hanoinet_store::testing::Backen
     let esc = a
         .post(
             &format!("/reports/{first}/escalate"),
-            &[("type", "preservation"), ("to", "FRA/247"), ("reports", &second)],
+            &[
+                ("type", "preservation"),
+                ("to", "FRA/247"),
+                ("reports", &second),
+            ],
         )
         .await;
     assert_eq!(esc.status, 303, "{}", esc.html);
@@ -239,7 +253,10 @@ async fn analysts_triage_in_the_console(backend: hanoinet_store::testing::Backen
             "/warnings",
             &[
                 ("title", "Calls from fake police officers"),
-                ("body", "The police never ask you to move money to a safe account."),
+                (
+                    "body",
+                    "The police never ask you to move money to a safe account.",
+                ),
                 ("category", "impersonation_of_authority"),
                 ("language", "en"),
             ],
@@ -248,10 +265,7 @@ async fn analysts_triage_in_the_console(backend: hanoinet_store::testing::Backen
     assert_eq!(w.status, 303, "{}", w.html);
     let public_page = net
         .http
-        .get(format!(
-            "{}/warnings",
-            crate::response_centre::public(&net)
-        ))
+        .get(format!("{}/warnings", crate::response_centre::public(&net)))
         .send()
         .await
         .unwrap()
@@ -263,7 +277,11 @@ async fn analysts_triage_in_the_console(backend: hanoinet_store::testing::Backen
     // Statistics: counted, and the CSV is the API's.
     let stats = a.get("/statistics").await;
     assert_eq!(stats.status, 200);
-    assert!(stats.html.contains("id=\"statistics-reports\">2<"), "{}", stats.html);
+    assert!(
+        stats.html.contains("id=\"statistics-reports\">2<"),
+        "{}",
+        stats.html
+    );
     assert!(!stats.html.contains("reporter@example.com"));
 
     // The restricted queue: not for an analyst; hidden by default from a csam analyst.
@@ -307,9 +325,12 @@ async fn analysts_triage_in_the_console(backend: hanoinet_store::testing::Backen
     assert_eq!(o.get("/reports").await.status, 403);
     assert_eq!(o.get(&format!("/reports/{first}")).await.status, 403);
     assert_eq!(
-        o.post(&format!("/indicators/{hash}/decision"), &[("decision", "false_positive")])
-            .await
-            .status,
+        o.post(
+            &format!("/indicators/{hash}/decision"),
+            &[("decision", "false_positive")]
+        )
+        .await
+        .status,
         403
     );
     let os = o.get("/statistics").await;

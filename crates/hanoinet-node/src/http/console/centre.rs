@@ -16,8 +16,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use hanoinet_core::request::FieldError;
-use hanoinet_indicators::report::{Category, ReportStatus, format_amount};
 use hanoinet_indicators::Tlp;
+use hanoinet_indicators::report::{Category, ReportStatus, format_amount};
 use hanoinet_store::{IndicatorLoss, Report, StoredIndicator};
 
 use super::requests::{Peer, peers, value_of};
@@ -110,7 +110,9 @@ pub(super) fn indicator_row(
         hash: i.hash.clone(),
         kind: c.lang.text(&format!("indicator-{}", i.kind.as_str())),
         value: (!i.restricted || reveal).then(|| i.canonical.clone()),
-        status: c.lang.text(&format!("indicator-status-{}", i.status.as_str())),
+        status: c
+            .lang
+            .text(&format!("indicator-status-{}", i.status.as_str())),
         tlp: i.tlp.map(Tlp::as_str),
         tlp_tag: i
             .tlp
@@ -422,15 +424,7 @@ async fn again(state: &Node, c: &Console, id: &str, e: NodeError) -> Response {
     match e {
         NodeError::Invalid(errors) => {
             let lines = error_lines(c.lang, &errors);
-            report_page(
-                state,
-                c,
-                id,
-                false,
-                lines,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            report_page(state, c, id, false, lines, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         e => c.failure(e),
     }

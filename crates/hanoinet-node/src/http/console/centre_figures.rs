@@ -127,7 +127,11 @@ struct IndicatorPage {
     expiry: String,
 }
 
-async fn indicator(State(state): State<Arc<Node>>, c: Console, Path(hash): Path<String>) -> Response {
+async fn indicator(
+    State(state): State<Arc<Node>>,
+    c: Console,
+    Path(hash): Path<String>,
+) -> Response {
     indicator_page(&state, &c, &hash, Vec::new(), StatusCode::OK).await
 }
 
@@ -261,7 +265,10 @@ async fn figures_csv(
     match statistics::compute(&state, weeks_of(&q)).await {
         Ok(s) => (
             [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8; header=present"),
+                (
+                    header::CONTENT_TYPE,
+                    "text/csv; charset=utf-8; header=present",
+                ),
                 (
                     header::CONTENT_DISPOSITION,
                     "attachment; filename=\"response-centre-statistics.csv\"",
@@ -322,7 +329,10 @@ async fn warnings_page(
             .filter(|k| !k.is_restricted())
             .map(|k| (k.as_str(), category_label(c.lang, *k)))
             .collect(),
-        languages: Lang::ALL.iter().map(|l| (l.as_str(), l.endonym())).collect(),
+        languages: Lang::ALL
+            .iter()
+            .map(|l| (l.as_str(), l.endonym()))
+            .collect(),
         typed_title: value_of(typed, "title").to_owned(),
         typed_body: value_of(typed, "body").to_owned(),
         rows: list
@@ -369,14 +379,7 @@ async fn publish(
         Ok(_) => see_other("/warnings"),
         Err(NodeError::Invalid(errors)) => {
             let lines = error_lines(c.lang, &errors);
-            warnings_page(
-                &state,
-                &c,
-                lines,
-                &values,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            warnings_page(&state, &c, lines, &values, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => c.failure(e),
     }
