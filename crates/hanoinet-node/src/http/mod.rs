@@ -24,6 +24,7 @@ pub mod openapi;
 pub mod openapi_centre;
 pub mod public;
 pub mod public_feeds;
+pub mod public_form;
 pub mod public_pages;
 pub mod reports;
 pub mod views;

@@ -29,13 +29,19 @@ type NodeRef = State<Arc<Node>>;
 
 /// Indicator rows on the form (a report may name more through the API).
 pub const FORM_ROWS: usize = 5;
-/// The largest form body accepted, in bytes.
-const MAX_FORM: usize = 32 * 1024;
+use crate::http::public_form::MAX_FORM;
 
 pub fn routes() -> Router<Arc<Node>> {
     Router::new()
         .route("/", get(home))
-        .route("/report", get(report_page).post(report_form))
+        .route(
+            "/report",
+            get(report_page)
+                .post(report_form)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::http::public_form::MAX_MULTIPART,
+                )),
+        )
         .route("/status", get(status_page).post(status_form))
         .route("/check", get(check_page))
         .merge(crate::http::public_feeds::routes())
@@ -108,6 +114,16 @@ struct FormState {
     rows: Vec<(String, String, String, bool)>,
 }
 
+impl FormState {
+    /// A blank form, with its indicator rows.
+    fn empty() -> Self {
+        Self {
+            rows: vec![Default::default(); FORM_ROWS],
+            ..Self::default()
+        }
+    }
+}
+
 /// The faulty fields' paths.
 #[derive(Debug, Default)]
 struct Bad(Vec<String>);
@@ -154,10 +170,7 @@ impl ReportPage {
 
 async fn report_page(headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
     let lang = lang_of(&headers, q.lang.as_deref());
-    let form = FormState {
-        rows: vec![Default::default(); FORM_ROWS],
-        ..FormState::default()
-    };
+    let form = FormState::empty();
     page(
         ReportPage::new(lang, form, Vec::new(), Vec::new()),
         StatusCode::OK,
@@ -173,6 +186,10 @@ struct Reported {
     secret: String,
     referral: Option<String>,
     indicators: Vec<(String, String)>,
+    /// How many screenshots were kept with the report, in words (none: `None`).
+    kept: Option<String>,
+    /// Files sent with a restricted report, not kept.
+    dropped: bool,
 }
 
 /// The form's pairs, first value of each name.
@@ -192,14 +209,43 @@ fn text_of(m: &Map<String, Value>, k: &str) -> String {
         .to_owned()
 }
 
-/// `POST /report`: the form, as the same report the API takes.
+/// `POST /report`: the form, as the same report the API takes, with its screenshots (a
+/// multipart form; never kept for the restricted category).
 async fn report_form(
     State(state): NodeRef,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    req: axum::extract::Request,
 ) -> Response {
-    let m = pairs(&body);
+    let allowance = crate::http::public::Allowance {
+        max: state.tunables.public_reports_per_hour,
+        ..crate::http::public::REPORTS
+    };
+    let too_many = |lang: Lang, form: FormState| {
+        let errors = vec![Shown {
+            label: lang.text("pub-report-title"),
+            message: lang.text("pub-too-many"),
+        }];
+        page(
+            ReportPage::new(lang, form, errors, Vec::new()),
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+    };
+    // A post that may carry megabytes of files is counted before it is read.
+    let multipart = crate::http::public_form::is_multipart(&req);
+    if multipart
+        && state
+            .rate
+            .take("report", peer.ip(), allowance.max, allowance.window)
+            .is_err()
+    {
+        let lang = lang_of(&headers, None);
+        return too_many(lang, FormState::empty());
+    }
+    let Ok(posted) = crate::http::public_form::read(&state, req).await else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let m = posted.fields;
     let lang = lang_of(&headers, m.get("lang").and_then(Value::as_str));
     let mut form = FormState {
         category: text_of(&m, "category"),
@@ -221,22 +267,43 @@ async fn report_form(
             })
             .collect(),
     };
-    let allowance = crate::http::public::Allowance {
-        max: state.tunables.public_reports_per_hour,
-        ..crate::http::public::REPORTS
-    };
-    if state
-        .rate
-        .take("report", peer.ip(), allowance.max, allowance.window)
-        .is_err()
+    if !multipart
+        && state
+            .rate
+            .take("report", peer.ip(), allowance.max, allowance.window)
+            .is_err()
     {
-        let errors = vec![Shown {
-            label: lang.text("pub-report-title"),
-            message: lang.text("pub-too-many"),
-        }];
+        return too_many(lang, form);
+    }
+    // Screenshots: never kept for the restricted category (and the citizen is told so);
+    // otherwise each must be an image within the limits before anything is kept.
+    let restricted = Category::parse(&form.category).is_some_and(Category::is_restricted);
+    let dropped = restricted
+        && (posted.discarded > 0 || !posted.files.is_empty() || !posted.refused.is_empty());
+    let mut refused = posted.refused;
+    let files: Vec<Vec<u8>> = if restricted {
+        refused.clear();
+        Vec::new()
+    } else {
+        for (i, f) in posted.files.iter().enumerate() {
+            if reports::strip_image(f).is_err() {
+                refused.push((i + 1, "pub-fault-screenshot-type"));
+            }
+        }
+        posted.files
+    };
+    if !refused.is_empty() {
+        refused.sort_unstable();
+        let errors = refused
+            .iter()
+            .map(|(n, key)| Shown {
+                label: format!("{} {n}", lang.text("pub-field-screenshots")),
+                message: lang.text(key),
+            })
+            .collect();
         return page(
-            ReportPage::new(lang, form, errors, Vec::new()),
-            StatusCode::TOO_MANY_REQUESTS,
+            ReportPage::new(lang, form, errors, vec!["screenshot".into()]),
+            StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
     // The report as JSON: blank fields left out, indicator rows with a value, in order.
@@ -283,7 +350,14 @@ async fn report_form(
     }
     match reports::submit(&state, &Value::Object(report), lang.as_str()).await {
         Ok(done) => {
-            let restricted = Category::parse(&form.category).is_some_and(Category::is_restricted);
+            let mut kept = 0;
+            for f in &files {
+                match reports::attach(&state, &done.code, &done.secret, f).await {
+                    Ok(_) => kept += 1,
+                    // Checked above; a report's own limit is the only way left to refuse one.
+                    Err(e) => tracing::warn!(error = %e, "a screenshot of the form was not kept"),
+                }
+            }
             let referral = (restricted && !state.policy.csam_referral.is_empty()).then(|| {
                 lang.text_with(
                     "pub-csam-referral",
@@ -308,6 +382,10 @@ async fn report_form(
                     secret: done.secret,
                     referral,
                     indicators,
+                    kept: (kept > 0).then(|| {
+                        lang.text_with("pub-reported-screenshots", &[("count", kept.to_string())])
+                    }),
+                    dropped,
                 },
                 StatusCode::CREATED,
             )

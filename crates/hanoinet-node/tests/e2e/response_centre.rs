@@ -16,6 +16,7 @@ both_backends!(
     citizens_report_through_the_form_without_javascript,
     warnings_feeds_and_statistics_carry_no_personal_data,
     screenshots_are_kept_without_their_metadata,
+    the_form_takes_screenshots_but_never_for_the_restricted_category,
 );
 
 /// The usual network, VNM with a public side on a port of its own.
@@ -1501,4 +1502,192 @@ async fn screenshots_are_kept_without_their_metadata(backend: hanoinet_store::te
         .await
         .unwrap();
     assert_eq!(resp.status(), 403);
+}
+
+/// A multipart form as a browser posts it: text fields, then `screenshot` files.
+fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----hanoinet-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (name, kind, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"screenshot\"; filename=\"{name}\"\r\nContent-Type: {kind}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn post_multipart(net: &Net, kind: String, body: Vec<u8>) -> (u16, String) {
+    let base = public(net);
+    let resp = net
+        .http
+        .post(format!("{base}/report"))
+        .header("origin", base.clone())
+        .header("content-type", kind)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap())
+}
+
+async fn the_form_takes_screenshots_but_never_for_the_restricted_category(
+    backend: hanoinet_store::testing::Backend,
+) {
+    let net = centre(backend).await;
+    let photo = jpeg_with_metadata();
+    let png = {
+        let img = image::RgbImage::from_fn(20, 10, |x, _| image::Rgb([x as u8 * 10, 0, 0]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    };
+    let fields = [
+        ("lang", "en"),
+        ("category", "phishing_site"),
+        ("description", "A fake bank page asked for my card."),
+        ("ind_type_0", "url"),
+        ("ind_value_0", "https://fake-bank.example/login"),
+    ];
+    // A file that is not an image is named (the second), and nothing is kept.
+    let (kind, body) = multipart(
+        &fields,
+        &[
+            ("page.jpg", "image/jpeg", &photo),
+            ("notes.txt", "text/plain", b"not an image"),
+        ],
+    );
+    let (status, html) = post_multipart(&net, kind, body).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(
+        html.contains("Screenshots (optional) 2: This is not a PNG or JPEG image"),
+        "{html}"
+    );
+    assert!(
+        html.contains("A fake bank page asked for my card."),
+        "kept: {html}"
+    );
+    let (_, q) = net
+        .call_as(analyst(&net), VNM, Method::GET, "/api/v1/reports", None)
+        .await;
+    assert_eq!(q["reports"], json!([]), "nothing kept");
+    // A file too large is named too, and six files are one too many.
+    let big = vec![0xFFu8; 5 * 1024 * 1024 + 1];
+    let (kind, body) = multipart(&fields, &[("big.jpg", "image/jpeg", &big)]);
+    let (status, html) = post_multipart(&net, kind, body).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("larger than 5 MB"), "{html}");
+    let six: Vec<(&str, &str, &[u8])> = (0..6).map(|_| ("s.png", "image/png", &png[..])).collect();
+    let (kind, body) = multipart(&fields, &six);
+    let (status, html) = post_multipart(&net, kind, body).await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("Screenshots (optional) 6: At most 5"),
+        "{html}"
+    );
+
+    // Two good ones (and an empty file input): kept, without their metadata.
+    let (kind, body) = multipart(
+        &fields,
+        &[
+            ("page.jpg", "image/jpeg", &photo),
+            ("", "application/octet-stream", b""),
+            ("chat.png", "image/png", &png),
+        ],
+    );
+    let (status, html) = post_multipart(&net, kind, body).await;
+    assert_eq!(status, 201, "{html}");
+    assert!(
+        html.contains("id=\"screenshots-kept\"") && html.contains(": 2"),
+        "{html}"
+    );
+    let (_, q) = net
+        .call_as(analyst(&net), VNM, Method::GET, "/api/v1/reports", None)
+        .await;
+    let id = q["reports"][0]["id"].as_str().unwrap().to_owned();
+    let (_, file) = net
+        .call_as(
+            analyst(&net),
+            VNM,
+            Method::GET,
+            &format!("/api/v1/reports/{id}"),
+            None,
+        )
+        .await;
+    let shots = file["screenshots"].as_array().unwrap();
+    assert_eq!(shots.len(), 2, "{file}");
+    let bytes = net
+        .http
+        .get(format!(
+            "{}/api/v1/reports/{id}/screenshots/{}",
+            net.url(VNM),
+            shots[0]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(analyst(&net))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        bytes.starts_with(&[0xFF, 0xD8]) && !text.contains("SECRET"),
+        "metadata stripped"
+    );
+
+    // The restricted category: the report is taken, its files are not, and the citizen is told.
+    let (kind, body) = multipart(
+        &[
+            ("lang", "en"),
+            ("category", "child_sexual_abuse_material"),
+            ("ind_type_0", "url"),
+            ("ind_value_0", "http://abuse.example/album"),
+        ],
+        &[("x.jpg", "image/jpeg", &photo)],
+    );
+    let (status, html) = post_multipart(&net, kind, body).await;
+    assert_eq!(status, 201, "{html}");
+    assert!(html.contains("id=\"files-dropped\""), "{html}");
+    assert!(!html.contains("screenshots-kept"));
+    let (_, q) = net
+        .call_as(
+            &net.file.nodes[VNM].csam_analyst_token,
+            VNM,
+            Method::GET,
+            "/api/v1/reports?queue=restricted",
+            None,
+        )
+        .await;
+    let rid = q["reports"][0]["id"].as_str().unwrap().to_owned();
+    let (_, restricted) = net
+        .call_as(
+            &net.file.nodes[VNM].csam_analyst_token,
+            VNM,
+            Method::GET,
+            &format!("/api/v1/reports/{rid}"),
+            None,
+        )
+        .await;
+    assert_eq!(restricted["screenshots"], json!([]), "{restricted}");
+    // A body past the limit, or not a form at all, is refused without a page.
+    let (status, _) = post_multipart(
+        &net,
+        "multipart/form-data; boundary=x".into(),
+        b"garbage".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 400);
 }
