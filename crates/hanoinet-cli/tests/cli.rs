@@ -502,6 +502,29 @@ async fn the_demo_runs_a_response_centre() {
     }
     assert_eq!(listed["listed"], true, "{listed}");
     assert_eq!(listed["canonical"], "+84799123456");
+    // The lookup by prefix (docs/lookup.md's example) finds it too, within its refresh.
+    let hash = "b0aae98a80daaa51ce8ebe3f6acd792685470061f7b648a9256dab22ca6a1e21";
+    let mut found = Value::Null;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        found = http
+            .get(format!("http://{public}/lookup/v1/hashes/b0aae"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if found["matches"].to_string().contains(hash) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(found["matches"][0]["hash"], hash, "{found}");
+    assert_eq!(
+        found["matches"][0]["category"],
+        "impersonation_of_authority"
+    );
     let net: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("network.json")).unwrap()).unwrap();
     let vnm = &net["nodes"][0];

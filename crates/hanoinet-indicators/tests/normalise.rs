@@ -58,7 +58,10 @@ fn table(kind: IndicatorType, rows: &[(&str, bool, &str)], raw: impl Fn(&str) ->
     let hostile = rows.iter().filter(|r| !r.1 || r.0 != r.2).count();
     assert!(rows.len() >= 20, "{kind}: a table of at least 20 cases");
     assert!(refused >= 10, "{kind}: at least 10 refusals, {refused}");
-    assert!(hostile >= 15, "{kind}: at least 15 hostile cases, {hostile}");
+    assert!(
+        hostile >= 15,
+        "{kind}: at least 15 hostile cases, {hostile}"
+    );
 }
 
 fn plain(v: &str) -> Raw<'_> {

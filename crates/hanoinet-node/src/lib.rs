@@ -18,6 +18,7 @@
 
 pub mod error;
 pub mod http;
+pub mod lookup;
 pub mod metrics;
 pub mod node;
 pub mod ops;

@@ -91,6 +91,8 @@ pub struct Tunables {
     /// How often a peer whose envelopes all wait out a backoff is tried with its earliest one,
     /// so that a peer back from an outage is found within this time.
     pub probe_interval: Duration,
+    /// How often the lookup's index reads the changes other replicas committed.
+    pub lookup_refresh: Duration,
 }
 
 impl Default for Tunables {
@@ -115,6 +117,7 @@ impl Default for Tunables {
             max_connections: 4096,
             max_connections_per_ip: 256,
             probe_interval: Duration::from_secs(5),
+            lookup_refresh: Duration::from_millis(500),
         }
     }
 }
@@ -169,6 +172,8 @@ pub struct Node {
     pub metrics: crate::metrics::Metrics,
     /// Calls per client address on the public side.
     pub rate: crate::ops::reports::RateLimiter,
+    /// The indicator lookup's index (built and refreshed on a node with a public side).
+    pub lookup: crate::lookup::Lookup,
     /// Resumable uploads hashed as their bytes come.
     pub upload_hashers: crate::ops::upload::Hashers,
 }

@@ -186,6 +186,7 @@ async fn launch(
         upload_hashers: Default::default(),
         metrics: Default::default(),
         rate: Default::default(),
+        lookup: Default::default(),
     });
 
     let (stop, stop_rx) = watch::channel(false);
@@ -215,6 +216,12 @@ async fn launch(
     let public = match public_listener {
         Some(l) => {
             public_addr = Some(l.local_addr()?);
+            // The lookup it serves: built, then refreshed by version cursor until the stop.
+            tokio::spawn(crate::lookup::run(
+                state.clone(),
+                state.tunables.lookup_refresh,
+                stop_rx.clone(),
+            ));
             Some(tokio::spawn(crate::http::listener::serve(
                 l,
                 crate::http::public::router(state.clone()),

@@ -38,6 +38,7 @@ pub use idempotency::{IdempotencyRef, Reservation};
 pub use ledger::*;
 pub use lists::{PageCursor, RequestFilter};
 pub use lock::ServeLock;
+pub use lookup::LookupChange;
 pub use records::*;
 pub use reports::{
     IndicatorDecision, IndicatorFilter, IndicatorLoss, NewReport, Report, ReportFilter, ReportNote,
@@ -295,6 +296,19 @@ macro_rules! apply_transition {
     }};
 }
 
+/// Takes the lookup's next version inside a transaction (see migration 0015): the counter's row
+/// stays locked until the transaction ends, so versions follow commit order.
+macro_rules! bump_lookup {
+    ($tx:ident) => {{
+        let v: i64 = sqlx::query_scalar(
+            "UPDATE lookup_counter SET version = version + 1 WHERE id = 1 RETURNING version",
+        )
+        .fetch_one(&mut *$tx)
+        .await?;
+        v
+    }};
+}
+
 // After the macros, which they use.
 mod centre;
 mod clocks;
@@ -304,6 +318,7 @@ mod idempotency;
 mod inbox;
 mod ledger;
 mod lists;
+mod lookup;
 mod outbox;
 mod reports;
 mod requests;

@@ -222,6 +222,7 @@ impl Store {
             .bind(r.closed_at.map(to_micros))
             .execute(&mut *tx)
             .await?;
+            let mut seen_again: Vec<&String> = Vec::new();
             for (i, ind) in new.indicators.iter().enumerate() {
                 sqlx::query(&format!(
                     "INSERT INTO indicators ({INDICATOR_COLUMNS})
@@ -246,6 +247,32 @@ impl Store {
                 .bind(i as i64)
                 .execute(&mut *tx)
                 .await?;
+                // An ordinary report naming a confirmed indicator may make it public (it was
+                // restricted) or change its category: lookup sees it again.
+                if restricted == 0 {
+                    let confirmed: Option<String> = sqlx::query_scalar(
+                        "SELECT hash FROM indicators WHERE hash = $1 AND status = $2",
+                    )
+                    .bind(&ind.hash)
+                    .bind(IndicatorStatus::Confirmed.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if confirmed.is_some() {
+                        seen_again.push(&ind.hash);
+                    }
+                }
+            }
+            // The counter last, after every indicator row this transaction locks (a decision
+            // locks its indicator, then the counter: the same order, so no deadlock).
+            if !seen_again.is_empty() {
+                let v = bump_lookup!(tx);
+                for hash in seen_again {
+                    sqlx::query("UPDATE indicators SET version = $1 WHERE hash = $2")
+                        .bind(v)
+                        .bind(hash)
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
             insert_ledger!(tx, ledger);
         });
@@ -495,6 +522,12 @@ impl Store {
                 .await?;
             }
             if found {
+                let v = bump_lookup!(tx);
+                sqlx::query("UPDATE indicators SET version = $1 WHERE hash = $2")
+                    .bind(v)
+                    .bind(hash)
+                    .execute(&mut *tx)
+                    .await?;
                 insert_ledger!(tx, ledger);
             }
             found

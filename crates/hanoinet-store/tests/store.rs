@@ -97,6 +97,7 @@ contract!(
     transitions,
     clocks_and_notifications,
     migrations_are_idempotent,
+    lookup_versions_follow_commits,
 );
 
 /// Every backend the tests and benchmarks offer opens, migrates and says which it is.
@@ -997,4 +998,164 @@ async fn bulk_gives_way_and_uploads_compare_and_set(backend: Backend) {
         .unwrap();
     assert_eq!(s.upload("u3").await.unwrap(), None, "stale: removed");
     assert_eq!(s.chunk_count("u3").await.unwrap(), 0);
+}
+
+/// A report naming `values` (phone numbers, as already canonical), restricted or not.
+fn lookup_report(code: &str, restricted: bool) -> hanoinet_store::Report {
+    use hanoinet_indicators::report::{Category, ReportStatus};
+    let now = Timestamp::now();
+    hanoinet_store::Report {
+        id: uuid::Uuid::now_v7().to_string(),
+        code: code.into(),
+        secret_sha256: "0".repeat(64),
+        category: if restricted {
+            Category::ChildSexualAbuseMaterial
+        } else {
+            Category::ScamCall
+        },
+        restricted,
+        description: String::new(),
+        occurred_at: None,
+        loss: None,
+        payment_method: None,
+        contact: None,
+        language: "en".into(),
+        status: ReportStatus::Received,
+        request_id: None,
+        created_at: now,
+        updated_at: now,
+        triaged_at: None,
+        closed_at: None,
+    }
+}
+
+fn phone(n: usize) -> hanoinet_indicators::Indicator {
+    let canonical = format!("+8491200{n:04}");
+    hanoinet_indicators::Indicator {
+        kind: hanoinet_indicators::IndicatorType::Phone,
+        hash: hanoinet_indicators::identity(hanoinet_indicators::IndicatorType::Phone, &canonical),
+        canonical,
+    }
+}
+
+async fn lookup_versions_follow_commits(backend: Backend) {
+    use hanoinet_indicators::{IndicatorStatus, Tlp};
+    use hanoinet_store::{IndicatorDecision, NewReport};
+    let (s, _db) = store(backend).await;
+    let s = std::sync::Arc::new(s);
+    let decide = |status, tlp| IndicatorDecision {
+        status,
+        tlp,
+        expires_at: None,
+        by: "analyst".into(),
+        at: Timestamp::now(),
+    };
+    let (a, b, c) = (phone(1), phone(2), phone(3));
+    for (code, ind, restricted) in [("R-1", &a, false), ("R-2", &b, false), ("R-3", &c, true)] {
+        let r = lookup_report(code, restricted);
+        s.create_report(
+            NewReport {
+                report: &r,
+                indicators: std::slice::from_ref(ind),
+            },
+            &[],
+        )
+        .await
+        .unwrap();
+    }
+    // Nothing decided: nothing for lookup.
+    assert_eq!(s.lookup_version().await.unwrap(), 0);
+    assert!(s.lookup_changes(0, 100).await.unwrap().is_empty());
+    // A confirmation (clear) is served, amber is not, a restricted one is not.
+    for (ind, tlp) in [(&a, Tlp::Clear), (&b, Tlp::Amber), (&c, Tlp::Clear)] {
+        assert!(
+            s.decide_indicator(
+                &ind.hash,
+                &decide(IndicatorStatus::Confirmed, Some(tlp)),
+                &[]
+            )
+            .await
+            .unwrap()
+        );
+    }
+    let seen = s.lookup_changes(0, 100).await.unwrap();
+    let v: Vec<(String, i64, bool)> = seen
+        .iter()
+        .map(|c| (c.hash.clone(), c.version, c.served))
+        .collect();
+    assert_eq!(
+        v,
+        vec![
+            (a.hash.clone(), 1, true),
+            (b.hash.clone(), 2, false),
+            (c.hash.clone(), 3, false)
+        ]
+    );
+    assert_eq!(
+        seen[0].category,
+        Some(hanoinet_indicators::report::Category::ScamCall)
+    );
+    // An ordinary report naming the restricted indicator makes it public: a new version.
+    let r = lookup_report("R-4", false);
+    s.create_report(
+        NewReport {
+            report: &r,
+            indicators: &[c.clone(), phone(9)],
+        },
+        &[],
+    )
+    .await
+    .unwrap();
+    let after = s.lookup_changes(3, 100).await.unwrap();
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(
+        (after[0].hash.as_str(), after[0].version, after[0].served),
+        (c.hash.as_str(), 4, true)
+    );
+    // Revoked: a new version, not served.
+    s.decide_indicator(&a.hash, &decide(IndicatorStatus::FalsePositive, None), &[])
+        .await
+        .unwrap();
+    let after = s.lookup_changes(4, 100).await.unwrap();
+    assert_eq!(
+        (after.len(), after[0].version, after[0].served),
+        (1, 5, false)
+    );
+    // Concurrent decisions take distinct, gapless versions.
+    let mut inds = Vec::new();
+    for n in 100..120 {
+        let ind = phone(n);
+        let r = lookup_report(&format!("C-{n}"), false);
+        s.create_report(
+            NewReport {
+                report: &r,
+                indicators: std::slice::from_ref(&ind),
+            },
+            &[],
+        )
+        .await
+        .unwrap();
+        inds.push(ind);
+    }
+    let tasks: Vec<_> = inds
+        .iter()
+        .map(|ind| {
+            let (s, hash) = (s.clone(), ind.hash.clone());
+            let d = decide(IndicatorStatus::Confirmed, Some(Tlp::Green));
+            tokio::spawn(async move { s.decide_indicator(&hash, &d, &[]).await.unwrap() })
+        })
+        .collect();
+    for t in tasks {
+        assert!(t.await.unwrap());
+    }
+    let mut versions: Vec<i64> = s
+        .lookup_changes(5, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.version)
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(versions, (6..26).collect::<Vec<_>>());
+    assert_eq!(s.lookup_version().await.unwrap(), 25);
 }

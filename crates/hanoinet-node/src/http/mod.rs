@@ -20,6 +20,7 @@ pub mod i18n;
 pub mod idempotency;
 pub mod ledger;
 pub mod listener;
+pub mod lookup;
 pub mod openapi;
 pub mod openapi_centre;
 pub mod public;

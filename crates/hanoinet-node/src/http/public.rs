@@ -74,6 +74,7 @@ pub fn router(state: Arc<Node>) -> Router {
     routes()
         .into_router()
         .merge(crate::http::public_pages::routes())
+        .merge(crate::http::lookup::routes())
         .with_state(state)
 }
 

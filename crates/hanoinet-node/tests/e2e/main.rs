@@ -16,6 +16,7 @@ mod federation;
 mod hostile;
 mod ledger;
 mod lifecycle;
+mod lookup;
 mod operations;
 mod registry;
 mod response_centre;

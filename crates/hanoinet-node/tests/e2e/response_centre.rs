@@ -24,7 +24,7 @@ pub(crate) async fn centre(backend: hanoinet_store::testing::Backend) -> Net {
     centre_on(backend, std::sync::Arc::new(hanoinet_core::SystemClock)).await
 }
 
-async fn centre_on(
+pub(crate) async fn centre_on(
     backend: hanoinet_store::testing::Backend,
     clock: std::sync::Arc<dyn hanoinet_core::Clock>,
 ) -> Net {
