@@ -8,15 +8,10 @@
 //! a lookup reads one consistent version without a lock held.
 
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
-
-use tokio::sync::watch;
 
 use hanoinet_indicators::Tlp;
 use hanoinet_indicators::report::Category;
 use hanoinet_store::{LookupChange, Store, StoreError};
-
-use crate::node::Node;
 
 /// Changes read per round trip while building or catching up.
 const PAGE: i64 = 10_000;
@@ -236,19 +231,6 @@ impl Lookup {
             *cur = Some(snap);
         }
         Ok(applied)
-    }
-}
-
-/// Builds the index, then refreshes it every `every` until `stop`.
-pub async fn run(state: Arc<Node>, every: Duration, mut stop: watch::Receiver<bool>) {
-    loop {
-        if let Err(e) = state.lookup.refresh(&state.store).await {
-            tracing::warn!(error = %e, "refreshing the indicator lookup failed; will retry");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.changed() => return,
-        }
     }
 }
 

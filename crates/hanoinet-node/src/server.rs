@@ -217,7 +217,7 @@ async fn launch(
         Some(l) => {
             public_addr = Some(l.local_addr()?);
             // The lookup it serves: built, then refreshed by version cursor until the stop.
-            tokio::spawn(crate::lookup::run(
+            tokio::spawn(crate::workers::lookup::run(
                 state.clone(),
                 state.tunables.lookup_refresh,
                 stop_rx.clone(),
