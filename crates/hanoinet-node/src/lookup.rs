@@ -226,8 +226,9 @@ impl Lookup {
                 break;
             }
         }
+        // Two refreshes may race (the worker's, a first lookup's): the newer version stays.
         let mut cur = self.current.write().unwrap_or_else(|e| e.into_inner());
-        if cur.is_none() || applied > 0 {
+        if cur.as_ref().is_none_or(|c| c.version < snap.version) {
             *cur = Some(snap);
         }
         Ok(applied)
